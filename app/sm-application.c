@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "sm-application.h"
+#include "sm-preferences-window.h"
+#include "sm-window.h"
+
+struct _SmApplication
+{
+  AdwApplication  parent_instance;
+
+  /* Owned */
+  GSettings      *settings;
+};
+
+G_DEFINE_FINAL_TYPE (SmApplication, sm_application, ADW_TYPE_APPLICATION)
+
+static const struct {
+  const char *action;
+  const char *accels[2];
+} app_accels[] = {
+  { "app.quit",        { "<Primary>q", NULL } },
+  { "app.preferences", { "<Primary>comma", NULL } },
+  { "window.close",    { "<Primary>w", NULL } },
+};
+
+static void
+color_scheme_changed_cb (SmApplication *self,
+                         const char    *key,
+                         GSettings     *settings)
+{
+  AdwStyleManager *style_manager = adw_style_manager_get_default ();
+  g_autofree char *nick = g_settings_get_string (settings, "color-scheme");
+  AdwColorScheme scheme = ADW_COLOR_SCHEME_DEFAULT;
+
+  if (g_str_equal (nick, "light"))
+    scheme = ADW_COLOR_SCHEME_FORCE_LIGHT;
+  else if (g_str_equal (nick, "dark"))
+    scheme = ADW_COLOR_SCHEME_FORCE_DARK;
+
+  adw_style_manager_set_color_scheme (style_manager, scheme);
+}
+
+static void
+quit_action_cb (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  SmApplication *self = user_data;
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
+
+  /* Closing the windows first lets each one save its size. */
+  for (GList *l = windows; l != NULL; )
+    {
+      GtkWindow *window = l->data;
+
+      l = l->next;
+      gtk_window_close (window);
+    }
+
+  g_application_quit (G_APPLICATION (self));
+}
+
+static void
+about_action_cb (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  SmApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  const char *developers[] = { "The Synaptic Mesh developers", NULL };
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", parent,
+                        "modal", TRUE,
+                        "application-name", _("Synaptic Mesh"),
+                        "application-icon", APP_ID,
+                        "developer-name", _("The Synaptic Mesh developers"),
+                        "version", PACKAGE_VERSION,
+                        "website", "https://github.com/synmesh/synaptic-mesh",
+                        "issue-url", "https://github.com/synmesh/synaptic-mesh/issues",
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "developers", developers,
+                        "copyright", "© 2026 The Synaptic Mesh developers",
+                        "comments", _("Live tuning sessions for a neural inference engine: "
+                                      "every number shown is measured on this machine."),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+preferences_action_cb (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  SmApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  SmPreferencesWindow *preferences;
+
+  preferences = sm_preferences_window_new (self->settings);
+  gtk_window_set_transient_for (GTK_WINDOW (preferences), parent);
+  gtk_window_present (GTK_WINDOW (preferences));
+}
+
+static const GActionEntry app_actions[] = {
+  { "quit",        quit_action_cb },
+  { "about",       about_action_cb },
+  { "preferences", preferences_action_cb },
+};
+
+static void
+sm_application_startup (GApplication *application)
+{
+  SmApplication *self = SM_APPLICATION (application);
+
+  G_APPLICATION_CLASS (sm_application_parent_class)->startup (application);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
+                                   G_N_ELEMENTS (app_actions), self);
+  for (guint i = 0; i < G_N_ELEMENTS (app_accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (self),
+                                           app_accels[i].action,
+                                           app_accels[i].accels);
+
+  g_signal_connect_object (self->settings, "changed::color-scheme",
+                           G_CALLBACK (color_scheme_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  color_scheme_changed_cb (self, "color-scheme", self->settings);
+}
+
+static void
+sm_application_activate (GApplication *application)
+{
+  SmApplication *self = SM_APPLICATION (application);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    window = GTK_WINDOW (sm_window_new (self));
+
+  gtk_window_present (window);
+}
+
+static void
+sm_application_finalize (GObject *object)
+{
+  SmApplication *self = SM_APPLICATION (object);
+
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (sm_application_parent_class)->finalize (object);
+}
+
+static void
+sm_application_class_init (SmApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = sm_application_finalize;
+
+  app_class->startup = sm_application_startup;
+  app_class->activate = sm_application_activate;
+}
+
+static void
+sm_application_init (SmApplication *self)
+{
+  self->settings = g_settings_new (APP_ID);
+}
+
+SmApplication *
+sm_application_new (void)
+{
+  return g_object_new (SM_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", RESOURCE_PREFIX,
+                       NULL);
+}
+
+GSettings *
+sm_application_get_settings (SmApplication *self)
+{
+  g_return_val_if_fail (SM_IS_APPLICATION (self), NULL);
+
+  return self->settings;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "sm-paths.h"
+#include "sm-preferences-window.h"
+
+struct _SmPreferencesWindow
+{
+  AdwPreferencesWindow  parent_instance;
+
+  /* Template widgets */
+  AdwComboRow          *style_row;
+  AdwActionRow         *data_dir_row;
+
+  /* Owned */
+  GSettings            *settings;
+};
+
+enum {
+  PROP_0,
+  PROP_SETTINGS,
+  N_PROPS
+};
+
+G_DEFINE_FINAL_TYPE (SmPreferencesWindow, sm_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
+
+static GParamSpec *properties[N_PROPS];
+
+/* The combo row's items, in order, as the schema's enum nicks. */
+static const char * const style_nicks[] = { "default", "light", "dark" };
+
+static gboolean
+style_get_mapping (GValue   *value,
+                   GVariant *variant,
+                   gpointer  user_data)
+{
+  const char *nick = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (style_nicks); i++)
+    if (g_str_equal (nick, style_nicks[i]))
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+
+  return FALSE;
+}
+
+static GVariant *
+style_set_mapping (const GValue       *value,
+                   const GVariantType *expected_type,
+                   gpointer            user_data)
+{
+  guint selected = g_value_get_uint (value);
+
+  if (selected >= G_N_ELEMENTS (style_nicks))
+    return NULL;
+
+  return g_variant_new_string (style_nicks[selected]);
+}
+
+static void
+sm_preferences_window_constructed (GObject *object)
+{
+  SmPreferencesWindow *self = SM_PREFERENCES_WINDOW (object);
+  g_autofree char *data_dir = sm_paths_get_data_dir ();
+
+  G_OBJECT_CLASS (sm_preferences_window_parent_class)->constructed (object);
+
+  g_settings_bind_with_mapping (self->settings, "color-scheme",
+                                self->style_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT,
+                                style_get_mapping, style_set_mapping,
+                                NULL, NULL);
+
+  adw_action_row_set_subtitle (self->data_dir_row, data_dir);
+}
+
+static void
+sm_preferences_window_dispose (GObject *object)
+{
+  SmPreferencesWindow *self = SM_PREFERENCES_WINDOW (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), SM_TYPE_PREFERENCES_WINDOW);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (sm_preferences_window_parent_class)->dispose (object);
+}
+
+static void
+sm_preferences_window_set_property (GObject      *object,
+                                    guint         prop_id,
+                                    const GValue *value,
+                                    GParamSpec   *pspec)
+{
+  SmPreferencesWindow *self = SM_PREFERENCES_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_preferences_window_class_init (SmPreferencesWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = sm_preferences_window_constructed;
+  object_class->dispose = sm_preferences_window_dispose;
+  object_class->set_property = sm_preferences_window_set_property;
+
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL,
+                         G_TYPE_SETTINGS,
+                         (G_PARAM_WRITABLE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               RESOURCE_PREFIX "/ui/sm-preferences-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, style_row);
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, data_dir_row);
+}
+
+static void
+sm_preferences_window_init (SmPreferencesWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+SmPreferencesWindow *
+sm_preferences_window_new (GSettings *settings)
+{
+  g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
+
+  return g_object_new (SM_TYPE_PREFERENCES_WINDOW,
+                       "settings", settings,
+                       NULL);
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "sm-window.h"
+
+struct _SmWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* Template widgets */
+  AdwViewStack         *stack;
+
+  /* Owned */
+  GSettings            *settings;
+};
+
+enum {
+  PROP_0,
+  PROP_VISIBLE_PAGE,
+  N_PROPS
+};
+
+G_DEFINE_FINAL_TYPE (SmWindow, sm_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static GParamSpec *properties[N_PROPS];
+
+/* The pages in switcher order; Alt+1 … Alt+4 follow it. */
+static const char * const page_names[] = {
+  "dashboard", "recommendations", "mesh", "sessions",
+};
+
+static void
+stack_visible_child_cb (SmWindow *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VISIBLE_PAGE]);
+}
+
+static void
+show_page_action_cb (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  sm_window_set_visible_page (SM_WINDOW (widget), g_variant_get_string (parameter, NULL));
+}
+
+static void
+save_window_state (SmWindow *self)
+{
+  int width, height;
+
+  /* The default size tracks the unmaximized size, which is the one to
+   * restore; a maximized window is remembered by its flag alone. */
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  g_settings_delay (self->settings);
+  g_settings_set_int (self->settings, "window-width", width);
+  g_settings_set_int (self->settings, "window-height", height);
+  g_settings_set_boolean (self->settings, "window-maximized",
+                          gtk_window_is_maximized (GTK_WINDOW (self)));
+  g_settings_apply (self->settings);
+}
+
+static gboolean
+sm_window_close_request (GtkWindow *window)
+{
+  save_window_state (SM_WINDOW (window));
+
+  return GTK_WINDOW_CLASS (sm_window_parent_class)->close_request (window);
+}
+
+static void
+sm_window_dispose (GObject *object)
+{
+  SmWindow *self = SM_WINDOW (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), SM_TYPE_WINDOW);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (sm_window_parent_class)->dispose (object);
+}
+
+static void
+sm_window_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  SmWindow *self = SM_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_VISIBLE_PAGE:
+      g_value_set_string (value, sm_window_get_visible_page (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_window_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  SmWindow *self = SM_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_VISIBLE_PAGE:
+      sm_window_set_visible_page (self, g_value_get_string (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_window_class_init (SmWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = sm_window_dispose;
+  object_class->get_property = sm_window_get_property;
+  object_class->set_property = sm_window_set_property;
+
+  window_class->close_request = sm_window_close_request;
+
+  /**
+   * SmWindow:visible-page:
+   *
+   * The name of the page shown: "dashboard", "recommendations", "mesh" or
+   * "sessions".
+   */
+  properties[PROP_VISIBLE_PAGE] =
+    g_param_spec_string ("visible-page", NULL, NULL,
+                         "dashboard",
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/ui/sm-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, SmWindow, stack);
+  gtk_widget_class_bind_template_callback (widget_class, stack_visible_child_cb);
+
+  gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action_cb);
+  for (guint i = 0; i < G_N_ELEMENTS (page_names); i++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK,
+                                         "win.show-page", "s", page_names[i]);
+}
+
+static void
+sm_window_init (SmWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = g_settings_new (APP_ID);
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+}
+
+SmWindow *
+sm_window_new (SmApplication *application)
+{
+  return g_object_new (SM_TYPE_WINDOW,
+                       "application", application,
+                       NULL);
+}
+
+const char *
+sm_window_get_visible_page (SmWindow *self)
+{
+  g_return_val_if_fail (SM_IS_WINDOW (self), NULL);
+
+  return adw_view_stack_get_visible_child_name (self->stack);
+}
+
+void
+sm_window_set_visible_page (SmWindow   *self,
+                            const char *page_name)
+{
+  g_return_if_fail (SM_IS_WINDOW (self));
+  g_return_if_fail (page_name != NULL);
+
+  if (adw_view_stack_get_child_by_name (self->stack, page_name) == NULL)
+    {
+      g_warning ("SmWindow has no page named '%s'", page_name);
+      return;
+    }
+
+  adw_view_stack_set_visible_child_name (self->stack, page_name);
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "sm-cli.h"
+
+typedef struct
+{
+  const char       *name;
+  const char       *summary;
+  SmCliCommandFunc  func;    /* NULL while the command is not built yet */
+} SmCliCommand;
+
+/* The commands of DESIGN.md, in the order a new user meets them.  Those
+ * without a function are listed so that `synmesh --help` shows the whole
+ * tool, and say plainly that they are not in this build yet. */
+static const SmCliCommand commands[] = {
+  { "doctor",   N_("Report CPU features, build options, paths and the Vulkan loader"), sm_cli_doctor },
+  { "run",      N_("Run a headless tuning session with live text metrics"),         NULL },
+  { "bench",    N_("Run benchmarks against same-run baselines (--json)"),           NULL },
+  { "infer",    N_("Run a model on .npy inputs and write .npy outputs"),            NULL },
+  { "node",     N_("Run a headless mesh node"),                                     NULL },
+  { "keygen",   N_("Create this node's CURVE keypair"),                             NULL },
+  { "sessions", N_("List, show, export or delete recorded sessions"),               NULL },
+};
+
+gboolean
+sm_cli_parse_options (GOptionContext  *context,
+                      int             *argc,
+                      char          ***argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("%s: %s\n", (*argv)[0], error->message);
+      g_printerr (_("Try “%s --help”.\n"), (*argv)[0]);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static char *
+describe_commands (void)
+{
+  GString *text = g_string_new (_("Commands:\n"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_string_append_printf (text, "  %-10s %s%s\n", commands[i].name,
+                            _(commands[i].summary),
+                            commands[i].func ? "" : _(" (not in this build yet)"));
+  g_string_append (text, _("\n“synmesh COMMAND --help” describes one command."));
+
+  return g_string_free (text, FALSE);
+}
+
+static const SmCliCommand *
+find_command (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (commands[i].name, name) == 0)
+      return &commands[i];
+
+  return NULL;
+}
+
+static int
+run_command (const SmCliCommand  *command,
+             int                  argc,
+             char               **argv)
+{
+  g_autofree char *prgname = g_strdup_printf ("synmesh %s", command->name);
+  g_autofree char **sub_argv = g_new0 (char *, argc + 1);
+
+  if (command->func == NULL)
+    {
+      g_printerr (_("synmesh %s: this command is not in this build of Synaptic Mesh yet.\n"),
+                  command->name);
+      return SM_CLI_EXIT_UNAVAILABLE;
+    }
+
+  /* The command sees "synmesh <name>" as its program name, so that its own
+   * --help and error messages name it. */
+  sub_argv[0] = prgname;
+  for (int i = 1; i < argc; i++)
+    sub_argv[i] = argv[i];
+  g_set_prgname (prgname);
+
+  return command->func (argc, sub_argv);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autofree char *description = NULL;
+  g_autofree char *help = NULL;
+  gboolean version = FALSE;
+  const SmCliCommand *command;
+  const GOptionEntry entries[] = {
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+    { NULL }
+  };
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  /* The first word that is not an option names the command; everything
+   * after it belongs to that command's own parser. */
+  if (argc > 1 && argv[1][0] != '-')
+    {
+      command = find_command (argv[1]);
+      if (command == NULL)
+        {
+          g_printerr (_("synmesh: unknown command “%s”. Try “synmesh --help”.\n"), argv[1]);
+          return SM_CLI_EXIT_USAGE;
+        }
+      return run_command (command, argc - 1, argv + 1);
+    }
+
+  g_set_prgname ("synmesh");
+  context = g_option_context_new (_("COMMAND [ARGS…]"));
+  g_option_context_set_summary (context,
+    _("The headless side of Synaptic Mesh: the same inference engine, mesh node and\n"
+      "recorder as the desktop application, for machines without a display."));
+  description = describe_commands ();
+  g_option_context_set_description (context, description);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+
+  if (!sm_cli_parse_options (context, &argc, &argv))
+    return SM_CLI_EXIT_USAGE;
+
+  if (version)
+    {
+      g_print ("synmesh %s\n", PACKAGE_VERSION);
+      return SM_CLI_EXIT_OK;
+    }
+
+  help = g_option_context_get_help (context, TRUE, NULL);
+  g_printerr ("%s", help);
+  return SM_CLI_EXIT_USAGE;
+}

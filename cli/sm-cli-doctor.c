@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+
+#include "sm-cli.h"
+#include "sm-cpu.h"
+#include "sm-paths.h"
+#include "sm-vulkan-loader.h"
+
+/* Everything doctor reports, gathered once and then printed either as an
+ * aligned table for people or as JSON for scripts and tests. */
+typedef struct
+{
+  const SmCpuInfo *cpu;
+  SmVulkanLoader  *vulkan;
+  char            *data_dir;
+  gboolean         data_dir_exists;
+} Report;
+
+static void
+report_clear (Report *report)
+{
+  g_clear_pointer (&report->vulkan, sm_vulkan_loader_free);
+  g_clear_pointer (&report->data_dir, g_free);
+}
+
+static char *
+format_api_version (guint32 version)
+{
+  return g_strdup_printf ("%u.%u.%u", (version >> 22) & 0x7f,
+                          (version >> 12) & 0x3ff, version & 0xfff);
+}
+
+static char *
+join_features (SmCpuFeatures features)
+{
+  g_auto(GStrv) names = sm_cpu_features_to_strv (features);
+
+  return names[0] != NULL ? g_strjoinv (" ", names) : g_strdup (_("none"));
+}
+
+static void
+print_row (const char *label,
+           const char *value)
+{
+  g_print ("  %-16s %s\n", label, value);
+}
+
+static void
+print_text (const Report *report)
+{
+  const SmCpuInfo *cpu = report->cpu;
+  g_autofree char *usable = join_features (cpu->usable);
+  g_autofree char *cpus = g_strdup_printf ("%u", cpu->logical_cpus);
+  g_autofree char *target = g_strdup_printf ("%s, %s", SM_HOST_CPU,
+                                             SM_BUILD_NATIVE ? _("native (-march=native)")
+                                                             : _("portable"));
+
+  g_print (_("Synaptic Mesh %s\n\n"), PACKAGE_VERSION);
+
+  g_print ("%s\n", _("Build"));
+  print_row (_("build type"), SM_BUILD_TYPE);
+  print_row (_("compiler"), SM_COMPILER);
+  print_row (_("target"), target);
+  print_row (_("application"), SM_HAVE_GUI ? _("built") : _("not built (GTK 4 or libadwaita missing)"));
+
+  g_print ("\n%s\n", _("CPU"));
+  print_row (_("model"), cpu->model);
+  print_row (_("vendor"), cpu->vendor);
+  print_row (_("logical CPUs"), cpus);
+  print_row (_("features"), usable);
+  if (cpu->reported != cpu->usable)
+    {
+      g_autofree char *masked = join_features (cpu->reported & ~cpu->usable);
+      g_autofree char *why = g_strdup_printf (_("%s (the CPU has them, the OS does not enable their registers)"),
+                                              masked);
+      print_row (_("not usable"), why);
+    }
+  if (SM_ARCH_X86_64)
+    {
+      g_autofree char *xcr0 = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", cpu->xcr0);
+      print_row ("XCR0", xcr0);
+    }
+
+  g_print ("\n%s\n", _("Paths"));
+  {
+    g_autofree char *dir = g_strdup_printf ("%s%s", report->data_dir,
+                                            report->data_dir_exists ? "" : _(" (created on first use)"));
+    print_row (_("data directory"), dir);
+  }
+
+  g_print ("\n%s\n", _("Vulkan"));
+  if (report->vulkan->present)
+    {
+      g_autofree char *api = format_api_version (report->vulkan->api_version);
+      g_autofree char *loader = g_strdup_printf (_("libvulkan.so.1, instance API %s"), api);
+      print_row (_("loader"), loader);
+    }
+  else
+    {
+      g_autofree char *missing = g_strdup_printf (_("not found (%s)"), report->vulkan->error);
+      print_row (_("loader"), missing);
+    }
+}
+
+static void
+add_features (JsonBuilder   *builder,
+              const char    *member,
+              SmCpuFeatures  features)
+{
+  g_auto(GStrv) names = sm_cpu_features_to_strv (features);
+
+  json_builder_set_member_name (builder, member);
+  json_builder_begin_array (builder);
+  for (guint i = 0; names[i] != NULL; i++)
+    json_builder_add_string_value (builder, names[i]);
+  json_builder_end_array (builder);
+}
+
+static void
+print_json (const Report *report)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  const SmCpuInfo *cpu = report->cpu;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, PACKAGE_VERSION);
+
+  json_builder_set_member_name (builder, "build");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, SM_BUILD_TYPE);
+  json_builder_set_member_name (builder, "compiler");
+  json_builder_add_string_value (builder, SM_COMPILER);
+  json_builder_set_member_name (builder, "arch");
+  json_builder_add_string_value (builder, SM_HOST_CPU);
+  json_builder_set_member_name (builder, "native");
+  json_builder_add_boolean_value (builder, SM_BUILD_NATIVE);
+  json_builder_set_member_name (builder, "gui");
+  json_builder_add_boolean_value (builder, SM_HAVE_GUI);
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "cpu");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "model");
+  json_builder_add_string_value (builder, cpu->model);
+  json_builder_set_member_name (builder, "vendor");
+  json_builder_add_string_value (builder, cpu->vendor);
+  json_builder_set_member_name (builder, "threads");
+  json_builder_add_int_value (builder, cpu->logical_cpus);
+  add_features (builder, "features", cpu->usable);
+  add_features (builder, "reported", cpu->reported);
+  json_builder_set_member_name (builder, "xcr0");
+  json_builder_add_int_value (builder, (gint64) cpu->xcr0);
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "data_dir");
+  json_builder_add_string_value (builder, report->data_dir);
+
+  json_builder_set_member_name (builder, "vulkan_loader");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "present");
+  json_builder_add_boolean_value (builder, report->vulkan->present);
+  json_builder_set_member_name (builder, "api_version");
+  if (report->vulkan->present)
+    {
+      g_autofree char *api = format_api_version (report->vulkan->api_version);
+      json_builder_add_string_value (builder, api);
+    }
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "error");
+  if (report->vulkan->error != NULL)
+    json_builder_add_string_value (builder, report->vulkan->error);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+int
+sm_cli_doctor (int    argc,
+               char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  Report report = { 0 };
+  gboolean as_json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print one JSON object instead of a table"), NULL },
+    { NULL }
+  };
+
+  g_option_context_set_summary (context,
+    _("Shows what Synaptic Mesh found on this machine: CPU model and instruction\n"
+      "sets (as the CPU reports them and as the OS enables them), how it was\n"
+      "built, where its data lives, and whether a Vulkan loader is installed."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!sm_cli_parse_options (context, &argc, &argv))
+    return SM_CLI_EXIT_USAGE;
+  if (argc > 1)
+    {
+      g_printerr (_("%s: unexpected argument “%s”\n"), argv[0], argv[1]);
+      return SM_CLI_EXIT_USAGE;
+    }
+
+  report.cpu = sm_cpu_info_get ();
+  report.vulkan = sm_vulkan_loader_probe ();
+  report.data_dir = sm_paths_get_data_dir ();
+  report.data_dir_exists = g_file_test (report.data_dir, G_FILE_TEST_IS_DIR);
+
+  if (as_json)
+    print_json (&report);
+  else
+    print_text (&report);
+
+  report_clear (&report);
+
+  return SM_CLI_EXIT_OK;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The environment variable that moves the data directory, for tests and for
+ * several headless nodes on one machine. */
+#define SM_DATA_DIR_ENV "SYNMESH_DATA_DIR"
+
+/* The directory holding keys, the database and saved models: $SYNMESH_DATA_DIR
+ * when set, else g_get_user_data_dir()/synaptic-mesh.  The caller frees it. */
+char     *sm_paths_get_data_dir    (void);
+
+/* Creates the data directory (mode 0700: it holds private keys) when it is
+ * missing and returns its path, or NULL with @error set. */
+char     *sm_paths_ensure_data_dir (GError **error);
+
+G_END_DECLS

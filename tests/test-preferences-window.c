@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+
+#include "sm-paths.h"
+#include "sm-preferences-window.h"
+
+static void
+test_preferences_style_follows_settings (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *scheme = NULL;
+  SmPreferencesWindow *window;
+  AdwComboRow *style_row;
+
+  g_settings_set_string (settings, "color-scheme", "light");
+  window = sm_preferences_window_new (settings);
+  g_object_ref (window);
+
+  style_row = ADW_COMBO_ROW (gtk_widget_get_template_child (GTK_WIDGET (window),
+                                                            SM_TYPE_PREFERENCES_WINDOW,
+                                                            "style_row"));
+  g_assert_cmpuint (adw_combo_row_get_selected (style_row), ==, 1);
+
+  /* Choosing a row saves the setting at once … */
+  adw_combo_row_set_selected (style_row, 2);
+  scheme = g_settings_get_string (settings, "color-scheme");
+  g_assert_cmpstr (scheme, ==, "dark");
+
+  /* … and a change made elsewhere shows in the row. */
+  g_settings_set_string (settings, "color-scheme", "default");
+  g_assert_cmpuint (adw_combo_row_get_selected (style_row), ==, 0);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
+static void
+test_preferences_shows_data_dir (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  SmPreferencesWindow *window;
+  AdwActionRow *row;
+
+  g_setenv (SM_DATA_DIR_ENV, "/tmp/synmesh-prefs-test", TRUE);
+  window = sm_preferences_window_new (settings);
+  g_object_ref (window);
+  g_unsetenv (SM_DATA_DIR_ENV);
+
+  row = ADW_ACTION_ROW (gtk_widget_get_template_child (GTK_WIDGET (window),
+                                                       SM_TYPE_PREFERENCES_WINDOW,
+                                                       "data_dir_row"));
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "/tmp/synmesh-prefs-test");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/app/preferences/style-follows-settings", test_preferences_style_follows_settings);
+  g_test_add_func ("/app/preferences/shows-data-dir", test_preferences_shows_data_dir);
+
+  return g_test_run ();
+}

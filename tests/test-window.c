@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+
+#include "sm-window.h"
+
+static const char * const pages[] = { "dashboard", "recommendations", "mesh", "sessions" };
+
+static void
+flush_events (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+count_notify_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 guint      *count)
+{
+  (*count)++;
+}
+
+static void
+test_window_pages (void)
+{
+  SmWindow *window = g_object_new (SM_TYPE_WINDOW, NULL);
+  guint notified = 0;
+
+  g_object_ref (window);
+  gtk_window_present (GTK_WINDOW (window));
+  flush_events ();
+
+  g_assert_cmpstr (sm_window_get_visible_page (window), ==, "dashboard");
+  g_signal_connect (window, "notify::visible-page", G_CALLBACK (count_notify_cb), &notified);
+
+  /* Every page, through the action the Alt+N shortcuts use … */
+  for (guint i = G_N_ELEMENTS (pages); i-- > 0; )
+    {
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", pages[i]));
+      flush_events ();
+      g_assert_cmpstr (sm_window_get_visible_page (window), ==, pages[i]);
+    }
+  g_assert_cmpuint (notified, ==, G_N_ELEMENTS (pages));
+
+  /* … and through the property. */
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      g_autofree char *visible = NULL;
+
+      g_object_set (window, "visible-page", pages[i], NULL);
+      g_object_get (window, "visible-page", &visible, NULL);
+      g_assert_cmpstr (visible, ==, pages[i]);
+    }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
+static void
+test_window_unknown_page (void)
+{
+  if (g_test_subprocess ())
+    {
+      SmWindow *window = g_object_new (SM_TYPE_WINDOW, NULL);
+
+      sm_window_set_visible_page (window, "no-such-page");
+      return;
+    }
+
+  /* A wrong name is a programming error: a warning, fatal in tests. */
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*no page named 'no-such-page'*");
+}
+
+static void
+test_window_size_persisted (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  SmWindow *window;
+  int width, height;
+
+  g_settings_set_int (settings, "window-width", 900);
+  g_settings_set_int (settings, "window-height", 640);
+
+  window = g_object_new (SM_TYPE_WINDOW, NULL);
+  g_object_ref (window);
+  gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+  g_assert_cmpint (width, ==, 900);
+  g_assert_cmpint (height, ==, 640);
+
+  gtk_window_present (GTK_WINDOW (window));
+  flush_events ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+  flush_events ();
+
+  /* Closing saves the size, then destroys the window. */
+  gtk_window_close (GTK_WINDOW (window));
+  flush_events ();
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 1000);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 700);
+  g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
+
+  g_assert_finalize_object (window);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/app/window/pages", test_window_pages);
+  g_test_add_func ("/app/window/unknown-page", test_window_unknown_page);
+  g_test_add_func ("/app/window/size-persisted", test_window_size_persisted);
+
+  return g_test_run ();
+}

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <immintrin.h>
+
+#include "sm-simd-private.h"
+#include "sm-vmath-avx2.h"
+
+#define MR 6
+#define NR SM_GEMM_NR
+
+/* Cache blocking: a KC×16 slice of one weight panel (16 KiB) stays in L1
+ * while every row tile of an MC×KC block of A (≤ 72 KiB) streams past it
+ * from L2.  Measured on Zen 4; the figures are not critical within 2×. */
+#define KC 256
+#define MC 72
+
+#define ALWAYS_INLINE inline __attribute__ ((always_inline))
+
+/* One tile: rows [0, mr) × one panel, over a KC block of k.  mr is a
+ * compile-time constant at every call site, so that the accumulators stay
+ * in registers (6 × 2 ymm) and the row loops disappear.  The first K block
+ * starts from zero, later ones from C; the last adds bias and activation in
+ * registers before the (masked, for a partial panel) store. */
+static ALWAYS_INLINE void
+tile_6x16 (const int           mr,
+           size_t              nr,
+           size_t              kc,
+           const float        *a,
+           size_t              lda,
+           const float        *b,
+           float              *c,
+           size_t              ldc,
+           int                 first,
+           int                 last,
+           const float        *bias,
+           SmActivation        act)
+{
+  __m256 acc0[MR], acc1[MR];
+  __m256i mask0 = sm_tail_mask_avx2 (nr), mask1 = sm_tail_mask_avx2 (nr > 8 ? nr - 8 : 0);
+
+#pragma GCC unroll 6
+  for (int r = 0; r < mr; r++)
+    {
+      if (first)
+        {
+          acc0[r] = _mm256_setzero_ps ();
+          acc1[r] = _mm256_setzero_ps ();
+        }
+      else if (nr == NR)
+        {
+          acc0[r] = _mm256_loadu_ps (c + r * ldc);
+          acc1[r] = _mm256_loadu_ps (c + r * ldc + 8);
+        }
+      else
+        {
+          acc0[r] = _mm256_maskload_ps (c + r * ldc, mask0);
+          acc1[r] = _mm256_maskload_ps (c + r * ldc + 8, mask1);
+        }
+    }
+
+  for (size_t kk = 0; kk < kc; kk++)
+    {
+      __m256 b0 = _mm256_load_ps (b);
+      __m256 b1 = _mm256_load_ps (b + 8);
+
+      b += NR;
+#pragma GCC unroll 6
+      for (int r = 0; r < mr; r++)
+        {
+          __m256 av = _mm256_broadcast_ss (a + r * lda + kk);
+
+          acc0[r] = _mm256_fmadd_ps (av, b0, acc0[r]);
+          acc1[r] = _mm256_fmadd_ps (av, b1, acc1[r]);
+        }
+    }
+
+  if (last)
+    {
+      __m256 bias0 = _mm256_setzero_ps (), bias1 = _mm256_setzero_ps ();
+
+      if (bias != NULL)
+        {
+          bias0 = _mm256_maskload_ps (bias, mask0);
+          bias1 = _mm256_maskload_ps (bias + 8, mask1);
+        }
+#pragma GCC unroll 6
+      for (int r = 0; r < mr; r++)
+        {
+          acc0[r] = sm_act_avx2 (act, _mm256_add_ps (acc0[r], bias0));
+          acc1[r] = sm_act_avx2 (act, _mm256_add_ps (acc1[r], bias1));
+        }
+    }
+
+#pragma GCC unroll 6
+  for (int r = 0; r < mr; r++)
+    {
+      if (nr == NR)
+        {
+          _mm256_storeu_ps (c + r * ldc, acc0[r]);
+          _mm256_storeu_ps (c + r * ldc + 8, acc1[r]);
+        }
+      else
+        {
+          _mm256_maskstore_ps (c + r * ldc, mask0, acc0[r]);
+          _mm256_maskstore_ps (c + r * ldc + 8, mask1, acc1[r]);
+        }
+    }
+}
+
+/* sm_f32_gemm_bias_act__avx2_fma_6x16: 6-row × 16-column FMA tiles over
+ * packed weights, K blocked by 256; any m, n, k; A, C and bias unaligned,
+ * W 32-byte aligned.  Partial panels use masked loads and stores, never
+ * reading or writing past n. */
+void
+sm_f32_gemm_bias_act__avx2_fma_6x16 (const SmGemmArgs *g,
+                                     size_t            m_start,
+                                     size_t            m_end,
+                                     size_t            panel_start,
+                                     size_t            panel_end)
+{
+  for (size_t k0 = 0; k0 < g->k || k0 == 0; k0 += KC)
+    {
+      size_t kc = g->k - k0 < KC ? g->k - k0 : KC;
+      int first = k0 == 0, last = k0 + kc >= g->k;
+
+      for (size_t m0 = m_start; m0 < m_end; m0 += MC)
+        {
+          size_t m1 = m_end - m0 < MC ? m_end : m0 + MC;
+
+          for (size_t p = panel_start; p < panel_end; p++)
+            {
+              size_t j0 = p * NR;
+              size_t nr = g->n - j0 < NR ? g->n - j0 : NR;
+              const float *b = g->w + p * g->k * NR + k0 * NR;
+              const float *bias = g->bias != NULL ? g->bias + j0 : NULL;
+
+              for (size_t i = m0; i < m1; i += MR)
+                {
+                  const float *a = g->a + i * g->lda + k0;
+                  float *c = g->c + i * g->ldc + j0;
+
+                  switch (m1 - i < MR ? m1 - i : MR)
+                    {
+                    case 6: tile_6x16 (6, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
+                    case 5: tile_6x16 (5, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
+                    case 4: tile_6x16 (4, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
+                    case 3: tile_6x16 (3, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
+                    case 2: tile_6x16 (2, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
+                    default: tile_6x16 (1, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
+                    }
+                }
+            }
+        }
+
+      if (g->k == 0)
+        break;
+    }
+}
+
+/* Bias, activation and the masked store of one panel's 16 results. */
+static ALWAYS_INLINE void
+gemv_store (__m256        acc0,
+            __m256        acc1,
+            size_t        nr,
+            const float  *bias,
+            float        *c,
+            SmActivation  act)
+{
+  __m256i mask0 = sm_tail_mask_avx2 (nr), mask1 = sm_tail_mask_avx2 (nr > 8 ? nr - 8 : 0);
+
+  if (bias != NULL)
+    {
+      acc0 = _mm256_add_ps (acc0, _mm256_maskload_ps (bias, mask0));
+      acc1 = _mm256_add_ps (acc1, _mm256_maskload_ps (bias + 8, mask1));
+    }
+  acc0 = sm_act_avx2 (act, acc0);
+  acc1 = sm_act_avx2 (act, acc1);
+
+  if (nr == NR)
+    {
+      _mm256_storeu_ps (c, acc0);
+      _mm256_storeu_ps (c + 8, acc1);
+    }
+  else
+    {
+      _mm256_maskstore_ps (c, mask0, acc0);
+      _mm256_maskstore_ps (c + 8, mask1, acc1);
+    }
+}
+
+/* sm_f32_gemv_bias_act__avx2_fma_4x16: for one row of A at a time, four
+ * panels at once, so that eight independent accumulators hide the FMA
+ * latency that a one-row GEMM tile (two accumulators) is bound by; the
+ * four weight streams are read once each, as fast as memory allows. */
+void
+sm_f32_gemv_bias_act__avx2_fma_4x16 (const SmGemmArgs *g,
+                                     size_t            m_start,
+                                     size_t            m_end,
+                                     size_t            panel_start,
+                                     size_t            panel_end)
+{
+  const size_t k = g->k;
+
+  for (size_t i = m_start; i < m_end; i++)
+    {
+      const float *x = g->a + i * g->lda;
+      float *y = g->c + i * g->ldc;
+      size_t p = panel_start;
+
+      for (; p + 4 <= panel_end; p += 4)
+        {
+          const float *w0 = g->w + p * k * NR;
+          const float *w1 = w0 + k * NR, *w2 = w1 + k * NR, *w3 = w2 + k * NR;
+          __m256 a00 = _mm256_setzero_ps (), a01 = _mm256_setzero_ps ();
+          __m256 a10 = _mm256_setzero_ps (), a11 = _mm256_setzero_ps ();
+          __m256 a20 = _mm256_setzero_ps (), a21 = _mm256_setzero_ps ();
+          __m256 a30 = _mm256_setzero_ps (), a31 = _mm256_setzero_ps ();
+
+          for (size_t kk = 0; kk < k; kk++)
+            {
+              __m256 xv = _mm256_broadcast_ss (x + kk);
+
+              a00 = _mm256_fmadd_ps (xv, _mm256_load_ps (w0), a00);
+              a01 = _mm256_fmadd_ps (xv, _mm256_load_ps (w0 + 8), a01);
+              a10 = _mm256_fmadd_ps (xv, _mm256_load_ps (w1), a10);
+              a11 = _mm256_fmadd_ps (xv, _mm256_load_ps (w1 + 8), a11);
+              a20 = _mm256_fmadd_ps (xv, _mm256_load_ps (w2), a20);
+              a21 = _mm256_fmadd_ps (xv, _mm256_load_ps (w2 + 8), a21);
+              a30 = _mm256_fmadd_ps (xv, _mm256_load_ps (w3), a30);
+              a31 = _mm256_fmadd_ps (xv, _mm256_load_ps (w3 + 8), a31);
+              w0 += NR, w1 += NR, w2 += NR, w3 += NR;
+            }
+
+          for (int q = 0; q < 4; q++)
+            {
+              size_t j0 = (p + q) * NR;
+              size_t nr = g->n - j0 < NR ? g->n - j0 : NR;
+              __m256 lo = q == 0 ? a00 : q == 1 ? a10 : q == 2 ? a20 : a30;
+              __m256 hi = q == 0 ? a01 : q == 1 ? a11 : q == 2 ? a21 : a31;
+
+              gemv_store (lo, hi, nr, g->bias ? g->bias + j0 : NULL, y + j0, g->act);
+            }
+        }
+
+      /* The remaining panels one at a time, with k split over two
+       * accumulator pairs to halve the dependency chain. */
+      for (; p < panel_end; p++)
+        {
+          const float *w = g->w + p * k * NR;
+          size_t j0 = p * NR;
+          size_t nr = g->n - j0 < NR ? g->n - j0 : NR;
+          __m256 e0 = _mm256_setzero_ps (), e1 = _mm256_setzero_ps ();
+          __m256 o0 = _mm256_setzero_ps (), o1 = _mm256_setzero_ps ();
+          size_t kk = 0;
+
+          for (; kk + 2 <= k; kk += 2, w += 2 * NR)
+            {
+              __m256 xe = _mm256_broadcast_ss (x + kk), xo = _mm256_broadcast_ss (x + kk + 1);
+
+              e0 = _mm256_fmadd_ps (xe, _mm256_load_ps (w), e0);
+              e1 = _mm256_fmadd_ps (xe, _mm256_load_ps (w + 8), e1);
+              o0 = _mm256_fmadd_ps (xo, _mm256_load_ps (w + NR), o0);
+              o1 = _mm256_fmadd_ps (xo, _mm256_load_ps (w + NR + 8), o1);
+            }
+          if (kk < k)
+            {
+              __m256 xe = _mm256_broadcast_ss (x + kk);
+
+              e0 = _mm256_fmadd_ps (xe, _mm256_load_ps (w), e0);
+              e1 = _mm256_fmadd_ps (xe, _mm256_load_ps (w + 8), e1);
+            }
+
+          gemv_store (_mm256_add_ps (e0, o0), _mm256_add_ps (e1, o1), nr,
+                      g->bias ? g->bias + j0 : NULL, y + j0, g->act);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* The kernel contract, shared by every instruction set.  This header and the
+ * kernels use only the C library, not GLib, so that the very same files can
+ * be cross-built and checked on another architecture (tests/simd-cross/). */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Columns per packed weight panel.  It is the same for every instruction set,
+ * so packed weights stay valid when the engine switches kernels live. */
+#define SM_GEMM_NR 16
+
+typedef enum {
+  SM_ACT_IDENTITY,
+  SM_ACT_RELU,
+  SM_ACT_LEAKY_RELU,  /* x < 0 ? alpha * x : x */
+  SM_ACT_SIGMOID,
+  SM_ACT_TANH,
+  SM_ACT_GELU,        /* the tanh form: x/2 * (1 + tanh (sqrt (2/pi) * (x + 0.044715 x^3))) */
+  SM_ACT_SOFTMAX,     /* row-wise; never fused into a GEMM tile (it needs whole rows) */
+  SM_ACT_N_KINDS
+} SmActKind;
+
+typedef struct
+{
+  SmActKind kind;
+  float     alpha;    /* the slope of SM_ACT_LEAKY_RELU; ignored otherwise */
+} SmActivation;
+
+/* C[m×n] = act (A[m×k] · W[k×n] + bias).  A and C are row-major with leading
+ * dimensions lda ≥ k and ldc ≥ n; W is packed by sm_f32_pack_weights(). */
+typedef struct
+{
+  size_t        m, n, k;
+  const float  *a;
+  size_t        lda;
+  const float  *w;      /* packed panels, 64-byte aligned */
+  const float  *bias;   /* n values, or NULL for none */
+  float        *c;
+  size_t        ldc;
+  SmActivation  act;    /* any kind but SM_ACT_SOFTMAX */
+} SmGemmArgs;
+
+/* Computes the rows [m_start, m_end) and the panels [panel_start, panel_end)
+ * of C (panel p covers columns p·16 … p·16+15): disjoint ranges can run on
+ * different threads at once. */
+typedef void   (*SmGemmFunc)     (const SmGemmArgs *args,
+                                  size_t            m_start,
+                                  size_t            m_end,
+                                  size_t            panel_start,
+                                  size_t            panel_end);
+/* y[i] = act (x[i]), in place when y == x; not softmax. */
+typedef void   (*SmActFunc)      (SmActivation act, const float *x, float *y, size_t n);
+/* y = softmax (x) over n values, numerically stable; in place when y == x. */
+typedef void   (*SmSoftmaxFunc)  (const float *x, float *y, size_t n);
+typedef float  (*SmDotFunc)      (const float *a, const float *b, size_t n);
+/* y += alpha · x */
+typedef void   (*SmAxpyFunc)     (float alpha, const float *x, float *y, size_t n);
+/* y = a + b */
+typedef void   (*SmAddFunc)      (const float *a, const float *b, float *y, size_t n);
+/* y = alpha · x */
+typedef void   (*SmScaleFunc)    (float alpha, const float *x, float *y, size_t n);
+typedef float  (*SmSumFunc)      (const float *x, size_t n);
+/* The largest value and the first index holding it; NaNs are ignored; an
+ * empty or all-NaN input gives index 0 and -INFINITY. */
+typedef size_t (*SmArgmaxFunc)   (const float *x, size_t n, float *max);
+/* IEEE half and bfloat16 to single precision, exactly (subnormals, infinities
+ * and NaNs included). */
+typedef void   (*SmConvertFunc)  (const uint16_t *src, float *dst, size_t n);
+
+/* One instruction set's kernels: the dispatch table.  An entry may point to
+ * the generic version where a vector one would not pay. */
+typedef struct
+{
+  const char    *name;        /* "generic", "avx2", "avx512", "neon" */
+  int            is_vector;   /* counts its FLOPs as vector work */
+  unsigned       gemm_mr;     /* rows per GEMM tile */
+  SmGemmFunc     gemm;
+  SmGemmFunc     gemv;        /* the same contract, tuned for m == 1 */
+  SmActFunc      activate;
+  SmSoftmaxFunc  softmax;
+  SmDotFunc      dot;
+  SmAxpyFunc     axpy;
+  SmAddFunc      add;
+  SmScaleFunc    scale;
+  SmSumFunc      sum;
+  SmArgmaxFunc   argmax;
+  SmConvertFunc  f16_to_f32;
+  SmConvertFunc  bf16_to_f32;
+} SmKernels;
+
+/* Packing is the same for every instruction set. */
+size_t sm_f32_packed_weights_size (size_t k, size_t n);   /* in floats */
+void   sm_f32_pack_weights        (const float *w,
+                                   size_t       ldw,
+                                   size_t       k,
+                                   size_t       n,
+                                   float       *packed);
+
+extern const SmKernels sm_kernels_generic;
+#if defined(__x86_64__)
+extern const SmKernels sm_kernels_avx2;
+extern const SmKernels sm_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const SmKernels sm_kernels_neon;
+#endif
+
+#ifdef __cplusplus
+}
+#endif

@@ -21,7 +21,7 @@ typedef struct
 static const SmCliCommand commands[] = {
   { "doctor",   N_("Report CPU features, build options, paths and the Vulkan loader"), sm_cli_doctor },
   { "run",      N_("Run a headless tuning session with live text metrics"),         NULL },
-  { "bench",    N_("Run benchmarks against same-run baselines (--json)"),           NULL },
+  { "bench",    N_("Run benchmarks against same-run baselines (--json)"),           sm_cli_bench },
   { "infer",    N_("Run a model on .npy inputs and write .npy outputs"),            NULL },
   { "node",     N_("Run a headless mesh node"),                                     NULL },
   { "keygen",   N_("Create this node's CURVE keypair"),                             NULL },

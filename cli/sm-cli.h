@@ -24,6 +24,8 @@ gboolean sm_cli_parse_options (GOptionContext  *context,
                                int             *argc,
                                char          ***argv);
 
+int sm_cli_bench  (int    argc,
+                   char **argv);
 int sm_cli_doctor (int    argc,
                    char **argv);
 

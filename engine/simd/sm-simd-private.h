@@ -36,4 +36,7 @@ float  sm_f32_sum__avx2        (const float *x, size_t n);
 size_t sm_f32_argmax__avx2     (const float *x, size_t n, float *max);
 void   sm_f16_to_f32__avx2     (const uint16_t *src, float *dst, size_t n);
 void   sm_bf16_to_f32__avx2    (const uint16_t *src, float *dst, size_t n);
+/* Benchmark only: an FMA-bound loop measuring the machine's peak; sink
+ * must hold 8 floats (16 for AVX-512). */
+uint64_t sm_fma_peak_loop__avx2 (uint64_t iterations, float *sink);
 #endif

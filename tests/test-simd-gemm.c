@@ -81,7 +81,7 @@ check_shape (const SmKernels *kernels,
     .c = c, .ldc = ldc,
     .act = s->act,
   };
-  sm_simd_gemm (kernels, &args, 0, s->m, 0, sm_simd_n_panels (s->n));
+  sm_simd_gemm (kernels, &args, 0, s->m, 0, sm_f32_packed_n_panels (s->n));
 
   for (gsize i = 0; i < s->m; i++)
     for (gsize j = 0; j < ldc; j++)
@@ -202,7 +202,7 @@ test_tile_ranges (const SmKernels *kernels,
                   const SimdCase  *c)
 {
   const gsize m = 29, n = 83, k = 300;
-  const gsize panels = sm_simd_n_panels (n);
+  const gsize panels = sm_f32_packed_n_panels (n);
   g_autoptr(GRand) rand = g_rand_new_with_seed (42);
   g_autofree float *a = g_new (float, m * k);
   g_autofree float *w = g_new (float, k * n);
@@ -251,6 +251,30 @@ test_pack_layout (void)
   g_aligned_free (packed);
 }
 
+/* Every element lands where sm_f32_packed_block() says, across K blocks
+ * and a partial last panel; padding is zero. */
+static void
+test_pack_blocks (void)
+{
+  const gsize k = 2 * SM_GEMM_KC + 3, n = 37;
+  g_autofree float *w = g_new (float, k * n);
+  float *packed = g_aligned_alloc (sm_f32_packed_weights_size (k, n), sizeof (float), 64);
+
+  for (gsize i = 0; i < k * n; i++)
+    w[i] = (float) i + 1;
+  sm_f32_pack_weights (w, n, k, n, packed);
+
+  for (gsize kk = 0; kk < k; kk++)
+    for (gsize j = 0; j < sm_f32_packed_n_panels (n) * SM_GEMM_NR; j++)
+      {
+        gsize k0 = kk - kk % SM_GEMM_KC, p = j / SM_GEMM_NR;
+        const float *row = sm_f32_packed_block (packed, k, n, k0, p) + (kk - k0) * SM_GEMM_NR;
+
+        g_assert_cmpfloat (row[j % SM_GEMM_NR], ==, j < n ? w[kk * n + j] : 0.0f);
+      }
+  g_aligned_free (packed);
+}
+
 static void
 test_flop_counters (void)
 {
@@ -262,7 +286,7 @@ test_flop_counters (void)
   guint64 vector_before, scalar_before, vector_after, scalar_after;
 
   sm_simd_get_flop_counts (&vector_before, &scalar_before);
-  sm_simd_gemm (kernels, &args, 0, m, 0, sm_simd_n_panels (n));
+  sm_simd_gemm (kernels, &args, 0, m, 0, sm_f32_packed_n_panels (n));
   sm_simd_gemm (&sm_kernels_generic, &args, 1, 3, 1, 3);
   sm_simd_get_flop_counts (&vector_after, &scalar_after);
 
@@ -349,6 +373,7 @@ main (int   argc,
   simd_add_case ("gemm", "large", test_large);
   simd_add_case ("gemm", "tile-ranges", test_tile_ranges);
   g_test_add_func ("/engine/simd/gemm/pack-layout", test_pack_layout);
+  g_test_add_func ("/engine/simd/gemm/pack-blocks", test_pack_blocks);
   g_test_add_func ("/engine/simd/flop-counters", test_flop_counters);
   g_test_add_func ("/engine/simd/dispatch/best", test_dispatch_best);
   g_test_add_func ("/engine/simd/dispatch/disable", test_dispatch_disable);

@@ -8,12 +8,13 @@
 #define NR SM_GEMM_NR
 
 /* Cache blocking: a KC×16 slice of one weight panel (16 KiB) stays in L1
- * while every row tile of an MC×KC block of A (≤ 72 KiB) streams past it
- * from L2.  Measured on Zen 4; the figures are not critical within 2×. */
-#define KC 256
-#define MC 72
+ * while every row tile of an MC×KC block of A (≤ 144 KiB) streams past it
+ * from L2.  KC is the packing's K block. */
+#define KC SM_GEMM_KC
+#define MC 144
 
 #define ALWAYS_INLINE inline __attribute__ ((always_inline))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* One tile: rows [0, mr) × one panel, over a KC block of k.  mr is a
  * compile-time constant at every call site, so that the accumulators stay
@@ -32,7 +33,8 @@ tile_6x16 (const int           mr,
            int                 first,
            int                 last,
            const float        *bias,
-           SmActivation        act)
+           SmActivation        act,
+           const float        *prefetch)
 {
   __m256 acc0[MR], acc1[MR];
   __m256i mask0 = sm_tail_mask_avx2 (nr), mask1 = sm_tail_mask_avx2 (nr > 8 ? nr - 8 : 0);
@@ -63,6 +65,10 @@ tile_6x16 (const int           mr,
       __m256 b1 = _mm256_load_ps (b + 8);
 
       b += NR;
+      /* One line of the next panel per step: by the end of this tile the
+       * next panel's slice is in L1 rather than in L3 or DRAM. */
+      if (prefetch != NULL)
+        _mm_prefetch ((const char *) (prefetch + kk * NR), _MM_HINT_T0);
 #pragma GCC unroll 6
       for (int r = 0; r < mr; r++)
         {
@@ -130,23 +136,31 @@ sm_f32_gemm_bias_act__avx2_fma_6x16 (const SmGemmArgs *g,
             {
               size_t j0 = p * NR;
               size_t nr = g->n - j0 < NR ? g->n - j0 : NR;
-              const float *b = g->w + p * g->k * NR + k0 * NR;
+              const float *b = sm_f32_packed_block (g->w, g->k, g->n, k0, p);
+              const float *next = p + 1 < panel_end ? b + kc * NR : NULL;
               const float *bias = g->bias != NULL ? g->bias + j0 : NULL;
 
-              for (size_t i = m0; i < m1; i += MR)
+              for (size_t i = m0; i < m1; )
                 {
                   const float *a = g->a + i * g->lda + k0;
                   float *c = g->c + i * g->ldc + j0;
+                  /* Rows spread evenly over the tiles this block needs
+                   * (8 = 4 + 4, not 6 + 2): a short tile has too few
+                   * accumulators to hide the FMA latency. */
+                  size_t tiles = (m1 - i + MR - 1) / MR;
+                  size_t mr = (m1 - i + tiles - 1) / tiles;
+                  const float *pf = i == m0 ? next : NULL;
 
-                  switch (m1 - i < MR ? m1 - i : MR)
+                  switch (mr)
                     {
-                    case 6: tile_6x16 (6, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
-                    case 5: tile_6x16 (5, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
-                    case 4: tile_6x16 (4, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
-                    case 3: tile_6x16 (3, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
-                    case 2: tile_6x16 (2, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
-                    default: tile_6x16 (1, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act); break;
+                    case 6: tile_6x16 (6, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act, pf); break;
+                    case 5: tile_6x16 (5, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act, pf); break;
+                    case 4: tile_6x16 (4, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act, pf); break;
+                    case 3: tile_6x16 (3, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act, pf); break;
+                    case 2: tile_6x16 (2, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act, pf); break;
+                    default: tile_6x16 (1, nr, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act, pf); break;
                     }
+                  i += mr;
                 }
             }
         }
@@ -174,7 +188,6 @@ gemv_store (__m256        acc0,
     }
   acc0 = sm_act_avx2 (act, acc0);
   acc1 = sm_act_avx2 (act, acc1);
-
   if (nr == NR)
     {
       _mm256_storeu_ps (c, acc0);
@@ -187,16 +200,16 @@ gemv_store (__m256        acc0,
     }
 }
 
-/* sm_f32_gemv_bias_act__avx2_fma_4x16: for one row of A at a time, four
- * panels at once, so that eight independent accumulators hide the FMA
- * latency that a one-row GEMM tile (two accumulators) is bound by; the
- * four weight streams are read once each, as fast as memory allows. */
-void
-sm_f32_gemv_bias_act__avx2_fma_4x16 (const SmGemmArgs *g,
-                                     size_t            m_start,
-                                     size_t            m_end,
-                                     size_t            panel_start,
-                                     size_t            panel_end)
+/* One K block (k ≤ SM_GEMM_KC: the weights are small and cache-resident):
+ * four panels at once, so that eight independent accumulators hide the FMA
+ * latency, with one broadcast of x serving eight FMAs; the remaining panels
+ * one at a time with k split over two chains. */
+static void
+gemv_short (const SmGemmArgs *g,
+            size_t            m_start,
+            size_t            m_end,
+            size_t            panel_start,
+            size_t            panel_end)
 {
   const size_t k = g->k;
 
@@ -208,7 +221,7 @@ sm_f32_gemv_bias_act__avx2_fma_4x16 (const SmGemmArgs *g,
 
       for (; p + 4 <= panel_end; p += 4)
         {
-          const float *w0 = g->w + p * k * NR;
+          const float *w0 = sm_f32_packed_block (g->w, k, g->n, 0, p);
           const float *w1 = w0 + k * NR, *w2 = w1 + k * NR, *w3 = w2 + k * NR;
           __m256 a00 = _mm256_setzero_ps (), a01 = _mm256_setzero_ps ();
           __m256 a10 = _mm256_setzero_ps (), a11 = _mm256_setzero_ps ();
@@ -230,24 +243,19 @@ sm_f32_gemv_bias_act__avx2_fma_4x16 (const SmGemmArgs *g,
               w0 += NR, w1 += NR, w2 += NR, w3 += NR;
             }
 
-          for (int q = 0; q < 4; q++)
-            {
-              size_t j0 = (p + q) * NR;
-              size_t nr = g->n - j0 < NR ? g->n - j0 : NR;
-              __m256 lo = q == 0 ? a00 : q == 1 ? a10 : q == 2 ? a20 : a30;
-              __m256 hi = q == 0 ? a01 : q == 1 ? a11 : q == 2 ? a21 : a31;
-
-              gemv_store (lo, hi, nr, g->bias ? g->bias + j0 : NULL, y + j0, g->act);
-            }
+          gemv_store (a00, a01, MIN (NR, g->n - p * NR), g->bias ? g->bias + p * NR : NULL,
+                      y + p * NR, g->act);
+          gemv_store (a10, a11, MIN (NR, g->n - (p + 1) * NR), g->bias ? g->bias + (p + 1) * NR : NULL,
+                      y + (p + 1) * NR, g->act);
+          gemv_store (a20, a21, MIN (NR, g->n - (p + 2) * NR), g->bias ? g->bias + (p + 2) * NR : NULL,
+                      y + (p + 2) * NR, g->act);
+          gemv_store (a30, a31, MIN (NR, g->n - (p + 3) * NR), g->bias ? g->bias + (p + 3) * NR : NULL,
+                      y + (p + 3) * NR, g->act);
         }
 
-      /* The remaining panels one at a time, with k split over two
-       * accumulator pairs to halve the dependency chain. */
       for (; p < panel_end; p++)
         {
-          const float *w = g->w + p * k * NR;
-          size_t j0 = p * NR;
-          size_t nr = g->n - j0 < NR ? g->n - j0 : NR;
+          const float *w = sm_f32_packed_block (g->w, k, g->n, 0, p);
           __m256 e0 = _mm256_setzero_ps (), e1 = _mm256_setzero_ps ();
           __m256 o0 = _mm256_setzero_ps (), o1 = _mm256_setzero_ps ();
           size_t kk = 0;
@@ -269,8 +277,112 @@ sm_f32_gemv_bias_act__avx2_fma_4x16 (const SmGemmArgs *g,
               e1 = _mm256_fmadd_ps (xe, _mm256_load_ps (w + 8), e1);
             }
 
-          gemv_store (_mm256_add_ps (e0, o0), _mm256_add_ps (e1, o1), nr,
-                      g->bias ? g->bias + j0 : NULL, y + j0, g->act);
+          gemv_store (_mm256_add_ps (e0, o0), _mm256_add_ps (e1, o1), MIN (NR, g->n - p * NR),
+                      g->bias ? g->bias + p * NR : NULL, y + p * NR, g->act);
         }
     }
+}
+
+/* sm_f32_gemv_bias_act__avx2_fma_16: one row of A at a time, for weights
+ * deeper than one K block (they live in L2, L3 or DRAM).  GEMV is then
+ * bound by the bandwidth at which W arrives, so this kernel reads the packed
+ * weights in memory order — K block by K block, panel after panel, one
+ * sequential stream that the prefetchers follow best — with four
+ * accumulator chains per panel to cover the FMA latency.  Partial sums of a
+ * K block wait in C itself; the last block adds bias and activation. */
+static void
+gemv_stream (const SmGemmArgs *g,
+                   size_t            m_start,
+                   size_t            m_end,
+                   size_t            panel_start,
+                   size_t            panel_end)
+{
+  const size_t k = g->k;
+
+  for (size_t i = m_start; i < m_end; i++)
+    {
+      const float *x = g->a + i * g->lda;
+      float *y = g->c + i * g->ldc;
+      size_t k0 = 0;
+
+      do
+        {
+          size_t kc = k - k0 < SM_GEMM_KC ? k - k0 : SM_GEMM_KC;
+          int first = k0 == 0, last = k0 + kc >= k;
+
+          for (size_t p = panel_start; p < panel_end; p++)
+            {
+              const float *w = sm_f32_packed_block (g->w, k, g->n, k0, p);
+              const float *xb = x + k0;
+              size_t j0 = p * NR;
+              size_t nr = g->n - j0 < NR ? g->n - j0 : NR;
+              __m256i mask0 = sm_tail_mask_avx2 (nr), mask1 = sm_tail_mask_avx2 (nr > 8 ? nr - 8 : 0);
+              __m256 c0 = _mm256_setzero_ps (), c1 = _mm256_setzero_ps ();
+              __m256 d0 = _mm256_setzero_ps (), d1 = _mm256_setzero_ps ();
+              __m256 e0 = _mm256_setzero_ps (), e1 = _mm256_setzero_ps ();
+              __m256 f0 = _mm256_setzero_ps (), f1 = _mm256_setzero_ps ();
+              size_t kk = 0;
+
+              for (; kk + 4 <= kc; kk += 4, w += 4 * NR)
+                {
+                  __m256 x0 = _mm256_broadcast_ss (xb + kk), x1 = _mm256_broadcast_ss (xb + kk + 1);
+                  __m256 x2 = _mm256_broadcast_ss (xb + kk + 2), x3 = _mm256_broadcast_ss (xb + kk + 3);
+
+                  c0 = _mm256_fmadd_ps (x0, _mm256_load_ps (w), c0);
+                  c1 = _mm256_fmadd_ps (x0, _mm256_load_ps (w + 8), c1);
+                  d0 = _mm256_fmadd_ps (x1, _mm256_load_ps (w + 16), d0);
+                  d1 = _mm256_fmadd_ps (x1, _mm256_load_ps (w + 24), d1);
+                  e0 = _mm256_fmadd_ps (x2, _mm256_load_ps (w + 32), e0);
+                  e1 = _mm256_fmadd_ps (x2, _mm256_load_ps (w + 40), e1);
+                  f0 = _mm256_fmadd_ps (x3, _mm256_load_ps (w + 48), f0);
+                  f1 = _mm256_fmadd_ps (x3, _mm256_load_ps (w + 56), f1);
+                }
+              for (; kk < kc; kk++, w += NR)
+                {
+                  __m256 x0 = _mm256_broadcast_ss (xb + kk);
+
+                  c0 = _mm256_fmadd_ps (x0, _mm256_load_ps (w), c0);
+                  c1 = _mm256_fmadd_ps (x0, _mm256_load_ps (w + 8), c1);
+                }
+
+              c0 = _mm256_add_ps (_mm256_add_ps (c0, d0), _mm256_add_ps (e0, f0));
+              c1 = _mm256_add_ps (_mm256_add_ps (c1, d1), _mm256_add_ps (e1, f1));
+              if (!first)
+                {
+                  c0 = _mm256_add_ps (c0, _mm256_maskload_ps (y + j0, mask0));
+                  c1 = _mm256_add_ps (c1, _mm256_maskload_ps (y + j0 + 8, mask1));
+                }
+              if (last)
+                {
+                  if (g->bias != NULL)
+                    {
+                      c0 = _mm256_add_ps (c0, _mm256_maskload_ps (g->bias + j0, mask0));
+                      c1 = _mm256_add_ps (c1, _mm256_maskload_ps (g->bias + j0 + 8, mask1));
+                    }
+                  c0 = sm_act_avx2 (g->act, c0);
+                  c1 = sm_act_avx2 (g->act, c1);
+                }
+              _mm256_maskstore_ps (y + j0, mask0, c0);
+              _mm256_maskstore_ps (y + j0 + 8, mask1, c1);
+            }
+
+          k0 += kc;
+        }
+      while (k0 < k);
+    }
+}
+
+/* sm_f32_gemv_bias_act__avx2_fma: the GEMM contract tuned for single rows;
+ * any n, k and alignment of A, C and bias. */
+void
+sm_f32_gemv_bias_act__avx2_fma (const SmGemmArgs *g,
+                                size_t            m_start,
+                                size_t            m_end,
+                                size_t            panel_start,
+                                size_t            panel_end)
+{
+  if (g->k <= SM_GEMM_KC)
+    gemv_short (g, m_start, m_end, panel_start, panel_end);
+  else
+    gemv_stream (g, m_start, m_end, panel_start, panel_end);
 }

@@ -18,7 +18,6 @@ sm_f32_gemm_bias_act__generic_4x16 (const SmGemmArgs *g,
 {
   for (size_t p = panel_start; p < panel_end; p++)
     {
-      const float *panel = g->w + p * g->k * NR;
       size_t j0 = p * NR;
       size_t nr = g->n - j0 < NR ? g->n - j0 : NR;
 
@@ -29,7 +28,8 @@ sm_f32_gemm_bias_act__generic_4x16 (const SmGemmArgs *g,
 
           for (size_t kk = 0; kk < g->k; kk++)
             {
-              const float *b = panel + kk * NR;
+              const float *b = sm_f32_packed_block (g->w, g->k, g->n, kk - kk % SM_GEMM_KC, p)
+                               + (kk % SM_GEMM_KC) * NR;
 
               for (size_t r = 0; r < mr; r++)
                 {

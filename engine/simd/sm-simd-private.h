@@ -24,7 +24,7 @@ void   sm_bf16_to_f32__generic     (const uint16_t *src, float *dst, size_t n);
 /* AVX2 + FMA + F16C */
 void   sm_f32_gemm_bias_act__avx2_fma_6x16 (const SmGemmArgs *args, size_t m_start, size_t m_end,
                                             size_t panel_start, size_t panel_end);
-void   sm_f32_gemv_bias_act__avx2_fma_4x16 (const SmGemmArgs *args, size_t m_start, size_t m_end,
+void   sm_f32_gemv_bias_act__avx2_fma (const SmGemmArgs *args, size_t m_start, size_t m_end,
                                             size_t panel_start, size_t panel_end);
 void   sm_f32_vact__avx2       (SmActivation act, const float *x, float *y, size_t n);
 void   sm_f32_softmax__avx2    (const float *x, float *y, size_t n);

@@ -230,7 +230,7 @@ sm_simd_gemm (const SmKernels  *kernels,
   g_return_if_fail (kernels != NULL && args != NULL);
   g_return_if_fail (args->act.kind != SM_ACT_SOFTMAX && args->act.kind < SM_ACT_N_KINDS);
   g_return_if_fail (m_start <= m_end && m_end <= args->m);
-  g_return_if_fail (panel_start <= panel_end && panel_end <= sm_simd_n_panels (args->n));
+  g_return_if_fail (panel_start <= panel_end && panel_end <= sm_f32_packed_n_panels (args->n));
 
   if (m_start == m_end || panel_start == panel_end)
     return;

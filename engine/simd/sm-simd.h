@@ -49,13 +49,6 @@ void             sm_simd_gemm               (const SmKernels  *kernels,
                                              gsize             panel_start,
                                              gsize             panel_end);
 
-/* Number of 16-column panels for n columns. */
-static inline gsize
-sm_simd_n_panels (gsize n)
-{
-  return (n + SM_GEMM_NR - 1) / SM_GEMM_NR;
-}
-
 /* Adds work done outside sm_simd_gemm() (activations, softmax) to the FLOP
  * counters, as vector or scalar work according to @kernels. */
 void             sm_simd_count_flops        (const SmKernels  *kernels,

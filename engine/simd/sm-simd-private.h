@@ -39,4 +39,21 @@ void   sm_bf16_to_f32__avx2    (const uint16_t *src, float *dst, size_t n);
 /* Benchmark only: an FMA-bound loop measuring the machine's peak; sink
  * must hold 8 floats (16 for AVX-512). */
 uint64_t sm_fma_peak_loop__avx2 (uint64_t iterations, float *sink);
+
+/* AVX-512 F, DQ, BW, VL + FMA + F16C */
+void   sm_f32_gemm_bias_act__avx512f_12x32 (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                            size_t panel_start, size_t panel_end);
+void   sm_f32_gemv_bias_act__avx512f (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                      size_t panel_start, size_t panel_end);
+void   sm_f32_vact__avx512     (SmActivation act, const float *x, float *y, size_t n);
+void   sm_f32_softmax__avx512  (const float *x, float *y, size_t n);
+float  sm_f32_dot__avx512      (const float *a, const float *b, size_t n);
+void   sm_f32_axpy__avx512     (float alpha, const float *x, float *y, size_t n);
+void   sm_f32_add__avx512      (const float *a, const float *b, float *y, size_t n);
+void   sm_f32_scale__avx512    (float alpha, const float *x, float *y, size_t n);
+float  sm_f32_sum__avx512      (const float *x, size_t n);
+size_t sm_f32_argmax__avx512   (const float *x, size_t n, float *max);
+void   sm_f16_to_f32__avx512   (const uint16_t *src, float *dst, size_t n);
+void   sm_bf16_to_f32__avx512  (const uint16_t *src, float *dst, size_t n);
+uint64_t sm_fma_peak_loop__avx512 (uint64_t iterations, float *sink);
 #endif

@@ -19,7 +19,7 @@ typedef struct
  * without a function are listed so that `synmesh --help` shows the whole
  * tool, and say plainly that they are not in this build yet. */
 static const SmCliCommand commands[] = {
-  { "doctor",   N_("Report CPU features, build options, paths and the Vulkan loader"), sm_cli_doctor },
+  { "doctor",   N_("Report CPU features, chosen kernels, build options, paths and the Vulkan loader"), sm_cli_doctor },
   { "run",      N_("Run a headless tuning session with live text metrics"),         NULL },
   { "bench",    N_("Run benchmarks against same-run baselines (--json)"),           sm_cli_bench },
   { "infer",    N_("Run a model on .npy inputs and write .npy outputs"),            NULL },

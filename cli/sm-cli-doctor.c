@@ -7,6 +7,7 @@
 #include "sm-cli.h"
 #include "sm-cpu.h"
 #include "sm-paths.h"
+#include "sm-simd.h"
 #include "sm-vulkan-loader.h"
 
 /* Everything doctor reports, gathered once and then printed either as an
@@ -82,6 +83,21 @@ print_text (const Report *report)
     {
       g_autofree char *xcr0 = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", cpu->xcr0);
       print_row ("XCR0", xcr0);
+    }
+
+  g_print ("\n%s\n", _("Kernels"));
+  for (SmSimdLevel level = 0; level < SM_SIMD_N_LEVELS; level++)
+    {
+      const char *reason = NULL;
+      const SmKernels *kernels = sm_simd_get_kernels_for (level, &reason);
+      g_autofree char *state = NULL;
+
+      if (kernels != NULL)
+        state = g_strdup_printf ("%s%s", _("available"),
+                                 level == sm_simd_get_level () ? _(", in use") : "");
+      else
+        state = g_strdup_printf (_("off: %s"), reason);
+      print_row (sm_simd_level_get_name (level), state);
     }
 
   g_print ("\n%s\n", _("Paths"));
@@ -160,6 +176,22 @@ print_json (const Report *report)
   json_builder_add_int_value (builder, (gint64) cpu->xcr0);
   json_builder_end_object (builder);
 
+  json_builder_set_member_name (builder, "kernels");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "in_use");
+  json_builder_add_string_value (builder, sm_simd_level_get_name (sm_simd_get_level ()));
+  for (SmSimdLevel level = 0; level < SM_SIMD_N_LEVELS; level++)
+    {
+      const char *reason = NULL;
+
+      json_builder_set_member_name (builder, sm_simd_level_get_name (level));
+      if (sm_simd_get_kernels_for (level, &reason) != NULL)
+        json_builder_add_string_value (builder, "available");
+      else
+        json_builder_add_string_value (builder, reason);
+    }
+  json_builder_end_object (builder);
+
   json_builder_set_member_name (builder, "data_dir");
   json_builder_add_string_value (builder, report->data_dir);
 
@@ -205,8 +237,10 @@ sm_cli_doctor (int    argc,
 
   g_option_context_set_summary (context,
     _("Shows what Synaptic Mesh found on this machine: CPU model and instruction\n"
-      "sets (as the CPU reports them and as the OS enables them), how it was\n"
-      "built, where its data lives, and whether a Vulkan loader is installed."));
+      "sets (as the CPU reports them and as the OS enables them), which kernel\n"
+      "sets it can run and which it chose, how it was built, where its data\n"
+      "lives, and whether a Vulkan loader is installed.\n\n"
+      "SM_SIMD_DISABLE=avx512,avx2 turns kernel sets off."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!sm_cli_parse_options (context, &argc, &argv))
     return SM_CLI_EXIT_USAGE;

@@ -274,17 +274,11 @@ sm_bench_report_to_table (SmBenchReport *report)
 {
   GString *out = g_string_new (NULL);
   const SmCpuInfo *cpu = sm_cpu_info_get ();
-  guint width = 4;
 
-  for (guint i = 0; i < report->results->len; i++)
-    {
-      g_autofree char *label = result_label (&g_array_index (report->results, Result, i));
-      width = MAX (width, g_utf8_strlen (label, -1));
-    }
-
+  /* Figures first, in fixed columns; the label, which can be long, last. */
   g_string_append_printf (out, "bench %s on %s, %u threads\n\n", report->area, cpu->model, cpu->logical_cpus);
-  g_string_append_printf (out, "%-*s  %12s %-9s  %8s  %-8s  %s\n", (int) width,
-                          "result", "value", "unit", "ratio", "target", "met");
+  g_string_append_printf (out, "%10s %-8s %7s %-8s %-4s  %s\n",
+                          "value", "unit", "ratio", "target", "met", "result");
 
   for (guint i = 0; i < report->results->len; i++)
     {
@@ -299,8 +293,8 @@ sm_bench_report_to_table (SmBenchReport *report)
       if (result_met (report, r, &met))
         met_text = met ? "yes" : "NO";
 
-      g_string_append_printf (out, "%-*s  %12.4g %-9s  %8s  %-8s  %s\n", (int) width, label,
-                              r->value, r->unit, ratio_text, r->target ? r->target : "", met_text);
+      g_string_append_printf (out, "%10.4g %-8s %7s %-8s %-4s  %s\n", r->value, r->unit, ratio_text,
+                              r->target ? r->target : "", met_text, label);
     }
 
   return g_string_free (out, FALSE);

@@ -142,6 +142,76 @@ test_cli_doctor_json (void)
     g_assert_cmpstr (json_array_get_string_element (features, i), ==, expected[i]);
 
   g_assert_true (json_object_has_member (root, "vulkan_loader"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (root, "kernels"), "generic"),
+                   ==, "available");
+}
+
+/* Kernel sets switched off by SM_SIMD_DISABLE are reported as such. */
+static void
+test_cli_doctor_simd_disable (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *kernels;
+
+  g_setenv ("SM_SIMD_DISABLE", "avx512,avx2,neon", TRUE);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "doctor", "--json", NULL }, &out, &err), ==, 0);
+  g_unsetenv ("SM_SIMD_DISABLE");
+
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  kernels = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "kernels");
+  g_assert_cmpstr (json_object_get_string_member (kernels, "in_use"), ==, "generic");
+  if (SM_HAVE_X86_KERNELS && (sm_cpu_info_get ()->usable & SM_CPU_FEATURE_AVX2))
+    g_assert_cmpstr (json_object_get_string_member (kernels, "avx2"), ==, "disabled by SM_SIMD_DISABLE");
+}
+
+/* The quick kernel benchmark runs and reports in DESIGN.md's format:
+ * every result with a target says whether it is met. */
+static void
+test_cli_bench_quick_json (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *root;
+  JsonArray *results;
+  guint with_target = 0;
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "bench", "kernels", "--quick", "--json", NULL },
+                                &out, &err), ==, 0);
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "bench"), ==, "kernels");
+  g_assert_true (json_object_has_member (json_object_get_object_member (root, "machine"), "features"));
+
+  results = json_object_get_array_member (root, "results");
+  g_assert_cmpuint (json_array_get_length (results), >, 10);
+  for (guint i = 0; i < json_array_get_length (results); i++)
+    {
+      JsonObject *r = json_array_get_object_element (results, i);
+
+      g_assert_cmpfloat (json_object_get_double_member (r, "value"), >, 0);
+      g_assert_true (json_object_has_member (r, "baseline"));
+      g_assert_true (json_object_has_member (r, "ratio"));
+      if (!json_object_get_null_member (r, "target"))
+        {
+          with_target++;
+          g_assert_false (json_object_get_null_member (r, "met"));
+        }
+    }
+  g_assert_cmpuint (with_target, >, 0);
+}
+
+static void
+test_cli_bench_unknown_area (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "bench", "nonsense", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "unknown area"));
 }
 
 static void
@@ -168,6 +238,9 @@ main (int   argc,
   g_test_add_func ("/cli/doctor/help", test_cli_doctor_help);
   g_test_add_func ("/cli/doctor/text", test_cli_doctor_text);
   g_test_add_func ("/cli/doctor/json", test_cli_doctor_json);
+  g_test_add_func ("/cli/doctor/simd-disable", test_cli_doctor_simd_disable);
+  g_test_add_func ("/cli/bench/quick-json", test_cli_bench_quick_json);
+  g_test_add_func ("/cli/bench/unknown-area", test_cli_bench_unknown_area);
   g_test_add_func ("/cli/unbuilt-command-says-so", test_cli_unbuilt_command_says_so);
 
   return g_test_run ();

@@ -337,6 +337,7 @@ test_dispatch_disable (void)
 
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr_unmatched ("*ERROR*");
 }
 
 static void

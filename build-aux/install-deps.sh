@@ -17,6 +17,10 @@ libxml2-utils
 libgtk-4-dev libadwaita-1-dev librsvg2-common
 # tests: data-file validators, a headless display and a session bus
 desktop-file-utils appstream xvfb xauth dbus-daemon
+# tests: the NEON kernels, cross-built for AArch64 and run under qemu-user
+gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+# benchmarks: the OpenBLAS baseline (loaded at run time, never linked)
+libopenblas-dev
 LIST
 )
 

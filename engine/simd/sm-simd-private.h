@@ -57,3 +57,22 @@ void   sm_f16_to_f32__avx512   (const uint16_t *src, float *dst, size_t n);
 void   sm_bf16_to_f32__avx512  (const uint16_t *src, float *dst, size_t n);
 uint64_t sm_fma_peak_loop__avx512 (uint64_t iterations, float *sink);
 #endif
+
+#if defined(__aarch64__)
+/* AArch64 Advanced SIMD */
+void   sm_f32_gemm_bias_act__neon_6x16 (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                        size_t panel_start, size_t panel_end);
+void   sm_f32_gemv_bias_act__neon (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                   size_t panel_start, size_t panel_end);
+void   sm_f32_vact__neon       (SmActivation act, const float *x, float *y, size_t n);
+void   sm_f32_softmax__neon    (const float *x, float *y, size_t n);
+float  sm_f32_dot__neon        (const float *a, const float *b, size_t n);
+void   sm_f32_axpy__neon       (float alpha, const float *x, float *y, size_t n);
+void   sm_f32_add__neon        (const float *a, const float *b, float *y, size_t n);
+void   sm_f32_scale__neon      (float alpha, const float *x, float *y, size_t n);
+float  sm_f32_sum__neon        (const float *x, size_t n);
+size_t sm_f32_argmax__neon     (const float *x, size_t n, float *max);
+void   sm_f16_to_f32__neon     (const uint16_t *src, float *dst, size_t n);
+void   sm_bf16_to_f32__neon    (const uint16_t *src, float *dst, size_t n);
+uint64_t sm_fma_peak_loop__neon (uint64_t iterations, float *sink);
+#endif

@@ -6,6 +6,7 @@
 
 #include "sm-bench.h"
 #include "sm-cli.h"
+#include "sm-pool-bench.h"
 #include "sm-simd-bench.h"
 
 typedef struct
@@ -34,8 +35,16 @@ run_kernels (SmBenchReport *report,
                          isatty (STDERR_FILENO) ? progress_cb : NULL, NULL);
 }
 
+static void
+run_pool (SmBenchReport *report,
+          gboolean       quick)
+{
+  sm_pool_bench (report);
+}
+
 static const Area areas[] = {
   { "kernels", N_("SIMD kernels: FMA peak, GEMM/GEMV against OpenBLAS and generic, activations, two threads"), run_kernels },
+  { "pool",    N_("Memory pool: scratch and page-run allocation against glibc malloc"), run_pool },
 };
 
 int

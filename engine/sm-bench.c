@@ -71,6 +71,17 @@ sm_bench_report_add (SmBenchReport *report,
 }
 
 guint
+sm_bench_report_add_target (SmBenchReport *report,
+                            const char    *name,
+                            const char    *params,
+                            double         value,
+                            const char    *unit,
+                            const char    *target)
+{
+  return sm_bench_report_compare (report, name, params, value, unit, G_MAXUINT, target);
+}
+
+guint
 sm_bench_report_compare (SmBenchReport *report,
                          const char    *name,
                          const char    *params,
@@ -113,7 +124,9 @@ result_ratio (SmBenchReport *report,
   return TRUE;
 }
 
-/* Targets are "<op> <number>" with op one of >=, >, <=, <. */
+/* Targets are "<op> <number>" with op one of >=, >, <=, <; they apply to
+ * the ratio when the result has a baseline, else to the value itself (an
+ * absolute target such as "<= 5" ns). */
 static gboolean
 result_met (SmBenchReport *report,
             const Result  *r,
@@ -123,7 +136,11 @@ result_met (SmBenchReport *report,
   const char *number;
   char *end;
 
-  if (r->target == NULL || !result_ratio (report, r, &ratio))
+  if (r->target == NULL)
+    return FALSE;
+  if (r->baseline < 0)
+    ratio = r->value;
+  else if (!result_ratio (report, r, &ratio))
     return FALSE;
 
   number = r->target + strspn (r->target, "<>= ");
@@ -329,4 +346,40 @@ sm_bench_now (void)
   clock_gettime (CLOCK_MONOTONIC, &ts);
 
   return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double
+sm_bench_time_best (SmBenchFunc func,
+                    gpointer    data)
+{
+  const double budget = 0.2;
+  const guint min_reps = 3;
+  double start, best = INFINITY;
+  guint batch = 1, reps = 0;
+
+  func (data);
+  for (;;)
+    {
+      double t0 = sm_bench_now ();
+
+      for (guint i = 0; i < batch; i++)
+        func (data);
+      if (sm_bench_now () - t0 >= 50e-6 || batch >= (1u << 20))
+        break;
+      batch *= 2;
+    }
+
+  start = sm_bench_now ();
+  do
+    {
+      double t0 = sm_bench_now ();
+
+      for (guint i = 0; i < batch; i++)
+        func (data);
+      best = MIN (best, (sm_bench_now () - t0) / batch);
+      reps++;
+    }
+  while (reps < min_reps || sm_bench_now () - start < budget);
+
+  return best;
 }

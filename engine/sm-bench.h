@@ -22,6 +22,14 @@ guint          sm_bench_report_add        (SmBenchReport *report,
                                            double         value,
                                            const char    *unit);
 
+/* Adds a figure with an absolute target on its value (e.g. "<= 5" ns). */
+guint          sm_bench_report_add_target (SmBenchReport *report,
+                                           const char    *name,
+                                           const char    *params,
+                                           double         value,
+                                           const char    *unit,
+                                           const char    *target);
+
 /* Adds a figure compared with result @baseline: the ratio is value /
  * baseline value; @target (e.g. ">= 1.2", NULL for none) is checked against
  * the ratio. */
@@ -43,6 +51,15 @@ void           sm_bench_report_count_met  (SmBenchReport *report,
 
 /* Monotonic time in seconds, for timing loops. */
 double         sm_bench_now               (void);
+
+typedef void (*SmBenchFunc) (gpointer data);
+
+/* The best time, in seconds, of one call of @func over repetitions lasting
+ * about 0.2 s in all (at least 3): the usual choice on a shared machine,
+ * where noise only ever slows a run down.  Short calls are batched so that
+ * each timed sample lasts ≥ 50 µs and the clock's own cost does not count. */
+double         sm_bench_time_best         (SmBenchFunc    func,
+                                           gpointer       data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmBenchReport, sm_bench_report_free)
 

@@ -9,52 +9,8 @@
 #include "sm-simd-bench.h"
 #include "sm-simd-private.h"
 
-/* How long each figure is measured for; the best repetition counts, the
- * usual choice for kernels on a shared machine (noise only slows down). */
-#define BUDGET_SECONDS 0.2
-#define MIN_REPS       3
-
 /* The generic kernels are slow: measure them only where a run stays short. */
 #define GENERIC_MAX_FLOPS (1ull << 28)
-
-typedef void (*BenchFunc) (gpointer data);
-
-/* Best seconds for one call of @func.  Short calls are batched so that each
- * timed sample lasts ≥ 50 µs and the clock's own cost does not count. */
-static double
-time_best (BenchFunc func,
-           gpointer  data)
-{
-  double start, best = INFINITY;
-  guint batch = 1, reps = 0;
-
-  func (data);
-  for (;;)
-    {
-      double t0 = sm_bench_now ();
-
-      for (guint i = 0; i < batch; i++)
-        func (data);
-      if (sm_bench_now () - t0 >= 50e-6 || batch >= (1u << 20))
-        break;
-      batch *= 2;
-    }
-
-  start = sm_bench_now ();
-  do
-    {
-      double t0 = sm_bench_now (), t;
-
-      for (guint i = 0; i < batch; i++)
-        func (data);
-      t = (sm_bench_now () - t0) / batch;
-      best = MIN (best, t);
-      reps++;
-    }
-  while (reps < MIN_REPS || sm_bench_now () - start < BUDGET_SECONDS);
-
-  return best;
-}
 
 /* ---- OpenBLAS, loaded at run time: a benchmark-only dependency ---- */
 
@@ -386,7 +342,7 @@ sm_simd_bench_kernels (SmBenchReport       *report,
             p.blas = &blas;
             p.kernels = best_kernels;
             blas_index = sm_bench_report_add (report, "openblas+bias+relu", params,
-                                              flops / time_best (run_openblas, &p) / 1e9, "GFLOP/s");
+                                              flops / sm_bench_time_best (run_openblas, &p) / 1e9, "GFLOP/s");
           }
         step++;
 
@@ -398,7 +354,7 @@ sm_simd_bench_kernels (SmBenchReport       *report,
               progress (params, (double) step / steps, user_data);
             p.kernels = &sm_kernels_generic;
             generic_index = sm_bench_report_add (report, "gemm+bias+relu", params,
-                                                 flops / time_best (run_ours, &p) / 1e9, "GFLOP/s");
+                                                 flops / sm_bench_time_best (run_ours, &p) / 1e9, "GFLOP/s");
           }
         step++;
 
@@ -414,7 +370,7 @@ sm_simd_bench_kernels (SmBenchReport       *report,
             if (progress)
               progress (params, (double) step++ / steps, user_data);
             p.kernels = sm_simd_get_kernels_for (vector_levels[v], NULL);
-            gflops = flops / time_best (run_ours, &p) / 1e9;
+            gflops = flops / sm_bench_time_best (run_ours, &p) / 1e9;
 
             if (blas_index != G_MAXUINT)
               ours_index = sm_bench_report_compare (report, "gemm+bias+relu", params, gflops, "GFLOP/s",
@@ -443,7 +399,7 @@ sm_simd_bench_kernels (SmBenchReport       *report,
                 if (progress)
                   progress (two, (double) step / steps, user_data);
                 sm_bench_report_compare (report, "gemm+bias+relu", two,
-                                         flops / time_best (run_two_threads, &t) / 1e9, "GFLOP/s",
+                                         flops / sm_bench_time_best (run_two_threads, &t) / 1e9, "GFLOP/s",
                                          ours_index, ">= 1.8");
                 g_atomic_int_set (&t.helper.quit, 1);
                 g_thread_join (t.helper.thread);
@@ -473,7 +429,7 @@ sm_simd_bench_kernels (SmBenchReport       *report,
       if (progress)
         progress (params, (double) step++ / steps, user_data);
       generic_index = sm_bench_report_add (report, "activation", params,
-                                           n / time_best (run_elementwise, &e) / 1e9, "Gelem/s");
+                                           n / sm_bench_time_best (run_elementwise, &e) / 1e9, "Gelem/s");
       for (guint v = 0; v < n_vector; v++)
         {
           g_autofree char *vparams = g_strdup_printf ("op=%s kernels=%s n=%zu", names[kind],
@@ -481,7 +437,7 @@ sm_simd_bench_kernels (SmBenchReport       *report,
 
           e.kernels = sm_simd_get_kernels_for (vector_levels[v], NULL);
           sm_bench_report_compare (report, "activation", vparams,
-                                   n / time_best (run_elementwise, &e) / 1e9, "Gelem/s",
+                                   n / sm_bench_time_best (run_elementwise, &e) / 1e9, "Gelem/s",
                                    generic_index, ">= 4.0");
         }
     }

@@ -44,7 +44,7 @@ run_pool (SmBenchReport *report,
 
 static const Area areas[] = {
   { "kernels", N_("SIMD kernels: FMA peak, GEMM/GEMV against OpenBLAS and generic, activations, two threads"), run_kernels },
-  { "pool",    N_("Memory pool: scratch and page-run allocation against glibc malloc"), run_pool },
+  { "pool",    N_("Memory pool against glibc malloc, latency histogram recording"), run_pool },
 };
 
 int

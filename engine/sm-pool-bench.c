@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "sm-histogram.h"
 #include "sm-pool.h"
 #include "sm-pool-bench.h"
 
@@ -88,6 +89,24 @@ run_malloc_model (gpointer data)
     free (blocks[i]);
 }
 
+/* Latencies spread over three decades, as a stage's would be. */
+#define RECORD_BATCH 1024
+
+typedef struct
+{
+  SmHistogramRecorder *recorder;
+  guint64              values[RECORD_BATCH];
+} RecordBench;
+
+static void
+run_record (gpointer data)
+{
+  RecordBench *r = data;
+
+  for (int i = 0; i < RECORD_BATCH; i++)
+    sm_histogram_recorder_record (r->recorder, r->values[i]);
+}
+
 void
 sm_pool_bench (SmBenchReport *report)
 {
@@ -125,6 +144,19 @@ sm_pool_bench (SmBenchReport *report)
                                       sm_bench_time_best (run_malloc_model, &b) * 1e9, "ns");
   sm_bench_report_compare (report, "page-run-alloc+free", "pattern=model tensors=24",
                            sm_bench_time_best (run_pool_model, &b) * 1e9, "ns", malloc_index, NULL);
+
+  {
+    g_autoptr(SmHistogram) histogram = sm_histogram_new ();
+    g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+    RecordBench *r = g_new (RecordBench, 1);
+
+    r->recorder = sm_histogram_add_recorder (histogram);
+    for (int i = 0; i < RECORD_BATCH; i++)
+      r->values[i] = (guint64) g_rand_int_range (rand, 1000, 1000000);
+    sm_bench_report_add_target (report, "histogram-record", "values=1us..1ms",
+                                sm_bench_time_best (run_record, r) / RECORD_BATCH * 1e9, "ns", "<= 5");
+    g_free (r);
+  }
 
   sm_pool_arena_free (b.arena);
   for (int i = 0; i < 4; i++)

@@ -223,7 +223,7 @@ sm_f16_to_f32__avx2 (const uint16_t *src,
   size_t i = 0;
 
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps (dst + i, _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + i))));
+    _mm256_storeu_ps (dst + i, _mm256_cvtph_ps (_mm_loadu_si128 ((const void *) (src + i))));
   if (i < n)
     sm_f16_to_f32__generic (src + i, dst + i, n - i);
 }
@@ -237,7 +237,7 @@ sm_bf16_to_f32__avx2 (const uint16_t *src,
 
   for (; i + 8 <= n; i += 8)
     {
-      __m256i wide = _mm256_cvtepu16_epi32 (_mm_loadu_si128 ((const __m128i *) (src + i)));
+      __m256i wide = _mm256_cvtepu16_epi32 (_mm_loadu_si128 ((const void *) (src + i)));
 
       _mm256_storeu_ps (dst + i, _mm256_castsi256_ps (_mm256_slli_epi32 (wide, 16)));
     }

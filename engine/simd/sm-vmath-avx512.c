@@ -222,7 +222,7 @@ sm_f16_to_f32__avx512 (const uint16_t *src,
   size_t i = 0;
 
   for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps (dst + i, _mm512_cvtph_ps (_mm256_loadu_si256 ((const __m256i *) (src + i))));
+    _mm512_storeu_ps (dst + i, _mm512_cvtph_ps (_mm256_loadu_si256 ((const void *) (src + i))));
   if (i < n)
     sm_f16_to_f32__generic (src + i, dst + i, n - i);
 }
@@ -236,7 +236,7 @@ sm_bf16_to_f32__avx512 (const uint16_t *src,
 
   for (; i + 16 <= n; i += 16)
     {
-      __m512i wide = _mm512_cvtepu16_epi32 (_mm256_loadu_si256 ((const __m256i *) (src + i)));
+      __m512i wide = _mm512_cvtepu16_epi32 (_mm256_loadu_si256 ((const void *) (src + i)));
 
       _mm512_storeu_ps (dst + i, _mm512_castsi512_ps (_mm512_slli_epi32 (wide, 16)));
     }

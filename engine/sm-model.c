@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sm-error.h"
+#include "sm-model.h"
+#include "sm-simd.h"
+
+typedef struct
+{
+  SmLayerShape  shape;
+  SmPoolBlock  *packed;   /* sm_f32_pack_weights() layout */
+  SmPoolBlock  *bias;     /* shape.out floats */
+} Layer;
+
+struct _SmExpert
+{
+  guint   n_layers;
+  Layer  *layers;
+};
+
+struct _SmModel
+{
+  SmExpert  *experts[SM_N_DOMAINS];
+  gboolean   single;     /* experts[0] answers every domain */
+  char      *description;
+};
+
+static const struct {
+  const char *id;
+  const char *name;
+} domains[SM_N_DOMAINS] = {
+  { "reasoning", "Reasoning" },
+  { "coding", "Coding" },
+  { "language", "Language" },
+  { "mathematics", "Mathematics" },
+  { "tooluse", "ToolUse" },
+  { "context", "Context" },
+};
+
+static const char * const preset_names[SM_N_PRESETS] = { "micro", "standard", "large" };
+
+static const char * const activation_names[SM_ACT_N_KINDS] = {
+  "identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax",
+};
+
+/* Layer widths of each preset's experts, per domain, 0-terminated. */
+static const guint preset_widths[SM_N_PRESETS][SM_N_DOMAINS][6] = {
+  /* micro: the six small shapes of the original system */
+  { { 128, 64, 32, 32 }, { 192, 96, 48, 48 }, { 256, 128, 64, 64 },
+    { 96, 48, 24, 24 }, { 64, 32, 16, 16 }, { 160, 80, 40, 40 } },
+  /* standard: fits the default 25 MiB pool with room for activations */
+  { { 256, 512, 512, 64 }, { 256, 512, 512, 64 }, { 256, 512, 512, 64 },
+    { 256, 512, 512, 64 }, { 256, 512, 512, 64 }, { 256, 512, 512, 64 } },
+  /* large: GPU-sized, 127 MiB of weights (raise the pool limit) */
+  { { 512, 2048, 2048, 128 }, { 512, 2048, 2048, 128 }, { 512, 2048, 2048, 128 },
+    { 512, 2048, 2048, 128 }, { 512, 2048, 2048, 128 }, { 512, 2048, 2048, 128 } },
+};
+
+const char *
+sm_domain_get_name (SmDomain domain)
+{
+  g_return_val_if_fail (domain < SM_N_DOMAINS, NULL);
+  return domains[domain].name;
+}
+
+const char *
+sm_domain_get_id (SmDomain domain)
+{
+  g_return_val_if_fail (domain < SM_N_DOMAINS, NULL);
+  return domains[domain].id;
+}
+
+gboolean
+sm_domain_from_id (const char *id,
+                   SmDomain   *domain)
+{
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    if (g_ascii_strcasecmp (id, domains[d].id) == 0 || g_ascii_strcasecmp (id, domains[d].name) == 0)
+      {
+        *domain = d;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+sm_preset_get_name (SmPreset preset)
+{
+  g_return_val_if_fail (preset < SM_N_PRESETS, NULL);
+  return preset_names[preset];
+}
+
+gboolean
+sm_preset_from_name (const char *name,
+                     SmPreset   *preset)
+{
+  for (guint p = 0; p < SM_N_PRESETS; p++)
+    if (g_ascii_strcasecmp (name, preset_names[p]) == 0)
+      {
+        *preset = p;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+sm_activation_get_name (SmActKind kind)
+{
+  g_return_val_if_fail (kind < SM_ACT_N_KINDS, NULL);
+  return activation_names[kind];
+}
+
+gboolean
+sm_activation_from_name (const char *name,
+                         SmActKind  *kind)
+{
+  for (guint k = 0; k < SM_ACT_N_KINDS; k++)
+    if (g_ascii_strcasecmp (name, activation_names[k]) == 0)
+      {
+        *kind = k;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* ---- experts ---- */
+
+void
+sm_expert_free (SmExpert *expert)
+{
+  if (expert == NULL)
+    return;
+
+  for (guint l = 0; l < expert->n_layers; l++)
+    {
+      sm_pool_block_free (expert->layers[l].packed);
+      sm_pool_block_free (expert->layers[l].bias);
+    }
+  g_free (expert->layers);
+  g_free (expert);
+}
+
+static gboolean
+check_finite (const float  *values,
+              gsize         n,
+              const char   *what,
+              guint         layer,
+              GError      **error)
+{
+  for (gsize i = 0; i < n; i++)
+    if (!isfinite (values[i]))
+      {
+        g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                     "Layer %u: %s value %zu is %s", layer, what, i,
+                     isnan (values[i]) ? "NaN" : "infinite");
+        return FALSE;
+      }
+  return TRUE;
+}
+
+SmExpert *
+sm_expert_new (SmPool              *pool,
+               guint                n_layers,
+               const SmLayerShape  *shapes,
+               const float * const *weights,
+               const float * const *biases,
+               GError             **error)
+{
+  g_autoptr(SmExpert) expert = g_new0 (SmExpert, 1);
+
+  g_return_val_if_fail (pool != NULL && shapes != NULL && weights != NULL, NULL);
+
+  if (n_layers == 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "An expert needs at least one layer");
+      return NULL;
+    }
+
+  expert->layers = g_new0 (Layer, n_layers);
+  for (guint l = 0; l < n_layers; l++)
+    {
+      const SmLayerShape *s = &shapes[l];
+      Layer *layer = &expert->layers[l];
+      g_autofree float *w_kn = NULL;
+      float *bias;
+
+      if (s->in == 0 || s->out == 0)
+        {
+          g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                       "Layer %u has an empty shape (%u×%u)", l, s->out, s->in);
+          return NULL;
+        }
+      if (l > 0 && shapes[l - 1].out != s->in)
+        {
+          g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                       "Layer %u takes %u inputs but layer %u gives %u outputs: the shapes do not chain",
+                       l, s->in, l - 1, shapes[l - 1].out);
+          return NULL;
+        }
+      if (s->act.kind >= SM_ACT_N_KINDS)
+        {
+          g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                       "Layer %u has an unknown activation", l);
+          return NULL;
+        }
+      if (!check_finite (weights[l], (gsize) s->in * s->out, "weight", l, error) ||
+          (biases != NULL && biases[l] != NULL && !check_finite (biases[l], s->out, "bias", l, error)))
+        return NULL;
+
+      layer->shape = *s;
+      expert->n_layers = l + 1;
+
+      /* PyTorch stores out×in; the kernels want in×out (K×N), packed. */
+      w_kn = g_new (float, (gsize) s->in * s->out);
+      for (guint o = 0; o < s->out; o++)
+        for (guint i = 0; i < s->in; i++)
+          w_kn[(gsize) i * s->out + o] = weights[l][(gsize) o * s->in + i];
+
+      layer->packed = sm_pool_alloc (pool, sm_f32_packed_weights_size (s->in, s->out) * sizeof (float), error);
+      if (layer->packed == NULL)
+        return NULL;
+      sm_f32_pack_weights (w_kn, s->out, s->in, s->out, sm_pool_block_get_data (layer->packed));
+
+      layer->bias = sm_pool_alloc (pool, (gsize) s->out * sizeof (float), error);
+      if (layer->bias == NULL)
+        return NULL;
+      bias = sm_pool_block_get_data (layer->bias);
+      if (biases != NULL && biases[l] != NULL)
+        memcpy (bias, biases[l], (gsize) s->out * sizeof (float));
+      else
+        memset (bias, 0, (gsize) s->out * sizeof (float));
+    }
+
+  return g_steal_pointer (&expert);
+}
+
+guint
+sm_expert_get_n_layers (SmExpert *expert)
+{
+  return expert->n_layers;
+}
+
+const SmLayerShape *
+sm_expert_get_layer (SmExpert *expert,
+                     guint     layer)
+{
+  g_return_val_if_fail (layer < expert->n_layers, NULL);
+  return &expert->layers[layer].shape;
+}
+
+guint
+sm_expert_get_input_width (SmExpert *expert)
+{
+  return expert->layers[0].shape.in;
+}
+
+guint
+sm_expert_get_output_width (SmExpert *expert)
+{
+  return expert->layers[expert->n_layers - 1].shape.out;
+}
+
+guint
+sm_expert_get_max_width (SmExpert *expert)
+{
+  guint width = 0;
+
+  for (guint l = 0; l < expert->n_layers; l++)
+    width = MAX (width, expert->layers[l].shape.out);
+  return width;
+}
+
+guint64
+sm_expert_get_flops (SmExpert *expert)
+{
+  guint64 flops = 0;
+
+  for (guint l = 0; l < expert->n_layers; l++)
+    flops += 2 * (guint64) expert->layers[l].shape.in * expert->layers[l].shape.out;
+  return flops;
+}
+
+void
+sm_expert_copy_layer (SmExpert *expert,
+                      guint     layer,
+                      float    *weights,
+                      float    *bias)
+{
+  const Layer *l = &expert->layers[layer];
+  const float *packed = sm_pool_block_get_data (l->packed);
+  guint in = l->shape.in, out = l->shape.out;
+
+  /* The inverse of packing, through the same block addressing. */
+  for (guint i = 0; i < in; i++)
+    {
+      gsize k0 = i - i % SM_GEMM_KC;
+
+      for (guint o = 0; o < out; o++)
+        {
+          const float *row = sm_f32_packed_block (packed, in, out, k0, o / SM_GEMM_NR)
+                             + (i - k0) * SM_GEMM_NR;
+
+          weights[(gsize) o * in + i] = row[o % SM_GEMM_NR];
+        }
+    }
+  memcpy (bias, sm_pool_block_get_data (l->bias), (gsize) out * sizeof (float));
+}
+
+/* Two ping-pong buffers of batch × widest layer, each rounded to 16 floats
+ * so that the second starts 64-byte aligned. */
+gsize
+sm_expert_scratch_floats (SmExpert *expert,
+                          guint     batch)
+{
+  gsize one = ((gsize) batch * sm_expert_get_max_width (expert) + 15) & ~(gsize) 15;
+
+  return 2 * one;
+}
+
+void
+sm_expert_forward (SmExpert        *expert,
+                   const SmKernels *kernels,
+                   const float     *input,
+                   guint            batch,
+                   float           *output,
+                   float           *scratch)
+{
+  gsize half = sm_expert_scratch_floats (expert, batch) / 2;
+  const float *in = input;
+
+  for (guint l = 0; l < expert->n_layers; l++)
+    {
+      const Layer *layer = &expert->layers[l];
+      float *out = l + 1 == expert->n_layers ? output : scratch + (l % 2) * half;
+      gboolean softmax = layer->shape.act.kind == SM_ACT_SOFTMAX;
+      SmGemmArgs args = {
+        .m = batch, .n = layer->shape.out, .k = layer->shape.in,
+        .a = in, .lda = layer->shape.in,
+        .w = sm_pool_block_get_data (layer->packed),
+        .bias = sm_pool_block_get_data (layer->bias),
+        .c = out, .ldc = layer->shape.out,
+        .act = softmax ? (SmActivation) { SM_ACT_IDENTITY, 0 } : layer->shape.act,
+      };
+
+      sm_simd_gemm (kernels, &args, 0, batch, 0, sm_f32_packed_n_panels (layer->shape.out));
+      if (softmax)
+        for (guint r = 0; r < batch; r++)
+          kernels->softmax (out + (gsize) r * layer->shape.out, out + (gsize) r * layer->shape.out,
+                            layer->shape.out);
+      in = out;
+    }
+}
+
+/* ---- models ---- */
+
+SmModel *
+sm_model_new (void)
+{
+  return g_new0 (SmModel, 1);
+}
+
+void
+sm_model_free (SmModel *model)
+{
+  if (model == NULL)
+    return;
+
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    sm_expert_free (model->experts[d]);
+  g_free (model->description);
+  g_free (model);
+}
+
+void
+sm_model_set_expert (SmModel  *model,
+                     SmDomain  domain,
+                     SmExpert *expert)
+{
+  g_return_if_fail (domain < SM_N_DOMAINS);
+  g_return_if_fail (!model->single);
+
+  sm_expert_free (model->experts[domain]);
+  model->experts[domain] = expert;
+}
+
+void
+sm_model_set_single_expert (SmModel  *model,
+                            SmExpert *expert)
+{
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    g_clear_pointer (&model->experts[d], sm_expert_free);
+  model->experts[0] = expert;
+  model->single = TRUE;
+}
+
+gboolean
+sm_model_is_single_expert (SmModel *model)
+{
+  return model->single;
+}
+
+SmExpert *
+sm_model_get_expert (SmModel  *model,
+                     SmDomain  domain)
+{
+  g_return_val_if_fail (domain < SM_N_DOMAINS, NULL);
+  return model->experts[model->single ? 0 : domain];
+}
+
+const char *
+sm_model_get_description (SmModel *model)
+{
+  return model->description;
+}
+
+void
+sm_model_set_description (SmModel    *model,
+                          const char *description)
+{
+  g_free (model->description);
+  model->description = g_strdup (description);
+}
+
+/* SplitMix64 (Steele, Lea, Flood 2014): tiny, and the same everywhere. */
+static guint64
+splitmix64 (guint64 *state)
+{
+  guint64 z = (*state += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
+
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
+/* Uniform in [-bound, bound), from the top 24 bits. */
+static float
+uniform (guint64 *state,
+         float    bound)
+{
+  return bound * (2.0f * (float) (splitmix64 (state) >> 40) / (float) (1 << 24) - 1.0f);
+}
+
+SmModel *
+sm_model_new_preset (SmPreset  preset,
+                     SmPool   *pool,
+                     GError  **error)
+{
+  g_autoptr(SmModel) model = NULL;
+
+  g_return_val_if_fail (preset < SM_N_PRESETS, NULL);
+
+  model = sm_model_new ();
+  model->description = g_strdup_printf ("preset %s", preset_names[preset]);
+
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    {
+      const guint *widths = preset_widths[preset][d];
+      SmLayerShape shapes[5];
+      float *weights[5] = { NULL }, *biases[5] = { NULL };
+      guint64 state = SM_MODEL_SEED + d;
+      guint n_layers = 0;
+      SmExpert *expert;
+
+      while (widths[n_layers + 1] != 0)
+        {
+          guint in = widths[n_layers], out = widths[n_layers + 1];
+          float bound = 1.0f / sqrtf ((float) in);
+          gboolean last = widths[n_layers + 2] == 0;
+
+          shapes[n_layers] = (SmLayerShape) { in, out, { last ? SM_ACT_IDENTITY : SM_ACT_RELU, 0 } };
+          weights[n_layers] = g_new (float, (gsize) in * out);
+          biases[n_layers] = g_new (float, out);
+          for (gsize i = 0; i < (gsize) in * out; i++)
+            weights[n_layers][i] = uniform (&state, bound);
+          for (guint i = 0; i < out; i++)
+            biases[n_layers][i] = uniform (&state, bound);
+          n_layers++;
+        }
+
+      expert = sm_expert_new (pool, n_layers, shapes, (const float * const *) weights,
+                              (const float * const *) biases, error);
+      for (guint l = 0; l < n_layers; l++)
+        {
+          g_free (weights[l]);
+          g_free (biases[l]);
+        }
+      if (expert == NULL)
+        {
+          g_prefix_error (error, "Preset %s, expert %s: ", preset_names[preset], domains[d].name);
+          return NULL;
+        }
+      model->experts[d] = expert;
+    }
+
+  return g_steal_pointer (&model);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+/* libFuzzer target for the safetensors loader: any bytes must give a model
+ * or a GError, never a crash, a leak or a read outside the input.
+ *
+ *   meson setup _build-fuzz -Dfuzzing=true (with CC=clang), then
+ *   _build-fuzz/tests/fuzz/fuzz-safetensors tests/data/safetensors/
+ *
+ * Built without -Dfuzzing, the same file gets a main() that runs the
+ * target once per file named on the command line: the test suite runs it
+ * over the corpus, so the target itself cannot rot. */
+
+#include "config.h"
+
+#include <stdint.h>
+
+#include "sm-safetensors.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data,
+                        size_t         size)
+{
+  static SmPool *pool;
+  g_autoptr(GBytes) bytes = g_bytes_new_static (data, size);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmModel) model = NULL;
+
+  if (pool == NULL)
+    pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+
+  model = sm_safetensors_load_bytes (bytes, pool, &error);
+  g_assert ((model == NULL) != (error == NULL));
+
+  return 0;
+}
+
+#ifndef SM_LIBFUZZER
+int
+main (int    argc,
+      char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      g_autofree char *contents = NULL;
+      gsize length;
+
+      if (!g_file_get_contents (argv[i], &contents, &length, NULL))
+        return 1;
+      LLVMFuzzerTestOneInput ((const uint8_t *) contents, length);
+    }
+  g_print ("%d inputs, no crash\n", argc - 1);
+
+  return 0;
+}
+#endif

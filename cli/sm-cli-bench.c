@@ -6,6 +6,7 @@
 
 #include "sm-bench.h"
 #include "sm-cli.h"
+#include "sm-engine-bench.h"
 #include "sm-pool-bench.h"
 #include "sm-simd-bench.h"
 
@@ -42,9 +43,17 @@ run_pool (SmBenchReport *report,
   sm_pool_bench (report);
 }
 
+static void
+run_engine (SmBenchReport *report,
+            gboolean       quick)
+{
+  sm_engine_bench (report);
+}
+
 static const Area areas[] = {
   { "kernels", N_("SIMD kernels: FMA peak, GEMM/GEMV against OpenBLAS and generic, activations, two threads"), run_kernels },
   { "pool",    N_("Memory pool against glibc malloc, latency histogram recording"), run_pool },
+  { "engine",  N_("Query path: feature extraction and routing (more as the engine grows)"), run_engine },
 };
 
 int

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sm-model.h"
+#include "sm-monitor.h"
+#include "sm-pool.h"
+#include "sm-simd.h"
+
+G_BEGIN_DECLS
+
+/* The engine: the one object the dashboard, the CLI and the mesh drive.
+ *
+ * A query's text is turned into features and routed on the submitting
+ * thread (about a microsecond), then waits in its expert's queue until a
+ * worker takes it in a micro-batch (up to max batch queries, waiting at
+ * most max wait for the batch to fill), runs the expert on the chosen
+ * kernels and completes it.  Every stage is timed into the monitor.
+ *
+ * All functions are thread-safe.  Knobs change live: a change never drops
+ * or repeats a query.  Every submitted query completes exactly once, with a
+ * result or an error, also when the engine is freed with queries queued. */
+
+typedef enum {
+  SM_BACKEND_AUTO,      /* the best kernels this machine runs */
+  SM_BACKEND_GENERIC,
+  SM_BACKEND_AVX2,
+  SM_BACKEND_AVX512,
+  SM_BACKEND_NEON,
+  SM_N_BACKENDS
+} SmBackend;
+
+#define SM_ENGINE_MAX_THREADS     64
+#define SM_ENGINE_MAX_BATCH       1024
+#define SM_ENGINE_DEFAULT_BATCH   32
+#define SM_ENGINE_DEFAULT_WAIT_US 200
+
+typedef struct _SmEngine SmEngine;
+
+typedef struct
+{
+  SmDomain  domain;                 /* the most likely domain */
+  guint     n_experts;              /* > 1 with consensus */
+  SmDomain  experts[3];
+  float     weights[3];
+  float    *output;                 /* the (mixed) output vector */
+  guint     output_width;
+  guint     argmax;                 /* index of the largest output */
+  float     confidence;             /* its softmax probability */
+  gboolean  cached;                 /* answered from the result cache */
+  /* Latency per stage, ns.  total runs from the intended start: for an
+   * open-loop workload, a stall shows in every query it delays. */
+  guint64   features_ns;
+  guint64   routing_ns;
+  guint64   queue_ns;
+  guint64   inference_ns;
+  guint64   total_ns;
+} SmResult;
+
+/* Called once per query, on a worker thread (or the submitting one for a
+ * cache hit or an immediate error); takes ownership of @result. */
+typedef void (*SmEngineDoneFunc) (SmResult     *result,
+                                  const GError *error,
+                                  gpointer      user_data);
+
+/* An engine with a pool of @pool_limit bytes, @threads workers and the
+ * standard preset loaded. */
+SmEngine    *sm_engine_new             (gsize           pool_limit,
+                                        guint           threads,
+                                        GError        **error);
+void         sm_engine_free            (SmEngine       *engine);
+
+/* Swaps the model: the queries queued meanwhile run on the new one. */
+gboolean     sm_engine_load_preset     (SmEngine       *engine,
+                                        SmPreset        preset,
+                                        GError        **error);
+gboolean     sm_engine_load_model      (SmEngine       *engine,
+                                        const char     *path,
+                                        GError        **error);
+/* Describes the loaded model ("preset standard", a file name). */
+char        *sm_engine_dup_model_description (SmEngine *engine);
+
+/* Submits a query; @intended_ns is when it was meant to start on the
+ * monotonic clock (g_get_monotonic_time () * 1000), 0 for now. */
+void         sm_engine_submit          (SmEngine        *engine,
+                                        const char      *text,
+                                        gssize           length,
+                                        gint64           intended_ns,
+                                        SmEngineDoneFunc done,
+                                        gpointer         user_data);
+
+/* Blocks until the query is answered. */
+SmResult    *sm_engine_infer           (SmEngine       *engine,
+                                        const char     *text,
+                                        GError        **error);
+
+void         sm_engine_infer_async     (SmEngine            *engine,
+                                        const char          *text,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data);
+SmResult    *sm_engine_infer_finish    (SmEngine       *engine,
+                                        GAsyncResult   *result,
+                                        GError        **error);
+
+/* Knobs */
+gboolean     sm_engine_set_backend     (SmEngine       *engine,
+                                        SmBackend       backend,
+                                        GError        **error);
+SmBackend    sm_engine_get_backend     (SmEngine       *engine);
+gboolean     sm_engine_set_threads     (SmEngine       *engine,
+                                        guint           threads,
+                                        GError        **error);
+guint        sm_engine_get_threads     (SmEngine       *engine);
+gboolean     sm_engine_set_max_batch   (SmEngine       *engine,
+                                        guint           max_batch,
+                                        GError        **error);
+guint        sm_engine_get_max_batch   (SmEngine       *engine);
+void         sm_engine_set_max_wait_us (SmEngine       *engine,
+                                        guint           max_wait_us);
+guint        sm_engine_get_max_wait_us (SmEngine       *engine);
+void         sm_engine_set_consensus   (SmEngine       *engine,
+                                        gboolean        consensus);
+gboolean     sm_engine_get_consensus   (SmEngine       *engine);
+/* Result cache entries; 0 turns the cache off. */
+void         sm_engine_set_cache_size  (SmEngine       *engine,
+                                        guint           entries);
+guint        sm_engine_get_cache_size  (SmEngine       *engine);
+
+const char  *sm_backend_get_name       (SmBackend       backend);
+gboolean     sm_backend_from_name      (const char     *name,
+                                        SmBackend      *backend);
+
+SmMonitor   *sm_engine_get_monitor     (SmEngine       *engine);
+SmPool      *sm_engine_get_pool        (SmEngine       *engine);
+
+/* Waits until every query submitted so far has completed. */
+void         sm_engine_drain           (SmEngine       *engine);
+
+void         sm_result_free            (SmResult       *result);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmEngine, sm_engine_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmResult, sm_result_free)
+
+G_END_DECLS

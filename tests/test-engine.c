@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sm-engine.h"
+#include "sm-error.h"
+#include "sm-features.h"
+
+static SmEngine *
+new_engine (guint threads)
+{
+  g_autoptr(GError) error = NULL;
+  SmEngine *engine = sm_engine_new (SM_POOL_DEFAULT_LIMIT, threads, &error);
+
+  g_assert_no_error (error);
+  return engine;
+}
+
+/* The engine's answer equals the expert run directly on the same features. */
+static void
+test_engine_infer (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmResult) result = NULL;
+  g_autoptr(SmPool) pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  g_autoptr(SmModel) model = sm_model_new_preset (SM_PRESET_STANDARD, pool, NULL);
+  const char *text = "Solve the equation x^2 - 4 = 0";
+  SmExpert *expert = sm_model_get_expert (model, SM_DOMAIN_MATHEMATICS);
+  float features[256], expected[64];
+  float *scratch = g_aligned_alloc (sm_expert_scratch_floats (expert, 1), sizeof (float), 64);
+  double max = -INFINITY, sum = 0;
+
+  result = sm_engine_infer (engine, text, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (result->domain, ==, SM_DOMAIN_MATHEMATICS);
+  g_assert_cmpuint (result->n_experts, ==, 1);
+  g_assert_cmpuint (result->output_width, ==, 64);
+  g_assert_false (result->cached);
+  g_assert_cmpuint (result->total_ns, >=, result->inference_ns);
+  g_assert_cmpuint (result->features_ns, >, 0);
+
+  sm_features_extract (text, -1, features, 256, NULL);
+  sm_expert_forward (expert, sm_simd_get_kernels_for (sm_simd_get_best_level (), NULL), features, 1, expected, scratch);
+  for (guint i = 0; i < 64; i++)
+    g_assert_cmpfloat_with_epsilon (result->output[i], expected[i], 1e-5 * (1 + fabsf (expected[i])));
+
+  /* The answer is the largest output; confidence its softmax probability. */
+  for (guint i = 0; i < 64; i++)
+    max = MAX (max, result->output[i]);
+  for (guint i = 0; i < 64; i++)
+    sum += exp (result->output[i] - max);
+  g_assert_cmpfloat (result->output[result->argmax], ==, max);
+  g_assert_cmpfloat_with_epsilon (result->confidence, 1.0 / sum, 1e-6);
+
+  g_aligned_free (scratch);
+}
+
+static void
+async_done_cb (GObject      *source,
+               GAsyncResult *res,
+               gpointer      user_data)
+{
+  SmResult **out = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *out = sm_engine_infer_finish (NULL, res, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_engine_async (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (1);
+  SmResult *result = NULL;
+
+  sm_engine_infer_async (engine, "translate this sentence into german", NULL, async_done_cb, &result);
+  /* The callback comes through this thread's main context. */
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (result->domain, ==, SM_DOMAIN_LANGUAGE);
+  sm_result_free (result);
+}
+
+static void
+test_engine_cache (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (1);
+  g_autoptr(SmResult) first = NULL, second = NULL, third = NULL;
+
+  sm_engine_set_cache_size (engine, 16);
+  first = sm_engine_infer (engine, "why is the sky blue", NULL);
+  second = sm_engine_infer (engine, "why is the sky blue", NULL);
+  g_assert_false (first->cached);
+  g_assert_true (second->cached);
+  g_assert_cmpmem (first->output, 64 * sizeof (float), second->output, 64 * sizeof (float));
+
+  /* A knob that changes answers empties the cache. */
+  g_assert_true (sm_engine_set_backend (engine, SM_BACKEND_GENERIC, NULL));
+  third = sm_engine_infer (engine, "why is the sky blue", NULL);
+  g_assert_false (third->cached);
+  g_assert_cmpuint (sm_engine_get_cache_size (engine), ==, 16);
+}
+
+static void
+test_engine_consensus (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (2);
+  g_autoptr(SmResult) result = NULL;
+  double total = 0;
+
+  sm_engine_set_consensus (engine, TRUE);
+  result = sm_engine_infer (engine, "write a python function to solve the equation x + 2 = 5", NULL);
+  g_assert_cmpuint (result->n_experts, >=, 2);
+  for (guint i = 0; i < result->n_experts; i++)
+    total += result->weights[i];
+  g_assert_cmpfloat_with_epsilon (total, 1.0, 1e-6);
+}
+
+static void
+test_engine_models (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (1);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *single = g_test_build_filename (G_TEST_DIST, "data", "safetensors", "sequential-f32.safetensors", NULL);
+  g_autofree char *two = g_test_build_filename (G_TEST_DIST, "data", "safetensors", "experts-two.safetensors", NULL);
+  g_autofree char *bad = g_test_build_filename (G_TEST_DIST, "data", "safetensors", "weight-nan.safetensors", NULL);
+  g_autofree char *description = NULL;
+  SmResult *result;
+
+  /* A bad file leaves the loaded model in place. */
+  g_assert_false (sm_engine_load_model (engine, bad, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  description = sm_engine_dup_model_description (engine);
+  g_assert_cmpstr (description, ==, "preset standard");
+
+  /* A single network answers every domain. */
+  g_assert_true (sm_engine_load_model (engine, single, &error));
+  result = sm_engine_infer (engine, "2 + 2", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->output_width, ==, 3);
+  sm_result_free (result);
+
+  /* A model without the routed domain's expert: a clear error. */
+  g_assert_true (sm_engine_load_model (engine, two, &error));
+  result = sm_engine_infer (engine, "translate this sentence into french", &error);
+  g_assert_null (result);
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "no Language expert"));
+  g_clear_error (&error);
+  result = sm_engine_infer (engine, "fix this python bug", &error);
+  g_assert_no_error (error);
+  sm_result_free (result);
+}
+
+/* ---- concurrency: every query answered exactly once ---- */
+
+#define SUBMITTERS 8
+#define PER_SUBMITTER 1500
+
+typedef struct
+{
+  SmEngine *engine;
+  guint     base;
+  gint     *answers;    /* per query id */
+  gint     *failures;
+} Submitter;
+
+typedef struct
+{
+  gint  *answers;
+  guint  id;
+} Ticket;
+
+static void
+count_done (SmResult     *result,
+            const GError *error,
+            gpointer      user_data)
+{
+  Ticket *ticket = user_data;
+
+  g_assert_no_error ((GError *) error);
+  g_assert_nonnull (result);
+  g_assert_cmpuint (result->output_width, ==, 64);
+  for (guint i = 0; i < result->output_width; i++)
+    g_assert_true (isfinite (result->output[i]));
+  g_atomic_int_inc (&ticket->answers[ticket->id]);
+  sm_result_free (result);
+  g_free (ticket);
+}
+
+static gpointer
+submit_thread (gpointer data)
+{
+  Submitter *s = data;
+  static const char *const texts[] = {
+    "why does this follow", "fix the null pointer in my c code", "translate into spanish",
+    "what is 12 * 7", "search the weather", "as we discussed earlier", "tell me a story",
+  };
+
+  for (guint i = 0; i < PER_SUBMITTER; i++)
+    {
+      Ticket *ticket = g_new (Ticket, 1);
+      g_autofree char *text = g_strdup_printf ("%s %u", texts[i % G_N_ELEMENTS (texts)], i % 50);
+
+      ticket->answers = s->answers;
+      ticket->id = s->base + i;
+      sm_engine_submit (s->engine, text, -1, 0, count_done, ticket);
+      if (i % 97 == 0)
+        g_thread_yield ();
+    }
+
+  return NULL;
+}
+
+static void
+test_engine_concurrent_knobs (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (2);
+  g_autofree gint *answers = g_new0 (gint, SUBMITTERS * PER_SUBMITTER);
+  Submitter submitters[SUBMITTERS];
+  GThread *threads[SUBMITTERS];
+  SmBackend best = SM_BACKEND_AUTO;
+
+  sm_engine_set_cache_size (engine, 64);
+  for (int t = 0; t < SUBMITTERS; t++)
+    {
+      submitters[t] = (Submitter) { engine, (guint) t * PER_SUBMITTER, answers, NULL };
+      threads[t] = g_thread_new ("submit", submit_thread, &submitters[t]);
+    }
+
+  /* Knobs turned while queries pour in. */
+  for (int round = 0; round < 6; round++)
+    {
+      g_assert_true (sm_engine_set_threads (engine, 1 + round % 3, NULL));
+      g_assert_true (sm_engine_set_max_batch (engine, round % 2 ? 1 : 64, NULL));
+      sm_engine_set_max_wait_us (engine, round * 100);
+      sm_engine_set_consensus (engine, round % 2);
+      g_assert_true (sm_engine_set_backend (engine, round % 2 ? SM_BACKEND_GENERIC : best, NULL));
+      sm_engine_set_cache_size (engine, round % 3 ? 64 : 0);
+      if (round == 3)
+        g_assert_true (sm_engine_load_preset (engine, SM_PRESET_STANDARD, NULL));
+      g_usleep (20000);
+    }
+
+  for (int t = 0; t < SUBMITTERS; t++)
+    g_thread_join (threads[t]);
+  sm_engine_drain (engine);
+
+  for (guint i = 0; i < SUBMITTERS * PER_SUBMITTER; i++)
+    if (answers[i] != 1)
+      g_error ("query %u was answered %d times", i, answers[i]);
+}
+
+/* Freeing the engine with queries queued answers them all first. */
+static void
+test_engine_free_with_queue (void)
+{
+  SmEngine *engine = new_engine (1);
+  g_autofree gint *answers = g_new0 (gint, 500);
+
+  sm_engine_set_max_wait_us (engine, 5000);
+  for (guint i = 0; i < 500; i++)
+    {
+      Ticket *ticket = g_new (Ticket, 1);
+
+      ticket->answers = answers;
+      ticket->id = i;
+      sm_engine_submit (engine, "what is 1 + 1", -1, 0, count_done, ticket);
+    }
+  sm_engine_free (engine);
+
+  for (guint i = 0; i < 500; i++)
+    g_assert_cmpint (answers[i], ==, 1);
+}
+
+static void
+test_engine_knob_errors (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (1);
+  g_autoptr(GError) error = NULL;
+  SmBackend missing = SM_ARCH_AARCH64 ? SM_BACKEND_AVX2 : SM_BACKEND_NEON;
+
+  g_assert_false (sm_engine_set_threads (engine, 0, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  g_assert_false (sm_engine_set_max_batch (engine, 5000, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  g_assert_false (sm_engine_set_backend (engine, missing, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+  g_assert_null (sm_engine_new (SM_POOL_DEFAULT_LIMIT, 0, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+
+  /* A pool too small for the default model: an error, not a crash. */
+  g_assert_null (sm_engine_new (1024 * 1024, 1, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY);
+}
+
+static void
+test_engine_monitor (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (1);
+  SmMonitor *monitor = sm_engine_get_monitor (engine);
+  SmMonitorSnapshot *snapshot;
+  int throughput = sm_monitor_find_metric (monitor, "engine.throughput");
+  int inference = sm_monitor_find_metric (monitor, "stage.inference.count");
+  int features = sm_monitor_find_metric (monitor, "stage.features.p50");
+  int pool_in_use = sm_monitor_find_metric (monitor, "pool.in_use");
+  int simd = sm_monitor_find_metric (monitor, "simd.utilisation");
+
+  g_assert_cmpint (throughput, >=, 0);
+  g_assert_cmpint (simd, >=, 0);
+  for (int i = 0; i < 50; i++)
+    sm_result_free (sm_engine_infer (engine, "search for flights", NULL));
+
+  snapshot = sm_monitor_tick (monitor);
+  g_assert_cmpfloat (snapshot->values[throughput], >, 0);
+  g_assert_cmpfloat (snapshot->values[inference], >=, 1);
+  g_assert_cmpfloat (snapshot->values[features], >, 0);
+  g_assert_cmpfloat (snapshot->values[pool_in_use], >, 5);   /* the standard preset's weights */
+  g_assert_cmpint (snapshot->bottleneck, >=, 0);
+  sm_monitor_snapshot_unref (snapshot);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/engine/engine/infer", test_engine_infer);
+  g_test_add_func ("/engine/engine/async", test_engine_async);
+  g_test_add_func ("/engine/engine/cache", test_engine_cache);
+  g_test_add_func ("/engine/engine/consensus", test_engine_consensus);
+  g_test_add_func ("/engine/engine/models", test_engine_models);
+  g_test_add_func ("/engine/engine/concurrent-knobs", test_engine_concurrent_knobs);
+  g_test_add_func ("/engine/engine/free-with-queue", test_engine_free_with_queue);
+  g_test_add_func ("/engine/engine/knob-errors", test_engine_knob_errors);
+  g_test_add_func ("/engine/engine/monitor", test_engine_monitor);
+
+  return g_test_run ();
+}

@@ -88,6 +88,7 @@ const SmKeyword sm_keywords[] = {
   { SM_DOMAIN_TOOL_USE, "install", 1.0f }, { SM_DOMAIN_TOOL_USE, "convert", 1.0f },
   { SM_DOMAIN_TOOL_USE, "reminder", 1.0f }, { SM_DOMAIN_TOOL_USE, "timer", 1.0f },
   { SM_DOMAIN_TOOL_USE, "api", 0.5f }, { SM_DOMAIN_TOOL_USE, "lookup", 1.0f },
+  { SM_DOMAIN_TOOL_USE, "look", 0.5f },
 
   /* Context: the conversation itself, memory, references back */
   { SM_DOMAIN_CONTEXT, "earlier", 1.0f }, { SM_DOMAIN_CONTEXT, "previous", 1.0f },

@@ -20,9 +20,9 @@ typedef struct
  * tool, and say plainly that they are not in this build yet. */
 static const SmCliCommand commands[] = {
   { "doctor",   N_("Report CPU features, chosen kernels, build options, paths and the Vulkan loader"), sm_cli_doctor },
-  { "run",      N_("Run a headless tuning session with live text metrics"),         NULL },
+  { "run",      N_("Run a headless tuning session with live text metrics"),         sm_cli_run },
   { "bench",    N_("Run benchmarks against same-run baselines (--json)"),           sm_cli_bench },
-  { "infer",    N_("Run a model on .npy inputs and write .npy outputs"),            NULL },
+  { "infer",    N_("Answer a query, or run a model on .npy inputs into .npy"),      sm_cli_infer },
   { "node",     N_("Run a headless mesh node"),                                     NULL },
   { "keygen",   N_("Create this node's CURVE keypair"),                             NULL },
   { "sessions", N_("List, show, export or delete recorded sessions"),               NULL },

@@ -28,5 +28,9 @@ int sm_cli_bench  (int    argc,
                    char **argv);
 int sm_cli_doctor (int    argc,
                    char **argv);
+int sm_cli_infer  (int    argc,
+                   char **argv);
+int sm_cli_run    (int    argc,
+                   char **argv);
 
 G_END_DECLS

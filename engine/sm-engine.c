@@ -211,15 +211,22 @@ sm_backend_from_name (const char *name,
   return FALSE;
 }
 
+const SmKernels *
+sm_backend_get_kernels (SmBackend    backend,
+                        const char **reason)
+{
+  g_return_val_if_fail (backend < SM_N_BACKENDS, NULL);
+
+  if (backend == SM_BACKEND_AUTO)
+    return sm_simd_get_kernels_for (sm_simd_get_best_level (), reason);
+
+  return sm_simd_get_kernels_for (backend_levels[backend], reason);
+}
+
 static const SmKernels *
 current_kernels (SmEngine *engine)
 {
-  SmBackend backend = g_atomic_int_get (&engine->backend);
-
-  if (backend == SM_BACKEND_AUTO)
-    return sm_simd_get_kernels_for (sm_simd_get_best_level (), NULL);
-
-  return sm_simd_get_kernels_for (backend_levels[backend], NULL);
+  return sm_backend_get_kernels (g_atomic_int_get (&engine->backend), NULL);
 }
 
 /* ---- results and the cache ---- */
@@ -1066,7 +1073,7 @@ sm_engine_set_backend (SmEngine   *engine,
 
   g_return_val_if_fail (backend < SM_N_BACKENDS, FALSE);
 
-  if (backend != SM_BACKEND_AUTO && sm_simd_get_kernels_for (backend_levels[backend], &reason) == NULL)
+  if (sm_backend_get_kernels (backend, &reason) == NULL)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
                    "The %s backend is not available: %s", backend_names[backend], reason);

@@ -129,6 +129,9 @@ void         sm_engine_set_cache_size  (SmEngine       *engine,
 guint        sm_engine_get_cache_size  (SmEngine       *engine);
 
 const char  *sm_backend_get_name       (SmBackend       backend);
+/* The kernels a backend runs, or NULL with @reason where unavailable. */
+const SmKernels *sm_backend_get_kernels (SmBackend      backend,
+                                        const char    **reason);
 gboolean     sm_backend_from_name      (const char     *name,
                                         SmBackend      *backend);
 

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+
+#include "sm-cli.h"
+#include "sm-engine.h"
+#include "sm-workload.h"
+
+/* The metrics the live line shows, looked up once. */
+typedef struct
+{
+  int throughput, p50, p99, queue, batch, pool, fragmentation, simd, cpu, failures;
+  guint lines;
+} Columns;
+
+static void
+print_header (void)
+{
+  g_print ("%7s %9s %9s %9s %6s %6s %9s %6s %6s %6s %7s\n",
+           _("time s"), _("ops/s"), _("p50 µs"), _("p99 µs"), _("queue"), _("batch"),
+           _("pool MiB"), _("frag%"), _("simd%"), _("cpu%"), _("fail/s"));
+}
+
+static void
+snapshot_cb (SmMonitorSnapshot *snapshot,
+             gpointer           user_data)
+{
+  Columns *c = user_data;
+  const double *v = snapshot->values;
+
+  /* Runs on the monitor's thread: print and return. */
+  if (c->lines++ % 20 == 0)
+    print_header ();
+  g_print ("%7.1f %9.0f %9.1f %9.1f %6.0f %6.1f %9.2f %6.1f %6.1f %6.0f %7.0f\n",
+           snapshot->t_ms / 1e3, v[c->throughput], v[c->p50], v[c->p99], v[c->queue], v[c->batch],
+           v[c->pool], v[c->fragmentation], v[c->simd], v[c->cpu], v[c->failures]);
+}
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+int
+sm_cli_run (int    argc,
+            char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmEngine) engine = NULL;
+  g_autoptr(SmWorkload) workload = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(SmHistogramSnapshot) latency = NULL;
+  g_autofree char *model_path = NULL, *preset_name = NULL, *backend_name = NULL, *mode_name = NULL;
+  g_autofree char *description = NULL;
+  double rate = 2000, duration = 0;
+  int threads = 2, max_batch = SM_ENGINE_DEFAULT_BATCH, max_wait = SM_ENGINE_DEFAULT_WAIT_US;
+  int cache = 0, pool_mib = SM_POOL_DEFAULT_LIMIT / (1024 * 1024), refresh_ms = 1000;
+  gboolean consensus = FALSE, unique = FALSE;
+  SmPreset preset = SM_PRESET_STANDARD;
+  SmBackend backend = SM_BACKEND_AUTO;
+  SmWorkloadMode mode = SM_WORKLOAD_POISSON;
+  SmMonitor *monitor;
+  SmWorkloadCounts counts;
+  Columns columns;
+  gint64 started;
+  double elapsed;
+  const GOptionEntry entries[] = {
+    { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration, N_("Stop after this many seconds (default: at Ctrl-C)"), N_("S") },
+    { "rate", 'r', 0, G_OPTION_ARG_DOUBLE, &rate, N_("Queries per second, or queries outstanding when closed (default 2000)"), N_("N") },
+    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode_name, N_("Arrivals: poisson (default), constant, closed"), N_("MODE") },
+    { "unique", 0, 0, G_OPTION_ARG_NONE, &unique, N_("Make every query unique (no cache hits)"), NULL },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, N_("Load this .safetensors model"), N_("FILE") },
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset_name, N_("Use a preset: micro, standard (default), large"), N_("NAME") },
+    { "backend", 'b', 0, G_OPTION_ARG_STRING, &backend_name, N_("Kernels: auto, generic, avx2, avx512, neon"), N_("NAME") },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Worker threads (default 2)"), N_("N") },
+    { "max-batch", 0, 0, G_OPTION_ARG_INT, &max_batch, N_("Largest micro-batch (default 32)"), N_("N") },
+    { "max-wait-us", 0, 0, G_OPTION_ARG_INT, &max_wait, N_("Longest wait for a batch to fill, µs (default 200)"), N_("US") },
+    { "cache", 0, 0, G_OPTION_ARG_INT, &cache, N_("Result cache entries (default 0: off)"), N_("N") },
+    { "consensus", 0, 0, G_OPTION_ARG_NONE, &consensus, N_("Ask up to three experts per query"), NULL },
+    { "pool-limit", 0, 0, G_OPTION_ARG_INT, &pool_mib, N_("Memory pool limit in MiB (default 25)"), N_("MIB") },
+    { "refresh-ms", 0, 0, G_OPTION_ARG_INT, &refresh_ms, N_("Interval of the live lines (default 1000)"), N_("MS") },
+    { NULL }
+  };
+
+  g_option_context_set_summary (context,
+    _("Runs a headless tuning session: the built-in workload (queries of every\n"
+      "domain, open loop by default) against the engine, one line of measured\n"
+      "figures per interval, and a summary at the end."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!sm_cli_parse_options (context, &argc, &argv))
+    return SM_CLI_EXIT_USAGE;
+
+  if ((preset_name != NULL && !sm_preset_from_name (preset_name, &preset)) ||
+      (backend_name != NULL && !sm_backend_from_name (backend_name, &backend)) ||
+      (mode_name != NULL && !sm_workload_mode_from_name (mode_name, &mode)) ||
+      !(rate > 0) || duration < 0 || pool_mib <= 0 || cache < 0)
+    {
+      g_printerr (_("synmesh run: invalid option value. Try “synmesh run --help”.\n"));
+      return SM_CLI_EXIT_USAGE;
+    }
+
+  engine = sm_engine_new ((gsize) pool_mib * 1024 * 1024, (guint) CLAMP (threads, 0, 1000), &error);
+  if (engine == NULL ||
+      !sm_engine_set_backend (engine, backend, &error) ||
+      !sm_engine_set_max_batch (engine, (guint) CLAMP (max_batch, 0, 100000), &error) ||
+      !sm_monitor_set_interval (sm_engine_get_monitor (engine), (guint) CLAMP (refresh_ms, 0, 100000), &error) ||
+      (model_path != NULL && !sm_engine_load_model (engine, model_path, &error)) ||
+      (model_path == NULL && preset != SM_PRESET_STANDARD && !sm_engine_load_preset (engine, preset, &error)))
+    {
+      g_printerr ("synmesh run: %s\n", error->message);
+      return SM_CLI_EXIT_FAILED;
+    }
+  sm_engine_set_max_wait_us (engine, (guint) MAX (0, max_wait));
+  sm_engine_set_cache_size (engine, (guint) cache);
+  sm_engine_set_consensus (engine, consensus);
+
+  monitor = sm_engine_get_monitor (engine);
+  columns = (Columns) {
+    sm_monitor_find_metric (monitor, "engine.throughput"),
+    sm_monitor_find_metric (monitor, "latency.p50"),
+    sm_monitor_find_metric (monitor, "latency.p99"),
+    sm_monitor_find_metric (monitor, "engine.queue_depth"),
+    sm_monitor_find_metric (monitor, "engine.mean_batch"),
+    sm_monitor_find_metric (monitor, "pool.in_use"),
+    sm_monitor_find_metric (monitor, "pool.fragmentation"),
+    sm_monitor_find_metric (monitor, "simd.utilisation"),
+    sm_monitor_find_metric (monitor, "process.cpu"),
+    sm_monitor_find_metric (monitor, "engine.failures"),
+    0,
+  };
+
+  description = sm_engine_dup_model_description (engine);
+  g_print (_("Synaptic Mesh headless session: %s, %s kernels, %u threads, %s arrivals at %g%s\n"),
+           description, sm_backend_get_kernels (backend, NULL)->name, sm_engine_get_threads (engine),
+           sm_workload_mode_get_name (mode), rate, mode == SM_WORKLOAD_CLOSED ? _(" outstanding") : _("/s"));
+  g_print (_("Latency is measured from each query's intended start (open loop). Ctrl-C stops.\n\n"));
+
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+  if (duration > 0)
+    g_timeout_add ((guint) (duration * 1000), quit_cb, loop);
+
+  workload = sm_workload_new (engine, mode, rate, (guint64) g_get_real_time ());
+  sm_workload_set_unique (workload, unique);
+  sm_monitor_subscribe (monitor, snapshot_cb, &columns, NULL);
+  started = g_get_monotonic_time ();
+  sm_monitor_start (monitor);
+  sm_workload_start (workload);
+
+  g_main_loop_run (loop);
+
+  sm_workload_stop (workload);
+  sm_monitor_stop (monitor);
+  elapsed = (g_get_monotonic_time () - started) / 1e6;
+
+  sm_workload_get_counts (workload, &counts);
+  latency = sm_workload_get_latency (workload);
+  g_print (_("\nSummary over %.1f s\n"), elapsed);
+  g_print (_("  queries    %" G_GUINT64_FORMAT " answered, %" G_GUINT64_FORMAT " failed, %"
+             G_GUINT64_FORMAT " shed by the generator\n"), counts.completed, counts.failed, counts.shed);
+  g_print (_("  throughput %.0f queries/s\n"), counts.completed / elapsed);
+  g_print (_("  latency    p50 %.1f µs, p90 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs\n"),
+           sm_histogram_snapshot_get_percentile (latency, 50) / 1e3,
+           sm_histogram_snapshot_get_percentile (latency, 90) / 1e3,
+           sm_histogram_snapshot_get_percentile (latency, 99) / 1e3,
+           sm_histogram_snapshot_get_percentile (latency, 99.9) / 1e3,
+           sm_histogram_snapshot_get_max (latency) / 1e3);
+
+  return counts.failed > 0 ? SM_CLI_EXIT_FAILED : SM_CLI_EXIT_OK;
+}

@@ -3,9 +3,13 @@
 
 #include <string.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "sm-cpu.h"
+#include "sm-npy.h"
+#include "sm-safetensors.h"
+#include "sm-simd.h"
 
 /* Runs the built synmesh (its path comes from meson) with @args and
  * returns its exit status, with stdout and stderr in @out and @err. */
@@ -219,9 +223,95 @@ test_cli_unbuilt_command_says_so (void)
 {
   g_autofree char *out = NULL, *err = NULL;
 
-  /* Until the engine lands, `run` must refuse plainly rather than pretend. */
-  g_assert_cmpint (run_synmesh ((const char *[]) { "run", NULL }, &out, &err), ==, 69);
+  /* Until the mesh lands, `keygen` must refuse plainly rather than pretend. */
+  g_assert_cmpint (run_synmesh ((const char *[]) { "keygen", NULL }, &out, &err), ==, 69);
   g_assert_nonnull (strstr (err, "not in this build"));
+}
+
+static void
+test_cli_infer_text (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "infer", "--text", "What is 17 times 23?", NULL },
+                                &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "Mathematics"));
+  g_assert_nonnull (strstr (out, "softmax confidence"));
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "infer", NULL }, &out, &err), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "infer", "--text", "x", "--preset", "huge", NULL },
+                                &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "unknown preset"));
+}
+
+/* .npy rows through the single network of a safetensors file, compared
+ * with the same network run here. */
+static void
+test_cli_infer_npy (void)
+{
+  g_autofree char *model_path = g_test_build_filename (G_TEST_DIST, "data", "safetensors", "sequential-f32.safetensors", NULL);
+  g_autofree char *bad = g_test_build_filename (G_TEST_DIST, "data", "npy", "float64.npy", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-cli-XXXXXX", NULL);
+  g_autofree char *x_path = g_build_filename (dir, "x.npy", NULL);
+  g_autofree char *y_path = g_build_filename (dir, "y.npy", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(SmPool) pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  g_autoptr(SmModel) model = sm_safetensors_load (model_path, pool, NULL);
+  SmExpert *expert = sm_model_get_expert (model, SM_DOMAIN_REASONING);
+  float x[4 * 5], expected[4 * 3];
+  float *scratch = g_aligned_alloc (sm_expert_scratch_floats (expert, 4), sizeof (float), 64);
+  SmNpyArray input = { 4, 5, FALSE, x }, output;
+
+  for (guint i = 0; i < 20; i++)
+    x[i] = (float) i / 10 - 1;
+  g_assert_true (sm_npy_save (x_path, &input, NULL));
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "infer", "--model", model_path, "--input", x_path,
+                                                   "--output", y_path, "--backend", "generic", NULL },
+                                &out, &err), ==, 0);
+  g_assert_true (sm_npy_load (y_path, &output, NULL));
+  g_assert_cmpuint (output.rows, ==, 4);
+  g_assert_cmpuint (output.cols, ==, 3);
+  sm_expert_forward (expert, &sm_kernels_generic, x, 4, expected, scratch);
+  g_assert_cmpmem (output.data, sizeof expected, expected, sizeof expected);
+  sm_npy_array_clear (&output);
+
+  /* Another dtype: refused, and said why. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "infer", "--model", model_path, "--input", bad,
+                                                   "--output", y_path, NULL }, &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "float32"));
+
+  /* Columns that do not match the expert's inputs. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "infer", "--preset", "micro", "--expert", "coding",
+                                                   "--input", x_path, "--output", y_path, NULL }, &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "192 inputs"));
+
+  g_aligned_free (scratch);
+  g_unlink (x_path);
+  g_unlink (y_path);
+  g_rmdir (dir);
+}
+
+static void
+test_cli_run (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--duration", "1.2", "--rate", "300",
+                                                   "--refresh-ms", "250", NULL }, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "ops/s"));
+  g_assert_nonnull (strstr (out, "Summary"));
+  g_assert_nonnull (strstr (out, " 0 failed"));
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--mode", "sideways", NULL }, &out, &err), ==, 2);
 }
 
 int
@@ -242,6 +332,9 @@ main (int   argc,
   g_test_add_func ("/cli/bench/quick-json", test_cli_bench_quick_json);
   g_test_add_func ("/cli/bench/unknown-area", test_cli_bench_unknown_area);
   g_test_add_func ("/cli/unbuilt-command-says-so", test_cli_unbuilt_command_says_so);
+  g_test_add_func ("/cli/infer/text", test_cli_infer_text);
+  g_test_add_func ("/cli/infer/npy", test_cli_infer_npy);
+  g_test_add_func ("/cli/run", test_cli_run);
 
   return g_test_run ();
 }

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "sm-error.h"
+#include "sm-npy.h"
+
+static void
+test_npy_corpus (void)
+{
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "data", "npy", NULL);
+  g_autofree char *list_path = g_build_filename (dir, "expected.txt", NULL);
+  g_autofree char *list = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint checked = 0;
+
+  g_assert_true (g_file_get_contents (list_path, &list, NULL, NULL));
+  lines = g_strsplit (list, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+      g_autofree char *path = NULL;
+      g_autoptr(GError) error = NULL;
+      SmNpyArray array;
+
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
+        continue;
+      fields = g_strsplit (lines[i], "\t", 2);
+      path = g_build_filename (dir, fields[0], NULL);
+      checked++;
+
+      if (g_str_equal (fields[1], "ok"))
+        {
+          g_assert_true (sm_npy_load (path, &array, &error));
+          g_assert_no_error (error);
+          if (g_str_equal (fields[0], "vector.npy"))
+            {
+              g_assert_true (array.one_d);
+              g_assert_cmpuint (array.cols, ==, 5);
+              g_assert_cmpfloat (array.data[3], ==, 3.25f);
+            }
+          else if (g_str_equal (fields[0], "matrix.npy"))
+            {
+              g_assert_false (array.one_d);
+              g_assert_cmpuint (array.rows, ==, 3);
+              g_assert_cmpfloat (array.data[14], ==, 14.0f / 8);
+            }
+          sm_npy_array_clear (&array);
+          continue;
+        }
+
+      g_assert_false (sm_npy_load (path, &array, &error));
+      g_test_message ("%s: %s", fields[0], error->message);
+      g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+      g_assert_nonnull (strstr (error->message, fields[1]));
+      g_assert_null (array.data);
+    }
+  g_assert_cmpuint (checked, ==, 14);
+}
+
+static void
+test_npy_round_trip (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-npy-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "a.npy", NULL);
+  float values[6] = { 1, -2, 3.5f, 0, 1e-30f, -0.0f };
+  SmNpyArray out = { 2, 3, FALSE, values }, in;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  g_assert_true (sm_npy_save (path, &out, &error));
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  /* NumPy's own layout: data starting at a multiple of 64. */
+  g_assert_cmpuint ((length - 24) % 64, ==, 0);
+  g_assert_true (sm_npy_load (path, &in, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (in.rows, ==, 2);
+  g_assert_cmpuint (in.cols, ==, 3);
+  g_assert_cmpmem (in.data, sizeof values, values, sizeof values);
+  sm_npy_array_clear (&in);
+
+  /* Every prefix of the file is refused cleanly. */
+  for (gsize cut = 0; cut < length; cut++)
+    {
+      g_autoptr(GError) cut_error = NULL;
+
+      g_assert_false (sm_npy_parse ((const guint8 *) contents, cut, &in, &cut_error));
+      g_assert_error (cut_error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+    }
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/engine/npy/corpus", test_npy_corpus);
+  g_test_add_func ("/engine/npy/round-trip", test_npy_round_trip);
+
+  return g_test_run ();
+}

@@ -238,6 +238,8 @@ test_cli_infer_text (void)
   g_assert_nonnull (strstr (out, "Mathematics"));
   g_assert_nonnull (strstr (out, "softmax confidence"));
 
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
   g_assert_cmpint (run_synmesh ((const char *[]) { "infer", NULL }, &out, &err), ==, 2);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);

@@ -5,8 +5,9 @@
 
 G_BEGIN_DECLS
 
-/* The engine's benchmark.  So far: feature extraction and routing of a
- * 20-word query, timed one query at a time (p50 and p99). */
+/* The engine's benchmark: feature extraction and routing of a 20-word
+ * query; batch-1 end to end against the bare kernels; closed-loop
+ * throughput against the kernel-bound ceiling. */
 void sm_engine_bench (SmBenchReport *report);
 
 G_END_DECLS

@@ -100,7 +100,8 @@ struct _SmEngine
   GCond         work;
   GQueue        queues[SM_N_DOMAINS];
   guint         next_queue;
-  gboolean      running;
+  gint          running;           /* written under queue_lock, read atomically too */
+  gint          spinners;          /* idle workers spinning for work: 0 or 1 */
   GPtrArray    *workers;
 
   /* Knobs, read atomically on the hot path */
@@ -581,6 +582,64 @@ pick_queue_locked (SmEngine *engine,
   return -1;
 }
 
+/* A worker that runs out of work, and a caller waiting for its answer,
+ * spin this long before they sleep: waking a sleeping thread costs tens of
+ * microseconds on a virtual machine, more than a small model's whole
+ * forward pass.  Bounded, so an idle engine still sleeps. */
+#define SPIN_NS 100000
+
+static inline void
+cpu_relax (void)
+{
+#if SM_ARCH_X86_64
+  __builtin_ia32_pause ();
+#elif SM_ARCH_AARCH64
+  __asm__ volatile ("yield");
+#endif
+}
+
+/* Spins until @flag is non-zero or SPIN_NS pass; returns the flag. */
+static gboolean
+spin_until_set (gint *flag)
+{
+  gint64 until = precise_ns () + SPIN_NS;
+
+  while (!g_atomic_int_get (flag))
+    {
+      for (int i = 0; i < 64; i++)
+        cpu_relax ();
+      if (precise_ns () > until)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* One idle worker at a time spins: the others sleep at once, so that
+ * spinning never takes more than one core from the threads that submit. */
+static gboolean
+spin_for_work (SmEngine *engine)
+{
+  gint64 until = precise_ns () + SPIN_NS;
+  gboolean work = TRUE;
+
+  if (!g_atomic_int_compare_and_exchange (&engine->spinners, 0, 1))
+    return g_atomic_int_get (&engine->queue_depth) > 0;
+
+  while (g_atomic_int_get (&engine->queue_depth) == 0 && g_atomic_int_get (&engine->running))
+    {
+      for (int i = 0; i < 64; i++)
+        cpu_relax ();
+      if (precise_ns () > until)
+        {
+          work = FALSE;
+          break;
+        }
+    }
+  g_atomic_int_set (&engine->spinners, 0);
+
+  return work;
+}
+
 static gpointer
 worker_main (gpointer data)
 {
@@ -598,7 +657,15 @@ worker_main (gpointer data)
       if (d < 0)
         {
           if (deadline == 0)
-            g_cond_wait (&engine->work, &engine->queue_lock);
+            {
+              gboolean work;
+
+              g_mutex_unlock (&engine->queue_lock);
+              work = spin_for_work (engine);
+              g_mutex_lock (&engine->queue_lock);
+              if (!work && engine->running && g_atomic_int_get (&engine->queue_depth) == 0)
+                g_cond_wait (&engine->work, &engine->queue_lock);
+            }
           else
             g_cond_wait_until (&engine->work, &engine->queue_lock,
                                g_get_monotonic_time () + MAX (1, (deadline - precise_ns ()) / 1000));
@@ -623,7 +690,7 @@ static void
 start_workers_locked (SmEngine *engine,
                       guint     threads)
 {
-  engine->running = TRUE;
+  g_atomic_int_set (&engine->running, TRUE);
   for (guint i = 0; i < threads; i++)
     {
       Worker *worker = g_new0 (Worker, 1);
@@ -644,7 +711,7 @@ stop_workers (SmEngine *engine)
   g_autoptr(GPtrArray) workers = NULL;
 
   g_mutex_lock (&engine->queue_lock);
-  engine->running = FALSE;
+  g_atomic_int_set (&engine->running, FALSE);
   g_cond_broadcast (&engine->work);
   workers = g_steal_pointer (&engine->workers);
   engine->workers = g_ptr_array_new ();
@@ -968,7 +1035,7 @@ typedef struct
 {
   GMutex    lock;
   GCond     cond;
-  gboolean  finished;
+  gint      finished;
   SmResult *result;
   GError   *error;
 } Waiter;
@@ -983,7 +1050,7 @@ waiter_done (SmResult     *result,
   g_mutex_lock (&w->lock);
   w->result = result;
   w->error = error != NULL ? g_error_copy (error) : NULL;
-  w->finished = TRUE;
+  g_atomic_int_set (&w->finished, TRUE);
   g_cond_signal (&w->cond);
   g_mutex_unlock (&w->lock);
 }
@@ -999,6 +1066,9 @@ sm_engine_infer (SmEngine    *engine,
   g_cond_init (&w.cond);
   sm_engine_submit (engine, text, -1, 0, waiter_done, &w);
 
+  /* Even when the spin sees the flag, take the lock once: waiter_done()
+   * may still hold it, and the waiter must not be freed under it. */
+  spin_until_set (&w.finished);
   g_mutex_lock (&w.lock);
   while (!w.finished)
     g_cond_wait (&w.cond, &w.lock);

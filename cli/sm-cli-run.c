@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <sys/resource.h>
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 
@@ -166,6 +167,12 @@ sm_cli_run (int    argc,
   g_print (_("  queries    %" G_GUINT64_FORMAT " answered, %" G_GUINT64_FORMAT " failed, %"
              G_GUINT64_FORMAT " shed by the generator\n"), counts.completed, counts.failed, counts.shed);
   g_print (_("  throughput %.0f queries/s\n"), counts.completed / elapsed);
+  {
+    struct rusage usage;
+
+    getrusage (RUSAGE_SELF, &usage);
+    g_print (_("  memory     peak RSS %.1f MiB\n"), usage.ru_maxrss / 1024.0);
+  }
   g_print (_("  latency    p50 %.1f µs, p90 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs\n"),
            sm_histogram_snapshot_get_percentile (latency, 50) / 1e3,
            sm_histogram_snapshot_get_percentile (latency, 90) / 1e3,

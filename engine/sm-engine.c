@@ -1277,6 +1277,34 @@ sm_engine_get_cache_size (SmEngine *engine)
   return size;
 }
 
+gboolean
+sm_engine_set_pool_limit (SmEngine  *engine,
+                          gsize      limit,
+                          GError   **error)
+{
+  return sm_pool_set_limit (engine->pool, limit, error);
+}
+
+guint
+sm_engine_compact_pool (SmEngine *engine)
+{
+  guint threads = sm_engine_get_threads (engine);
+  guint moved;
+
+  /* Blocks move: no worker may be inside a batch, and the writer lock
+   * keeps callers of the model out too. */
+  stop_workers (engine);
+  g_rw_lock_writer_lock (&engine->model_lock);
+  moved = sm_pool_compact (engine->pool);
+  g_rw_lock_writer_unlock (&engine->model_lock);
+  g_mutex_lock (&engine->queue_lock);
+  start_workers_locked (engine, threads);
+  g_cond_broadcast (&engine->work);
+  g_mutex_unlock (&engine->queue_lock);
+
+  return moved;
+}
+
 SmMonitor *
 sm_engine_get_monitor (SmEngine *engine)
 {

@@ -128,6 +128,14 @@ void         sm_engine_set_cache_size  (SmEngine       *engine,
                                         guint           entries);
 guint        sm_engine_get_cache_size  (SmEngine       *engine);
 
+/* The pool's limit, live (see sm_pool_set_limit()). */
+gboolean     sm_engine_set_pool_limit  (SmEngine       *engine,
+                                        gsize           limit,
+                                        GError        **error);
+/* Compacts the pool: workers pause between batches meanwhile (queries
+ * wait, none is lost).  Returns the blocks moved. */
+guint        sm_engine_compact_pool    (SmEngine       *engine);
+
 const char  *sm_backend_get_name       (SmBackend       backend);
 /* The kernels a backend runs, or NULL with @reason where unavailable. */
 const SmKernels *sm_backend_get_kernels (SmBackend      backend,

@@ -1,0 +1,771 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#define G_LOG_DOMAIN "sm-advisor"
+
+#include <math.h>
+
+#include "sm-advisor.h"
+#include "sm-error.h"
+
+/* Metrics the rules read, resolved once. */
+enum {
+  M_SIMD, M_FRAGMENTATION, M_HIT_RATE, M_P50, M_P99, M_QUEUE, M_BATCH, M_THROUGHPUT,
+  M_POOL_RESERVED, M_POOL_LIMIT, M_POOL_FAILURES, M_FAILURES,
+  N_METRICS
+};
+
+static const char * const metric_ids[N_METRICS] = {
+  "simd.utilisation", "pool.fragmentation", "engine.cache_hit_rate", "latency.p50", "latency.p99",
+  "engine.queue_depth", "engine.mean_batch", "engine.throughput",
+  "pool.reserved", "pool.limit", "pool.failures", "engine.failures",
+};
+
+typedef struct _Rule Rule;
+
+/* A proposal: what to change and how its effect is measured. */
+typedef struct
+{
+  SmKnob      knob;
+  double      new_value;
+  char       *action;
+  char       *expected;
+  int         metric;            /* the outcome's metric */
+  gboolean    lower_is_better;
+} Proposal;
+
+struct _Rule
+{
+  const char *id;
+  SmSeverity  severity;
+  const char *title;
+  /* TRUE when the snapshot shows the problem (NaN values never do). */
+  gboolean  (*condition) (SmAdvisor *a, const double *v, char **evidence);
+  /* FALSE when no knob change would help here. */
+  gboolean  (*propose)   (SmAdvisor *a, const double *v, Proposal *p);
+};
+
+typedef struct
+{
+  guint    bad;          /* consecutive ticks with the condition */
+  guint    good;         /* consecutive ticks without it */
+  gboolean open;         /* fired, not yet cleared */
+} RuleState;
+
+/* An applied recommendation waiting for its outcome. */
+typedef struct
+{
+  SmRecommendation *rec;
+  int               metric;
+  gboolean          lower_is_better;
+  double            before;
+  double            sum;
+  guint             samples;
+} Pending;
+
+struct _SmAdvisor
+{
+  SmEngine   *engine;
+  SmMonitor  *monitor;
+  int         metrics[N_METRICS];
+  guint       subscription;
+  SmAdvisorFunc func;
+  gpointer    user_data;
+
+  GMutex      lock;
+  guint       window;
+  double      target_us;
+  gboolean    auto_apply;
+  RuleState  *states;
+  GPtrArray  *recommendations;   /* SmRecommendation, oldest first */
+  GPtrArray  *pending;           /* Pending */
+  GPtrArray  *proposals;         /* Proposal of each recommendation, by id - 1 */
+  double     *history;           /* window × N_METRICS, a ring */
+  guint       history_next;
+  guint       history_filled;
+};
+
+/* ---- helpers ---- */
+
+static double
+knob_value (SmAdvisor *a,
+            SmKnob     knob)
+{
+  SmPoolStats stats;
+
+  switch (knob)
+    {
+    case SM_KNOB_BACKEND: return sm_engine_get_backend (a->engine);
+    case SM_KNOB_THREADS: return sm_engine_get_threads (a->engine);
+    case SM_KNOB_MAX_BATCH: return sm_engine_get_max_batch (a->engine);
+    case SM_KNOB_MAX_WAIT_US: return sm_engine_get_max_wait_us (a->engine);
+    case SM_KNOB_CACHE_SIZE: return sm_engine_get_cache_size (a->engine);
+    case SM_KNOB_POOL_LIMIT:
+      sm_pool_get_stats (sm_engine_get_pool (a->engine), &stats);
+      return (double) stats.limit;
+    case SM_KNOB_COMPACT_POOL:
+    default:
+      return 0;
+    }
+}
+
+static gboolean
+set_knob (SmAdvisor  *a,
+          SmKnob      knob,
+          double      value,
+          GError    **error)
+{
+  switch (knob)
+    {
+    case SM_KNOB_BACKEND: return sm_engine_set_backend (a->engine, (SmBackend) value, error);
+    case SM_KNOB_THREADS: return sm_engine_set_threads (a->engine, (guint) value, error);
+    case SM_KNOB_MAX_BATCH: return sm_engine_set_max_batch (a->engine, (guint) value, error);
+    case SM_KNOB_MAX_WAIT_US: sm_engine_set_max_wait_us (a->engine, (guint) value); return TRUE;
+    case SM_KNOB_CACHE_SIZE: sm_engine_set_cache_size (a->engine, (guint) value); return TRUE;
+    case SM_KNOB_POOL_LIMIT: return sm_engine_set_pool_limit (a->engine, (gsize) value, error);
+    case SM_KNOB_COMPACT_POOL: sm_engine_compact_pool (a->engine); return TRUE;
+    default: g_assert_not_reached ();
+    }
+}
+
+static guint
+cores (void)
+{
+  return g_get_num_processors ();
+}
+
+#define V(i) (v[a->metrics[i]])
+
+/* ---- the rules ---- */
+
+static gboolean
+simd_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  if (!(V (M_SIMD) < 80))
+    return FALSE;
+  *evidence = g_strdup_printf ("%.0f %% of the kernels' FLOPs ran in vector code (rule: < 80 %%)", V (M_SIMD));
+  return TRUE;
+}
+
+static gboolean
+simd_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  const SmKernels *best = sm_backend_get_kernels (SM_BACKEND_AUTO, NULL);
+
+  if (sm_engine_get_backend (a->engine) == SM_BACKEND_AUTO || !best->is_vector)
+    return FALSE;
+  *p = (Proposal) { SM_KNOB_BACKEND, SM_BACKEND_AUTO,
+                    g_strdup_printf ("Switch the kernels to auto (%s)", best->name),
+                    g_strdup ("Every layer runs in vector kernels: higher throughput, lower latency"),
+                    M_SIMD, FALSE };
+  return TRUE;
+}
+
+static gboolean
+fragmentation_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  if (!(V (M_FRAGMENTATION) > 30))
+    return FALSE;
+  *evidence = g_strdup_printf ("Fragmentation is %.0f %%: the largest free run is %.0f %% of the free memory "
+                               "(rule: > 30 %%)", V (M_FRAGMENTATION), 100 - V (M_FRAGMENTATION));
+  return TRUE;
+}
+
+static gboolean
+fragmentation_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  *p = (Proposal) { SM_KNOB_COMPACT_POOL, 0, g_strdup ("Compact the memory pool"),
+                    g_strdup ("Free memory becomes one run: large allocations (a model swap, bigger batches) fit again"),
+                    M_FRAGMENTATION, TRUE };
+  return TRUE;
+}
+
+static gboolean
+cache_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  if (!(V (M_HIT_RATE) < 70))
+    return FALSE;
+  *evidence = g_strdup_printf ("The result cache answers %.0f %% of queries (rule: < 70 %%) with %u entries",
+                               V (M_HIT_RATE), sm_engine_get_cache_size (a->engine));
+  return TRUE;
+}
+
+static gboolean
+cache_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  guint size = sm_engine_get_cache_size (a->engine);
+
+  if (V (M_HIT_RATE) < 5)
+    *p = (Proposal) { SM_KNOB_CACHE_SIZE, 0, g_strdup ("Turn the result cache off"),
+                      g_strdup ("Queries do not repeat: the cache only costs a lookup and a copy each"),
+                      M_P50, TRUE };
+  else if (size < 65536)
+    *p = (Proposal) { SM_KNOB_CACHE_SIZE, MIN (65536, size * 4.0),
+                      g_strdup_printf ("Enlarge the result cache to %u entries", MIN (65536, size * 4)),
+                      g_strdup ("More repeated queries are answered without inference"), M_HIT_RATE, FALSE };
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+pool_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  double share = 100 * V (M_POOL_RESERVED) / V (M_POOL_LIMIT);
+
+  if (!(share > 90) && !(V (M_FAILURES) > 0))
+    return FALSE;
+  *evidence = g_strdup_printf ("The pool holds %.1f of %.1f MiB (%.0f %%, rule: > 90 %%); %.0f allocations "
+                               "failed so far", V (M_POOL_RESERVED), V (M_POOL_LIMIT), share, V (M_POOL_FAILURES));
+  return TRUE;
+}
+
+static gboolean
+pool_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  double limit = ceil (V (M_POOL_LIMIT) * 1.5) * 1024 * 1024;
+
+  *p = (Proposal) { SM_KNOB_POOL_LIMIT, limit,
+                    g_strdup_printf ("Raise the pool limit to %.0f MiB", limit / 1048576),
+                    g_strdup ("Room for larger batches and model swaps; no failed allocations"),
+                    M_POOL_FAILURES, TRUE };
+  return TRUE;
+}
+
+static gboolean
+latency_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  if (!(V (M_P99) > a->target_us))
+    return FALSE;
+  *evidence = g_strdup_printf ("p99 latency is %.0f µs, above the %.0f µs target", V (M_P99), a->target_us);
+  return TRUE;
+}
+
+static gboolean
+latency_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  guint wait = sm_engine_get_max_wait_us (a->engine), threads = sm_engine_get_threads (a->engine);
+
+  if (wait > 50)
+    *p = (Proposal) { SM_KNOB_MAX_WAIT_US, wait / 2,
+                      g_strdup_printf ("Halve the batch wait to %u µs", wait / 2),
+                      g_strdup ("Queries wait less for their batch to fill"), M_P99, TRUE };
+  else if (threads < cores ())
+    *p = (Proposal) { SM_KNOB_THREADS, threads + 1, g_strdup_printf ("Use %u worker threads", threads + 1),
+                      g_strdup ("More queries run at once"), M_P99, TRUE };
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+saturation_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  guint max_batch = sm_engine_get_max_batch (a->engine);
+  SmTrend trend;
+
+  if (!(V (M_QUEUE) > 4.0 * max_batch) ||
+      !sm_monitor_get_trend (a->monitor, a->metrics[M_QUEUE], &trend) || !(trend.slope_per_s > 0))
+    return FALSE;
+  *evidence = g_strdup_printf ("%.0f queries wait (more than 4 batches of %u) and the queue grows by %.0f/s: "
+                               "arrivals exceed what the engine serves", V (M_QUEUE), max_batch, trend.slope_per_s);
+  return TRUE;
+}
+
+static gboolean
+saturation_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  guint threads = sm_engine_get_threads (a->engine), batch = sm_engine_get_max_batch (a->engine);
+
+  if (threads < cores ())
+    *p = (Proposal) { SM_KNOB_THREADS, threads + 1, g_strdup_printf ("Use %u worker threads", threads + 1),
+                      g_strdup ("The engine serves more queries per second"), M_QUEUE, TRUE };
+  else if (batch < SM_ENGINE_MAX_BATCH)
+    *p = (Proposal) { SM_KNOB_MAX_BATCH, MIN (SM_ENGINE_MAX_BATCH, batch * 2),
+                      g_strdup_printf ("Raise the batch limit to %u", MIN (SM_ENGINE_MAX_BATCH, batch * 2)),
+                      g_strdup ("Larger batches run the kernels closer to their peak"), M_QUEUE, TRUE };
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+threads_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  guint threads = sm_engine_get_threads (a->engine);
+
+  if (threads <= cores ())
+    return FALSE;
+  *evidence = g_strdup_printf ("%u worker threads on %u cores: threads wait for each other", threads, cores ());
+  return TRUE;
+}
+
+static gboolean
+threads_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  *p = (Proposal) { SM_KNOB_THREADS, cores (), g_strdup_printf ("Use %u worker threads, one per core", cores ()),
+                    g_strdup ("Less switching between threads: steadier latency"), M_P99, TRUE };
+  return TRUE;
+}
+
+static gboolean
+batch_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  if (!(V (M_BATCH) < 2) || !(V (M_QUEUE) >= 2))
+    return FALSE;
+  *evidence = g_strdup_printf ("Queries wait (%.0f in the queue) yet batches hold %.1f on average",
+                               V (M_QUEUE), V (M_BATCH));
+  return TRUE;
+}
+
+static gboolean
+batch_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  guint wait = MAX (100, sm_engine_get_max_wait_us (a->engine) * 2);
+
+  *p = (Proposal) { SM_KNOB_MAX_WAIT_US, wait, g_strdup_printf ("Let batches fill for up to %u µs", wait),
+                    g_strdup ("Fuller batches: more queries per second from the same cores"),
+                    M_THROUGHPUT, FALSE };
+  return TRUE;
+}
+
+static gboolean
+trend_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  SmTrend trend;
+
+  if (!sm_monitor_get_trend (a->monitor, a->metrics[M_P99], &trend) || trend.samples < a->window ||
+      !(trend.slope_per_s > 0.05 * trend.ewma) || !(trend.ewma > 0.5 * a->target_us))
+    return FALSE;
+  *evidence = g_strdup_printf ("p99 latency rises by %.0f µs per second (from an average of %.0f µs)",
+                               trend.slope_per_s, trend.ewma);
+  return TRUE;
+}
+
+static gboolean
+trend_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  guint threads = sm_engine_get_threads (a->engine);
+
+  if (threads >= cores ())
+    return FALSE;
+  *p = (Proposal) { SM_KNOB_THREADS, threads + 1, g_strdup_printf ("Use %u worker threads", threads + 1),
+                    g_strdup ("Capacity ahead of the rising load"), M_P99, TRUE };
+  return TRUE;
+}
+
+static const Rule rules[] = {
+  { "simd-utilisation", SM_SEVERITY_WARNING, "Kernels run without vector instructions", simd_condition, simd_propose },
+  { "fragmentation", SM_SEVERITY_WARNING, "The memory pool is fragmented", fragmentation_condition, fragmentation_propose },
+  { "cache-hit-rate", SM_SEVERITY_INFO, "The result cache rarely hits", cache_condition, cache_propose },
+  { "pool-pressure", SM_SEVERITY_CRITICAL, "The memory pool is nearly full", pool_condition, pool_propose },
+  { "latency-target", SM_SEVERITY_WARNING, "p99 latency is over its target", latency_condition, latency_propose },
+  { "saturation", SM_SEVERITY_CRITICAL, "Queries arrive faster than they are served", saturation_condition, saturation_propose },
+  { "oversubscribed-threads", SM_SEVERITY_WARNING, "More worker threads than cores", threads_condition, threads_propose },
+  { "small-batches", SM_SEVERITY_INFO, "Batches stay small while queries wait", batch_condition, batch_propose },
+  { "rising-latency", SM_SEVERITY_INFO, "Latency is rising", trend_condition, trend_propose },
+};
+
+/* ---- life cycle ---- */
+
+SmAdvisor *
+sm_advisor_new (SmEngine *engine)
+{
+  SmAdvisor *a = g_new0 (SmAdvisor, 1);
+
+  a->engine = engine;
+  a->monitor = sm_engine_get_monitor (engine);
+  for (guint i = 0; i < N_METRICS; i++)
+    {
+      a->metrics[i] = sm_monitor_find_metric (a->monitor, metric_ids[i]);
+      g_assert (a->metrics[i] >= 0);
+    }
+  g_mutex_init (&a->lock);
+  a->window = SM_ADVISOR_DEFAULT_WINDOW;
+  a->target_us = SM_ADVISOR_DEFAULT_TARGET_US;
+  a->states = g_new0 (RuleState, G_N_ELEMENTS (rules));
+  a->recommendations = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_recommendation_free);
+  a->pending = g_ptr_array_new_with_free_func (g_free);
+  a->proposals = g_ptr_array_new ();
+  a->history = g_new (double, a->window * N_METRICS);
+
+  return a;
+}
+
+static void
+proposal_free (gpointer data)
+{
+  Proposal *p = data;
+
+  g_free (p->action);
+  g_free (p->expected);
+  g_free (p);
+}
+
+void
+sm_advisor_free (SmAdvisor *a)
+{
+  if (a == NULL)
+    return;
+
+  if (a->subscription != 0)
+    sm_monitor_unsubscribe (a->monitor, a->subscription);
+  g_ptr_array_set_free_func (a->proposals, proposal_free);
+  g_ptr_array_unref (a->proposals);
+  g_ptr_array_unref (a->pending);
+  g_ptr_array_unref (a->recommendations);
+  g_free (a->states);
+  g_free (a->history);
+  g_mutex_clear (&a->lock);
+  g_free (a);
+}
+
+static void
+tick_cb (SmMonitorSnapshot *snapshot,
+         gpointer           user_data)
+{
+  sm_advisor_evaluate (user_data, snapshot);
+}
+
+void
+sm_advisor_attach (SmAdvisor     *a,
+                   SmAdvisorFunc  func,
+                   gpointer       user_data)
+{
+  a->func = func;
+  a->user_data = user_data;
+  if (a->subscription == 0)
+    a->subscription = sm_monitor_subscribe (a->monitor, tick_cb, a, NULL);
+}
+
+void
+sm_advisor_set_window (SmAdvisor *a,
+                       guint      ticks)
+{
+  g_mutex_lock (&a->lock);
+  a->window = MAX (1, ticks);
+  a->history = g_renew (double, a->history, a->window * N_METRICS);
+  a->history_next = a->history_filled = 0;
+  g_mutex_unlock (&a->lock);
+}
+
+void
+sm_advisor_set_latency_target (SmAdvisor *a,
+                               double     p99_us)
+{
+  g_mutex_lock (&a->lock);
+  a->target_us = p99_us;
+  g_mutex_unlock (&a->lock);
+}
+
+void
+sm_advisor_set_auto_apply (SmAdvisor *a,
+                           gboolean   auto_apply)
+{
+  g_mutex_lock (&a->lock);
+  a->auto_apply = auto_apply;
+  g_mutex_unlock (&a->lock);
+}
+
+/* The mean of a metric over the window before now (NaN when unknown). */
+static double
+window_mean_locked (SmAdvisor *a,
+                    int        metric)
+{
+  double sum = 0;
+  guint n = 0;
+
+  for (guint i = 0; i < a->history_filled; i++)
+    {
+      double value = a->history[i * N_METRICS + metric];
+
+      if (!isnan (value))
+        {
+          sum += value;
+          n++;
+        }
+    }
+  return n ? sum / n : NAN;
+}
+
+static SmRecommendation *
+find_locked (SmAdvisor *a,
+             guint      id)
+{
+  return id >= 1 && id <= a->recommendations->len ? g_ptr_array_index (a->recommendations, id - 1) : NULL;
+}
+
+static gboolean
+apply_locked (SmAdvisor  *a,
+              guint       id,
+              GError    **error)
+{
+  SmRecommendation *rec = find_locked (a, id);
+  Proposal *p;
+  Pending *pending;
+
+  if (rec == NULL || rec->status != SM_RECOMMENDATION_OPEN)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "Recommendation %u is not open", id);
+      return FALSE;
+    }
+
+  p = g_ptr_array_index (a->proposals, id - 1);
+  rec->old_value = knob_value (a, rec->knob);
+  if (!set_knob (a, rec->knob, rec->new_value, error))
+    return FALSE;
+  rec->status = SM_RECOMMENDATION_APPLIED;
+
+  /* The outcome compares the window before the change with the one after. */
+  pending = g_new0 (Pending, 1);
+  pending->rec = rec;
+  pending->metric = p->metric;
+  pending->lower_is_better = p->lower_is_better;
+  pending->before = window_mean_locked (a, p->metric);
+  g_ptr_array_add (a->pending, pending);
+
+  return TRUE;
+}
+
+static void
+notify (SmAdvisor        *a,
+        SmRecommendation *rec,
+        gboolean          outcome)
+{
+  if (a->func != NULL)
+    a->func (a, sm_recommendation_copy (rec), outcome, a->user_data);
+}
+
+static char *
+format_value (double      value,
+              const char *unit)
+{
+  if (isnan (value))
+    return g_strdup ("—");
+  return g_strdup_printf ("%.*f %s", fabs (value) >= 100 ? 0 : 1, value, unit);
+}
+
+void
+sm_advisor_evaluate (SmAdvisor         *a,
+                     SmMonitorSnapshot *snapshot)
+{
+  const double *v = snapshot->values;
+  g_autoptr(GPtrArray) fired = g_ptr_array_new ();
+  g_autoptr(GPtrArray) measured = g_ptr_array_new ();
+
+  g_mutex_lock (&a->lock);
+
+  /* Outcomes first: this tick belongs to the window after each change. */
+  for (guint i = 0; i < a->pending->len; )
+    {
+      Pending *p = g_ptr_array_index (a->pending, i);
+      double value = v[a->metrics[p->metric]];
+
+      if (!isnan (value))
+        {
+          p->sum += value;
+          p->samples++;
+        }
+      if (p->samples < a->window)
+        {
+          i++;
+          continue;
+        }
+
+      {
+        const SmMetricInfo *info = sm_monitor_get_metric (a->monitor, a->metrics[p->metric]);
+        double after = p->sum / p->samples;
+        g_autofree char *before_text = format_value (p->before, info->unit);
+        g_autofree char *after_text = format_value (after, info->unit);
+        double change = p->before != 0 && !isnan (p->before) ? 100 * (after - p->before) / fabs (p->before) : NAN;
+
+        p->rec->before = p->before;
+        p->rec->after = after;
+        p->rec->worse = !isnan (p->before) &&
+                        (p->lower_is_better ? after > p->before * 1.05 : after < p->before * 0.95);
+        p->rec->outcome = isnan (change)
+                          ? g_strdup_printf ("%s %s → %s", info->name, before_text, after_text)
+                          : g_strdup_printf ("%s %s → %s, %+.0f %%", info->name, before_text, after_text, change);
+        g_ptr_array_add (measured, p->rec);
+      }
+      g_ptr_array_remove_index (a->pending, i);
+    }
+
+  /* Rules, with hysteresis. */
+  for (guint r = 0; r < G_N_ELEMENTS (rules); r++)
+    {
+      RuleState *state = &a->states[r];
+      g_autofree char *evidence = NULL;
+      Proposal *proposal;
+      SmRecommendation *rec;
+
+      if (!rules[r].condition (a, v, &evidence))
+        {
+          state->bad = 0;
+          if (++state->good >= a->window)
+            state->open = FALSE;
+          continue;
+        }
+      state->good = 0;
+      if (++state->bad < a->window || state->open)
+        continue;
+
+      proposal = g_new0 (Proposal, 1);
+      if (!rules[r].propose (a, v, proposal))
+        {
+          g_free (proposal);
+          continue;
+        }
+      state->open = TRUE;
+
+      rec = g_new0 (SmRecommendation, 1);
+      rec->id = a->recommendations->len + 1;
+      rec->rule = rules[r].id;
+      rec->severity = rules[r].severity;
+      rec->title = g_strdup (rules[r].title);
+      rec->evidence = g_steal_pointer (&evidence);
+      rec->expected = g_strdup (proposal->expected);
+      rec->action = g_strdup (proposal->action);
+      rec->knob = proposal->knob;
+      rec->new_value = proposal->new_value;
+      rec->old_value = knob_value (a, proposal->knob);
+      rec->status = SM_RECOMMENDATION_OPEN;
+      rec->fired_ms = snapshot->t_ms;
+      rec->before = rec->after = NAN;
+      g_ptr_array_add (a->recommendations, rec);
+      g_ptr_array_add (a->proposals, proposal);
+      g_ptr_array_add (fired, rec);
+    }
+
+  /* This tick joins the history the next outcomes compare against. */
+  for (guint m = 0; m < N_METRICS; m++)
+    a->history[a->history_next * N_METRICS + m] = v[a->metrics[m]];
+  a->history_next = (a->history_next + 1) % a->window;
+  a->history_filled = MIN (a->history_filled + 1, a->window);
+
+  if (a->auto_apply)
+    for (guint i = 0; i < fired->len; i++)
+      {
+        g_autoptr(GError) error = NULL;
+        SmRecommendation *rec = g_ptr_array_index (fired, i);
+
+        if (!apply_locked (a, rec->id, &error))
+          g_warning ("Could not apply “%s”: %s", rec->action, error->message);
+      }
+  g_mutex_unlock (&a->lock);
+
+  for (guint i = 0; i < fired->len; i++)
+    notify (a, g_ptr_array_index (fired, i), FALSE);
+  for (guint i = 0; i < measured->len; i++)
+    notify (a, g_ptr_array_index (measured, i), TRUE);
+}
+
+gboolean
+sm_advisor_apply (SmAdvisor  *a,
+                  guint       id,
+                  GError    **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&a->lock);
+  ok = apply_locked (a, id, error);
+  g_mutex_unlock (&a->lock);
+
+  return ok;
+}
+
+gboolean
+sm_advisor_dismiss (SmAdvisor  *a,
+                    guint       id,
+                    GError    **error)
+{
+  SmRecommendation *rec;
+  gboolean ok = FALSE;
+
+  g_mutex_lock (&a->lock);
+  rec = find_locked (a, id);
+  if (rec != NULL && rec->status == SM_RECOMMENDATION_OPEN)
+    {
+      rec->status = SM_RECOMMENDATION_DISMISSED;
+      ok = TRUE;
+    }
+  else
+    g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "Recommendation %u is not open", id);
+  g_mutex_unlock (&a->lock);
+
+  return ok;
+}
+
+gboolean
+sm_advisor_revert (SmAdvisor  *a,
+                   guint       id,
+                   GError    **error)
+{
+  SmRecommendation *rec;
+  gboolean ok = FALSE;
+
+  g_mutex_lock (&a->lock);
+  rec = find_locked (a, id);
+  if (rec == NULL || rec->status != SM_RECOMMENDATION_APPLIED || rec->knob == SM_KNOB_COMPACT_POOL)
+    g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                 "Recommendation %u has no change to revert", id);
+  else if (set_knob (a, rec->knob, rec->old_value, error))
+    {
+      rec->status = SM_RECOMMENDATION_REVERTED;
+      ok = TRUE;
+    }
+  g_mutex_unlock (&a->lock);
+
+  return ok;
+}
+
+GPtrArray *
+sm_advisor_list (SmAdvisor *a)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_recommendation_free);
+
+  g_mutex_lock (&a->lock);
+  for (guint i = 0; i < a->recommendations->len; i++)
+    g_ptr_array_add (list, sm_recommendation_copy (g_ptr_array_index (a->recommendations, i)));
+  g_mutex_unlock (&a->lock);
+
+  return list;
+}
+
+SmRecommendation *
+sm_recommendation_copy (const SmRecommendation *rec)
+{
+  SmRecommendation *copy = g_memdup2 (rec, sizeof *rec);
+
+  copy->title = g_strdup (rec->title);
+  copy->evidence = g_strdup (rec->evidence);
+  copy->expected = g_strdup (rec->expected);
+  copy->action = g_strdup (rec->action);
+  copy->outcome = g_strdup (rec->outcome);
+
+  return copy;
+}
+
+void
+sm_recommendation_free (SmRecommendation *rec)
+{
+  if (rec == NULL)
+    return;
+
+  g_free (rec->title);
+  g_free (rec->evidence);
+  g_free (rec->expected);
+  g_free (rec->action);
+  g_free (rec->outcome);
+  g_free (rec);
+}
+
+const char *
+sm_severity_get_name (SmSeverity severity)
+{
+  static const char * const names[] = { "info", "warning", "critical" };
+
+  g_return_val_if_fail (severity <= SM_SEVERITY_CRITICAL, NULL);
+  return names[severity];
+}

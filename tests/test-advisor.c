@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sm-advisor.h"
+#include "sm-workload.h"
+
+#define WINDOW 4
+
+typedef struct
+{
+  SmEngine   *engine;
+  SmWorkload *workload;
+  SmAdvisor  *advisor;
+} Scenario;
+
+static void
+scenario_init (Scenario      *s,
+               gsize          pool_limit,
+               guint          threads,
+               SmWorkloadMode mode,
+               double         rate)
+{
+  g_autoptr(GError) error = NULL;
+
+  s->engine = sm_engine_new (pool_limit, threads, &error);
+  g_assert_no_error (error);
+  s->workload = sm_workload_new (s->engine, mode, rate, 5);
+  s->advisor = sm_advisor_new (s->engine);
+  sm_advisor_set_window (s->advisor, WINDOW);
+  sm_advisor_set_latency_target (s->advisor, 1e9);
+}
+
+static void
+scenario_clear (Scenario *s)
+{
+  sm_workload_free (s->workload);
+  sm_advisor_free (s->advisor);
+  sm_engine_free (s->engine);
+}
+
+/* @ticks monitor ticks 60 ms apart, each evaluated by the advisor. */
+static void
+run_ticks (Scenario *s,
+           guint     ticks)
+{
+  for (guint i = 0; i < ticks; i++)
+    {
+      g_autoptr(SmMonitorSnapshot) snapshot = NULL;
+
+      g_usleep (60000);
+      snapshot = sm_monitor_tick (sm_engine_get_monitor (s->engine));
+      sm_advisor_evaluate (s->advisor, snapshot);
+    }
+}
+
+/* The only recommendation of rule @rule, or NULL. */
+static SmRecommendation *
+find_rule (Scenario   *s,
+           const char *rule)
+{
+  g_autoptr(GPtrArray) list = sm_advisor_list (s->advisor);
+  SmRecommendation *found = NULL;
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      SmRecommendation *rec = g_ptr_array_index (list, i);
+
+      if (g_str_equal (rec->rule, rule))
+        {
+          g_assert_null (found);   /* fired once, not again */
+          found = sm_recommendation_copy (rec);
+          g_test_message ("%s: %s — %s → %s", rec->rule, rec->title, rec->evidence, rec->action);
+        }
+    }
+  return found;
+}
+
+/* Fires, applies, and measures: the common path of every rule test. */
+static SmRecommendation *
+fire_apply_measure (Scenario   *s,
+                    const char *rule)
+{
+  g_autoptr(SmRecommendation) fired = NULL;
+  g_autoptr(GError) error = NULL;
+
+  sm_workload_start (s->workload);
+  run_ticks (s, WINDOW + 3);
+  fired = find_rule (s, rule);
+  g_assert_nonnull (fired);
+  g_assert_cmpint (fired->status, ==, SM_RECOMMENDATION_OPEN);
+  g_assert_nonnull (fired->evidence);
+
+  g_assert_true (sm_advisor_apply (s->advisor, fired->id, &error));
+  g_assert_no_error (error);
+  g_assert_false (sm_advisor_apply (s->advisor, fired->id, NULL));   /* once */
+  run_ticks (s, WINDOW + 1);
+  sm_workload_stop (s->workload);
+
+  return find_rule (s, rule);
+}
+
+static void
+test_advisor_healthy (void)
+{
+  Scenario s;
+  g_autoptr(GPtrArray) list = NULL;
+
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_POISSON, 300);
+  sm_workload_start (s.workload);
+  run_ticks (&s, 3 * WINDOW);
+  sm_workload_stop (s.workload);
+
+  list = sm_advisor_list (s.advisor);
+  for (guint i = 0; i < list->len; i++)
+    g_test_message ("false positive: %s", ((SmRecommendation *) g_ptr_array_index (list, i))->rule);
+  g_assert_cmpuint (list->len, ==, 0);
+  scenario_clear (&s);
+}
+
+static void
+test_advisor_simd (void)
+{
+  Scenario s;
+  g_autoptr(SmRecommendation) rec = NULL;
+
+  if (!sm_backend_get_kernels (SM_BACKEND_AUTO, NULL)->is_vector)
+    {
+      g_test_skip ("no vector kernels on this machine");
+      return;
+    }
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_POISSON, 300);
+  g_assert_true (sm_engine_set_backend (s.engine, SM_BACKEND_GENERIC, NULL));
+  rec = fire_apply_measure (&s, "simd-utilisation");
+
+  g_assert_cmpint (sm_engine_get_backend (s.engine), ==, SM_BACKEND_AUTO);
+  g_assert_cmpint (rec->status, ==, SM_RECOMMENDATION_APPLIED);
+  g_assert_nonnull (rec->outcome);
+  g_test_message ("outcome: %s", rec->outcome);
+  g_assert_cmpfloat (rec->before, <, 10.0);
+  g_assert_cmpfloat (rec->after, >, 90.0);
+  g_assert_false (rec->worse);
+
+  /* Revert puts the old value back. */
+  g_assert_true (sm_advisor_revert (s.advisor, rec->id, NULL));
+  g_assert_cmpint (sm_engine_get_backend (s.engine), ==, SM_BACKEND_GENERIC);
+  scenario_clear (&s);
+}
+
+static void
+test_advisor_fragmentation (void)
+{
+  Scenario s;
+  g_autoptr(SmRecommendation) rec = NULL;
+  SmPoolBlock *blocks[40];
+  SmPoolStats stats;
+
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_POISSON, 100);
+  /* Fill the pool with small blocks, then free every other one. */
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    blocks[i] = sm_pool_alloc (sm_engine_get_pool (s.engine), 320 * 1024, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i += 2)
+    g_clear_pointer (&blocks[i], sm_pool_block_free);
+  sm_pool_get_stats (sm_engine_get_pool (s.engine), &stats);
+  g_assert_cmpfloat (stats.fragmentation, >, 0.3);
+
+  rec = fire_apply_measure (&s, "fragmentation");
+  sm_pool_get_stats (sm_engine_get_pool (s.engine), &stats);
+  g_assert_cmpfloat (stats.fragmentation, <, 0.05);
+  g_test_message ("outcome: %s", rec->outcome);
+  g_assert_cmpfloat (rec->after, <, rec->before);
+  g_assert_false (rec->worse);
+
+  for (guint i = 1; i < G_N_ELEMENTS (blocks); i += 2)
+    sm_pool_block_free (blocks[i]);
+  scenario_clear (&s);
+}
+
+static void
+test_advisor_cache (void)
+{
+  Scenario s;
+  g_autoptr(SmRecommendation) rec = NULL;
+
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_POISSON, 300);
+  sm_engine_set_cache_size (s.engine, 256);
+  sm_workload_set_unique (s.workload, TRUE);
+  rec = fire_apply_measure (&s, "cache-hit-rate");
+  g_assert_cmpuint (sm_engine_get_cache_size (s.engine), ==, 0);
+  g_assert_nonnull (rec->outcome);
+  scenario_clear (&s);
+}
+
+static void
+test_advisor_pool_pressure (void)
+{
+  Scenario s;
+  g_autoptr(SmRecommendation) rec = NULL;
+  SmPoolStats stats;
+
+  /* The standard preset's 9.8 MiB in a 10.5 MiB pool. */
+  scenario_init (&s, 10752 * 1024, 1, SM_WORKLOAD_POISSON, 100);
+  rec = fire_apply_measure (&s, "pool-pressure");
+  sm_pool_get_stats (sm_engine_get_pool (s.engine), &stats);
+  g_assert_cmpuint (stats.limit, >=, 15 * 1024 * 1024);
+  g_assert_nonnull (rec->outcome);
+  scenario_clear (&s);
+}
+
+static void
+test_advisor_latency_target (void)
+{
+  Scenario s;
+  g_autoptr(SmRecommendation) rec = NULL;
+
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_POISSON, 300);
+  sm_engine_set_max_wait_us (s.engine, 4000);
+  sm_advisor_set_latency_target (s.advisor, 500);
+  rec = fire_apply_measure (&s, "latency-target");
+  g_assert_cmpuint (sm_engine_get_max_wait_us (s.engine), ==, 2000);
+  g_test_message ("outcome: %s", rec->outcome);
+  g_assert_nonnull (strstr (rec->outcome, "p99"));
+  g_assert_cmpfloat (rec->after, <, rec->before);
+  g_assert_false (rec->worse);
+  scenario_clear (&s);
+}
+
+static void
+test_advisor_saturation (void)
+{
+  Scenario s;
+  g_autoptr(SmRecommendation) rec = NULL;
+
+  if (g_get_num_processors () < 2)
+    {
+      g_test_skip ("one core: no thread to add");
+      return;
+    }
+  /* One worker, batches of one, arrivals far above what that serves. */
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_CONSTANT, 200000);
+  g_assert_true (sm_engine_set_max_batch (s.engine, 1, NULL));
+  rec = fire_apply_measure (&s, "saturation");
+  g_assert_cmpuint (sm_engine_get_threads (s.engine), ==, 2);
+  g_assert_nonnull (rec->outcome);
+  scenario_clear (&s);
+}
+
+static void
+test_advisor_oversubscribed (void)
+{
+  Scenario s;
+  g_autoptr(SmRecommendation) rec = NULL;
+
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, g_get_num_processors () + 2, SM_WORKLOAD_POISSON, 100);
+  rec = fire_apply_measure (&s, "oversubscribed-threads");
+  g_assert_cmpuint (sm_engine_get_threads (s.engine), ==, g_get_num_processors ());
+  scenario_clear (&s);
+}
+
+/* Hysteresis on a noisy signal: fed by hand, fragmentation alternating
+ * around the threshold never fires; a steady excess fires once; after a
+ * clear window it may fire again. */
+static void
+test_advisor_hysteresis (void)
+{
+  g_autoptr(SmEngine) engine = sm_engine_new (SM_POOL_DEFAULT_LIMIT, 1, NULL);
+  g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+  SmMonitor *monitor = sm_engine_get_monitor (engine);
+  int fragmentation = sm_monitor_find_metric (monitor, "pool.fragmentation");
+  guint n = sm_monitor_get_n_metrics (monitor);
+  const double pattern[] = { 40, 20, 40, 40, 20, 40, 40, 40, 20 };
+  g_autoptr(GPtrArray) list = NULL;
+  SmMonitorSnapshot snapshot = { 1, 0, n, g_new (double, n), -1, NAN };
+
+  sm_advisor_set_window (advisor, WINDOW);
+  for (guint i = 0; i < n; i++)
+    snapshot.values[i] = NAN;
+
+#define FEED(value) G_STMT_START { snapshot.values[fragmentation] = (value); snapshot.t_ms += 250; \
+                                   sm_advisor_evaluate (advisor, &snapshot); } G_STMT_END
+  for (guint round = 0; round < 4; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (pattern); i++)
+      FEED (pattern[i]);
+  list = sm_advisor_list (advisor);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  for (guint i = 0; i < 20; i++)
+    FEED (45);
+  list = sm_advisor_list (advisor);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  for (guint i = 0; i < WINDOW; i++)
+    FEED (10);
+  for (guint i = 0; i < WINDOW; i++)
+    FEED (45);
+  list = sm_advisor_list (advisor);
+  g_assert_cmpuint (list->len, ==, 2);
+#undef FEED
+
+  g_free (snapshot.values);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/engine/advisor/healthy", test_advisor_healthy);
+  g_test_add_func ("/engine/advisor/simd-utilisation", test_advisor_simd);
+  g_test_add_func ("/engine/advisor/fragmentation", test_advisor_fragmentation);
+  g_test_add_func ("/engine/advisor/cache-hit-rate", test_advisor_cache);
+  g_test_add_func ("/engine/advisor/pool-pressure", test_advisor_pool_pressure);
+  g_test_add_func ("/engine/advisor/latency-target", test_advisor_latency_target);
+  g_test_add_func ("/engine/advisor/saturation", test_advisor_saturation);
+  g_test_add_func ("/engine/advisor/oversubscribed-threads", test_advisor_oversubscribed);
+  g_test_add_func ("/engine/advisor/hysteresis", test_advisor_hysteresis);
+
+  return g_test_run ();
+}

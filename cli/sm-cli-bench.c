@@ -41,6 +41,7 @@ run_pool (SmBenchReport *report,
           gboolean       quick)
 {
   sm_pool_bench (report);
+  sm_monitor_overhead_bench (report);
 }
 
 static void
@@ -52,7 +53,7 @@ run_engine (SmBenchReport *report,
 
 static const Area areas[] = {
   { "kernels", N_("SIMD kernels: FMA peak, GEMM/GEMV against OpenBLAS and generic, activations, two threads"), run_kernels },
-  { "pool",    N_("Memory pool against glibc malloc, latency histogram recording"), run_pool },
+  { "pool",    N_("Memory pool against glibc malloc, histogram recording, monitor overhead"), run_pool },
   { "engine",  N_("Query path: feature extraction and routing (more as the engine grows)"), run_engine },
 };
 

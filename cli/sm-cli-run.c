@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "sm-cli.h"
+#include "sm-advisor.h"
 #include "sm-engine.h"
 #include "sm-workload.h"
 
@@ -40,6 +41,27 @@ snapshot_cb (SmMonitorSnapshot *snapshot,
            v[c->pool], v[c->fragmentation], v[c->simd], v[c->cpu], v[c->failures]);
 }
 
+/* Recommendations as they fire, and their outcomes once measured; on the
+ * monitor's thread, like the live lines. */
+static void
+recommendation_cb (SmAdvisor        *advisor,
+                   SmRecommendation *rec,
+                   gboolean          outcome,
+                   gpointer          user_data)
+{
+  if (!outcome)
+    {
+      g_print (_("▶ [%s] %s\n    %s\n    %s: %s%s\n"), sm_severity_get_name (rec->severity), rec->title,
+               rec->evidence, rec->status == SM_RECOMMENDATION_APPLIED ? _("applied") : _("suggested"),
+               rec->action, rec->status == SM_RECOMMENDATION_APPLIED ? "" : _(" (--auto-apply applies it)"));
+      g_print (_("    expected: %s\n"), rec->expected);
+    }
+  else
+    g_print (_("◀ outcome of “%s”: %s%s\n"), rec->action, rec->outcome,
+             rec->worse ? _(" — worse than before: consider reverting") : "");
+  sm_recommendation_free (rec);
+}
+
 static gboolean
 quit_cb (gpointer user_data)
 {
@@ -62,7 +84,9 @@ sm_cli_run (int    argc,
   double rate = 2000, duration = 0;
   int threads = 2, max_batch = SM_ENGINE_DEFAULT_BATCH, max_wait = SM_ENGINE_DEFAULT_WAIT_US;
   int cache = 0, pool_mib = SM_POOL_DEFAULT_LIMIT / (1024 * 1024), refresh_ms = 1000;
-  gboolean consensus = FALSE, unique = FALSE;
+  gboolean consensus = FALSE, unique = FALSE, auto_apply = FALSE;
+  double latency_target = SM_ADVISOR_DEFAULT_TARGET_US;
+  g_autoptr(SmAdvisor) advisor = NULL;
   SmPreset preset = SM_PRESET_STANDARD;
   SmBackend backend = SM_BACKEND_AUTO;
   SmWorkloadMode mode = SM_WORKLOAD_POISSON;
@@ -86,6 +110,8 @@ sm_cli_run (int    argc,
     { "consensus", 0, 0, G_OPTION_ARG_NONE, &consensus, N_("Ask up to three experts per query"), NULL },
     { "pool-limit", 0, 0, G_OPTION_ARG_INT, &pool_mib, N_("Memory pool limit in MiB (default 25)"), N_("MIB") },
     { "refresh-ms", 0, 0, G_OPTION_ARG_INT, &refresh_ms, N_("Interval of the live lines (default 1000)"), N_("MS") },
+    { "auto-apply", 0, 0, G_OPTION_ARG_NONE, &auto_apply, N_("Apply each recommendation as it fires, then report its measured outcome"), NULL },
+    { "latency-target", 0, 0, G_OPTION_ARG_DOUBLE, &latency_target, N_("p99 latency target for the advisor, µs (default 1000)"), N_("US") },
     { NULL }
   };
 
@@ -151,6 +177,12 @@ sm_cli_run (int    argc,
   workload = sm_workload_new (engine, mode, rate, (guint64) g_get_real_time ());
   sm_workload_set_unique (workload, unique);
   sm_monitor_subscribe (monitor, snapshot_cb, &columns, NULL);
+  advisor = sm_advisor_new (engine);
+  sm_advisor_set_latency_target (advisor, latency_target);
+  sm_advisor_set_auto_apply (advisor, auto_apply);
+  /* Rules look at a few seconds of history whatever the refresh interval. */
+  sm_advisor_set_window (advisor, MAX (2, 2000 / MAX (1, refresh_ms)));
+  sm_advisor_attach (advisor, recommendation_cb, NULL);
   started = g_get_monotonic_time ();
   sm_monitor_start (monitor);
   sm_workload_start (workload);
@@ -160,6 +192,7 @@ sm_cli_run (int    argc,
   sm_workload_stop (workload);
   sm_monitor_stop (monitor);
   elapsed = (g_get_monotonic_time () - started) / 1e6;
+  g_clear_pointer (&advisor, sm_advisor_free);
 
   sm_workload_get_counts (workload, &counts);
   latency = sm_workload_get_latency (workload);

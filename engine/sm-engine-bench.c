@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "sm-advisor.h"
 #include "sm-engine.h"
 #include "sm-engine-bench.h"
 #include "sm-features.h"
@@ -197,4 +198,48 @@ sm_engine_bench (SmBenchReport *report)
     bench_batch1 (report, model);
     bench_throughput (report, model);
   }
+}
+
+/* Throughput over @seconds of the closed-loop workload. */
+static double
+closed_loop_rate (SmWorkload *workload,
+                  double      seconds)
+{
+  SmWorkloadCounts before, after;
+  double t0 = sm_bench_now ();
+
+  sm_workload_get_counts (workload, &before);
+  g_usleep ((gulong) (seconds * 1e6));
+  sm_workload_get_counts (workload, &after);
+
+  return (after.completed - before.completed) / (sm_bench_now () - t0);
+}
+
+void
+sm_monitor_overhead_bench (SmBenchReport *report)
+{
+  g_autoptr(SmEngine) engine = sm_engine_new (SM_POOL_DEFAULT_LIMIT, 2, NULL);
+  g_autoptr(SmWorkload) workload = sm_workload_new (engine, SM_WORKLOAD_CLOSED, 256, 11);
+  g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+  SmMonitor *monitor = sm_engine_get_monitor (engine);
+  double on = 0, off = 0;
+  guint baseline;
+
+  /* Alternating halves, so that drift of the machine hits both alike. */
+  sm_workload_set_unique (workload, TRUE);
+  sm_advisor_attach (advisor, NULL, NULL);
+  sm_workload_start (workload);
+  g_usleep (300000);
+  for (guint round = 0; round < 4; round++)
+    {
+      off += closed_loop_rate (workload, 0.5);
+      sm_monitor_start (monitor);
+      on += closed_loop_rate (workload, 0.5);
+      sm_monitor_stop (monitor);
+    }
+  sm_workload_stop (workload);
+
+  baseline = sm_bench_report_add (report, "engine-throughput", "monitor=off", off / 4, "queries/s");
+  sm_bench_report_compare (report, "engine-throughput", "monitor=on interval_ms=250 advisor=on",
+                           on / 4, "queries/s", baseline, ">= 0.98");
 }

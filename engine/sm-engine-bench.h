@@ -10,4 +10,8 @@ G_BEGIN_DECLS
  * throughput against the kernel-bound ceiling. */
 void sm_engine_bench (SmBenchReport *report);
 
+/* Engine throughput with the monitor (and advisor) ticking against without,
+ * in alternating halves of one run. */
+void sm_monitor_overhead_bench (SmBenchReport *report);
+
 G_END_DECLS

@@ -316,6 +316,26 @@ test_cli_run (void)
   g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--mode", "sideways", NULL }, &out, &err), ==, 2);
 }
 
+/* With generic kernels forced, the advisor recommends vector kernels,
+ * applies them and reports the measured outcome. */
+static void
+test_cli_run_auto_apply (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+
+  if (!sm_simd_get_kernels_for (sm_simd_get_best_level (), NULL)->is_vector)
+    {
+      g_test_skip ("no vector kernels on this machine");
+      return;
+    }
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--duration", "5.5", "--rate", "300",
+                                                   "--backend", "generic", "--auto-apply",
+                                                   "--refresh-ms", "250", NULL }, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "Kernels run without vector instructions"));
+  g_assert_nonnull (strstr (out, "applied: Switch the kernels to auto"));
+  g_assert_nonnull (strstr (out, "outcome of “Switch the kernels to auto"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -337,6 +357,7 @@ main (int   argc,
   g_test_add_func ("/cli/infer/text", test_cli_infer_text);
   g_test_add_func ("/cli/infer/npy", test_cli_infer_npy);
   g_test_add_func ("/cli/run", test_cli_run);
+  g_test_add_func ("/cli/run-auto-apply", test_cli_run_auto_apply);
 
   return g_test_run ();
 }

@@ -318,12 +318,17 @@ batch_condition (SmAdvisor *a, const double *v, char **evidence)
   return TRUE;
 }
 
+/* Queries waiting while batches stay under two means the batch limit, not
+ * the wait, keeps them small: a worker takes all it may. */
 static gboolean
 batch_propose (SmAdvisor *a, const double *v, Proposal *p)
 {
-  guint wait = MAX (100, sm_engine_get_max_wait_us (a->engine) * 2);
+  guint batch = MAX (8, sm_engine_get_max_batch (a->engine) * 2);
 
-  *p = (Proposal) { SM_KNOB_MAX_WAIT_US, wait, g_strdup_printf ("Let batches fill for up to %u µs", wait),
+  if (sm_engine_get_max_batch (a->engine) >= SM_ENGINE_MAX_BATCH)
+    return FALSE;
+  batch = MIN (batch, SM_ENGINE_MAX_BATCH);
+  *p = (Proposal) { SM_KNOB_MAX_BATCH, batch, g_strdup_printf ("Raise the batch limit to %u", batch),
                     g_strdup ("Fuller batches: more queries per second from the same cores"),
                     M_THROUGHPUT, FALSE };
   return TRUE;

@@ -247,6 +247,42 @@ test_advisor_saturation (void)
   scenario_clear (&s);
 }
 
+/* The same overload, seen by the rules on batches and on the latency trend. */
+static void
+test_advisor_small_batches (void)
+{
+  Scenario s;
+  g_autoptr(SmRecommendation) rec = NULL;
+
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_CONSTANT, 200000);
+  g_assert_true (sm_engine_set_max_batch (s.engine, 1, NULL));
+  rec = fire_apply_measure (&s, "small-batches");
+  g_assert_cmpuint (sm_engine_get_max_batch (s.engine), ==, 8);
+  g_test_message ("outcome: %s", rec->outcome);
+  g_assert_cmpfloat (rec->after, >, rec->before);
+  scenario_clear (&s);
+}
+
+static void
+test_advisor_rising_latency (void)
+{
+  Scenario s;
+  g_autoptr(SmRecommendation) rec = NULL;
+
+  if (g_get_num_processors () < 2)
+    {
+      g_test_skip ("one core: no thread to add");
+      return;
+    }
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_CONSTANT, 200000);
+  sm_advisor_set_latency_target (s.advisor, 1000);
+  g_assert_true (sm_engine_set_max_batch (s.engine, 1, NULL));
+  rec = fire_apply_measure (&s, "rising-latency");
+  g_assert_nonnull (strstr (rec->evidence, "rises"));
+  g_assert_cmpuint (sm_engine_get_threads (s.engine), ==, 2);
+  scenario_clear (&s);
+}
+
 static void
 test_advisor_oversubscribed (void)
 {
@@ -317,6 +353,8 @@ main (int   argc,
   g_test_add_func ("/engine/advisor/pool-pressure", test_advisor_pool_pressure);
   g_test_add_func ("/engine/advisor/latency-target", test_advisor_latency_target);
   g_test_add_func ("/engine/advisor/saturation", test_advisor_saturation);
+  g_test_add_func ("/engine/advisor/small-batches", test_advisor_small_batches);
+  g_test_add_func ("/engine/advisor/rising-latency", test_advisor_rising_latency);
   g_test_add_func ("/engine/advisor/oversubscribed-threads", test_advisor_oversubscribed);
   g_test_add_func ("/engine/advisor/hysteresis", test_advisor_hysteresis);
 

@@ -121,6 +121,22 @@ test_model_presets (void)
     }
 }
 
+/* The large preset needs a larger pool (127 MiB of weights). */
+static void
+test_model_large_preset (void)
+{
+  g_autoptr(SmPool) pool = sm_pool_new (160 * 1024 * 1024, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmModel) model = sm_model_new_preset (SM_PRESET_LARGE, pool, &error);
+
+  g_assert_no_error (error);
+  for (SmDomain d = 0; d < SM_N_DOMAINS; d++)
+    {
+      g_assert_cmpuint (sm_expert_get_input_width (sm_model_get_expert (model, d)), ==, 512);
+      check_expert (sm_model_get_expert (model, d), 1);
+    }
+}
+
 static void
 test_model_preset_shapes (void)
 {
@@ -413,6 +429,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/engine/model/presets", test_model_presets);
+  g_test_add_func ("/engine/model/large-preset", test_model_large_preset);
   g_test_add_func ("/engine/model/preset-shapes", test_model_preset_shapes);
   g_test_add_func ("/engine/model/deterministic", test_model_deterministic);
   g_test_add_func ("/engine/model/odd-shapes", test_model_odd_shapes);

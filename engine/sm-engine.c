@@ -10,6 +10,7 @@
 #include "sm-engine.h"
 #include "sm-error.h"
 #include "sm-features.h"
+#include "sm-names.h"
 #include "sm-router.h"
 #include "sm-safetensors.h"
 
@@ -203,13 +204,7 @@ gboolean
 sm_backend_from_name (const char *name,
                       SmBackend  *backend)
 {
-  for (guint b = 0; b < SM_N_BACKENDS; b++)
-    if (g_ascii_strcasecmp (name, backend_names[b]) == 0)
-      {
-        *backend = b;
-        return TRUE;
-      }
-  return FALSE;
+  return sm_names_lookup (backend_names, SM_N_BACKENDS, name, backend);
 }
 
 const SmKernels *

@@ -6,6 +6,7 @@
 
 #include "sm-error.h"
 #include "sm-model.h"
+#include "sm-names.h"
 #include "sm-simd.h"
 
 typedef struct
@@ -97,13 +98,7 @@ gboolean
 sm_preset_from_name (const char *name,
                      SmPreset   *preset)
 {
-  for (guint p = 0; p < SM_N_PRESETS; p++)
-    if (g_ascii_strcasecmp (name, preset_names[p]) == 0)
-      {
-        *preset = p;
-        return TRUE;
-      }
-  return FALSE;
+  return sm_names_lookup (preset_names, SM_N_PRESETS, name, preset);
 }
 
 const char *
@@ -117,13 +112,7 @@ gboolean
 sm_activation_from_name (const char *name,
                          SmActKind  *kind)
 {
-  for (guint k = 0; k < SM_ACT_N_KINDS; k++)
-    if (g_ascii_strcasecmp (name, activation_names[k]) == 0)
-      {
-        *kind = k;
-        return TRUE;
-      }
-  return FALSE;
+  return sm_names_lookup (activation_names, SM_ACT_N_KINDS, name, kind);
 }
 
 /* ---- experts ---- */

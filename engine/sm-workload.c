@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "sm-engine-resources.h"
+#include "sm-names.h"
 #include "sm-workload.h"
 
 struct _SmWorkload
@@ -45,13 +46,7 @@ gboolean
 sm_workload_mode_from_name (const char     *name,
                             SmWorkloadMode *mode)
 {
-  for (guint m = 0; m < G_N_ELEMENTS (mode_names); m++)
-    if (g_ascii_strcasecmp (name, mode_names[m]) == 0)
-      {
-        *mode = m;
-        return TRUE;
-      }
-  return FALSE;
+  return sm_names_lookup (mode_names, G_N_ELEMENTS (mode_names), name, mode);
 }
 
 static gpointer

@@ -7,6 +7,7 @@
 
 #include "sm-cpu.h"
 #include "sm-error.h"
+#include "sm-names.h"
 #include "sm-simd.h"
 
 static const char * const level_names[SM_SIMD_N_LEVELS] = {
@@ -38,14 +39,7 @@ gboolean
 sm_simd_level_from_name (const char  *name,
                          SmSimdLevel *level)
 {
-  for (guint i = 0; i < SM_SIMD_N_LEVELS; i++)
-    if (g_ascii_strcasecmp (name, level_names[i]) == 0)
-      {
-        *level = i;
-        return TRUE;
-      }
-
-  return FALSE;
+  return sm_names_lookup (level_names, SM_SIMD_N_LEVELS, name, level);
 }
 
 /* What the build holds for @level, and what the CPU must offer for it. */

@@ -36,22 +36,4 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   return 0;
 }
 
-#ifndef SM_LIBFUZZER
-int
-main (int    argc,
-      char **argv)
-{
-  for (int i = 1; i < argc; i++)
-    {
-      g_autofree char *contents = NULL;
-      gsize length;
-
-      if (!g_file_get_contents (argv[i], &contents, &length, NULL))
-        return 1;
-      LLVMFuzzerTestOneInput ((const uint8_t *) contents, length);
-    }
-  g_print ("%d inputs, no crash\n", argc - 1);
-
-  return 0;
-}
-#endif
+#include "fuzz-standalone.h"

@@ -3,8 +3,11 @@
 /* libFuzzer target for the safetensors loader: any bytes must give a model
  * or a GError, never a crash, a leak or a read outside the input.
  *
- *   meson setup _build-fuzz -Dfuzzing=true (with CC=clang), then
- *   _build-fuzz/tests/fuzz/fuzz-safetensors tests/data/safetensors/
+ *   CC=clang meson setup _build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined
+ *   mkdir /tmp/corpus && cp tests/data/safetensors/*.safetensors /tmp/corpus
+ *   _build-fuzz/tests/fuzz/fuzz-safetensors /tmp/corpus
+ *
+ * (libFuzzer adds what it finds to the first directory: give it a copy.)
  *
  * Built without -Dfuzzing, the same file gets a main() that runs the
  * target once per file named on the command line: the test suite runs it

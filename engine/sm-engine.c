@@ -487,15 +487,13 @@ run_batch (Worker   *worker,
             {
               Query *query = jobs[j]->query;
 
-              /* A model swapped since submission may want wider features. */
+              /* A model swapped since submission may want wider features;
+               * extract them again into the batch, leaving the query as it
+               * is (another worker may be reading it for another expert). */
               if (query->features_width < in)
-                {
-                  g_free (query->features);
-                  query->features = g_new (float, in);
-                  query->features_width = in;
-                  sm_features_extract (query->text, (gssize) query->length, query->features, in, NULL);
-                }
-              memcpy (x + (gsize) j * in, query->features, in * sizeof (float));
+                sm_features_extract (query->text, (gssize) query->length, x + (gsize) j * in, in, NULL);
+              else
+                memcpy (x + (gsize) j * in, query->features, in * sizeof (float));
             }
 
           sm_expert_forward (expert, kernels, x, n, y, scratch);

@@ -4,10 +4,10 @@
  * or a GError, never a crash, a leak or a read outside the input.
  *
  *   CC=clang meson setup _build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined
- *   mkdir /tmp/corpus && cp tests/data/safetensors/*.safetensors /tmp/corpus
- *   _build-fuzz/tests/fuzz/fuzz-safetensors /tmp/corpus
+ *   _build-fuzz/tests/fuzz/fuzz-safetensors CORPUS
  *
- * (libFuzzer adds what it finds to the first directory: give it a copy.)
+ * with CORPUS a copy of the seeds in tests/data/safetensors: libFuzzer adds
+ * what it finds to that directory.
  *
  * Built without -Dfuzzing, the same file gets a main() that runs the
  * target once per file named on the command line: the test suite runs it

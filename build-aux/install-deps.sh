@@ -10,7 +10,7 @@ PACKAGES=$(sed -e 's/#.*//' <<'LIST'
 # building
 build-essential meson ninja-build pkg-config gettext
 # engine and CLI
-libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libxxhash-dev
+libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libxxhash-dev libsqlite3-dev sqlite3
 # glib-compile-resources strips blanks from .ui files with xmllint
 libxml2-utils
 # the application

@@ -25,7 +25,7 @@ static const SmCliCommand commands[] = {
   { "infer",    N_("Answer a query, or run a model on .npy inputs into .npy"),      sm_cli_infer },
   { "node",     N_("Run a headless mesh node"),                                     NULL },
   { "keygen",   N_("Create this node's CURVE keypair"),                             NULL },
-  { "sessions", N_("List, show, export or delete recorded sessions"),               NULL },
+  { "sessions", N_("List, show, export or delete recorded sessions"),               sm_cli_sessions },
 };
 
 gboolean

@@ -9,6 +9,7 @@
 #include "sm-cli.h"
 #include "sm-advisor.h"
 #include "sm-engine.h"
+#include "sm-store.h"
 #include "sm-workload.h"
 
 /* The metrics the live line shows, looked up once. */
@@ -41,6 +42,23 @@ snapshot_cb (SmMonitorSnapshot *snapshot,
            v[c->pool], v[c->fragmentation], v[c->simd], v[c->cpu], v[c->failures]);
 }
 
+/* Where the session is recorded; NULL store with --no-store. */
+typedef struct
+{
+  SmStore   *store;
+  gint64     session;
+  SmMonitor *monitor;
+} Recording;
+
+static void
+record_snapshot_cb (SmMonitorSnapshot *snapshot,
+                    gpointer           user_data)
+{
+  Recording *r = user_data;
+
+  sm_store_add_snapshot (r->store, r->session, r->monitor, snapshot);
+}
+
 /* Recommendations as they fire, and their outcomes once measured; on the
  * monitor's thread, like the live lines. */
 static void
@@ -49,6 +67,15 @@ recommendation_cb (SmAdvisor        *advisor,
                    gboolean          outcome,
                    gpointer          user_data)
 {
+  Recording *r = user_data;
+
+  if (r->store != NULL)
+    {
+      sm_store_add_recommendation (r->store, r->session, rec);
+      if (!outcome && rec->status == SM_RECOMMENDATION_APPLIED)
+        sm_store_add_event (r->store, r->session, rec->fired_ms, "knob", rec->action);
+    }
+
   if (!outcome)
     {
       g_print (_("▶ [%s] %s\n    %s\n    %s: %s%s\n"), sm_severity_get_name (rec->severity), rec->title,
@@ -84,7 +111,9 @@ sm_cli_run (int    argc,
   double rate = 2000, duration = 0;
   int threads = 2, max_batch = SM_ENGINE_DEFAULT_BATCH, max_wait = SM_ENGINE_DEFAULT_WAIT_US;
   int cache = 0, pool_mib = SM_POOL_DEFAULT_LIMIT / (1024 * 1024), refresh_ms = 1000;
-  gboolean consensus = FALSE, unique = FALSE, auto_apply = FALSE;
+  gboolean consensus = FALSE, unique = FALSE, auto_apply = FALSE, no_store = FALSE;
+  g_autofree char *db_path = NULL, *recovered = NULL, *config = NULL;
+  Recording recording = { 0 };
   double latency_target = SM_ADVISOR_DEFAULT_TARGET_US;
   g_autoptr(SmAdvisor) advisor = NULL;
   SmPreset preset = SM_PRESET_STANDARD;
@@ -112,6 +141,8 @@ sm_cli_run (int    argc,
     { "refresh-ms", 0, 0, G_OPTION_ARG_INT, &refresh_ms, N_("Interval of the live lines (default 1000)"), N_("MS") },
     { "auto-apply", 0, 0, G_OPTION_ARG_NONE, &auto_apply, N_("Apply each recommendation as it fires, then report its measured outcome"), NULL },
     { "latency-target", 0, 0, G_OPTION_ARG_DOUBLE, &latency_target, N_("p99 latency target for the advisor, µs (default 1000)"), N_("US") },
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, N_("Record into this database (default: $SYNMESH_DB or the data folder)"), N_("FILE") },
+    { "no-store", 0, 0, G_OPTION_ARG_NONE, &no_store, N_("Do not record the session"), NULL },
     { NULL }
   };
 
@@ -168,6 +199,40 @@ sm_cli_run (int    argc,
            sm_workload_mode_get_name (mode), rate, mode == SM_WORKLOAD_CLOSED ? _(" outstanding") : _("/s"));
   g_print (_("Latency is measured from each query's intended start (open loop). Ctrl-C stops.\n\n"));
 
+  if (!no_store)
+    {
+      g_autofree char *path = db_path != NULL ? g_strdup (db_path) : sm_store_default_path ();
+      g_autofree char *name = NULL;
+      g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+      recording.store = sm_store_open (path, &recovered, &error);
+      if (recording.store == NULL)
+        {
+          g_printerr ("synmesh run: %s\n", error->message);
+          return SM_CLI_EXIT_FAILED;
+        }
+      if (recovered != NULL)
+        g_printerr ("synmesh run: %s\n", recovered);
+      name = g_date_time_format (now, "synmesh run %Y-%m-%d %H:%M:%S");
+      config = g_strdup_printf ("{\"backend\": \"%s\", \"threads\": %u, \"max_batch\": %u, \"max_wait_us\": %u, "
+                                "\"cache\": %u, \"consensus\": %s, \"pool_limit_mib\": %d, \"mode\": \"%s\", "
+                                "\"rate\": %g, \"unique\": %s}",
+                                sm_backend_get_name (backend), sm_engine_get_threads (engine),
+                                sm_engine_get_max_batch (engine), sm_engine_get_max_wait_us (engine),
+                                sm_engine_get_cache_size (engine), consensus ? "true" : "false", pool_mib,
+                                sm_workload_mode_get_name (mode), rate, unique ? "true" : "false");
+      recording.session = sm_store_begin_session (recording.store, name, description, config, &error);
+      if (recording.session < 0)
+        {
+          g_printerr ("synmesh run: %s\n", error->message);
+          sm_store_free (recording.store);
+          return SM_CLI_EXIT_FAILED;
+        }
+      recording.monitor = monitor;
+      sm_store_add_event (recording.store, recording.session, 0, "model", description);
+      sm_monitor_subscribe (monitor, record_snapshot_cb, &recording, NULL);
+    }
+
   loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, quit_cb, loop);
   g_unix_signal_add (SIGTERM, quit_cb, loop);
@@ -182,7 +247,7 @@ sm_cli_run (int    argc,
   sm_advisor_set_auto_apply (advisor, auto_apply);
   /* Rules look at a few seconds of history whatever the refresh interval. */
   sm_advisor_set_window (advisor, MAX (2, 2000 / MAX (1, refresh_ms)));
-  sm_advisor_attach (advisor, recommendation_cb, NULL);
+  sm_advisor_attach (advisor, recommendation_cb, &recording);
   started = g_get_monotonic_time ();
   sm_monitor_start (monitor);
   sm_workload_start (workload);
@@ -193,6 +258,21 @@ sm_cli_run (int    argc,
   sm_monitor_stop (monitor);
   elapsed = (g_get_monotonic_time () - started) / 1e6;
   g_clear_pointer (&advisor, sm_advisor_free);
+  if (recording.store != NULL)
+    {
+      SmStoreStatus status;
+
+      sm_store_end_session (recording.store, recording.session);
+      sm_store_flush (recording.store);
+      sm_store_get_status (recording.store, &status);
+      if (status.healthy)
+        g_print (_("Recorded as session %" G_GINT64_FORMAT " in %s (%" G_GUINT64_FORMAT " samples).\n"),
+                 recording.session, sm_store_get_path (recording.store), status.committed);
+      else
+        g_printerr (_("synmesh run: the session could not be saved completely: %s\n"), status.error);
+      sm_store_status_clear (&status);
+      sm_store_free (recording.store);
+    }
 
   sm_workload_get_counts (workload, &counts);
   latency = sm_workload_get_latency (workload);

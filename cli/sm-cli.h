@@ -32,5 +32,7 @@ int sm_cli_infer  (int    argc,
                    char **argv);
 int sm_cli_run    (int    argc,
                    char **argv);
+int sm_cli_sessions (int    argc,
+                     char **argv);
 
 G_END_DECLS

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <glib/gi18n.h>
+
+#include "sm-cli.h"
+#include "sm-store.h"
+
+static char *
+format_time (gint64 unix_ms)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_local (unix_ms / 1000);
+
+  return unix_ms > 0 && t != NULL ? g_date_time_format (t, "%Y-%m-%d %H:%M:%S") : g_strdup (_("(not ended)"));
+}
+
+static gboolean
+parse_id (const char *text,
+          gint64     *id)
+{
+  char *end;
+
+  *id = g_ascii_strtoll (text, &end, 10);
+  return end != text && *end == '\0' && *id > 0;
+}
+
+static int
+list_sessions (SmStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) sessions = sm_store_list_sessions (store, &error);
+
+  if (sessions == NULL)
+    {
+      g_printerr ("synmesh sessions: %s\n", error->message);
+      return SM_CLI_EXIT_FAILED;
+    }
+  g_print ("%5s  %-19s  %-19s  %10s  %s\n", _("id"), _("started"), _("ended"), _("samples"), _("name"));
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      SmSessionInfo *s = g_ptr_array_index (sessions, i);
+      g_autofree char *started = format_time (s->started_ms), *ended = format_time (s->ended_ms);
+
+      g_print ("%5" G_GINT64_FORMAT "  %-19s  %-19s  %10" G_GINT64_FORMAT "  %s\n",
+               s->id, started, ended, s->samples, s->name);
+    }
+  if (sessions->len == 0)
+    g_print (_("No sessions recorded in %s yet.\n"), sm_store_get_path (store));
+
+  return SM_CLI_EXIT_OK;
+}
+
+static int
+show_session (SmStore *store,
+              gint64   id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) sessions = sm_store_list_sessions (store, &error);
+  g_autoptr(GPtrArray) recommendations = NULL;
+  SmSessionInfo *s = NULL;
+
+  for (guint i = 0; sessions != NULL && i < sessions->len; i++)
+    if (((SmSessionInfo *) g_ptr_array_index (sessions, i))->id == id)
+      s = g_ptr_array_index (sessions, i);
+  if (s == NULL)
+    {
+      g_printerr (_("synmesh sessions: there is no session %" G_GINT64_FORMAT "\n"), id);
+      return SM_CLI_EXIT_FAILED;
+    }
+
+  {
+    g_autofree char *started = format_time (s->started_ms), *ended = format_time (s->ended_ms);
+
+    g_print ("%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s on %s\n%-10s %s\n%-10s %s\n%-10s %" G_GINT64_FORMAT "\n",
+             _("name"), s->name, _("started"), started, _("ended"), ended, _("machine"), s->cpu, s->host,
+             _("model"), s->model, _("knobs"), s->config, _("samples"), s->samples);
+  }
+
+  recommendations = sm_store_list_recommendations (store, id, &error);
+  for (guint i = 0; recommendations != NULL && i < recommendations->len; i++)
+    {
+      SmRecommendation *r = g_ptr_array_index (recommendations, i);
+      static const char * const statuses[] = { "open", "applied", "dismissed", "reverted" };
+
+      g_print ("\n[%s] %s (%s)\n    %s\n    %s\n", sm_severity_get_name (r->severity), r->title,
+               statuses[r->status], r->evidence, r->action);
+      if (r->outcome != NULL)
+        g_print ("    %s %s\n", _("outcome:"), r->outcome);
+    }
+
+  return SM_CLI_EXIT_OK;
+}
+
+int
+sm_cli_sessions (int    argc,
+                 char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (_("list | show ID | export ID | delete ID"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmStore) store = NULL;
+  g_autofree char *db_path = NULL, *format = NULL, *output = NULL, *recovered = NULL;
+  gint64 id = 0;
+  const char *verb;
+  const GOptionEntry entries[] = {
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, N_("The database (default: $SYNMESH_DB or the data folder)"), N_("FILE") },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("Export as csv (long-format samples) or json (everything)"), N_("FORMAT") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Export into this file"), N_("FILE") },
+    { NULL }
+  };
+
+  g_option_context_set_summary (context, _("Lists, shows, exports or deletes recorded tuning sessions."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!sm_cli_parse_options (context, &argc, &argv))
+    return SM_CLI_EXIT_USAGE;
+
+  verb = argc > 1 ? argv[1] : "list";
+  if (!g_str_equal (verb, "list") &&
+      (argc != 3 || !parse_id (argv[2], &id) ||
+       !(g_str_equal (verb, "show") || g_str_equal (verb, "export") || g_str_equal (verb, "delete"))))
+    {
+      g_printerr (_("synmesh sessions: expected list, show ID, export ID or delete ID. Try “synmesh sessions --help”.\n"));
+      return SM_CLI_EXIT_USAGE;
+    }
+  if (g_str_equal (verb, "export") && output == NULL)
+    {
+      g_printerr (_("synmesh sessions: export needs --output FILE\n"));
+      return SM_CLI_EXIT_USAGE;
+    }
+
+  if (db_path == NULL)
+    db_path = sm_store_default_path ();
+  store = sm_store_open (db_path, &recovered, &error);
+  if (store == NULL)
+    {
+      g_printerr ("synmesh sessions: %s\n", error->message);
+      return SM_CLI_EXIT_FAILED;
+    }
+  if (recovered != NULL)
+    g_printerr ("synmesh sessions: %s\n", recovered);
+
+  if (g_str_equal (verb, "list"))
+    return list_sessions (store);
+  if (g_str_equal (verb, "show"))
+    return show_session (store, id);
+  if (g_str_equal (verb, "delete"))
+    {
+      if (!sm_store_delete_session (store, id, &error))
+        {
+          g_printerr ("synmesh sessions: %s\n", error->message);
+          return SM_CLI_EXIT_FAILED;
+        }
+      g_print (_("Session %" G_GINT64_FORMAT " deleted.\n"), id);
+      return SM_CLI_EXIT_OK;
+    }
+
+  if (!sm_store_export (store, id, format != NULL ? format : "csv", output, &error))
+    {
+      g_printerr ("synmesh sessions: %s\n", error->message);
+      return SM_CLI_EXIT_FAILED;
+    }
+  g_print (_("Session %" G_GINT64_FORMAT " exported to %s.\n"), id, output);
+  return SM_CLI_EXIT_OK;
+}

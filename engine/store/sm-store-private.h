@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "sm-store.h"
+
+/* Helpers shared by the writer (sm-store.c) and the readers (sm-store-read.c). */
+
+/* A connection with the pragmas every user needs (WAL, NORMAL sync, busy
+ * timeout, foreign keys); read-only when @read_only. */
+sqlite3  *sm_store_connect    (const char  *path,
+                               gboolean     read_only,
+                               GError     **error);
+/* Sets @error from the connection's last error, prefixed with @what. */
+gboolean  sm_store_fail       (sqlite3     *db,
+                               const char  *what,
+                               GError     **error);
+/* Decodes a chunk: @n samples of (uint32 dt, float64 value), little endian. */
+void      sm_store_decode_chunk (const guint8 *blob,
+                                 guint         n,
+                                 gint64        t0_ms,
+                                 gint64       *t_ms,
+                                 double       *values);
+
+#define SM_STORE_SAMPLE_BYTES 12

@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "sm-error.h"
+#include "sm-store-private.h"
+
+/* Reads open their own connection: they never wait for the writer's
+ * thread, and WAL lets them run while it commits. */
+
+void
+sm_store_decode_chunk (const guint8 *blob,
+                       guint         n,
+                       gint64        t0_ms,
+                       gint64       *t_ms,
+                       double       *values)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      guint32 dt;
+
+      memcpy (&dt, blob + i * SM_STORE_SAMPLE_BYTES, 4);
+      memcpy (&values[i], blob + i * SM_STORE_SAMPLE_BYTES + 4, 8);
+      t_ms[i] = t0_ms + GUINT32_FROM_LE (dt);
+    }
+}
+
+void
+sm_session_info_free (SmSessionInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->name);
+  g_free (info->host);
+  g_free (info->cpu);
+  g_free (info->model);
+  g_free (info->config);
+  g_free (info);
+}
+
+static char *
+column_text (sqlite3_stmt *stmt,
+             int           column)
+{
+  return g_strdup ((const char *) sqlite3_column_text (stmt, column));
+}
+
+GPtrArray *
+sm_store_list_sessions (SmStore  *store,
+                        GError  **error)
+{
+  g_autoptr(GPtrArray) sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_session_info_free);
+  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (db == NULL)
+    return NULL;
+  if (sqlite3_prepare_v2 (db,
+                          "SELECT s.id, s.name, s.started_ms, s.ended_ms, s.host, s.cpu, s.model, s.config,"
+                          "  (SELECT coalesce (sum (n), 0) FROM samples WHERE session_id = s.id) "
+                          "FROM sessions s ORDER BY s.id", -1, &stmt, NULL) != SQLITE_OK)
+    {
+      sm_store_fail (db, "Cannot list sessions", error);
+      sqlite3_close (db);
+      return NULL;
+    }
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      SmSessionInfo *info = g_new0 (SmSessionInfo, 1);
+
+      info->id = sqlite3_column_int64 (stmt, 0);
+      info->name = column_text (stmt, 1);
+      info->started_ms = sqlite3_column_int64 (stmt, 2);
+      info->ended_ms = sqlite3_column_int64 (stmt, 3);
+      info->host = column_text (stmt, 4);
+      info->cpu = column_text (stmt, 5);
+      info->model = column_text (stmt, 6);
+      info->config = column_text (stmt, 7);
+      info->samples = sqlite3_column_int64 (stmt, 8);
+      g_ptr_array_add (sessions, info);
+    }
+  if (rc != SQLITE_DONE)
+    sm_store_fail (db, "Cannot list sessions", error);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  return rc == SQLITE_DONE ? g_steal_pointer (&sessions) : NULL;
+}
+
+GArray *
+sm_store_read_metric (SmStore     *store,
+                      gint64       session,
+                      const char  *metric,
+                      gint64       from_ms,
+                      gint64       to_ms,
+                      guint        max_points,
+                      GError     **error)
+{
+  g_autoptr(GArray) points = g_array_new (FALSE, TRUE, sizeof (SmStorePoint));
+  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
+  sqlite3_stmt *stmt = NULL;
+  gint64 t[SM_STORE_CHUNK];
+  double v[SM_STORE_CHUNK];
+  double span;
+  int rc;
+
+  if (db == NULL)
+    return NULL;
+  max_points = MAX (1, max_points);
+  span = (double) MAX (1, to_ms - from_ms + 1) / max_points;
+  g_array_set_size (points, max_points);
+
+  /* The chunks of the range, and the last one starting before it (it may
+   * reach into the range): both index range scans on (session, metric, t0). */
+  if (sqlite3_prepare_v2 (db,
+                          "SELECT t0_ms, n, data FROM samples "
+                          "WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
+                          "AND t0_ms <= ?4 AND t0_ms >= coalesce ((SELECT max (t0_ms) FROM samples "
+                          "  WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
+                          "  AND t0_ms <= ?3), ?3) ORDER BY t0_ms",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      sm_store_fail (db, "Cannot read the metric", error);
+      sqlite3_close (db);
+      return NULL;
+    }
+  sqlite3_bind_int64 (stmt, 1, session);
+  sqlite3_bind_text (stmt, 2, metric, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, from_ms);
+  sqlite3_bind_int64 (stmt, 4, to_ms);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      guint n = (guint) sqlite3_column_int (stmt, 1);
+
+      if (n > SM_STORE_CHUNK || (guint) sqlite3_column_bytes (stmt, 2) != n * SM_STORE_SAMPLE_BYTES)
+        continue;   /* a chunk this version cannot read is skipped, not trusted */
+      sm_store_decode_chunk (sqlite3_column_blob (stmt, 2), n, sqlite3_column_int64 (stmt, 0), t, v);
+
+      /* Min, max and mean per time bucket: drawing 1 000 points of an
+       * hour at 4 Hz shows every spike. */
+      for (guint i = 0; i < n; i++)
+        {
+          SmStorePoint *p;
+          guint bucket;
+
+          if (t[i] < from_ms || t[i] > to_ms)
+            continue;
+          bucket = MIN (max_points - 1, (guint) ((t[i] - from_ms) / span));
+          p = &g_array_index (points, SmStorePoint, bucket);
+          if (p->count == 0)
+            {
+              p->min = p->max = v[i];
+              p->t_ms = t[i];
+            }
+          p->min = MIN (p->min, v[i]);
+          p->max = MAX (p->max, v[i]);
+          p->mean += (v[i] - p->mean) / (p->count + 1);
+          p->count++;
+        }
+    }
+  if (rc != SQLITE_DONE)
+    sm_store_fail (db, "Cannot read the metric", error);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  if (rc != SQLITE_DONE)
+    return NULL;
+
+  /* Empty buckets are left out. */
+  for (guint i = points->len; i-- > 0; )
+    if (g_array_index (points, SmStorePoint, i).count == 0)
+      g_array_remove_index (points, i);
+
+  return g_steal_pointer (&points);
+}
+
+typedef struct
+{
+  gint64  session;
+  char   *metric;
+  gint64  from_ms, to_ms;
+  guint   max_points;
+} ReadRequest;
+
+static void
+read_request_free (gpointer data)
+{
+  ReadRequest *r = data;
+
+  g_free (r->metric);
+  g_free (r);
+}
+
+static void
+read_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  ReadRequest *r = task_data;
+  GError *error = NULL;
+  GArray *points;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  points = sm_store_read_metric (g_object_get_data (G_OBJECT (task), "store"), r->session, r->metric,
+                                 r->from_ms, r->to_ms, r->max_points, &error);
+  if (points == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, points, (GDestroyNotify) g_array_unref);
+}
+
+void
+sm_store_read_metric_async (SmStore             *store,
+                            gint64               session,
+                            const char          *metric,
+                            gint64               from_ms,
+                            gint64               to_ms,
+                            guint                max_points,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  ReadRequest *r = g_new0 (ReadRequest, 1);
+
+  r->session = session;
+  r->metric = g_strdup (metric);
+  r->from_ms = from_ms;
+  r->to_ms = to_ms;
+  r->max_points = max_points;
+  g_task_set_source_tag (task, sm_store_read_metric_async);
+  g_task_set_task_data (task, r, read_request_free);
+  g_object_set_data (G_OBJECT (task), "store", store);
+  g_task_run_in_thread (task, read_thread);
+}
+
+GArray *
+sm_store_read_metric_finish (SmStore       *store,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+sm_store_replay (SmStore           *store,
+                 gint64             session,
+                 SmStoreSampleFunc  func,
+                 gpointer           user_data,
+                 GError           **error)
+{
+  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
+  sqlite3_stmt *stmt = NULL;
+  gint64 t[SM_STORE_CHUNK];
+  double v[SM_STORE_CHUNK];
+  int rc;
+
+  if (db == NULL)
+    return FALSE;
+  if (sqlite3_prepare_v2 (db,
+                          "SELECT m.key, s.t0_ms, s.n, s.data FROM samples s JOIN metrics m ON m.id = s.metric_id "
+                          "WHERE s.session_id = ? ORDER BY s.metric_id, s.t0_ms", -1, &stmt, NULL) != SQLITE_OK)
+    {
+      sm_store_fail (db, "Cannot replay the session", error);
+      sqlite3_close (db);
+      return FALSE;
+    }
+  sqlite3_bind_int64 (stmt, 1, session);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *key = (const char *) sqlite3_column_text (stmt, 0);
+      guint n = (guint) sqlite3_column_int (stmt, 2);
+
+      if (n > SM_STORE_CHUNK || (guint) sqlite3_column_bytes (stmt, 3) != n * SM_STORE_SAMPLE_BYTES)
+        continue;
+      sm_store_decode_chunk (sqlite3_column_blob (stmt, 3), n, sqlite3_column_int64 (stmt, 1), t, v);
+      for (guint i = 0; i < n; i++)
+        func (key, t[i], v[i], user_data);
+    }
+  if (rc != SQLITE_DONE)
+    sm_store_fail (db, "Cannot replay the session", error);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  return rc == SQLITE_DONE;
+}
+
+GPtrArray *
+sm_store_list_recommendations (SmStore  *store,
+                               gint64    session,
+                               GError  **error)
+{
+  static const char * const statuses[] = { "open", "applied", "dismissed", "reverted" };
+  static const char * const severities[] = { "info", "warning", "critical" };
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_recommendation_free);
+  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (db == NULL)
+    return NULL;
+  if (sqlite3_prepare_v2 (db,
+                          "SELECT number, t_ms, rule, severity, title, evidence, expected, action, knob, old_value,"
+                          "  new_value, status, outcome, worse FROM recommendations WHERE session_id = ? ORDER BY number",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      sm_store_fail (db, "Cannot read recommendations", error);
+      sqlite3_close (db);
+      return NULL;
+    }
+  sqlite3_bind_int64 (stmt, 1, session);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      SmRecommendation *r = g_new0 (SmRecommendation, 1);
+      const char *status = (const char *) sqlite3_column_text (stmt, 11);
+      const char *severity = (const char *) sqlite3_column_text (stmt, 3);
+
+      r->id = (guint) sqlite3_column_int (stmt, 0);
+      r->fired_ms = sqlite3_column_int64 (stmt, 1);
+      r->rule = g_intern_string ((const char *) sqlite3_column_text (stmt, 2));
+      for (guint i = 0; i < G_N_ELEMENTS (severities); i++)
+        if (g_strcmp0 (severity, severities[i]) == 0)
+          r->severity = i;
+      r->title = column_text (stmt, 4);
+      r->evidence = column_text (stmt, 5);
+      r->expected = column_text (stmt, 6);
+      r->action = column_text (stmt, 7);
+      r->knob = sqlite3_column_int (stmt, 8);
+      r->old_value = sqlite3_column_double (stmt, 9);
+      r->new_value = sqlite3_column_double (stmt, 10);
+      for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
+        if (g_strcmp0 (status, statuses[i]) == 0)
+          r->status = i;
+      r->outcome = column_text (stmt, 12);
+      r->worse = sqlite3_column_int (stmt, 13);
+      r->before = r->after = NAN;
+      g_ptr_array_add (list, r);
+    }
+  if (rc != SQLITE_DONE)
+    sm_store_fail (db, "Cannot read recommendations", error);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  return rc == SQLITE_DONE ? g_steal_pointer (&list) : NULL;
+}
+
+gboolean
+sm_store_delete_session (SmStore  *store,
+                         gint64    session,
+                         GError  **error)
+{
+  sqlite3 *db = sm_store_connect (sm_store_get_path (store), FALSE, error);
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok;
+
+  if (db == NULL)
+    return FALSE;
+  /* Samples, events and recommendations go with it (ON DELETE CASCADE). */
+  ok = sqlite3_prepare_v2 (db, "DELETE FROM sessions WHERE id = ?", -1, &stmt, NULL) == SQLITE_OK;
+  if (ok)
+    {
+      sqlite3_bind_int64 (stmt, 1, session);
+      ok = sqlite3_step (stmt) == SQLITE_DONE;
+    }
+  if (!ok)
+    sm_store_fail (db, "Cannot delete the session", error);
+  else if (sqlite3_changes (db) == 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "There is no session %" G_GINT64_FORMAT, session);
+      ok = FALSE;
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  return ok;
+}
+
+/* ---- export ---- */
+
+typedef struct
+{
+  GString     *csv;
+  JsonBuilder *json;
+  const char  *current;
+  gint64       session;
+} Export;
+
+static void
+export_sample (const char *metric,
+               gint64      t_ms,
+               double      value,
+               gpointer    user_data)
+{
+  Export *e = user_data;
+
+  if (e->csv != NULL)
+    {
+      char number[G_ASCII_DTOSTR_BUF_SIZE];
+
+      g_string_append_printf (e->csv, "%" G_GINT64_FORMAT ",%s,%" G_GINT64_FORMAT ",%s\n", e->session, metric, t_ms,
+                              g_ascii_dtostr (number, sizeof number, value));
+      return;
+    }
+
+  if (e->current == NULL || !g_str_equal (e->current, metric))
+    {
+      if (e->current != NULL)
+        {
+          json_builder_end_array (e->json);
+          json_builder_end_object (e->json);
+        }
+      e->current = g_intern_string (metric);
+      json_builder_begin_object (e->json);
+      json_builder_set_member_name (e->json, "metric");
+      json_builder_add_string_value (e->json, metric);
+      json_builder_set_member_name (e->json, "samples");
+      json_builder_begin_array (e->json);
+    }
+  json_builder_begin_array (e->json);
+  json_builder_add_int_value (e->json, t_ms);
+  json_builder_add_double_value (e->json, value);
+  json_builder_end_array (e->json);
+}
+
+gboolean
+sm_store_export (SmStore     *store,
+                 gint64       session,
+                 const char  *format,
+                 const char  *path,
+                 GError     **error)
+{
+  g_autoptr(GPtrArray) sessions = sm_store_list_sessions (store, error);
+  g_autoptr(GPtrArray) recommendations = NULL;
+  g_autofree char *text = NULL;
+  SmSessionInfo *info = NULL;
+  Export e = { .session = session };
+
+  if (sessions == NULL)
+    return FALSE;
+  for (guint i = 0; i < sessions->len; i++)
+    if (((SmSessionInfo *) g_ptr_array_index (sessions, i))->id == session)
+      info = g_ptr_array_index (sessions, i);
+  if (info == NULL)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "There is no session %" G_GINT64_FORMAT, session);
+      return FALSE;
+    }
+
+  if (g_str_equal (format, "csv"))
+    {
+      e.csv = g_string_new ("session,metric,t_ms,value\n");
+      if (!sm_store_replay (store, session, export_sample, &e, error))
+        {
+          g_string_free (e.csv, TRUE);
+          return FALSE;
+        }
+      text = g_string_free (e.csv, FALSE);
+    }
+  else if (g_str_equal (format, "json"))
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonGenerator) generator = json_generator_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      recommendations = sm_store_list_recommendations (store, session, error);
+      if (recommendations == NULL)
+        return FALSE;
+      e.json = builder;
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "session");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_int_value (builder, info->id);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, info->name);
+      json_builder_set_member_name (builder, "started_ms");
+      json_builder_add_int_value (builder, info->started_ms);
+      json_builder_set_member_name (builder, "ended_ms");
+      json_builder_add_int_value (builder, info->ended_ms);
+      json_builder_set_member_name (builder, "host");
+      json_builder_add_string_value (builder, info->host);
+      json_builder_set_member_name (builder, "cpu");
+      json_builder_add_string_value (builder, info->cpu);
+      json_builder_set_member_name (builder, "model");
+      json_builder_add_string_value (builder, info->model);
+      json_builder_set_member_name (builder, "config");
+      json_builder_add_string_value (builder, info->config);
+      json_builder_end_object (builder);
+
+      json_builder_set_member_name (builder, "metrics");
+      json_builder_begin_array (builder);
+      if (!sm_store_replay (store, session, export_sample, &e, error))
+        return FALSE;
+      if (e.current != NULL)
+        {
+          json_builder_end_array (builder);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+
+      json_builder_set_member_name (builder, "recommendations");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < recommendations->len; i++)
+        {
+          SmRecommendation *r = g_ptr_array_index (recommendations, i);
+
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "rule");
+          json_builder_add_string_value (builder, r->rule);
+          json_builder_set_member_name (builder, "title");
+          json_builder_add_string_value (builder, r->title);
+          json_builder_set_member_name (builder, "evidence");
+          json_builder_add_string_value (builder, r->evidence);
+          json_builder_set_member_name (builder, "action");
+          json_builder_add_string_value (builder, r->action);
+          json_builder_set_member_name (builder, "outcome");
+          json_builder_add_string_value (builder, r->outcome);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+
+      root = json_builder_get_root (builder);
+      json_generator_set_root (generator, root);
+      json_generator_set_pretty (generator, TRUE);
+      text = json_generator_to_data (generator, NULL);
+    }
+  else
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "Unknown export format “%s” (csv or json)", format);
+      return FALSE;
+    }
+
+  return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "sm-advisor.h"
+#include "sm-monitor.h"
+
+G_BEGIN_DECLS
+
+/* Sessions in SQLite (schema in docs/storage.md).  One writer thread takes
+ * snapshots, events and recommendations from a queue and commits them in
+ * batches, at least once a second: a crash loses at most that second.
+ * Readers open their own connections.  Nothing here may run on a GTK main
+ * thread: the writer's queue never blocks, and every read blocks, so the
+ * app reads through the _async() variants.
+ *
+ * Samples are stored in chunks — up to SM_STORE_CHUNK samples of one metric
+ * in one row, keyed (session, metric, first time) — which keeps ingest to a
+ * row per chunk and makes a metric's time range one index range scan. */
+
+#define SM_STORE_ENV            "SYNMESH_DB"
+#define SM_STORE_CHUNK          256
+#define SM_STORE_MAX_BUFFERED   (4 * 1024 * 1024)   /* samples held while writes fail */
+#define SM_STORE_SCHEMA_VERSION 1
+
+typedef struct _SmStore SmStore;
+
+typedef struct
+{
+  gint64  id;
+  char   *name;
+  gint64  started_ms;     /* Unix time, ms */
+  gint64  ended_ms;       /* 0 while running, or after a crash */
+  char   *host;
+  char   *cpu;
+  char   *model;
+  char   *config;         /* the knobs, JSON */
+  gint64  samples;
+} SmSessionInfo;
+
+typedef struct
+{
+  gint64 t_ms;            /* since the session started */
+  double min, max, mean;
+  guint  count;
+} SmStorePoint;
+
+typedef struct
+{
+  gboolean healthy;
+  char    *error;           /* the last write error while unhealthy */
+  guint64  committed;       /* samples written */
+  guint64  buffered;        /* samples waiting for a commit */
+  guint64  dropped;         /* samples lost to the buffer limit while writes failed */
+} SmStoreStatus;
+
+/* $SYNMESH_DB, or synmesh.db in the data directory. */
+char      *sm_store_default_path    (void);
+
+/* Opens or creates the database, migrating it forward.  A file that is not
+ * a healthy database is moved aside as <path>.corrupt-<time> (never
+ * deleted) and a fresh one made; @recovered (optional) then says so, in a
+ * sentence for people. */
+SmStore   *sm_store_open            (const char     *path,
+                                     char          **recovered,
+                                     GError        **error);
+/* Commits what is queued, then closes. */
+void       sm_store_free            (SmStore        *store);
+const char *sm_store_get_path       (SmStore        *store);
+
+/* Writing: thread-safe; only begin_session waits (for the new id). */
+gint64     sm_store_begin_session   (SmStore        *store,
+                                     const char     *name,
+                                     const char     *model,
+                                     const char     *config_json,
+                                     GError        **error);
+void       sm_store_end_session     (SmStore        *store,
+                                     gint64          session);
+/* Keeps a reference to @snapshot until it is written; metric names and
+ * units come from @monitor, which must outlive the writing (flush or free
+ * the store before the monitor). */
+void       sm_store_add_snapshot    (SmStore           *store,
+                                     gint64             session,
+                                     SmMonitor         *monitor,
+                                     SmMonitorSnapshot *snapshot);
+void       sm_store_add_event       (SmStore        *store,
+                                     gint64          session,
+                                     gint64          t_ms,
+                                     const char     *kind,
+                                     const char     *detail);
+/* Inserts, or updates by (session, id) as its status and outcome change. */
+void       sm_store_add_recommendation (SmStore                *store,
+                                        gint64                  session,
+                                        const SmRecommendation *recommendation);
+/* Waits until everything queued so far is committed (or has failed). */
+void       sm_store_flush           (SmStore        *store);
+void       sm_store_get_status      (SmStore        *store,
+                                     SmStoreStatus  *status);
+void       sm_store_status_clear    (SmStoreStatus  *status);
+/* Tests: caps the database, as a full disk would. */
+void       sm_store_set_max_pages   (SmStore        *store,
+                                     gint64          pages);
+
+/* Reading: blocking; each call uses its own connection. */
+GPtrArray *sm_store_list_sessions   (SmStore        *store,
+                                     GError        **error);
+/* @metric over [from_ms, to_ms] (session time), in at most @max_points
+ * buckets with min, max and mean each. */
+GArray    *sm_store_read_metric     (SmStore        *store,
+                                     gint64          session,
+                                     const char     *metric,
+                                     gint64          from_ms,
+                                     gint64          to_ms,
+                                     guint           max_points,
+                                     GError        **error);
+void       sm_store_read_metric_async  (SmStore             *store,
+                                        gint64               session,
+                                        const char          *metric,
+                                        gint64               from_ms,
+                                        gint64               to_ms,
+                                        guint                max_points,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data);
+GArray    *sm_store_read_metric_finish (SmStore             *store,
+                                        GAsyncResult        *result,
+                                        GError             **error);
+
+typedef void (*SmStoreSampleFunc) (const char *metric,
+                                   gint64      t_ms,
+                                   double      value,
+                                   gpointer    user_data);
+/* Every sample of a session, metric by metric in time order. */
+gboolean   sm_store_replay          (SmStore          *store,
+                                     gint64            session,
+                                     SmStoreSampleFunc func,
+                                     gpointer          user_data,
+                                     GError          **error);
+/* Recommendations as SmRecommendation copies (rule strings interned). */
+GPtrArray *sm_store_list_recommendations (SmStore   *store,
+                                          gint64     session,
+                                          GError   **error);
+gboolean   sm_store_delete_session  (SmStore        *store,
+                                     gint64          session,
+                                     GError        **error);
+/* CSV: a long-format samples file (session,metric,unit,t_ms,value), or
+ * JSON: the session, its samples by metric, events and recommendations. */
+gboolean   sm_store_export          (SmStore        *store,
+                                     gint64          session,
+                                     const char     *format,
+                                     const char     *path,
+                                     GError        **error);
+
+void       sm_session_info_free     (SmSessionInfo  *info);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmStore, sm_store_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmSessionInfo, sm_session_info_free)
+
+G_END_DECLS

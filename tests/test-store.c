@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "sm-error.h"
+#include "sm-store.h"
+
+static char *
+temp_db (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-store-XXXXXX", NULL);
+
+  return g_build_filename (dir, "synmesh.db", NULL);
+}
+
+static double ramp;
+
+static double
+read_ramp (gpointer data)
+{
+  return ramp;
+}
+
+static double
+read_square (gpointer data)
+{
+  return ramp * ramp;
+}
+
+/* A monitor with two gauges whose values the test sets. */
+static SmMonitor *
+test_monitor (void)
+{
+  SmMonitor *monitor = sm_monitor_new ();
+
+  sm_monitor_add_gauge (monitor, "test.ramp", "Ramp", "", read_ramp, NULL);
+  sm_monitor_add_gauge (monitor, "test.square", "Square", "µs", read_square, NULL);
+  return monitor;
+}
+
+/* @n snapshots with t_ms = 250 · i, as a 4 Hz monitor would take them. */
+static void
+feed (SmStore   *store,
+      gint64     session,
+      SmMonitor *monitor,
+      guint      first,
+      guint      n)
+{
+  for (guint i = first; i < first + n; i++)
+    {
+      SmMonitorSnapshot *snapshot;
+
+      ramp = i;
+      snapshot = sm_monitor_tick (monitor);
+      snapshot->t_ms = 250 * (gint64) i;
+      sm_store_add_snapshot (store, session, monitor, snapshot);
+      sm_monitor_snapshot_unref (snapshot);
+    }
+}
+
+static int
+integrity (const char *path)
+{
+  sqlite3 *db;
+  sqlite3_stmt *stmt;
+  int ok = 0;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "PRAGMA integrity_check", -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    ok = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0), "ok") == 0;
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return ok;
+}
+
+static void
+test_store_round_trip (void)
+{
+  g_autofree char *path = temp_db ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmMonitor) monitor = test_monitor ();   /* outlives the store's writes */
+  g_autoptr(SmStore) store = sm_store_open (path, NULL, &error);
+  g_autoptr(GPtrArray) sessions = NULL, recs = NULL;
+  g_autoptr(GArray) points = NULL, coarse = NULL;
+  SmRecommendation rec = { .id = 1, .rule = "fragmentation", .title = (char *) "Fragmented",
+                           .evidence = (char *) "70 %", .action = (char *) "Compact", .status = SM_RECOMMENDATION_OPEN };
+  g_autofree char *csv_path = g_strconcat (path, ".csv", NULL), *json_path = g_strconcat (path, ".json", NULL);
+  g_autofree char *csv = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  SmStoreStatus status;
+  gint64 session;
+  guint count = 0;
+
+  g_assert_no_error (error);
+  session = sm_store_begin_session (store, "test", "preset micro", "{\"threads\": 2}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (session, ==, 1);
+
+  /* 1000 ticks: several chunks of 256 per metric. */
+  feed (store, session, monitor, 0, 1000);
+  sm_store_add_event (store, session, 500, "knob", "threads 2 → 1");
+  sm_store_add_recommendation (store, session, &rec);
+  rec.status = SM_RECOMMENDATION_APPLIED;
+  rec.outcome = (char *) "Fragmentation 70 % → 0 %";
+  sm_store_add_recommendation (store, session, &rec);
+  sm_store_end_session (store, session);
+  sm_store_flush (store);
+
+  sm_store_get_status (store, &status);
+  g_assert_true (status.healthy);
+  g_assert_cmpuint (status.committed, ==, 2000);
+  sm_store_status_clear (&status);
+
+  sessions = sm_store_list_sessions (store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sessions->len, ==, 1);
+  g_assert_cmpstr (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->model, ==, "preset micro");
+  g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->samples, ==, 2000);
+  g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->ended_ms, >, 0);
+
+  /* Every sample, then ten buckets of 100 with their min, max and mean. */
+  points = sm_store_read_metric (store, session, "test.ramp", 0, 250 * 999, 1000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (points->len, ==, 1000);
+  g_assert_cmpfloat (g_array_index (points, SmStorePoint, 700).mean, ==, 700);
+  coarse = sm_store_read_metric (store, session, "test.square", 0, 250 * 999, 10, &error);
+  g_assert_cmpuint (coarse->len, ==, 10);
+  g_assert_cmpfloat (g_array_index (coarse, SmStorePoint, 3).min, ==, 300.0 * 300);
+  g_assert_cmpfloat (g_array_index (coarse, SmStorePoint, 3).max, ==, 399.0 * 399);
+  g_assert_cmpuint (g_array_index (coarse, SmStorePoint, 3).count, ==, 100);
+  g_clear_pointer (&points, g_array_unref);
+  points = sm_store_read_metric (store, session, "test.ramp", 250 * 300, 250 * 309, 1000, &error);
+  g_assert_cmpuint (points->len, ==, 10);
+  g_assert_cmpfloat (g_array_index (points, SmStorePoint, 0).mean, ==, 300);
+
+  recs = sm_store_list_recommendations (store, session, &error);
+  g_assert_cmpuint (recs->len, ==, 1);
+  g_assert_cmpint (((SmRecommendation *) g_ptr_array_index (recs, 0))->status, ==, SM_RECOMMENDATION_APPLIED);
+  g_assert_cmpstr (((SmRecommendation *) g_ptr_array_index (recs, 0))->outcome, ==, "Fragmentation 70 % → 0 %");
+
+  g_assert_true (sm_store_export (store, session, "csv", csv_path, &error));
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+  for (const char *c = csv; *c; c++)
+    count += *c == '\n';
+  g_assert_cmpuint (count, ==, 2001);
+  g_assert_true (g_str_has_prefix (csv, "session,metric,t_ms,value\n"));
+  g_assert_true (sm_store_export (store, session, "json", json_path, &error));
+  g_assert_true (json_parser_load_from_file (parser, json_path, &error));
+  g_assert_no_error (error);
+  g_assert_false (sm_store_export (store, session, "xml", json_path, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+
+  /* Deleting takes its samples and recommendations along. */
+  g_assert_true (sm_store_delete_session (store, session, &error));
+  g_clear_pointer (&sessions, g_ptr_array_unref);
+  sessions = sm_store_list_sessions (store, NULL);
+  g_assert_cmpuint (sessions->len, ==, 0);
+  g_clear_pointer (&points, g_array_unref);
+  points = sm_store_read_metric (store, session, "test.ramp", 0, 1000000, 100, NULL);
+  g_assert_cmpuint (points->len, ==, 0);
+  g_assert_false (sm_store_delete_session (store, session, &error));
+  g_assert_true (integrity (path));
+}
+
+static void
+read_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GArray **out = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *out = sm_store_read_metric_finish (NULL, result, &error);
+  g_assert_no_error (error);
+}
+
+/* The UI reads off its main thread and gets the answer back on it. */
+static void
+test_store_async_read (void)
+{
+  g_autofree char *path = temp_db ();
+  g_autoptr(SmMonitor) monitor = test_monitor ();
+  g_autoptr(SmStore) store = sm_store_open (path, NULL, NULL);
+  gint64 session = sm_store_begin_session (store, "async", "m", "{}", NULL);
+  GArray *points = NULL;
+
+  feed (store, session, monitor, 0, 40);
+  sm_store_flush (store);
+  sm_store_read_metric_async (store, session, "test.ramp", 0, 10000, 5, NULL, read_done, &points);
+  while (points == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (points->len, ==, 5);
+  g_array_unref (points);
+}
+
+/* From schema 0 (an empty file) to the latest. */
+static void
+test_store_migrate (void)
+{
+  g_autofree char *path = temp_db ();
+  sqlite3 *db;
+  sqlite3_stmt *stmt;
+  SmStore *store;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "PRAGMA user_version = 0; CREATE TABLE unrelated (x);", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  store = sm_store_open (path, NULL, NULL);
+  g_assert_nonnull (store);
+  sm_store_free (store);
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, SM_STORE_SCHEMA_VERSION);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  /* A newer schema is refused, not damaged. */
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_exec (db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+  sqlite3_close (db);
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null (sm_store_open (path, NULL, &error));
+    g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+  }
+}
+
+static void
+check_recovers (const char *path,
+                const char *expected_contents,
+                gsize       length)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *recovered = NULL, *aside = NULL, *contents = NULL;
+  g_autoptr(SmStore) store = sm_store_open (path, &recovered, &error);
+  const char *at;
+  gsize aside_length;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (store);
+  g_assert_nonnull (recovered);
+  g_test_message ("%s", recovered);
+  at = strstr (recovered, "kept at ");
+  g_assert_nonnull (at);
+  aside = g_strndup (at + 8, strcspn (at + 8, ";"));
+  g_assert_true (strstr (aside, ".corrupt-") != NULL);
+  /* Kept, byte for byte. */
+  g_assert_true (g_file_get_contents (aside, &contents, &aside_length, NULL));
+  g_assert_cmpmem (contents, aside_length, expected_contents, length);
+  g_assert_cmpint (sm_store_begin_session (store, "fresh", "m", "{}", NULL), ==, 1);
+}
+
+static void
+test_store_corruption (void)
+{
+  g_autofree char *path = temp_db ();
+  g_autofree char *garbage = g_strnfill (10000, 'x');
+  g_autofree char *path2 = temp_db ();
+  g_autofree char *good = NULL;
+  gsize length;
+
+  g_assert_true (g_file_set_contents (path, garbage, 10000, NULL));
+  check_recovers (path, garbage, 10000);
+
+  /* A real database cut in half. */
+  {
+    g_autoptr(SmMonitor) monitor = test_monitor ();
+    g_autoptr(SmStore) store = sm_store_open (path2, NULL, NULL);
+    gint64 session = sm_store_begin_session (store, "big", "m", "{}", NULL);
+
+    feed (store, session, monitor, 0, 3000);
+  }
+  {
+    sqlite3 *db;
+
+    /* Fold the WAL in, so that the main file holds the data. */
+    sqlite3_open (path2, &db);
+    sqlite3_exec (db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;", NULL, NULL, NULL);
+    sqlite3_close (db);
+  }
+  g_assert_true (g_file_get_contents (path2, &good, &length, NULL));
+  g_assert_true (g_file_set_contents (path2, good, (gssize) length / 2, NULL));
+  check_recovers (path2, good, length / 2);
+}
+
+/* A full disk: writes fail, the state says so, memory stays bounded, and
+ * everything is written once there is room again. */
+static void
+test_store_disk_full (void)
+{
+  g_autofree char *path = temp_db ();
+  g_autoptr(SmMonitor) monitor = test_monitor ();
+  g_autoptr(SmStore) store = sm_store_open (path, NULL, NULL);
+  gint64 session = sm_store_begin_session (store, "full", "m", "{}", NULL);
+  SmStoreStatus status;
+
+  feed (store, session, monitor, 0, 10);
+  sm_store_flush (store);
+  sm_store_set_max_pages (store, 1);    /* at or below the current size: nothing more fits */
+  feed (store, session, monitor, 10, 2000);
+  sm_store_flush (store);
+
+  sm_store_get_status (store, &status);
+  g_test_message ("while full: %s", status.error);
+  g_assert_false (status.healthy);
+  g_assert_nonnull (strstr (status.error, "full"));
+  g_assert_cmpuint (status.buffered, >, 0);
+  g_assert_cmpuint (status.committed, ==, 20);
+  sm_store_status_clear (&status);
+
+  sm_store_set_max_pages (store, 1000000);
+  sm_store_flush (store);
+  sm_store_get_status (store, &status);
+  g_assert_true (status.healthy);
+  g_assert_cmpuint (status.committed, ==, 2 * 2010);
+  g_assert_cmpuint (status.dropped, ==, 0);
+  sm_store_status_clear (&status);
+  g_assert_true (integrity (path));
+}
+
+/* SIGKILL in the middle of a session: the file is intact and holds all but
+ * the last second. */
+static void
+test_store_crash (void)
+{
+  g_autofree char *path = temp_db ();
+  const char *binary = g_getenv ("SYNMESH_BIN");
+  g_autoptr(GSubprocess) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmStore) store = NULL;
+  g_autoptr(GPtrArray) sessions = NULL;
+  g_autoptr(GArray) points = NULL;
+  gint64 last = 0;
+
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                            binary, "run", "--db", path, "--rate", "300", "--refresh-ms", "100", NULL);
+  g_assert_no_error (error);
+  g_usleep (3000000);
+  g_subprocess_send_signal (child, SIGKILL);
+  g_subprocess_wait (child, NULL, NULL);
+
+  g_assert_true (integrity (path));
+  store = sm_store_open (path, NULL, &error);
+  g_assert_no_error (error);
+  sessions = sm_store_list_sessions (store, &error);
+  g_assert_cmpuint (sessions->len, ==, 1);
+  g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->ended_ms, ==, 0);
+
+  points = sm_store_read_metric (store, 1, "engine.throughput", 0, 1000000, 100000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (points->len, >, 0);
+  last = g_array_index (points, SmStorePoint, points->len - 1).t_ms;
+  g_test_message ("last sample at %" G_GINT64_FORMAT " ms of a session killed after about 3000 ms", last);
+  /* Start-up takes a few hundred ms; then at most a second is lost. */
+  g_assert_cmpint (last, >=, 1000);
+}
+
+/* Two processes recording into one database at once. */
+static void
+test_store_two_processes (void)
+{
+  g_autofree char *path = temp_db ();
+  const char *binary = g_getenv ("SYNMESH_BIN");
+  g_autoptr(GSubprocess) a = NULL, b = NULL;
+  g_autoptr(SmStore) store = NULL;
+  g_autoptr(GPtrArray) sessions = NULL;
+
+  a = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, NULL,
+                        binary, "run", "--db", path, "--duration", "2", "--rate", "300", "--refresh-ms", "100", NULL);
+  b = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, NULL,
+                        binary, "run", "--db", path, "--duration", "2", "--rate", "300", "--refresh-ms", "100", NULL);
+  for (guint i = 0; i < 2; i++)
+    {
+      GSubprocess *p = i == 0 ? a : b;
+      g_autofree char *err = NULL;
+
+      g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, NULL);
+      if (!g_subprocess_get_successful (p))
+        g_error ("process %u failed: %s", i, err);
+    }
+
+  g_assert_true (integrity (path));
+  store = sm_store_open (path, NULL, NULL);
+  sessions = sm_store_list_sessions (store, NULL);
+  g_assert_cmpuint (sessions->len, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, i))->ended_ms, >, 0);
+      g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, i))->samples, >, 500);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/engine/store/round-trip", test_store_round_trip);
+  g_test_add_func ("/engine/store/async-read", test_store_async_read);
+  g_test_add_func ("/engine/store/migrate", test_store_migrate);
+  g_test_add_func ("/engine/store/corruption", test_store_corruption);
+  g_test_add_func ("/engine/store/disk-full", test_store_disk_full);
+  g_test_add_func ("/engine/store/crash", test_store_crash);
+  g_test_add_func ("/engine/store/two-processes", test_store_two_processes);
+
+  return g_test_run ();
+}

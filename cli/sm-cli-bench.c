@@ -9,6 +9,7 @@
 #include "sm-engine-bench.h"
 #include "sm-pool-bench.h"
 #include "sm-simd-bench.h"
+#include "sm-store-bench.h"
 
 typedef struct
 {
@@ -51,10 +52,18 @@ run_engine (SmBenchReport *report,
   sm_engine_bench (report);
 }
 
+static void
+run_store (SmBenchReport *report,
+           gboolean       quick)
+{
+  sm_store_bench (report);
+}
+
 static const Area areas[] = {
   { "kernels", N_("SIMD kernels: FMA peak, GEMM/GEMV against OpenBLAS and generic, activations, two threads"), run_kernels },
   { "pool",    N_("Memory pool against glibc malloc, histogram recording, monitor overhead"), run_pool },
-  { "engine",  N_("Query path: feature extraction and routing (more as the engine grows)"), run_engine },
+  { "engine",  N_("Query path: features and routing, batch-1 end to end, closed-loop throughput"), run_engine },
+  { "store",   N_("Session database: ingest, downsampled read, replay, recording overhead"), run_store },
 };
 
 int

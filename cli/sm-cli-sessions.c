@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <glib/gi18n.h>
 
@@ -92,20 +93,50 @@ show_session (SmStore *store,
   return SM_CLI_EXIT_OK;
 }
 
+static int
+compare_sessions (SmStore    *store,
+                  gint64      a,
+                  gint64      b,
+                  const char *metric)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) pa = NULL, pb = NULL;
+
+  if (!sm_store_compare (store, a, b, metric, 20, &pa, &pb, &error))
+    {
+      g_printerr ("synmesh sessions: %s\n", error->message);
+      return SM_CLI_EXIT_FAILED;
+    }
+  g_print ("%10s  %14s  %14s  %8s\n", _("time s"), "#", "#", _("change"));
+  g_print ("%10s  %14" G_GINT64_FORMAT "  %14" G_GINT64_FORMAT "\n", metric, a, b);
+  for (guint i = 0; i < MIN (pa->len, pb->len); i++)
+    {
+      const SmStorePoint *x = &g_array_index (pa, SmStorePoint, i), *y = &g_array_index (pb, SmStorePoint, i);
+
+      g_print ("%10.1f  %14.4g  %14.4g  %+7.0f%%\n", x->t_ms / 1e3, x->mean, y->mean,
+               x->mean != 0 ? 100 * (y->mean - x->mean) / fabs (x->mean) : 0.0);
+    }
+  return SM_CLI_EXIT_OK;
+}
+
 int
 sm_cli_sessions (int    argc,
                  char **argv)
 {
-  g_autoptr(GOptionContext) context = g_option_context_new (_("list | show ID | export ID | delete ID"));
+  g_autoptr(GOptionContext) context = g_option_context_new (_("list | show ID | export ID | delete ID | compare ID ID | prune"));
   g_autoptr(GError) error = NULL;
   g_autoptr(SmStore) store = NULL;
-  g_autofree char *db_path = NULL, *format = NULL, *output = NULL, *recovered = NULL;
-  gint64 id = 0;
+  g_autofree char *db_path = NULL, *format = NULL, *output = NULL, *recovered = NULL, *metric = NULL;
+  double max_age = 0, max_size = 0;
+  gint64 id = 0, other = 0;
   const char *verb;
   const GOptionEntry entries[] = {
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, N_("The database (default: $SYNMESH_DB or the data folder)"), N_("FILE") },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("Export as csv (long-format samples) or json (everything)"), N_("FORMAT") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Export into this file"), N_("FILE") },
+    { "metric", 'm', 0, G_OPTION_ARG_STRING, &metric, N_("The metric to compare (default latency.p99)"), N_("ID") },
+    { "max-age", 0, 0, G_OPTION_ARG_DOUBLE, &max_age, N_("prune: thin sessions older than this many days"), N_("DAYS") },
+    { "max-size", 0, 0, G_OPTION_ARG_DOUBLE, &max_size, N_("prune: then delete the oldest sessions above this size"), N_("MIB") },
     { NULL }
   };
 
@@ -115,11 +146,13 @@ sm_cli_sessions (int    argc,
     return SM_CLI_EXIT_USAGE;
 
   verb = argc > 1 ? argv[1] : "list";
-  if (!g_str_equal (verb, "list") &&
+  if (!(g_str_equal (verb, "list") && argc <= 2) && !(g_str_equal (verb, "prune") && argc == 2) &&
+      !(g_str_equal (verb, "compare") && argc == 4 && parse_id (argv[2], &id) && parse_id (argv[3], &other)) &&
       (argc != 3 || !parse_id (argv[2], &id) ||
        !(g_str_equal (verb, "show") || g_str_equal (verb, "export") || g_str_equal (verb, "delete"))))
     {
-      g_printerr (_("synmesh sessions: expected list, show ID, export ID or delete ID. Try “synmesh sessions --help”.\n"));
+      g_printerr (_("synmesh sessions: expected list, show ID, export ID, delete ID, compare ID ID or prune. "
+                    "Try “synmesh sessions --help”.\n"));
       return SM_CLI_EXIT_USAGE;
     }
   if (g_str_equal (verb, "export") && output == NULL)
@@ -143,6 +176,21 @@ sm_cli_sessions (int    argc,
     return list_sessions (store);
   if (g_str_equal (verb, "show"))
     return show_session (store, id);
+  if (g_str_equal (verb, "compare"))
+    return compare_sessions (store, id, other, metric != NULL ? metric : "latency.p99");
+  if (g_str_equal (verb, "prune"))
+    {
+      guint thinned = 0, deleted = 0;
+
+      if (!sm_store_apply_retention (store, max_age, (gint64) (max_size * 1024 * 1024), 10000,
+                                     &thinned, &deleted, &error))
+        {
+          g_printerr ("synmesh sessions: %s\n", error->message);
+          return SM_CLI_EXIT_FAILED;
+        }
+      g_print (_("%u sessions thinned, %u deleted.\n"), thinned, deleted);
+      return SM_CLI_EXIT_OK;
+    }
   if (g_str_equal (verb, "delete"))
     {
       if (!sm_store_delete_session (store, id, &error))

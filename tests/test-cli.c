@@ -336,6 +336,51 @@ test_cli_run_auto_apply (void)
   g_assert_nonnull (strstr (out, "outcome of “Switch the kernels to auto"));
 }
 
+/* Two recorded runs, then every sessions verb on them. */
+static void
+test_cli_sessions (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-cli-db-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "s.db", NULL);
+  g_autofree char *csv = g_build_filename (dir, "s.csv", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+
+  for (int i = 0; i < 2; i++)
+    {
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--db", db, "--duration", "1", "--rate", "200",
+                                                       "--refresh-ms", "100", NULL }, &out, &err), ==, 0);
+      g_assert_nonnull (strstr (out, "Recorded as session"));
+    }
+
+#define SESSIONS(...) G_STMT_START { g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free); \
+    g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, __VA_ARGS__, NULL }, &out, &err), ==, 0); \
+  } G_STMT_END
+  SESSIONS ("list");
+  g_assert_nonnull (strstr (out, "    1  "));
+  g_assert_nonnull (strstr (out, "    2  "));
+  SESSIONS ("show", "1");
+  g_assert_nonnull (strstr (out, "preset standard"));
+  SESSIONS ("export", "2", "--format", "csv", "-o", csv);
+  g_assert_true (g_file_test (csv, G_FILE_TEST_IS_REGULAR));
+  SESSIONS ("compare", "1", "2", "--metric", "engine.throughput");
+  g_assert_nonnull (strstr (out, "engine.throughput"));
+  SESSIONS ("prune", "--max-size", "0.001");
+  g_assert_nonnull (strstr (out, "1 deleted"));
+  SESSIONS ("delete", "2");
+  SESSIONS ("list");
+  g_assert_nonnull (strstr (out, "No sessions"));
+#undef SESSIONS
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, "show", "7", NULL }, &out, &err), ==, 1);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, "frob", NULL }, &out, &err), ==, 2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -358,6 +403,7 @@ main (int   argc,
   g_test_add_func ("/cli/infer/npy", test_cli_infer_npy);
   g_test_add_func ("/cli/run", test_cli_run);
   g_test_add_func ("/cli/run-auto-apply", test_cli_run_auto_apply);
+  g_test_add_func ("/cli/sessions", test_cli_sessions);
 
   return g_test_run ();
 }

@@ -182,6 +182,31 @@ read_done (GObject      *source,
   g_assert_no_error (error);
 }
 
+static void
+list_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GPtrArray **out = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *out = sm_store_list_finish (NULL, result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+cancelled_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (sm_store_list_finish (NULL, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  *done = TRUE;
+}
+
 /* The UI reads off its main thread and gets the answer back on it. */
 static void
 test_store_async_read (void)
@@ -199,9 +224,69 @@ test_store_async_read (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (points->len, ==, 5);
   g_array_unref (points);
+
+  {
+    GPtrArray *sessions = NULL;
+    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+    gboolean done = FALSE;
+
+    sm_store_list_sessions_async (store, NULL, list_done, &sessions);
+    while (sessions == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpuint (sessions->len, ==, 1);
+    g_ptr_array_unref (sessions);
+
+    g_cancellable_cancel (cancellable);
+    sm_store_list_recommendations_async (store, session, cancellable, cancelled_done, &done);
+    while (!done)
+      g_main_context_iteration (NULL, TRUE);
+  }
 }
 
-/* From schema 0 (an empty file) to the latest. */
+/* Schema 1 as version 0.1.0 wrote it: a fixture that must never change. */
+static const char schema_1[] =
+  "CREATE TABLE sessions (id INTEGER PRIMARY KEY, name TEXT NOT NULL, started_ms INTEGER NOT NULL,"
+  "  ended_ms INTEGER, host TEXT, cpu TEXT, model TEXT, config TEXT);"
+  "CREATE TABLE metrics (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+  "  unit TEXT NOT NULL, kind INTEGER NOT NULL);"
+  "CREATE TABLE samples (session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
+  "  metric_id INTEGER NOT NULL REFERENCES metrics (id), t0_ms INTEGER NOT NULL, n INTEGER NOT NULL,"
+  "  data BLOB NOT NULL, PRIMARY KEY (session_id, metric_id, t0_ms)) WITHOUT ROWID;"
+  "CREATE TABLE events (id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions (id)"
+  "  ON DELETE CASCADE, t_ms INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT);"
+  "CREATE INDEX events_by_session ON events (session_id, t_ms);"
+  "CREATE TABLE recommendations (session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
+  "  number INTEGER NOT NULL, t_ms INTEGER NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,"
+  "  title TEXT NOT NULL, evidence TEXT, expected TEXT, action TEXT, knob INTEGER, old_value REAL,"
+  "  new_value REAL, status TEXT NOT NULL CHECK (status IN ('open', 'applied', 'dismissed', 'reverted')),"
+  "  outcome TEXT, worse INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (session_id, number));"
+  "INSERT INTO sessions (name, started_ms, ended_ms) VALUES ('from 0.1.0', 1, 2);"
+  "PRAGMA user_version = 1;";
+
+/* From every earlier schema — 0 (an empty file) and 1 — to the latest,
+ * keeping what was recorded. */
+static void
+test_store_migrate_from_1 (void)
+{
+  g_autofree char *path = temp_db ();
+  g_autoptr(GPtrArray) sessions = NULL;
+  SmStore *store;
+  sqlite3 *db;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, schema_1, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  store = sm_store_open (path, NULL, NULL);
+  g_assert_nonnull (store);
+  sessions = sm_store_list_sessions (store, NULL);
+  g_assert_cmpuint (sessions->len, ==, 1);
+  g_assert_cmpstr (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->name, ==, "from 0.1.0");
+  /* And the new column works: retention may thin it. */
+  g_assert_true (sm_store_apply_retention (store, 1, 0, 10000, NULL, NULL, NULL));
+  sm_store_free (store);
+}
+
 static void
 test_store_migrate (void)
 {
@@ -402,6 +487,88 @@ test_store_two_processes (void)
     }
 }
 
+static void
+test_store_compare (void)
+{
+  g_autofree char *path = temp_db ();
+  g_autoptr(SmMonitor) monitor = test_monitor ();
+  g_autoptr(SmStore) store = sm_store_open (path, NULL, NULL);
+  g_autoptr(GArray) a = NULL, b = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 first = sm_store_begin_session (store, "long", "m", "{}", NULL);
+  gint64 second;
+
+  feed (store, first, monitor, 0, 1000);
+  second = sm_store_begin_session (store, "short", "m", "{}", NULL);
+  feed (store, second, monitor, 0, 600);
+  sm_store_flush (store);
+
+  /* Aligned from their starts, over the shorter session. */
+  g_assert_true (sm_store_compare (store, first, second, "test.ramp", 60, &a, &b, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (a->len, ==, 60);
+  g_assert_cmpuint (b->len, ==, 60);
+  for (guint i = 0; i < 60; i++)
+    g_assert_cmpfloat (g_array_index (a, SmStorePoint, i).mean, ==, g_array_index (b, SmStorePoint, i).mean);
+
+  g_assert_false (sm_store_compare (store, first, 99, "test.ramp", 10, &a, &b, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+}
+
+/* Old sessions are thinned before any is deleted; the size limit deletes
+ * the oldest, never the newest. */
+static void
+test_store_retention (void)
+{
+  g_autofree char *path = temp_db ();
+  g_autoptr(SmMonitor) monitor = test_monitor ();
+  g_autoptr(SmStore) store = sm_store_open (path, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) points = NULL;
+  g_autoptr(GPtrArray) sessions = NULL;
+  guint thinned, deleted;
+  sqlite3 *db;
+
+  for (guint s = 0; s < 3; s++)
+    {
+      gint64 session = sm_store_begin_session (store, "old", "m", "{}", NULL);
+
+      feed (store, session, monitor, 0, 2000);   /* 500 s at 4 Hz */
+      sm_store_end_session (store, session);
+    }
+  sm_store_flush (store);
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE sessions SET ended_ms = ended_ms - 40 * 86400000 WHERE id < 3",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  g_assert_true (sm_store_apply_retention (store, 30, 0, 10000, &thinned, &deleted, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (thinned, ==, 2);
+  g_assert_cmpuint (deleted, ==, 0);
+
+  /* One mean per 10 s: 50 samples of the ramp, 39.5 … the first of them. */
+  points = sm_store_read_metric (store, 1, "test.ramp", 0, 1000000, 100000, &error);
+  g_assert_cmpuint (points->len, ==, 50);
+  g_assert_cmpfloat (g_array_index (points, SmStorePoint, 0).mean, ==, 19.5);
+  g_clear_pointer (&points, g_array_unref);
+  points = sm_store_read_metric (store, 3, "test.ramp", 0, 1000000, 100000, &error);
+  g_assert_cmpuint (points->len, ==, 2000);   /* the recent one keeps every sample */
+
+  /* Thinning is done once. */
+  g_assert_true (sm_store_apply_retention (store, 30, 0, 10000, &thinned, &deleted, &error));
+  g_assert_cmpuint (thinned, ==, 0);
+
+  g_assert_true (sm_store_apply_retention (store, 0, 4096, 10000, &thinned, &deleted, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (deleted, ==, 2);
+  sessions = sm_store_list_sessions (store, NULL);
+  g_assert_cmpuint (sessions->len, ==, 1);
+  g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->id, ==, 3);
+  g_assert_true (integrity (path));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -411,6 +578,9 @@ main (int   argc,
   g_test_add_func ("/engine/store/round-trip", test_store_round_trip);
   g_test_add_func ("/engine/store/async-read", test_store_async_read);
   g_test_add_func ("/engine/store/migrate", test_store_migrate);
+  g_test_add_func ("/engine/store/migrate-from-1", test_store_migrate_from_1);
+  g_test_add_func ("/engine/store/compare", test_store_compare);
+  g_test_add_func ("/engine/store/retention", test_store_retention);
   g_test_add_func ("/engine/store/corruption", test_store_corruption);
   g_test_add_func ("/engine/store/disk-full", test_store_disk_full);
   g_test_add_func ("/engine/store/crash", test_store_crash);

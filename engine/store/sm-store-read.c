@@ -248,6 +248,70 @@ sm_store_read_metric_finish (SmStore       *store,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* List reads off the calling thread: session < 0 lists sessions, else the
+ * recommendations of that session. */
+static void
+list_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  SmStore *store = g_object_get_data (G_OBJECT (task), "store");
+  gint64 session = *(gint64 *) task_data;
+  GError *error = NULL;
+  GPtrArray *list;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  list = session < 0 ? sm_store_list_sessions (store, &error)
+                     : sm_store_list_recommendations (store, session, &error);
+  if (list == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, list, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+list_async (SmStore             *store,
+            gint64               session,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_task_data (task, g_memdup2 (&session, sizeof session), g_free);
+  g_object_set_data (G_OBJECT (task), "store", store);
+  g_task_run_in_thread (task, list_thread);
+}
+
+void
+sm_store_list_sessions_async (SmStore             *store,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  list_async (store, -1, cancellable, callback, user_data);
+}
+
+void
+sm_store_list_recommendations_async (SmStore             *store,
+                                     gint64               session,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  list_async (store, session, cancellable, callback, user_data);
+}
+
+GPtrArray *
+sm_store_list_finish (SmStore       *store,
+                      GAsyncResult  *result,
+                      GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 gboolean
 sm_store_replay (SmStore           *store,
                  gint64             session,
@@ -539,4 +603,260 @@ sm_store_export (SmStore     *store,
     }
 
   return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+}
+
+/* ---- comparing ---- */
+
+/* The time of a session's last sample of @metric, or -1 when it has none. */
+static gint64
+last_sample_ms (sqlite3    *db,
+                gint64      session,
+                const char *metric)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 last = -1;
+
+  if (sqlite3_prepare_v2 (db, "SELECT t0_ms, n, data FROM samples WHERE session_id = ? "
+                          "AND metric_id = (SELECT id FROM metrics WHERE key = ?) ORDER BY t0_ms DESC LIMIT 1",
+                          -1, &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (stmt, 1, session);
+      sqlite3_bind_text (stmt, 2, metric, -1, SQLITE_STATIC);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          guint n = (guint) sqlite3_column_int (stmt, 1);
+          gint64 t[SM_STORE_CHUNK];
+          double v[SM_STORE_CHUNK];
+
+          if (n > 0 && n <= SM_STORE_CHUNK && (guint) sqlite3_column_bytes (stmt, 2) == n * SM_STORE_SAMPLE_BYTES)
+            {
+              sm_store_decode_chunk (sqlite3_column_blob (stmt, 2), n, sqlite3_column_int64 (stmt, 0), t, v);
+              last = t[n - 1];
+            }
+        }
+    }
+  sqlite3_finalize (stmt);
+  return last;
+}
+
+gboolean
+sm_store_compare (SmStore     *store,
+                  gint64       session_a,
+                  gint64       session_b,
+                  const char  *metric,
+                  guint        max_points,
+                  GArray     **points_a,
+                  GArray     **points_b,
+                  GError     **error)
+{
+  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
+  gint64 end_a, end_b;
+
+  if (db == NULL)
+    return FALSE;
+  end_a = last_sample_ms (db, session_a, metric);
+  end_b = last_sample_ms (db, session_b, metric);
+  sqlite3_close (db);
+  if (end_a < 0 || end_b < 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "Session %" G_GINT64_FORMAT " has no samples of %s", end_a < 0 ? session_a : session_b, metric);
+      return FALSE;
+    }
+
+  /* Both from their starts, over the shorter one: the same buckets. */
+  *points_a = sm_store_read_metric (store, session_a, metric, 0, MIN (end_a, end_b), max_points, error);
+  if (*points_a == NULL)
+    return FALSE;
+  *points_b = sm_store_read_metric (store, session_b, metric, 0, MIN (end_a, end_b), max_points, error);
+  if (*points_b == NULL)
+    {
+      g_clear_pointer (points_a, g_array_unref);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- retention ---- */
+
+static gint64
+database_bytes (sqlite3 *db)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 bytes = 0;
+
+  if (sqlite3_prepare_v2 (db, "SELECT page_count * page_size FROM pragma_page_count (), pragma_page_size ()",
+                          -1, &stmt, NULL) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
+    bytes = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return bytes;
+}
+
+/* Rewrites one session's samples as one mean per @coarse_ms per metric. */
+static gboolean
+thin_session (sqlite3  *db,
+              gint64    session,
+              gint64    coarse_ms,
+              GError  **error)
+{
+  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (gint64) * 2);
+  g_autoptr(GByteArray) chunk = g_byte_array_new ();
+  sqlite3_stmt *select = NULL, *insert = NULL;
+  gint64 metric = -1, bucket = G_MININT64, chunk_t0 = 0;
+  double sum = 0;
+  guint count = 0, n = 0;
+  gboolean ok;
+  int rc;
+
+  ok = sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+       sqlite3_exec (db, "CREATE TEMP TABLE IF NOT EXISTS thinned (metric_id INTEGER, t0_ms INTEGER, n INTEGER, data BLOB);"
+                         "DELETE FROM thinned;", NULL, NULL, NULL) == SQLITE_OK &&
+       sqlite3_prepare_v2 (db, "SELECT metric_id, t0_ms, n, data FROM samples WHERE session_id = ? "
+                           "ORDER BY metric_id, t0_ms", -1, &select, NULL) == SQLITE_OK &&
+       sqlite3_prepare_v2 (db, "INSERT INTO thinned VALUES (?, ?, ?, ?)", -1, &insert, NULL) == SQLITE_OK;
+  if (ok)
+    sqlite3_bind_int64 (select, 1, session);
+
+#define EMIT_SAMPLE() G_STMT_START {                                                    \
+    double mean = sum / count;                                                           \
+    guint32 dt = GUINT32_TO_LE ((guint32) (bucket * coarse_ms - chunk_t0));             \
+    if (n == 0) chunk_t0 = bucket * coarse_ms, dt = 0;                                   \
+    g_byte_array_append (chunk, (const guint8 *) &dt, 4);                                \
+    g_byte_array_append (chunk, (const guint8 *) &mean, 8);                              \
+    n++; } G_STMT_END
+#define EMIT_CHUNK() G_STMT_START {                                                     \
+    sqlite3_reset (insert);                                                              \
+    sqlite3_bind_int64 (insert, 1, metric);                                              \
+    sqlite3_bind_int64 (insert, 2, chunk_t0);                                            \
+    sqlite3_bind_int (insert, 3, (int) n);                                               \
+    sqlite3_bind_blob (insert, 4, chunk->data, (int) chunk->len, SQLITE_TRANSIENT);      \
+    ok = ok && sqlite3_step (insert) == SQLITE_DONE;                                     \
+    g_byte_array_set_size (chunk, 0); n = 0; } G_STMT_END
+
+  while (ok && (rc = sqlite3_step (select)) == SQLITE_ROW)
+    {
+      gint64 m = sqlite3_column_int64 (select, 0);
+      guint rn = (guint) sqlite3_column_int (select, 2);
+      gint64 t[SM_STORE_CHUNK];
+      double v[SM_STORE_CHUNK];
+
+      if (rn > SM_STORE_CHUNK || (guint) sqlite3_column_bytes (select, 3) != rn * SM_STORE_SAMPLE_BYTES)
+        continue;
+      sm_store_decode_chunk (sqlite3_column_blob (select, 3), rn, sqlite3_column_int64 (select, 1), t, v);
+      for (guint i = 0; i < rn; i++)
+        {
+          gint64 b = t[i] / coarse_ms;
+
+          if (m != metric || b != bucket)
+            {
+              if (count > 0)
+                EMIT_SAMPLE ();
+              if ((m != metric && n > 0) || n == SM_STORE_CHUNK)
+                EMIT_CHUNK ();
+              metric = m;
+              bucket = b;
+              sum = 0;
+              count = 0;
+            }
+          sum += v[i];
+          count++;
+        }
+    }
+  if (ok && count > 0)
+    EMIT_SAMPLE ();
+  if (ok && n > 0)
+    EMIT_CHUNK ();
+#undef EMIT_SAMPLE
+#undef EMIT_CHUNK
+  sqlite3_finalize (select);
+  sqlite3_finalize (insert);
+
+  if (ok)
+    {
+      g_autofree char *sql = g_strdup_printf ("DELETE FROM samples WHERE session_id = %" G_GINT64_FORMAT ";"
+                                              "INSERT INTO samples SELECT %" G_GINT64_FORMAT ", metric_id, t0_ms, n, data "
+                                              "FROM thinned;"
+                                              "UPDATE sessions SET thinned_ms = %" G_GINT64_FORMAT " WHERE id = %"
+                                              G_GINT64_FORMAT "; COMMIT;", session, session, coarse_ms, session);
+      ok = sqlite3_exec (db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    }
+  if (!ok)
+    {
+      sm_store_fail (db, "Cannot thin an old session", error);
+      sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+    }
+  return ok;
+}
+
+gboolean
+sm_store_apply_retention (SmStore  *store,
+                          double    max_age_days,
+                          gint64    max_bytes,
+                          gint64    coarse_ms,
+                          guint    *thinned,
+                          guint    *deleted,
+                          GError  **error)
+{
+  sqlite3 *db = sm_store_connect (sm_store_get_path (store), FALSE, error);
+  g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (gint64));
+  sqlite3_stmt *stmt = NULL;
+  gint64 cutoff = g_get_real_time () / 1000 - (gint64) (max_age_days * 86400000.0);
+  guint n_thinned = 0, n_deleted = 0;
+  gboolean ok = TRUE;
+
+  if (db == NULL)
+    return FALSE;
+  coarse_ms = MAX (1, coarse_ms);
+
+  /* Thin first: old sessions stay, in less detail, and are thinned once
+   * (thinned_ms records the interval). */
+  if (max_age_days > 0 &&
+      sqlite3_prepare_v2 (db, "SELECT id FROM sessions WHERE ended_ms > 0 AND ended_ms < ? "
+                          "AND coalesce (thinned_ms, 0) < ?", -1, &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (stmt, 1, cutoff);
+      sqlite3_bind_int64 (stmt, 2, coarse_ms);
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          gint64 id = sqlite3_column_int64 (stmt, 0);
+          g_array_append_val (old, id);
+        }
+    }
+  sqlite3_finalize (stmt);
+  for (guint i = 0; ok && i < old->len; i++)
+    {
+      ok = thin_session (db, g_array_index (old, gint64, i), coarse_ms, error);
+      n_thinned += ok;
+    }
+
+  /* Then, over the size limit, the oldest sessions go (never the newest). */
+  if (ok && max_bytes > 0)
+    {
+      sqlite3_exec (db, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;", NULL, NULL, NULL);
+      while (ok && database_bytes (db) > max_bytes)
+        {
+          gint64 oldest = -1;
+
+          if (sqlite3_prepare_v2 (db, "SELECT id FROM sessions WHERE id < (SELECT max (id) FROM sessions) "
+                                  "ORDER BY started_ms LIMIT 1", -1, &stmt, NULL) == SQLITE_OK &&
+              sqlite3_step (stmt) == SQLITE_ROW)
+            oldest = sqlite3_column_int64 (stmt, 0);
+          sqlite3_finalize (stmt);
+          if (oldest < 0)
+            break;
+          sqlite3_close (db);
+          db = NULL;
+          ok = sm_store_delete_session (store, oldest, error);
+          n_deleted += ok;
+          db = sm_store_connect (sm_store_get_path (store), FALSE, error);
+          ok = ok && db != NULL && sqlite3_exec (db, "VACUUM", NULL, NULL, NULL) == SQLITE_OK;
+        }
+    }
+
+  sqlite3_close (db);
+  if (thinned != NULL)
+    *thinned = n_thinned;
+  if (deleted != NULL)
+    *deleted = n_deleted;
+  return ok;
 }

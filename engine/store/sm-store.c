@@ -58,6 +58,8 @@ static const char * const migrations[SM_STORE_SCHEMA_VERSION] = {
   "  outcome TEXT,"
   "  worse INTEGER NOT NULL DEFAULT 0,"
   "  PRIMARY KEY (session_id, number));",
+  /* 1 → 2: retention remembers which sessions it thinned, and how much */
+  "ALTER TABLE sessions ADD COLUMN thinned_ms INTEGER;",
 };
 
 typedef enum {

@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 #define SM_STORE_ENV            "SYNMESH_DB"
 #define SM_STORE_CHUNK          256
 #define SM_STORE_MAX_BUFFERED   (4 * 1024 * 1024)   /* samples held while writes fail */
-#define SM_STORE_SCHEMA_VERSION 1
+#define SM_STORE_SCHEMA_VERSION 2
 
 typedef struct _SmStore SmStore;
 
@@ -127,6 +127,20 @@ GArray    *sm_store_read_metric_finish (SmStore             *store,
                                         GAsyncResult        *result,
                                         GError             **error);
 
+/* The same, off the calling thread, for the app (results as GPtrArray). */
+void       sm_store_list_sessions_async        (SmStore             *store,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+void       sm_store_list_recommendations_async (SmStore             *store,
+                                                gint64               session,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+GPtrArray *sm_store_list_finish                (SmStore             *store,
+                                                GAsyncResult        *result,
+                                                GError             **error);
+
 typedef void (*SmStoreSampleFunc) (const char *metric,
                                    gint64      t_ms,
                                    double      value,
@@ -143,6 +157,30 @@ GPtrArray *sm_store_list_recommendations (SmStore   *store,
                                           GError   **error);
 gboolean   sm_store_delete_session  (SmStore        *store,
                                      gint64          session,
+                                     GError        **error);
+
+/* Two sessions' @metric side by side, aligned from their starts over the
+ * shorter one, in at most @max_points buckets each. */
+gboolean   sm_store_compare         (SmStore        *store,
+                                     gint64          session_a,
+                                     gint64          session_b,
+                                     const char     *metric,
+                                     guint           max_points,
+                                     GArray        **points_a,
+                                     GArray        **points_b,
+                                     GError        **error);
+
+/* Retention: sessions that ended more than @max_age_days ago are thinned
+ * to one sample per @coarse_ms per metric (their mean) rather than
+ * deleted; then, while the database is larger than @max_bytes, the oldest
+ * sessions are deleted.  0 disables a limit.  Reports what it did in
+ * @thinned and @deleted (optional). */
+gboolean   sm_store_apply_retention (SmStore        *store,
+                                     double          max_age_days,
+                                     gint64          max_bytes,
+                                     gint64          coarse_ms,
+                                     guint          *thinned,
+                                     guint          *deleted,
                                      GError        **error);
 /* CSV: a long-format samples file (session,metric,unit,t_ms,value), or
  * JSON: the session, its samples by metric, events and recommendations. */

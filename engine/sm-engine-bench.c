@@ -200,20 +200,6 @@ sm_engine_bench (SmBenchReport *report)
   }
 }
 
-/* Throughput over @seconds of the closed-loop workload. */
-static double
-closed_loop_rate (SmWorkload *workload,
-                  double      seconds)
-{
-  SmWorkloadCounts before, after;
-  double t0 = sm_bench_now ();
-
-  sm_workload_get_counts (workload, &before);
-  g_usleep ((gulong) (seconds * 1e6));
-  sm_workload_get_counts (workload, &after);
-
-  return (after.completed - before.completed) / (sm_bench_now () - t0);
-}
 
 void
 sm_monitor_overhead_bench (SmBenchReport *report)
@@ -232,9 +218,9 @@ sm_monitor_overhead_bench (SmBenchReport *report)
   g_usleep (300000);
   for (guint round = 0; round < 8; round++)
     {
-      off += closed_loop_rate (workload, 0.4);
+      off += sm_workload_measure_rate (workload, 0.4);
       sm_monitor_start (monitor);
-      on += closed_loop_rate (workload, 0.4);
+      on += sm_workload_measure_rate (workload, 0.4);
       sm_monitor_stop (monitor);
     }
   sm_workload_stop (workload);

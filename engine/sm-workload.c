@@ -324,3 +324,17 @@ sm_workload_get_latency (SmWorkload *workload)
 {
   return sm_histogram_snapshot (workload->latency);
 }
+
+double
+sm_workload_measure_rate (SmWorkload *workload,
+                          double      seconds)
+{
+  SmWorkloadCounts before, after;
+  gint64 t0 = g_get_monotonic_time ();
+
+  sm_workload_get_counts (workload, &before);
+  g_usleep ((gulong) (seconds * 1e6));
+  sm_workload_get_counts (workload, &after);
+
+  return (after.completed - before.completed) / ((g_get_monotonic_time () - t0) / 1e6);
+}

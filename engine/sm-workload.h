@@ -60,6 +60,10 @@ void        sm_workload_stop          (SmWorkload     *workload);
 
 void        sm_workload_get_counts    (SmWorkload       *workload,
                                        SmWorkloadCounts *counts);
+/* Queries answered per second over the next @seconds (blocks). */
+double      sm_workload_measure_rate  (SmWorkload       *workload,
+                                       double            seconds);
+
 /* End-to-end latency of the answered queries since start, from their
  * intended start times. */
 SmHistogramSnapshot *sm_workload_get_latency (SmWorkload *workload);

@@ -106,19 +106,6 @@ record_cb (SmMonitorSnapshot *snapshot,
     sm_store_add_snapshot (r->store, r->session, r->monitor, snapshot);
 }
 
-static double
-closed_loop_rate (SmWorkload *workload,
-                  double      seconds)
-{
-  SmWorkloadCounts before, after;
-  double t0 = sm_bench_now ();
-
-  sm_workload_get_counts (workload, &before);
-  g_usleep ((gulong) (seconds * 1e6));
-  sm_workload_get_counts (workload, &after);
-
-  return (after.completed - before.completed) / (sm_bench_now () - t0);
-}
 
 void
 sm_store_bench (SmBenchReport *report)
@@ -162,10 +149,10 @@ sm_store_bench (SmBenchReport *report)
     for (guint round = 0; round < 8; round++)
       {
         g_atomic_pointer_set (&recording.store, NULL);
-        off += closed_loop_rate (workload, 0.4);
+        off += sm_workload_measure_rate (workload, 0.4);
         recording.session = session;
         g_atomic_pointer_set (&recording.store, store);
-        on += closed_loop_rate (workload, 0.4);
+        on += sm_workload_measure_rate (workload, 0.4);
       }
     sm_workload_stop (workload);
     sm_monitor_stop (engine_monitor);

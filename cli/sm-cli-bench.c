@@ -7,6 +7,7 @@
 #include "sm-bench.h"
 #include "sm-cli.h"
 #include "sm-engine-bench.h"
+#include "sm-mesh-bench.h"
 #include "sm-pool-bench.h"
 #include "sm-simd-bench.h"
 #include "sm-store-bench.h"
@@ -59,11 +60,19 @@ run_store (SmBenchReport *report,
   sm_store_bench (report);
 }
 
+static void
+run_mesh (SmBenchReport *report,
+          gboolean       quick)
+{
+  sm_mesh_bench (report);
+}
+
 static const Area areas[] = {
   { "kernels", N_("SIMD kernels: FMA peak, GEMM/GEMV against OpenBLAS and generic, activations, two threads"), run_kernels },
   { "pool",    N_("Memory pool against glibc malloc, histogram recording, monitor overhead"), run_pool },
   { "engine",  N_("Query path: features and routing, batch-1 end to end, closed-loop throughput"), run_engine },
   { "store",   N_("Session database: ingest, downsampled read, replay, recording overhead"), run_store },
+  { "mesh",    N_("Mesh wire format: encode and decode of an inference request"), run_mesh },
 };
 
 int

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sm-wire.h"
+
+static SmWireMessage
+hello_message (void)
+{
+  SmWireMessage m = { .type = SM_WIRE_HELLO, .request_id = 7, .sent_ns = 123456789 };
+
+  for (guint i = 0; i < 16; i++)
+    m.body.hello.node_id[i] = (guint8) (i * 17);
+  g_strlcpy (m.body.hello.name, "bench-node-ü", sizeof m.body.hello.name);
+  g_strlcpy (m.body.hello.software, "0.1.0", sizeof m.body.hello.software);
+  m.body.hello.model_hash = G_GUINT64_CONSTANT (0x0123456789abcdef);
+  m.body.hello.expert_mask = 0x3f;
+  m.body.hello.input_width = 256;
+  m.body.hello.simd_level = 2;
+  m.body.hello.gpu = 1;
+  return m;
+}
+
+/* Encodes, decodes, re-encodes: the fields and the bytes must survive. */
+static void
+assert_round_trip (const SmWireMessage *in,
+                   SmWireMessage       *out)
+{
+  guint8 frame[SM_WIRE_ENVELOPE_MAX], again[SM_WIRE_ENVELOPE_MAX];
+  g_autoptr(GError) error = NULL;
+  gsize n, n_again;
+
+  n = sm_wire_encode (in, frame);
+  g_assert_cmpuint (n, >=, SM_WIRE_HEADER_SIZE);
+  g_assert_true (sm_wire_decode (frame, n, in->tensor, in->tensor_size, out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (out->type, ==, in->type);
+  g_assert_cmpuint (out->request_id, ==, in->request_id);
+  g_assert_cmpuint (out->sent_ns, ==, in->sent_ns);
+  g_assert_cmpuint (out->echo_ns, ==, in->echo_ns);
+  n_again = sm_wire_encode (out, again);
+  g_assert_cmpmem (frame, n, again, n_again);
+}
+
+static void
+test_wire_round_trip (void)
+{
+  SmWireMessage in, out;
+  float features[3 * 5];
+
+  in = hello_message ();
+  assert_round_trip (&in, &out);
+  g_assert_cmpmem (out.body.hello.node_id, 16, in.body.hello.node_id, 16);
+  g_assert_cmpstr (out.body.hello.name, ==, "bench-node-ü");
+  g_assert_cmpstr (out.body.hello.software, ==, "0.1.0");
+  g_assert_cmpuint (out.body.hello.model_hash, ==, in.body.hello.model_hash);
+  g_assert_cmpuint (out.body.hello.expert_mask, ==, 0x3f);
+  g_assert_cmpuint (out.body.hello.input_width, ==, 256);
+  g_assert_cmpuint (out.body.hello.simd_level, ==, 2);
+  g_assert_cmpuint (out.body.hello.gpu, ==, 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (features); i++)
+    features[i] = (float) i - 7.25f;
+  in = (SmWireMessage) {
+    .type = SM_WIRE_INFER_REQUEST, .request_id = G_MAXUINT64, .sent_ns = 1,
+    .body.infer = { .expert = SM_WIRE_EXPERT_ROUTE, .rows = 3, .cols = 5 },
+    .tensor = (const guint8 *) features, .tensor_size = sizeof features,
+  };
+  assert_round_trip (&in, &out);
+  g_assert_cmpuint (out.flags, ==, SM_WIRE_FLAG_TENSOR);
+  g_assert_cmpuint (out.body.infer.expert, ==, SM_WIRE_EXPERT_ROUTE);
+  g_assert_true (out.tensor == in.tensor);   /* borrowed, not copied */
+  {
+    float copy[G_N_ELEMENTS (features)];
+
+    sm_wire_tensor_copy (&out, copy);
+    g_assert_cmpmem (copy, sizeof copy, features, sizeof features);
+  }
+
+  in.type = SM_WIRE_INFER_REPLY;
+  in.echo_ns = 99;
+  in.body.infer = (SmWireInfer) { .expert = 4, .rows = 3, .cols = 5, .queue_ns = 1500, .compute_ns = 42000 };
+  assert_round_trip (&in, &out);
+  g_assert_cmpuint (out.body.infer.queue_ns, ==, 1500);
+  g_assert_cmpuint (out.body.infer.compute_ns, ==, 42000);
+
+  in = (SmWireMessage) { .type = SM_WIRE_ERROR_REPLY, .request_id = 5 };
+  in.body.error.code = SM_WIRE_STATUS_MODEL_MISMATCH;
+  g_strlcpy (in.body.error.message, "model hash differs", sizeof in.body.error.message);
+  assert_round_trip (&in, &out);
+  g_assert_cmpuint (out.body.error.code, ==, SM_WIRE_STATUS_MODEL_MISMATCH);
+  g_assert_cmpstr (out.body.error.message, ==, "model hash differs");
+
+  in = (SmWireMessage) { .type = SM_WIRE_METRICS, .sent_ns = 77 };
+  in.body.metrics = (SmWireMetrics) {
+    .uptime_ms = 60000, .completed = 123456, .failed = 3, .ops_per_s = 2057.5,
+    .p50_ns = 410000, .p99_ns = 1200000, .p999_ns = 3100000,
+    .pool_in_use = 9 << 20, .pool_limit = 25 << 20, .fragmentation = 0.125,
+    .queue_depth = 12, .peers = 2,
+  };
+  assert_round_trip (&in, &out);
+  g_assert_cmpmem (&out.body.metrics, sizeof out.body.metrics, &in.body.metrics, sizeof in.body.metrics);
+
+  for (SmWireType type = SM_WIRE_PING; type <= SM_WIRE_BYE; type++)
+    if (type == SM_WIRE_PING || type == SM_WIRE_PONG || type == SM_WIRE_BYE)
+      {
+        in = (SmWireMessage) { .type = type, .request_id = 9, .sent_ns = 10, .echo_ns = 11 };
+        assert_round_trip (&in, &out);
+      }
+}
+
+/* Decodes @frame (and @tensor) and checks it is refused with @status. */
+static void
+assert_rejected (const guint8  *frame,
+                 gsize          n,
+                 const guint8  *tensor,
+                 gsize          tensor_size,
+                 SmWireStatus   status)
+{
+  g_autoptr(GError) error = NULL;
+  SmWireMessage out;
+
+  g_assert_false (sm_wire_decode (frame, n, tensor, tensor_size, &out, &error));
+  g_assert_error (error, SM_WIRE_ERROR, (gint) status);
+  g_assert_cmpstr (error->message, !=, "");
+}
+
+static void
+test_wire_rejects (void)
+{
+  SmWireMessage hello = hello_message (), out;
+  guint8 frame[SM_WIRE_ENVELOPE_MAX + 64], bad[sizeof frame];
+  float features[4] = { 1, 2, 3, 4 };
+  g_autoptr(GError) error = NULL;
+  gsize n;
+
+  n = sm_wire_encode (&hello, frame);
+
+  /* Every truncation of a valid frame. */
+  for (gsize cut = 0; cut < n; cut++)
+    assert_rejected (frame, cut, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+
+  memcpy (bad, frame, n);
+  bad[0] ^= 1;
+  assert_rejected (bad, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+
+  /* A future version is refused, but the request id survives for the
+   * error reply. */
+  memcpy (bad, frame, n);
+  bad[4] = 2;
+  g_assert_false (sm_wire_decode (bad, n, NULL, 0, &out, &error));
+  g_assert_error (error, SM_WIRE_ERROR, SM_WIRE_STATUS_BAD_VERSION);
+  g_assert_cmpuint (out.request_id, ==, 7);
+  g_clear_error (&error);
+
+  memcpy (bad, frame, n);
+  bad[6] = 200;
+  assert_rejected (bad, n, NULL, 0, SM_WIRE_STATUS_BAD_TYPE);
+  bad[6] = 0;
+  assert_rejected (bad, n, NULL, 0, SM_WIRE_STATUS_BAD_TYPE);
+
+  memcpy (bad, frame, n);
+  bad[9] = 0x80;                               /* a reserved flag */
+  assert_rejected (bad, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+
+  /* Trailing bytes the header does not account for. */
+  memcpy (bad, frame, n);
+  bad[n] = 0;
+  assert_rejected (bad, n + 1, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+
+  /* An oversized envelope is refused before its body is looked at. */
+  memset (bad + n, 0, sizeof bad - n);
+  assert_rejected (bad, sizeof bad, NULL, 0, SM_WIRE_STATUS_TOO_LARGE);
+
+  /* HELLO may not carry a tensor frame. */
+  assert_rejected (frame, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_MALFORMED);
+
+  /* Strings: invalid UTF-8, an embedded NUL, too long, empty name. */
+  memcpy (bad, frame, n);
+  bad[SM_WIRE_HEADER_SIZE + 36] = 0xff;
+  assert_rejected (bad, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+  bad[SM_WIRE_HEADER_SIZE + 36] = 0;
+  assert_rejected (bad, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+  memcpy (bad, frame, n);
+  bad[SM_WIRE_HEADER_SIZE + 34] = SM_WIRE_NAME_MAX + 1;
+  assert_rejected (bad, n, NULL, 0, SM_WIRE_STATUS_TOO_LARGE);
+  {
+    SmWireMessage nameless = hello_message ();
+
+    nameless.body.hello.name[0] = '\0';
+    n = sm_wire_encode (&nameless, bad);
+    assert_rejected (bad, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+  }
+
+  /* INFER: the tensor frame must be there and match rows × cols. */
+  {
+    SmWireMessage infer = {
+      .type = SM_WIRE_INFER_REQUEST, .request_id = 1,
+      .body.infer = { .expert = 0, .rows = 1, .cols = 4 },
+      .tensor = (const guint8 *) features, .tensor_size = sizeof features,
+    };
+
+    n = sm_wire_encode (&infer, frame);
+    assert_rejected (frame, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+    assert_rejected (frame, n, (const guint8 *) features, sizeof features - 4, SM_WIRE_STATUS_MALFORMED);
+    g_assert_true (sm_wire_decode (frame, n, (const guint8 *) features, sizeof features, &out, &error));
+    g_assert_no_error (error);
+
+    memcpy (bad, frame, n);
+    bad[SM_WIRE_HEADER_SIZE + 1] = 1;          /* reserved */
+    assert_rejected (bad, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_MALFORMED);
+    memcpy (bad, frame, n);
+    bad[SM_WIRE_HEADER_SIZE] = 32;             /* no such expert */
+    assert_rejected (bad, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_MALFORMED);
+
+    infer.body.infer.queue_ns = 1;             /* timings belong to replies */
+    n = sm_wire_encode (&infer, frame);
+    assert_rejected (frame, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_MALFORMED);
+
+    /* Sizes are checked against the limits before the tensor frame. */
+    infer.body.infer = (SmWireInfer) { .rows = SM_WIRE_ROWS_MAX + 1, .cols = 1 };
+    infer.tensor_size = (gsize) infer.body.infer.rows * sizeof (float);
+    n = sm_wire_encode (&infer, frame);
+    assert_rejected (frame, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_TOO_LARGE);
+    infer.body.infer = (SmWireInfer) { .rows = 0, .cols = 4 };
+    infer.tensor_size = 0;
+    n = sm_wire_encode (&infer, frame);
+    assert_rejected (frame, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_MALFORMED);
+  }
+
+  /* A tensor frame larger than any valid one, whatever the header says. */
+  assert_rejected (frame, n, (const guint8 *) features, SM_WIRE_TENSOR_MAX + 1, SM_WIRE_STATUS_TOO_LARGE);
+
+  {
+    SmWireMessage metrics = { .type = SM_WIRE_METRICS };
+
+    metrics.body.metrics.ops_per_s = NAN;
+    n = sm_wire_encode (&metrics, frame);
+    assert_rejected (frame, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+    metrics.body.metrics.ops_per_s = 1;
+    metrics.body.metrics.fragmentation = 1.5;
+    n = sm_wire_encode (&metrics, frame);
+    assert_rejected (frame, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+  }
+
+  {
+    SmWireMessage reply = { .type = SM_WIRE_ERROR_REPLY };
+
+    reply.body.error.code = SM_WIRE_STATUS_LAST + 1;
+    n = sm_wire_encode (&reply, frame);
+    assert_rejected (frame, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+  }
+
+  {
+    SmWireMessage ping = { .type = SM_WIRE_PING };
+
+    n = sm_wire_encode (&ping, frame);
+    frame[n] = 0;
+    frame[12] = 1;                             /* body size, at offset 12 */
+    assert_rejected (frame, n + 1, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+  }
+}
+
+static const char *const status_names[] = {
+  [SM_WIRE_STATUS_MALFORMED] = "MALFORMED",
+  [SM_WIRE_STATUS_BAD_VERSION] = "BAD_VERSION",
+  [SM_WIRE_STATUS_BAD_TYPE] = "BAD_TYPE",
+  [SM_WIRE_STATUS_TOO_LARGE] = "TOO_LARGE",
+};
+
+/* The seeds were written by an encoder of their own from docs/protocol.md
+ * (make-wire-corpus.py): the decoder must agree with the specification,
+ * not only with sm_wire_encode(). */
+static void
+test_wire_corpus (void)
+{
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "data", "wire", NULL);
+  g_autofree char *list_path = g_build_filename (dir, "expected.txt", NULL);
+  g_autofree char *list = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint checked = 0;
+
+  g_assert_true (g_file_get_contents (list_path, &list, NULL, NULL));
+  lines = g_strsplit (list, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+      g_autofree char *path = NULL, *seed = NULL;
+      g_autoptr(GError) error = NULL;
+      const guint8 *envelope, *tensor;
+      gsize length, envelope_size;
+      SmWireMessage out;
+      gboolean ok;
+
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
+        continue;
+      fields = g_strsplit (lines[i], "\t", 2);
+      path = g_build_filename (dir, fields[0], NULL);
+      g_assert_true (g_file_get_contents (path, &seed, &length, NULL));
+      g_assert_cmpuint (length, >=, 2);
+      envelope_size = (guint8) seed[0] | (gsize) (guint8) seed[1] << 8;
+      g_assert_cmpuint (envelope_size, <=, length - 2);
+      envelope = (const guint8 *) seed + 2;
+      tensor = length - 2 > envelope_size ? envelope + envelope_size : NULL;
+
+      ok = sm_wire_decode (envelope, envelope_size, tensor, length - 2 - envelope_size, &out, &error);
+      if (g_str_equal (fields[1], "ok"))
+        {
+          g_assert_no_error (error);
+          g_assert_true (ok);
+        }
+      else
+        {
+          g_assert_false (ok);
+          g_assert_nonnull (error);
+          g_assert_cmpint (error->code, <, G_N_ELEMENTS (status_names));
+          g_assert_cmpstr (status_names[error->code], ==, fields[1]);
+        }
+      checked++;
+    }
+  g_assert_cmpuint (checked, >=, 40);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/engine/mesh/wire/round-trip", test_wire_round_trip);
+  g_test_add_func ("/engine/mesh/wire/rejects", test_wire_rejects);
+  g_test_add_func ("/engine/mesh/wire/corpus", test_wire_corpus);
+
+  return g_test_run ();
+}

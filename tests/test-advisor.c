@@ -261,7 +261,13 @@ test_advisor_small_batches (void)
   rec = fire_apply_measure (&s, "small-batches");
   g_assert_cmpuint (sm_engine_get_max_batch (s.engine), ==, 8);
   g_test_message ("outcome: %s", rec->outcome);
+#ifndef __SANITIZE_ADDRESS__
+  /* Under ASan the instrumented feature and queue code, not the GEMM,
+   * bounds throughput, and batching's gain (+264 % optimised) shrinks to
+   * between -12 % and +107 %: there the test checks the path, and the
+   * optimised run checks the direction. */
   g_assert_cmpfloat (rec->after, >, rec->before);
+#endif
   scenario_clear (&s);
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "corpus-test-util.h"
 #include "sm-error.h"
 #include "sm-model.h"
 #include "sm-safetensors.h"
@@ -290,62 +291,60 @@ check_corpus_sequential (SmModel    *model,
   check_expert (expert, 3);
 }
 
+typedef struct
+{
+  SmPool *pool;
+  guint   valid;
+  guint   malformed;
+} CorpusCount;
+
+static void
+check_safetensors_seed (const char *path,
+                        const char *seed,
+                        const char *outcome,
+                        gpointer    data)
+{
+  CorpusCount *count = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmModel) model = sm_safetensors_load (path, count->pool, &error);
+
+  if (g_str_equal (outcome, "ok"))
+    {
+      g_assert_no_error (error);
+      count->valid++;
+      if (g_str_has_prefix (seed, "sequential-f") || g_str_has_prefix (seed, "sequential-bf"))
+        check_corpus_sequential (model, SM_ACT_RELU, SM_ACT_IDENTITY);
+      else if (g_str_equal (seed, "sequential-metadata.safetensors"))
+        check_corpus_sequential (model, SM_ACT_TANH, SM_ACT_SIGMOID);
+      else
+        {
+          g_assert_false (sm_model_is_single_expert (model));
+          g_assert_null (sm_model_get_expert (model, SM_DOMAIN_REASONING));
+          g_assert_cmpuint (sm_expert_get_input_width (sm_model_get_expert (model, SM_DOMAIN_CONTEXT)), ==, 6);
+          g_assert_cmpuint (sm_expert_get_output_width (sm_model_get_expert (model, SM_DOMAIN_CODING)), ==, 3);
+        }
+      return;
+    }
+
+  g_test_message ("%s: %s", seed, error ? error->message : "(loaded!)");
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_assert_null (model);
+  g_assert_nonnull (strstr (error->message, outcome));
+  /* The file is named, so that a person knows which one is bad. */
+  g_assert_nonnull (strstr (error->message, seed));
+  count->malformed++;
+}
+
 static void
 test_safetensors_corpus (void)
 {
   g_autoptr(SmPool) pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
-  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "data", "safetensors", NULL);
-  g_autofree char *list_path = g_build_filename (dir, "expected.txt", NULL);
-  g_autofree char *list = NULL;
-  g_auto(GStrv) lines = NULL;
-  guint valid = 0, malformed = 0;
+  CorpusCount count = { pool, 0, 0 };
   SmPoolStats stats;
 
-  g_assert_true (g_file_get_contents (list_path, &list, NULL, NULL));
-  lines = g_strsplit (list, "\n", -1);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_auto(GStrv) fields = NULL;
-      g_autofree char *path = NULL;
-      g_autoptr(GError) error = NULL;
-      g_autoptr(SmModel) model = NULL;
-
-      if (lines[i][0] == '#' || lines[i][0] == '\0')
-        continue;
-      fields = g_strsplit (lines[i], "\t", 2);
-      path = g_build_filename (dir, fields[0], NULL);
-      model = sm_safetensors_load (path, pool, &error);
-
-      if (g_str_equal (fields[1], "ok"))
-        {
-          g_assert_no_error (error);
-          valid++;
-          if (g_str_has_prefix (fields[0], "sequential-f") || g_str_has_prefix (fields[0], "sequential-bf"))
-            check_corpus_sequential (model, SM_ACT_RELU, SM_ACT_IDENTITY);
-          else if (g_str_equal (fields[0], "sequential-metadata.safetensors"))
-            check_corpus_sequential (model, SM_ACT_TANH, SM_ACT_SIGMOID);
-          else
-            {
-              g_assert_false (sm_model_is_single_expert (model));
-              g_assert_null (sm_model_get_expert (model, SM_DOMAIN_REASONING));
-              g_assert_cmpuint (sm_expert_get_input_width (sm_model_get_expert (model, SM_DOMAIN_CONTEXT)), ==, 6);
-              g_assert_cmpuint (sm_expert_get_output_width (sm_model_get_expert (model, SM_DOMAIN_CODING)), ==, 3);
-            }
-          continue;
-        }
-
-      g_test_message ("%s: %s", fields[0], error ? error->message : "(loaded!)");
-      g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
-      g_assert_null (model);
-      g_assert_nonnull (strstr (error->message, fields[1]));
-      /* The file is named, so that a person knows which one is bad. */
-      g_assert_nonnull (strstr (error->message, fields[0]));
-      malformed++;
-    }
-
-  g_assert_cmpuint (valid, ==, 5);
-  g_assert_cmpuint (malformed, >=, 25);
+  corpus_foreach ("safetensors", check_safetensors_seed, &count);
+  g_assert_cmpuint (count.valid, ==, 5);
+  g_assert_cmpuint (count.malformed, >=, 25);
 
   /* Nothing a rejected file half-loaded stays in the pool. */
   sm_pool_get_stats (pool, &stats);

@@ -4,60 +4,50 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "corpus-test-util.h"
 #include "sm-error.h"
 #include "sm-npy.h"
 
 static void
+check_npy_seed (const char *path,
+                const char *seed,
+                const char *outcome,
+                gpointer    data)
+{
+  g_autoptr(GError) error = NULL;
+  SmNpyArray array;
+
+  if (g_str_equal (outcome, "ok"))
+    {
+      g_assert_true (sm_npy_load (path, &array, &error));
+      g_assert_no_error (error);
+      if (g_str_equal (seed, "vector.npy"))
+        {
+          g_assert_true (array.one_d);
+          g_assert_cmpuint (array.cols, ==, 5);
+          g_assert_cmpfloat (array.data[3], ==, 3.25f);
+        }
+      else if (g_str_equal (seed, "matrix.npy"))
+        {
+          g_assert_false (array.one_d);
+          g_assert_cmpuint (array.rows, ==, 3);
+          g_assert_cmpfloat (array.data[14], ==, 14.0f / 8);
+        }
+      sm_npy_array_clear (&array);
+      return;
+    }
+
+  g_assert_false (sm_npy_load (path, &array, &error));
+  g_test_message ("%s: %s", seed, error->message);
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (error->message, outcome));
+  g_assert_null (array.data);
+}
+
+static void
 test_npy_corpus (void)
 {
-  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "data", "npy", NULL);
-  g_autofree char *list_path = g_build_filename (dir, "expected.txt", NULL);
-  g_autofree char *list = NULL;
-  g_auto(GStrv) lines = NULL;
-  guint checked = 0;
-
-  g_assert_true (g_file_get_contents (list_path, &list, NULL, NULL));
-  lines = g_strsplit (list, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_auto(GStrv) fields = NULL;
-      g_autofree char *path = NULL;
-      g_autoptr(GError) error = NULL;
-      SmNpyArray array;
-
-      if (lines[i][0] == '#' || lines[i][0] == '\0')
-        continue;
-      fields = g_strsplit (lines[i], "\t", 2);
-      path = g_build_filename (dir, fields[0], NULL);
-      checked++;
-
-      if (g_str_equal (fields[1], "ok"))
-        {
-          g_assert_true (sm_npy_load (path, &array, &error));
-          g_assert_no_error (error);
-          if (g_str_equal (fields[0], "vector.npy"))
-            {
-              g_assert_true (array.one_d);
-              g_assert_cmpuint (array.cols, ==, 5);
-              g_assert_cmpfloat (array.data[3], ==, 3.25f);
-            }
-          else if (g_str_equal (fields[0], "matrix.npy"))
-            {
-              g_assert_false (array.one_d);
-              g_assert_cmpuint (array.rows, ==, 3);
-              g_assert_cmpfloat (array.data[14], ==, 14.0f / 8);
-            }
-          sm_npy_array_clear (&array);
-          continue;
-        }
-
-      g_assert_false (sm_npy_load (path, &array, &error));
-      g_test_message ("%s: %s", fields[0], error->message);
-      g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
-      g_assert_nonnull (strstr (error->message, fields[1]));
-      g_assert_null (array.data);
-    }
-  g_assert_cmpuint (checked, ==, 14);
+  g_assert_cmpuint (corpus_foreach ("npy", check_npy_seed, NULL), ==, 14);
 }
 
 static void

@@ -9,9 +9,10 @@ G_BEGIN_DECLS
  * keep the two in step).  A message is one envelope frame — a fixed
  * little-endian header and a typed body — and, for INFER requests and
  * replies, one raw tensor frame of little-endian float32 that is never
- * copied by the codec.  Decoding allocates nothing, checks every length
- * before it reads, and rejects anything a strict encoder would not have
- * written, so that decode ∘ encode is the identity on accepted frames. */
+ * copied by the codec.  Decoding allocates nothing (but the GError of a
+ * refusal), checks every length before it reads, and rejects anything a
+ * strict encoder would not have written, so that decode ∘ encode is the
+ * identity on accepted frames. */
 
 #define SM_WIRE_MAGIC           0x48534d53u   /* "SMSH" on the wire */
 #define SM_WIRE_VERSION         1

@@ -30,6 +30,8 @@ int sm_cli_doctor (int    argc,
                    char **argv);
 int sm_cli_infer  (int    argc,
                    char **argv);
+int sm_cli_keygen (int    argc,
+                   char **argv);
 int sm_cli_run    (int    argc,
                    char **argv);
 int sm_cli_sessions (int    argc,

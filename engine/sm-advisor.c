@@ -61,6 +61,7 @@ typedef struct
   double            before;
   double            sum;
   guint             samples;
+  gboolean          settled;   /* the tick that straddles the change is past */
 } Pending;
 
 struct _SmAdvisor
@@ -567,6 +568,15 @@ sm_advisor_evaluate (SmAdvisor         *a,
       Pending *p = g_ptr_array_index (a->pending, i);
       double value = v[a->metrics[p->metric]];
 
+      /* The first tick after a change still holds work that began under the
+       * old setting (a batch in flight, a queue built up): it belongs to
+       * neither window. */
+      if (!p->settled)
+        {
+          p->settled = TRUE;
+          i++;
+          continue;
+        }
       if (!isnan (value))
         {
           p->sum += value;

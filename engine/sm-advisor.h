@@ -13,7 +13,7 @@ G_BEGIN_DECLS
  * Each recommendation names the evidence (the numbers), the expected effect
  * and one knob change that sm_advisor_apply() makes; once applied, the
  * advisor measures the rule's metric over a window after the change
- * against the window before it, and records the outcome — flagging a
+ * (from the tick after the one it straddles) against the window before it, and records the outcome — flagging a
  * change that made things worse, which sm_advisor_revert() undoes. */
 
 #define SM_ADVISOR_DEFAULT_WINDOW       8      /* ticks: 2 s at 250 ms */

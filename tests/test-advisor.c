@@ -96,7 +96,7 @@ fire_apply_measure (Scenario   *s,
   g_assert_true (sm_advisor_apply (s->advisor, fired->id, &error));
   g_assert_no_error (error);
   g_assert_false (sm_advisor_apply (s->advisor, fired->id, NULL));   /* once */
-  run_ticks (s, WINDOW + 1);
+  run_ticks (s, WINDOW + 2);   /* the settling tick, a window, a spare */
   sm_workload_stop (s->workload);
 
   return find_rule (s, rule);

@@ -223,9 +223,39 @@ test_cli_unbuilt_command_says_so (void)
 {
   g_autofree char *out = NULL, *err = NULL;
 
-  /* Until the mesh lands, `keygen` must refuse plainly rather than pretend. */
-  g_assert_cmpint (run_synmesh ((const char *[]) { "keygen", NULL }, &out, &err), ==, 69);
+  /* Until the mesh node lands, `node` must refuse plainly rather than pretend. */
+  g_assert_cmpint (run_synmesh ((const char *[]) { "node", NULL }, &out, &err), ==, 69);
   g_assert_nonnull (strstr (err, "not in this build"));
+}
+
+/* keygen makes a key once, shows it on request, and replaces it only when
+ * told to. */
+static void
+test_cli_keygen (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-keygen-XXXXXX", NULL);
+  g_autofree char *key = g_build_filename (dir, "node.key", NULL);
+  g_autofree char *out = NULL, *err = NULL, *shown = NULL, *replaced = NULL;
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "keygen", "--key", key, NULL }, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "Public key:"));
+  g_assert_nonnull (strstr (out, "Fingerprint:"));
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "keygen", "--show", "--key", key, NULL }, &shown, &err), ==, 0);
+  g_assert_cmpstr (shown, ==, out);
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "keygen", "--key", key, NULL }, &replaced, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "already exists"));
+  g_clear_pointer (&replaced, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "keygen", "--force", "--key", key, NULL }, &replaced, &err), ==, 0);
+  g_assert_cmpstr (replaced, !=, out);
+
+  g_assert_cmpint (g_unlink (key), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 static void
@@ -328,7 +358,7 @@ test_cli_run_auto_apply (void)
       g_test_skip ("no vector kernels on this machine");
       return;
     }
-  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--duration", "5.5", "--rate", "300",
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--duration", "6", "--rate", "300",
                                                    "--backend", "generic", "--auto-apply",
                                                    "--refresh-ms", "250", NULL }, &out, &err), ==, 0);
   g_assert_nonnull (strstr (out, "Kernels run without vector instructions"));
@@ -398,6 +428,7 @@ main (int   argc,
   g_test_add_func ("/cli/doctor/simd-disable", test_cli_doctor_simd_disable);
   g_test_add_func ("/cli/bench/quick-json", test_cli_bench_quick_json);
   g_test_add_func ("/cli/bench/unknown-area", test_cli_bench_unknown_area);
+  g_test_add_func ("/cli/keygen", test_cli_keygen);
   g_test_add_func ("/cli/unbuilt-command-says-so", test_cli_unbuilt_command_says_so);
   g_test_add_func ("/cli/infer/text", test_cli_infer_text);
   g_test_add_func ("/cli/infer/npy", test_cli_infer_npy);

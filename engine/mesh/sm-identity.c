@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "sm-error.h"
+#include "sm-identity.h"
+
+#define GROUP "CURVE"
+
+char *
+sm_identity_default_path (const char *data_dir)
+{
+  return g_build_filename (data_dir, SM_IDENTITY_FILE_NAME, NULL);
+}
+
+gboolean
+sm_identity_key_is_valid (const char *text)
+{
+  guint8 raw[32];
+
+  return text != NULL
+      && strlen (text) == SM_IDENTITY_KEY_LENGTH
+      && zmq_z85_decode (raw, text) != NULL;
+}
+
+gboolean
+sm_identity_create (const char  *path,
+                    gboolean     replace,
+                    SmIdentity  *identity,
+                    GError     **error)
+{
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  g_return_val_if_fail (path != NULL && identity != NULL, FALSE);
+
+  if (!replace && g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED,
+                   "%s already exists; replacing it makes every peer that trusts this node refuse it",
+                   path);
+      return FALSE;
+    }
+  if (zmq_curve_keypair (identity->public_key, identity->secret_key) != 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                   "libzmq cannot make CURVE keys: %s (it must be built with libsodium)",
+                   zmq_strerror (errno));
+      return FALSE;
+    }
+
+  g_key_file_set_comment (file, NULL, NULL,
+                          " Synaptic Mesh node key. The secret key must stay in this file (mode 0600);\n"
+                          " peers trust the public key (synmesh keygen --show prints it).", NULL);
+  g_key_file_set_string (file, GROUP, "public", identity->public_key);
+  g_key_file_set_string (file, GROUP, "secret", identity->secret_key);
+  contents = g_key_file_to_data (file, &length, NULL);
+
+  /* Written whole or not at all, and never readable by others, not even
+   * for a moment: the temporary file is created 0600. */
+  if (!g_file_set_contents_full (path, contents, length,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, error))
+    {
+      memset (identity, 0, sizeof *identity);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_key (GKeyFile    *file,
+          const char  *path,
+          const char  *name,
+          char        *out,
+          GError     **error)
+{
+  g_autofree char *text = g_key_file_get_string (file, GROUP, name, NULL);
+
+  if (!sm_identity_key_is_valid (text))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "%s: the %s key is missing or not a 40-character Z85 key", path, name);
+      return FALSE;
+    }
+  memcpy (out, text, SM_IDENTITY_KEY_LENGTH + 1);
+  return TRUE;
+}
+
+gboolean
+sm_identity_load (const char  *path,
+                  SmIdentity  *identity,
+                  GError     **error)
+{
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr(GError) local_error = NULL;
+  char derived[SM_IDENTITY_KEY_LENGTH + 1];
+  struct stat st;
+
+  g_return_val_if_fail (path != NULL && identity != NULL, FALSE);
+
+  memset (identity, 0, sizeof *identity);
+  if (stat (path, &st) != 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO,
+                   "%s: %s (synmesh keygen creates it)", path, g_strerror (errno));
+      return FALSE;
+    }
+  /* As ssh does: a secret others can read is no longer a secret. */
+  if ((st.st_mode & 077) != 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "%s: permissions %04o are too open for a secret key; chmod 600 it "
+                   "(or make a new key if others may have read it)",
+                   path, (guint) (st.st_mode & 0777));
+      return FALSE;
+    }
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "%s: not a key file: %s", path, local_error->message);
+      return FALSE;
+    }
+  if (!read_key (file, path, "public", identity->public_key, error)
+      || !read_key (file, path, "secret", identity->secret_key, error))
+    {
+      memset (identity, 0, sizeof *identity);
+      return FALSE;
+    }
+  if (zmq_curve_public (derived, identity->secret_key) != 0
+      || strcmp (derived, identity->public_key) != 0)
+    {
+      memset (identity, 0, sizeof *identity);
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "%s: the public key does not belong to the secret key", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+sm_identity_fingerprint (const char *public_key)
+{
+  g_autoptr(GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 raw[32], digest[32];
+  gsize digest_length = sizeof digest;
+  GString *text = g_string_new (NULL);
+
+  g_return_val_if_fail (sm_identity_key_is_valid (public_key), NULL);
+
+  zmq_z85_decode (raw, public_key);
+  g_checksum_update (sha, raw, sizeof raw);
+  g_checksum_get_digest (sha, digest, &digest_length);
+  for (guint i = 0; i < 16; i++)
+    g_string_append_printf (text, i ? ":%02x" : "%02x", digest[i]);
+  return g_string_free (text, FALSE);
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
+
+#include "sm-error.h"
+#include "sm-identity.h"
+
+typedef struct
+{
+  char *dir;
+  char *path;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  f->dir = g_dir_make_tmp ("synmesh-identity-XXXXXX", NULL);
+  f->path = sm_identity_default_path (f->dir);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_unlink (f->path);
+  g_assert_cmpint (g_rmdir (f->dir), ==, 0);
+  g_free (f->path);
+  g_free (f->dir);
+}
+
+static void
+test_identity_create_load (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *fingerprint = NULL;
+  SmIdentity made, loaded, again;
+  struct stat st;
+
+  g_assert_true (sm_identity_create (f->path, FALSE, &made, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (stat (f->path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (sm_identity_key_is_valid (made.public_key));
+  g_assert_true (sm_identity_key_is_valid (made.secret_key));
+  g_assert_cmpstr (made.public_key, !=, made.secret_key);
+
+  g_assert_true (sm_identity_load (f->path, &loaded, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (loaded.public_key, ==, made.public_key);
+  g_assert_cmpstr (loaded.secret_key, ==, made.secret_key);
+
+  /* 16 bytes as colon-separated hex, the same for the same key. */
+  fingerprint = sm_identity_fingerprint (made.public_key);
+  g_assert_cmpuint (strlen (fingerprint), ==, 16 * 3 - 1);
+  g_assert_true (g_regex_match_simple ("^([0-9a-f]{2}:){15}[0-9a-f]{2}$", fingerprint, 0, 0));
+  {
+    g_autofree char *twice = sm_identity_fingerprint (loaded.public_key);
+
+    g_assert_cmpstr (twice, ==, fingerprint);
+  }
+
+  /* An existing key is kept unless replacing is asked for. */
+  g_assert_false (sm_identity_create (f->path, FALSE, &again, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "already exists"));
+  g_clear_error (&error);
+  g_assert_true (sm_identity_load (f->path, &loaded, &error));
+  g_assert_cmpstr (loaded.public_key, ==, made.public_key);
+
+  g_assert_true (sm_identity_create (f->path, TRUE, &again, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (again.public_key, !=, made.public_key);
+  g_assert_cmpint (stat (f->path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+}
+
+static void
+test_identity_too_open (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  SmIdentity identity;
+
+  g_assert_true (sm_identity_create (f->path, FALSE, &identity, &error));
+  g_assert_cmpint (g_chmod (f->path, 0640), ==, 0);
+  g_assert_false (sm_identity_load (f->path, &identity, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (error->message, "chmod 600"));
+  /* Nothing of the secret is handed out with the error. */
+  g_assert_cmpstr (identity.secret_key, ==, "");
+}
+
+static void
+test_identity_missing (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  SmIdentity identity;
+
+  g_assert_false (sm_identity_load (f->path, &identity, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "synmesh keygen"));
+}
+
+static void
+test_identity_corrupt (Fixture       *f,
+                       gconstpointer  data)
+{
+  SmIdentity a, b;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (sm_identity_create (f->path, FALSE, &a, &error));
+  g_assert_true (sm_identity_create (f->path, TRUE, &b, &error));
+
+  {
+    g_autofree char *mismatched = g_strdup_printf ("[CURVE]\npublic=%s\nsecret=%s\n", a.public_key, b.secret_key);
+    g_autofree char *short_key = g_strdup_printf ("[CURVE]\npublic=%.39s\nsecret=%s\n", b.public_key, b.secret_key);
+    g_autofree char *bad_char = g_strdup_printf ("[CURVE]\npublic=%s\nsecret=%.39s~\n", b.public_key, b.secret_key);
+    g_autofree char *no_secret = g_strdup_printf ("[CURVE]\npublic=%s\n", b.public_key);
+    const struct { const char *contents, *says; } cases[] = {
+      { "\x01\x02 not a key file", "not a key file" },
+      { "", "missing" },
+      { no_secret, "secret key is missing" },
+      { short_key, "public key is missing or not" },
+      { bad_char, "secret key is missing or not" },
+      { mismatched, "does not belong" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(GError) load_error = NULL;
+        SmIdentity loaded;
+
+        g_assert_true (g_file_set_contents_full (f->path, cases[i].contents, -1,
+                                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+        g_assert_false (sm_identity_load (f->path, &loaded, &load_error));
+        g_test_message ("%s", load_error->message);
+        g_assert_error (load_error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+        g_assert_nonnull (strstr (load_error->message, cases[i].says));
+        g_assert_cmpstr (loaded.secret_key, ==, "");
+      }
+  }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/engine/mesh/identity/create-load", Fixture, NULL, fixture_set_up, test_identity_create_load, fixture_tear_down);
+  g_test_add ("/engine/mesh/identity/too-open", Fixture, NULL, fixture_set_up, test_identity_too_open, fixture_tear_down);
+  g_test_add ("/engine/mesh/identity/missing", Fixture, NULL, fixture_set_up, test_identity_missing, fixture_tear_down);
+  g_test_add ("/engine/mesh/identity/corrupt", Fixture, NULL, fixture_set_up, test_identity_corrupt, fixture_tear_down);
+
+  return g_test_run ();
+}

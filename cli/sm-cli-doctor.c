@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
 #include "sm-cli.h"
 #include "sm-cpu.h"
+#include "sm-identity.h"
 #include "sm-paths.h"
 #include "sm-simd.h"
+#include "sm-trust.h"
 #include "sm-vulkan-loader.h"
 
 /* Everything doctor reports, gathered once and then printed either as an
@@ -18,6 +21,12 @@ typedef struct
   SmVulkanLoader  *vulkan;
   char            *data_dir;
   gboolean         data_dir_exists;
+  char            *key_path;
+  char            *fingerprint;    /* NULL when the key cannot be read */
+  char            *key_error;
+  char            *trust_path;
+  int              trusted_peers;  /* -1 when the file cannot be read */
+  char            *trust_error;
 } Report;
 
 static void
@@ -25,6 +34,34 @@ report_clear (Report *report)
 {
   g_clear_pointer (&report->vulkan, sm_vulkan_loader_free);
   g_clear_pointer (&report->data_dir, g_free);
+  g_clear_pointer (&report->key_path, g_free);
+  g_clear_pointer (&report->fingerprint, g_free);
+  g_clear_pointer (&report->key_error, g_free);
+  g_clear_pointer (&report->trust_path, g_free);
+  g_clear_pointer (&report->trust_error, g_free);
+}
+
+/* The node's key and trust list, read as the node will read them. */
+static void
+report_mesh (Report *report)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmTrust) trust = NULL;
+  SmIdentity identity;
+
+  report->key_path = sm_identity_default_path (report->data_dir);
+  if (sm_identity_load (report->key_path, &identity, &error))
+    report->fingerprint = sm_identity_fingerprint (identity.public_key);
+  else
+    report->key_error = g_strdup (error->message);
+  memset (&identity, 0, sizeof identity);
+  g_clear_error (&error);
+
+  report->trust_path = g_build_filename (report->data_dir, SM_TRUST_FILE_NAME, NULL);
+  trust = sm_trust_load (report->trust_path, &error);
+  report->trusted_peers = trust != NULL ? (int) sm_trust_get_count (trust) : -1;
+  if (trust == NULL)
+    report->trust_error = g_strdup (error->message);
 }
 
 static char *
@@ -106,6 +143,24 @@ print_text (const Report *report)
                                             report->data_dir_exists ? "" : _(" (created on first use)"));
     print_row (_("data directory"), dir);
   }
+
+  g_print ("\n%s\n", _("Mesh"));
+  if (report->fingerprint != NULL)
+    {
+      g_autofree char *key = g_strdup_printf (_("%s, fingerprint %s"), report->key_path, report->fingerprint);
+      print_row (_("node key"), key);
+    }
+  else
+    print_row (_("node key"), report->key_error);
+  if (report->trusted_peers >= 0)
+    {
+      g_autofree char *peers = g_file_test (report->trust_path, G_FILE_TEST_EXISTS)
+                               ? g_strdup_printf (_("%d in %s"), report->trusted_peers, report->trust_path)
+                               : g_strdup_printf (_("none (no %s yet)"), report->trust_path);
+      print_row (_("trusted peers"), peers);
+    }
+  else
+    print_row (_("trusted peers"), report->trust_error);
 
   g_print ("\n%s\n", _("Vulkan"));
   if (report->vulkan->present)
@@ -195,6 +250,32 @@ print_json (const Report *report)
   json_builder_set_member_name (builder, "data_dir");
   json_builder_add_string_value (builder, report->data_dir);
 
+  json_builder_set_member_name (builder, "mesh");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "key");
+  json_builder_add_string_value (builder, report->key_path);
+  json_builder_set_member_name (builder, "fingerprint");
+  if (report->fingerprint != NULL)
+    json_builder_add_string_value (builder, report->fingerprint);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "key_error");
+  if (report->key_error != NULL)
+    json_builder_add_string_value (builder, report->key_error);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "trusted_peers");
+  if (report->trusted_peers >= 0)
+    json_builder_add_int_value (builder, report->trusted_peers);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "trust_error");
+  if (report->trust_error != NULL)
+    json_builder_add_string_value (builder, report->trust_error);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+
   json_builder_set_member_name (builder, "vulkan_loader");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "present");
@@ -239,7 +320,8 @@ sm_cli_doctor (int    argc,
     _("Shows what Synaptic Mesh found on this machine: CPU model and instruction\n"
       "sets (as the CPU reports them and as the OS enables them), which kernel\n"
       "sets it can run and which it chose, how it was built, where its data\n"
-      "lives, and whether a Vulkan loader is installed.\n\n"
+      "lives, this node's key and trusted peers, and whether a Vulkan loader\n"
+      "is installed.\n\n"
       "SM_SIMD_DISABLE=avx512,avx2 turns kernel sets off."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!sm_cli_parse_options (context, &argc, &argv))
@@ -254,6 +336,7 @@ sm_cli_doctor (int    argc,
   report.vulkan = sm_vulkan_loader_probe ();
   report.data_dir = sm_paths_get_data_dir ();
   report.data_dir_exists = g_file_test (report.data_dir, G_FILE_TEST_IS_DIR);
+  report_mesh (&report);
 
   if (as_json)
     print_json (&report);

@@ -148,6 +148,16 @@ test_cli_doctor_json (void)
   g_assert_true (json_object_has_member (root, "vulkan_loader"));
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (root, "kernels"), "generic"),
                    ==, "available");
+
+  /* No key yet: doctor says how to make one; no trust file: nobody trusted. */
+  {
+    JsonObject *mesh = json_object_get_object_member (root, "mesh");
+
+    g_assert_cmpstr (json_object_get_string_member (mesh, "key"), ==, "/nonexistent/synmesh-test/node.key");
+    g_assert_true (json_object_get_null_member (mesh, "fingerprint"));
+    g_assert_nonnull (strstr (json_object_get_string_member (mesh, "key_error"), "synmesh keygen"));
+    g_assert_cmpint (json_object_get_int_member (mesh, "trusted_peers"), ==, 0);
+  }
 }
 
 /* Kernel sets switched off by SM_SIMD_DISABLE are reported as such. */

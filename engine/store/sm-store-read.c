@@ -48,26 +48,43 @@ column_text (sqlite3_stmt *stmt,
   return g_strdup ((const char *) sqlite3_column_text (stmt, column));
 }
 
+/* A read-only connection of its own with @sql prepared on it, or NULL with
+ * @error saying "@what: …": how every reader below starts. */
+static sqlite3 *
+open_query (SmStore        *store,
+            const char     *sql,
+            sqlite3_stmt  **stmt,
+            const char     *what,
+            GError        **error)
+{
+  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
+
+  if (db == NULL)
+    return NULL;
+  if (sqlite3_prepare_v2 (db, sql, -1, stmt, NULL) != SQLITE_OK)
+    {
+      sm_store_fail (db, what, error);
+      sqlite3_close (db);
+      return NULL;
+    }
+  return db;
+}
+
 GPtrArray *
 sm_store_list_sessions (SmStore  *store,
                         GError  **error)
 {
   g_autoptr(GPtrArray) sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_session_info_free);
-  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
   sqlite3_stmt *stmt = NULL;
+  sqlite3 *db = open_query (store,
+                            "SELECT s.id, s.name, s.started_ms, s.ended_ms, s.host, s.cpu, s.model, s.config,"
+                            "  (SELECT coalesce (sum (n), 0) FROM samples WHERE session_id = s.id) "
+                            "FROM sessions s ORDER BY s.id",
+                            &stmt, "Cannot list sessions", error);
   int rc;
 
   if (db == NULL)
     return NULL;
-  if (sqlite3_prepare_v2 (db,
-                          "SELECT s.id, s.name, s.started_ms, s.ended_ms, s.host, s.cpu, s.model, s.config,"
-                          "  (SELECT coalesce (sum (n), 0) FROM samples WHERE session_id = s.id) "
-                          "FROM sessions s ORDER BY s.id", -1, &stmt, NULL) != SQLITE_OK)
-    {
-      sm_store_fail (db, "Cannot list sessions", error);
-      sqlite3_close (db);
-      return NULL;
-    }
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       SmSessionInfo *info = g_new0 (SmSessionInfo, 1);
@@ -101,8 +118,16 @@ sm_store_read_metric (SmStore     *store,
                       GError     **error)
 {
   g_autoptr(GArray) points = g_array_new (FALSE, TRUE, sizeof (SmStorePoint));
-  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
   sqlite3_stmt *stmt = NULL;
+  /* The chunks of the range, and the last one starting before it (it may
+   * reach into the range): both index range scans on (session, metric, t0). */
+  sqlite3 *db = open_query (store,
+                            "SELECT t0_ms, n, data FROM samples "
+                            "WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
+                            "AND t0_ms <= ?4 AND t0_ms >= coalesce ((SELECT max (t0_ms) FROM samples "
+                            "  WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
+                            "  AND t0_ms <= ?3), ?3) ORDER BY t0_ms",
+                            &stmt, "Cannot read the metric", error);
   gint64 t[SM_STORE_CHUNK];
   double v[SM_STORE_CHUNK];
   double span;
@@ -113,21 +138,6 @@ sm_store_read_metric (SmStore     *store,
   max_points = MAX (1, max_points);
   span = (double) MAX (1, to_ms - from_ms + 1) / max_points;
   g_array_set_size (points, max_points);
-
-  /* The chunks of the range, and the last one starting before it (it may
-   * reach into the range): both index range scans on (session, metric, t0). */
-  if (sqlite3_prepare_v2 (db,
-                          "SELECT t0_ms, n, data FROM samples "
-                          "WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
-                          "AND t0_ms <= ?4 AND t0_ms >= coalesce ((SELECT max (t0_ms) FROM samples "
-                          "  WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
-                          "  AND t0_ms <= ?3), ?3) ORDER BY t0_ms",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      sm_store_fail (db, "Cannot read the metric", error);
-      sqlite3_close (db);
-      return NULL;
-    }
   sqlite3_bind_int64 (stmt, 1, session);
   sqlite3_bind_text (stmt, 2, metric, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 3, from_ms);
@@ -319,22 +329,17 @@ sm_store_replay (SmStore           *store,
                  gpointer           user_data,
                  GError           **error)
 {
-  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
   sqlite3_stmt *stmt = NULL;
+  sqlite3 *db = open_query (store,
+                            "SELECT m.key, s.t0_ms, s.n, s.data FROM samples s JOIN metrics m ON m.id = s.metric_id "
+                            "WHERE s.session_id = ? ORDER BY s.metric_id, s.t0_ms",
+                            &stmt, "Cannot replay the session", error);
   gint64 t[SM_STORE_CHUNK];
   double v[SM_STORE_CHUNK];
   int rc;
 
   if (db == NULL)
     return FALSE;
-  if (sqlite3_prepare_v2 (db,
-                          "SELECT m.key, s.t0_ms, s.n, s.data FROM samples s JOIN metrics m ON m.id = s.metric_id "
-                          "WHERE s.session_id = ? ORDER BY s.metric_id, s.t0_ms", -1, &stmt, NULL) != SQLITE_OK)
-    {
-      sm_store_fail (db, "Cannot replay the session", error);
-      sqlite3_close (db);
-      return FALSE;
-    }
   sqlite3_bind_int64 (stmt, 1, session);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
@@ -363,21 +368,15 @@ sm_store_list_recommendations (SmStore  *store,
   static const char * const statuses[] = { "open", "applied", "dismissed", "reverted" };
   static const char * const severities[] = { "info", "warning", "critical" };
   g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_recommendation_free);
-  sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
   sqlite3_stmt *stmt = NULL;
+  sqlite3 *db = open_query (store,
+                            "SELECT number, t_ms, rule, severity, title, evidence, expected, action, knob, old_value,"
+                            "  new_value, status, outcome, worse FROM recommendations WHERE session_id = ? ORDER BY number",
+                            &stmt, "Cannot read recommendations", error);
   int rc;
 
   if (db == NULL)
     return NULL;
-  if (sqlite3_prepare_v2 (db,
-                          "SELECT number, t_ms, rule, severity, title, evidence, expected, action, knob, old_value,"
-                          "  new_value, status, outcome, worse FROM recommendations WHERE session_id = ? ORDER BY number",
-                          -1, &stmt, NULL) != SQLITE_OK)
-    {
-      sm_store_fail (db, "Cannot read recommendations", error);
-      sqlite3_close (db);
-      return NULL;
-    }
   sqlite3_bind_int64 (stmt, 1, session);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {

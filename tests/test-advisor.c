@@ -33,6 +33,15 @@ scenario_init (Scenario      *s,
   sm_advisor_set_latency_target (s->advisor, 1e9);
 }
 
+/* The overload three rules see: one worker, batches of one, arrivals far
+ * above what that serves. */
+static void
+overload_init (Scenario *s)
+{
+  scenario_init (s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_CONSTANT, 200000);
+  g_assert_true (sm_engine_set_max_batch (s->engine, 1, NULL));
+}
+
 static void
 scenario_clear (Scenario *s)
 {
@@ -240,9 +249,7 @@ test_advisor_saturation (void)
       g_test_skip ("one core: no thread to add");
       return;
     }
-  /* One worker, batches of one, arrivals far above what that serves. */
-  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_CONSTANT, 200000);
-  g_assert_true (sm_engine_set_max_batch (s.engine, 1, NULL));
+  overload_init (&s);
   rec = fire_apply_measure (&s, "saturation");
   g_assert_cmpuint (sm_engine_get_threads (s.engine), ==, 2);
   g_assert_nonnull (rec->outcome);
@@ -256,8 +263,7 @@ test_advisor_small_batches (void)
   Scenario s;
   g_autoptr(SmRecommendation) rec = NULL;
 
-  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_CONSTANT, 200000);
-  g_assert_true (sm_engine_set_max_batch (s.engine, 1, NULL));
+  overload_init (&s);
   rec = fire_apply_measure (&s, "small-batches");
   g_assert_cmpuint (sm_engine_get_max_batch (s.engine), ==, 8);
   g_test_message ("outcome: %s", rec->outcome);
@@ -282,9 +288,8 @@ test_advisor_rising_latency (void)
       g_test_skip ("one core: no thread to add");
       return;
     }
-  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_CONSTANT, 200000);
+  overload_init (&s);
   sm_advisor_set_latency_target (s.advisor, 1000);
-  g_assert_true (sm_engine_set_max_batch (s.engine, 1, NULL));
   rec = fire_apply_measure (&s, "rising-latency");
   g_assert_nonnull (strstr (rec->evidence, "rises"));
   g_assert_cmpuint (sm_engine_get_threads (s.engine), ==, 2);

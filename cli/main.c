@@ -23,7 +23,7 @@ static const SmCliCommand commands[] = {
   { "run",      N_("Run a headless tuning session with live text metrics"),         sm_cli_run },
   { "bench",    N_("Run benchmarks against same-run baselines (--json)"),           sm_cli_bench },
   { "infer",    N_("Answer a query, or run a model on .npy inputs into .npy"),      sm_cli_infer },
-  { "node",     N_("Run a headless mesh node"),                                     NULL },
+  { "node",     N_("Run a headless mesh node"),                                     sm_cli_node },
   { "keygen",   N_("Create this node's CURVE keypair"),                             sm_cli_keygen },
   { "sessions", N_("List, show, export or delete recorded sessions"),               sm_cli_sessions },
 };

@@ -32,6 +32,8 @@ int sm_cli_infer  (int    argc,
                    char **argv);
 int sm_cli_keygen (int    argc,
                    char **argv);
+int sm_cli_node   (int    argc,
+                   char **argv);
 int sm_cli_run    (int    argc,
                    char **argv);
 int sm_cli_sessions (int    argc,

@@ -37,8 +37,9 @@ static const struct {
 
 typedef struct _Query Query;
 
-/* One expert's share of a query, waiting in that expert's queue. */
-typedef struct
+/* One expert's share of a query, waiting in that expert's queue or, as an
+ * SmEngineJob, at a mesh peer. */
+typedef struct _SmEngineJob
 {
   Query   *query;
   guint    slot;          /* which of the query's experts */
@@ -65,6 +66,7 @@ struct _Query
   guint64            inference_ns;
   gint               pending;       /* jobs not yet done */
   GError            *error;         /* the first job's error, under engine->query_lock */
+  gboolean           remote;        /* a peer answered it */
 };
 
 /* A worker's own recorders and scratch arena. */
@@ -95,6 +97,14 @@ struct _SmEngine
   GRWLock       model_lock;
   SmModel      *model;
   guint         features_width;    /* widest expert input, atomic */
+  guint64       model_hash;        /* under model_lock */
+  guint32       expert_mask;
+
+  /* Remote inference: the mesh node's hook, swapped under the writer lock
+   * so that a node going away never has a call still running in it. */
+  GRWLock             offload_lock;
+  SmEngineOffloadFunc offload;
+  gpointer            offload_data;
 
   /* Queues, one per domain, and the workers that drain them. */
   GMutex        queue_lock;
@@ -413,9 +423,12 @@ query_finish (Query               *query,
   result->queue_ns = query->queue_ns;
   result->inference_ns = query->inference_ns;
   result->total_ns = (guint64) MAX (0, precise_ns () - query->intended_ns);
+  result->remote = query->remote;
   sm_histogram_recorder_record (total_recorder, result->total_ns);
 
-  cache_insert (engine, query->cache_key, result);
+  /* Queries that came as features (from a peer) have no text to key on. */
+  if (query->text != NULL)
+    cache_insert (engine, query->cache_key, result);
   __atomic_fetch_add (&engine->completed, 1, __ATOMIC_RELAXED);
 
   query->done (result, NULL, query->user_data);
@@ -456,6 +469,7 @@ run_batch (Worker   *worker,
   SmExpert *expert;
   gint64 start = precise_ns ();
   guint64 inference_ns;
+  guint8 narrow[SM_ENGINE_MAX_BATCH] = { 0 };
 
   g_rw_lock_reader_lock (&engine->model_lock);
   expert = engine->model != NULL ? sm_model_get_expert (engine->model, domain) : NULL;
@@ -491,11 +505,17 @@ run_batch (Worker   *worker,
 
               /* A model swapped since submission may want wider features;
                * extract them again into the batch, leaving the query as it
-               * is (another worker may be reading it for another expert). */
-              if (query->features_width < in)
+               * is (another worker may be reading it for another expert).
+               * A peer's features cannot be: that query fails alone. */
+              if (query->features_width >= in)
+                memcpy (x + (gsize) j * in, query->features, in * sizeof (float));
+              else if (query->text != NULL)
                 sm_features_extract (query->text, (gssize) query->length, x + (gsize) j * in, in, NULL);
               else
-                memcpy (x + (gsize) j * in, query->features, in * sizeof (float));
+                {
+                  narrow[j] = 1;
+                  memset (x + (gsize) j * in, 0, in * sizeof (float));
+                }
             }
 
           sm_expert_forward (expert, kernels, x, n, y, scratch);
@@ -527,6 +547,15 @@ run_batch (Worker   *worker,
       if (error != NULL)
         {
           job_fail (job, error, rec[STAGE_TOTAL]);
+          continue;
+        }
+      if (narrow[j])
+        {
+          g_autoptr(GError) narrow_error = g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                                                        "The model changed: its %s expert needs more features than the query has",
+                                                        sm_domain_get_name (domain));
+
+          job_fail (job, narrow_error, rec[STAGE_TOTAL]);
           continue;
         }
 
@@ -837,6 +866,7 @@ sm_engine_new (gsize    pool_limit,
   for (guint s = 0; s < N_STAGES; s++)
     engine->histograms[s] = sm_histogram_new ();
   g_rw_lock_init (&engine->model_lock);
+  g_rw_lock_init (&engine->offload_lock);
   g_mutex_init (&engine->queue_lock);
   g_cond_init (&engine->work);
   for (guint d = 0; d < SM_N_DOMAINS; d++)
@@ -886,6 +916,7 @@ sm_engine_free (SmEngine *engine)
     sm_histogram_free (engine->histograms[s]);
   sm_pool_free (engine->pool);
   g_rw_lock_clear (&engine->model_lock);
+  g_rw_lock_clear (&engine->offload_lock);
   g_mutex_clear (&engine->queue_lock);
   g_cond_clear (&engine->work);
   g_mutex_clear (&engine->cache_lock);
@@ -894,20 +925,63 @@ sm_engine_free (SmEngine *engine)
   g_free (engine);
 }
 
+/* What peers compare before they share work: XXH64 over every expert's
+ * domain, layer shapes, activations, weights and biases, in PyTorch order
+ * (so that the hash does not depend on how the kernels pack them). */
+static guint64
+model_hash (SmModel *model)
+{
+  XXH64_state_t *state = XXH64_createState ();
+  guint64 hash;
+
+  XXH64_reset (state, 0);
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    {
+      SmExpert *expert = sm_model_get_expert (model, d);
+      guint32 header[2] = { d, expert != NULL ? sm_expert_get_n_layers (expert) : 0 };
+
+      XXH64_update (state, header, sizeof header);
+      for (guint l = 0; expert != NULL && l < header[1]; l++)
+        {
+          const SmLayerShape *shape = sm_expert_get_layer (expert, l);
+          guint32 dims[3] = { shape->in, shape->out, (guint32) shape->act.kind };
+          g_autofree float *weights = g_new (float, (gsize) shape->in * shape->out);
+          g_autofree float *bias = g_new (float, shape->out);
+
+          sm_expert_copy_layer (expert, l, weights, bias);
+          XXH64_update (state, dims, sizeof dims);
+          XXH64_update (state, &shape->act.alpha, sizeof shape->act.alpha);
+          XXH64_update (state, weights, (gsize) shape->in * shape->out * sizeof (float));
+          XXH64_update (state, bias, shape->out * sizeof (float));
+        }
+    }
+  hash = XXH64_digest (state);
+  XXH64_freeState (state);
+
+  return hash;
+}
+
 static void
 swap_model (SmEngine *engine,
             SmModel  *model)
 {
   SmModel *old;
   guint width = 0;
+  guint32 mask = 0;
+  guint64 hash = model_hash (model);
 
   for (guint d = 0; d < SM_N_DOMAINS; d++)
     if (sm_model_get_expert (model, d) != NULL)
-      width = MAX (width, sm_expert_get_input_width (sm_model_get_expert (model, d)));
+      {
+        width = MAX (width, sm_expert_get_input_width (sm_model_get_expert (model, d)));
+        mask |= 1u << d;
+      }
 
   g_rw_lock_writer_lock (&engine->model_lock);
   old = engine->model;
   engine->model = model;
+  engine->model_hash = hash;
+  engine->expert_mask = mask;
   g_atomic_int_set (&engine->features_width, width);
   g_rw_lock_writer_unlock (&engine->model_lock);
 
@@ -955,6 +1029,142 @@ sm_engine_dup_model_description (SmEngine *engine)
 }
 
 /* ---- submitting ---- */
+
+/* Queues one job per expert of @query for the workers. */
+static void
+enqueue (SmEngine *engine,
+         Query    *query,
+         gint64    now)
+{
+  g_mutex_lock (&engine->queue_lock);
+  for (guint s = 0; s < query->route.n; s++)
+    {
+      Job *job = g_new (Job, 1);
+
+      job->query = query;
+      job->slot = s;
+      job->enqueued_ns = now;
+      g_queue_push_tail (&engine->queues[query->route.domains[s]], job);
+    }
+  g_atomic_int_add (&engine->queue_depth, (int) query->route.n);
+  g_cond_signal (&engine->work);
+  g_mutex_unlock (&engine->queue_lock);
+}
+
+/* Offers a single-expert query to the mesh; TRUE when a peer took it. */
+static gboolean
+offload (SmEngine *engine,
+         Query    *query)
+{
+  gboolean taken = FALSE;
+  Job *job;
+
+  if (g_atomic_pointer_get (&engine->offload) == NULL)
+    return FALSE;
+
+  job = g_new (Job, 1);
+  job->query = query;
+  job->slot = 0;
+  job->enqueued_ns = precise_ns ();
+
+  g_rw_lock_reader_lock (&engine->offload_lock);
+  if (engine->offload != NULL)
+    taken = engine->offload (job, engine->offload_data);
+  g_rw_lock_reader_unlock (&engine->offload_lock);
+
+  if (!taken)
+    g_free (job);
+  return taken;
+}
+
+void
+sm_engine_set_offload (SmEngine            *engine,
+                       SmEngineOffloadFunc  func,
+                       gpointer             user_data)
+{
+  g_rw_lock_writer_lock (&engine->offload_lock);
+  g_atomic_pointer_set (&engine->offload, func);
+  engine->offload_data = user_data;
+  g_rw_lock_writer_unlock (&engine->offload_lock);
+}
+
+SmDomain
+sm_engine_job_get_domain (SmEngineJob *job)
+{
+  return job->query->route.domains[job->slot];
+}
+
+const float *
+sm_engine_job_get_features (SmEngineJob *job,
+                            guint       *width)
+{
+  *width = job->query->features_width;
+  return job->query->features;
+}
+
+void
+sm_engine_job_complete (SmEngineJob *job,
+                        const float *output,
+                        guint        width,
+                        guint64      queue_ns,
+                        guint64      compute_ns)
+{
+  Query *query = job->query;
+  SmEngine *engine = query->engine;
+
+  g_return_if_fail (width > 0);
+
+  query->outputs[job->slot] = g_memdup2 (output, (gsize) width * sizeof (float));
+  query->output_widths[job->slot] = width;
+  g_mutex_lock (&engine->flight_lock);
+  query->queue_ns = MAX (query->queue_ns, queue_ns);
+  query->inference_ns = MAX (query->inference_ns, compute_ns);
+  query->remote = TRUE;
+  g_mutex_unlock (&engine->flight_lock);
+
+  if (g_atomic_int_dec_and_test (&query->pending))
+    query_finish (query, get_thread_recorders (engine)[STAGE_TOTAL]);
+  g_free (job);
+}
+
+void
+sm_engine_job_fail (SmEngineJob  *job,
+                    const GError *error)
+{
+  job_fail (job, error, get_thread_recorders (job->query->engine)[STAGE_TOTAL]);
+}
+
+void
+sm_engine_job_run_locally (SmEngineJob *job)
+{
+  SmEngine *engine = job->query->engine;
+
+  job->enqueued_ns = precise_ns ();
+  g_mutex_lock (&engine->queue_lock);
+  g_queue_push_tail (&engine->queues[sm_engine_job_get_domain (job)], job);
+  g_atomic_int_add (&engine->queue_depth, 1);
+  g_cond_signal (&engine->work);
+  g_mutex_unlock (&engine->queue_lock);
+}
+
+guint
+sm_engine_get_queue_depth (SmEngine *engine)
+{
+  return (guint) MAX (0, g_atomic_int_get (&engine->queue_depth));
+}
+
+void
+sm_engine_get_model_identity (SmEngine *engine,
+                              guint64  *hash,
+                              guint32  *expert_mask,
+                              guint    *input_width)
+{
+  g_rw_lock_reader_lock (&engine->model_lock);
+  *hash = engine->model_hash;
+  *expert_mask = engine->expert_mask;
+  *input_width = g_atomic_int_get (&engine->features_width);
+  g_rw_lock_reader_unlock (&engine->model_lock);
+}
 
 void
 sm_engine_submit (SmEngine         *engine,
@@ -1014,19 +1224,59 @@ sm_engine_submit (SmEngine         *engine,
   sm_histogram_recorder_record (rec[STAGE_ROUTING], query->routing_ns);
   query->pending = (gint) query->route.n;
 
-  g_mutex_lock (&engine->queue_lock);
-  for (guint s = 0; s < query->route.n; s++)
-    {
-      Job *job = g_new (Job, 1);
+  /* A consensus query mixes several experts here: only single-expert
+   * queries go to peers. */
+  if (query->route.n == 1 && offload (engine, query))
+    return;
+  enqueue (engine, query, t2);
+}
 
-      job->query = query;
-      job->slot = s;
-      job->enqueued_ns = t2;
-      g_queue_push_tail (&engine->queues[query->route.domains[s]], job);
+void
+sm_engine_submit_features (SmEngine         *engine,
+                           SmDomain          domain,
+                           const float      *features,
+                           guint             width,
+                           SmEngineDoneFunc  done,
+                           gpointer          user_data)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 t0 = precise_ns ();
+  SmExpert *expert;
+  Query *query;
+
+  g_return_if_fail (engine != NULL && features != NULL && done != NULL && domain < SM_N_DOMAINS);
+
+  g_rw_lock_reader_lock (&engine->model_lock);
+  expert = engine->model != NULL ? sm_model_get_expert (engine->model, domain) : NULL;
+  if (expert == NULL)
+    g_set_error (&error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                 "The model has no %s expert", sm_domain_get_name (domain));
+  else if (width < sm_expert_get_input_width (expert))
+    g_set_error (&error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                 "The %s expert takes %u features, not %u", sm_domain_get_name (domain),
+                 sm_expert_get_input_width (expert), width);
+  g_rw_lock_reader_unlock (&engine->model_lock);
+
+  if (error != NULL)
+    {
+      __atomic_fetch_add (&engine->failures, 1, __ATOMIC_RELAXED);
+      done (NULL, error, user_data);
+      return;
     }
-  g_atomic_int_add (&engine->queue_depth, (int) query->route.n);
-  g_cond_signal (&engine->work);
-  g_mutex_unlock (&engine->queue_lock);
+
+  flight_add (engine);
+  query = g_new0 (Query, 1);
+  query->engine = engine;
+  query->done = done;
+  query->user_data = user_data;
+  query->intended_ns = t0;
+  query->features = g_memdup2 (features, (gsize) width * sizeof (float));
+  query->features_width = width;
+  query->route.n = 1;
+  query->route.domains[0] = domain;
+  query->route.weights[0] = 1.0f;
+  query->pending = 1;
+  enqueue (engine, query, t0);
 }
 
 typedef struct

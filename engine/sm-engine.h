@@ -49,6 +49,7 @@ typedef struct
   guint     argmax;                 /* index of the largest output */
   float     confidence;             /* its softmax probability */
   gboolean  cached;                 /* answered from the result cache */
+  gboolean  remote;                 /* answered by a mesh peer */
   /* Latency per stage, ns.  total runs from the intended start: for an
    * open-loop workload, a stall shows in every query it delays. */
   guint64   features_ns;
@@ -87,6 +88,16 @@ void         sm_engine_submit          (SmEngine        *engine,
                                         const char      *text,
                                         gssize           length,
                                         gint64           intended_ns,
+                                        SmEngineDoneFunc done,
+                                        gpointer         user_data);
+
+/* Submits a query that arrives as features for one expert, as a mesh peer
+ * sends it: no text, no routing, no result cache.  @width may exceed the
+ * expert's input (the first floats are used); fewer is an error. */
+void         sm_engine_submit_features (SmEngine        *engine,
+                                        SmDomain         domain,
+                                        const float     *features,
+                                        guint            width,
                                         SmEngineDoneFunc done,
                                         gpointer         user_data);
 
@@ -142,6 +153,48 @@ const SmKernels *sm_backend_get_kernels (SmBackend      backend,
                                         const char    **reason);
 gboolean     sm_backend_from_name      (const char     *name,
                                         SmBackend      *backend);
+
+/* Queries waiting for a worker (jobs, one per expert of a query). */
+guint        sm_engine_get_queue_depth (SmEngine       *engine);
+
+/* What a mesh peer must match to share work: the model's hash (XXH64 of
+ * its shapes and weights), the experts it has (bit d: domain d) and the
+ * widest expert input. */
+void         sm_engine_get_model_identity (SmEngine    *engine,
+                                        guint64        *hash,
+                                        guint32        *expert_mask,
+                                        guint          *input_width);
+
+/* ---- remote inference ----
+ *
+ * The mesh node installs a hook that the engine offers every single-expert
+ * query to after routing (consensus queries stay local).  A hook that
+ * returns TRUE owns the job and must end it exactly once, from any thread:
+ * complete it with the peer's output, fail it, or hand it back to run
+ * locally.  sm_engine_set_offload (engine, NULL, NULL) returns only when no
+ * call to the old hook is running; jobs it took must still be ended before
+ * the engine is freed (sm_engine_free() waits for them). */
+typedef struct _SmEngineJob SmEngineJob;
+typedef gboolean (*SmEngineOffloadFunc) (SmEngineJob *job,
+                                         gpointer     user_data);
+
+void         sm_engine_set_offload     (SmEngine            *engine,
+                                        SmEngineOffloadFunc  func,
+                                        gpointer             user_data);
+SmDomain     sm_engine_job_get_domain  (SmEngineJob    *job);
+/* The query's features (the widest expert input of the model it was
+ * routed under), owned by the job. */
+const float *sm_engine_job_get_features (SmEngineJob   *job,
+                                        guint          *width);
+/* @queue_ns and @compute_ns are the peer's figures. */
+void         sm_engine_job_complete    (SmEngineJob    *job,
+                                        const float    *output,
+                                        guint           width,
+                                        guint64         queue_ns,
+                                        guint64         compute_ns);
+void         sm_engine_job_fail        (SmEngineJob    *job,
+                                        const GError   *error);
+void         sm_engine_job_run_locally (SmEngineJob    *job);
 
 SmMonitor   *sm_engine_get_monitor     (SmEngine       *engine);
 SmPool      *sm_engine_get_pool        (SmEngine       *engine);

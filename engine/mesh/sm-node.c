@@ -1,0 +1,1658 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#define G_LOG_DOMAIN "sm-node"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <zmq.h>
+
+#include "sm-error.h"
+#include "sm-histogram.h"
+#include "sm-node.h"
+#include "sm-simd.h"
+#include "sm-zap.h"
+
+/* A query out at a peer gets this many heartbeats to come back before it
+ * runs locally, even while the peer still answers PINGs. */
+#define REQUEST_TIMEOUT_HEARTBEATS 5
+/* A client that sent nothing for this many heartbeats is forgotten. */
+#define CLIENT_EXPIRY_HEARTBEATS   10
+/* Request ids with this bit are the benchmark's PINGs. */
+#define PROBE_BIT                  (G_GUINT64_CONSTANT (1) << 63)
+
+/* ---- what other threads post to the node's thread ---- */
+
+typedef enum {
+  COMMAND_OFFLOAD,     /* an engine query to send to a peer */
+  COMMAND_SERVED,      /* a peer's query the engine answered */
+  COMMAND_ADD_PEER,
+  COMMAND_PROBE,
+  COMMAND_STOP,
+} CommandKind;
+
+typedef struct _Peer Peer;
+
+/* A peer's query, from its arrival to the reply. */
+typedef struct
+{
+  SmNode   *node;
+  guint8    routing_id[256];
+  gsize     routing_id_size;
+  guint64   request_id;
+  guint64   echo_ns;
+  gint64    received_ns;
+  SmResult *result;
+  GError   *error;
+} Served;
+
+typedef struct
+{
+  guint     index;
+  guint     count;
+  guint     done;
+  guint64  *rtts;
+  gint64    sent_ns;
+  gboolean  finished;
+  GError   *error;
+} Probe;
+
+typedef struct
+{
+  CommandKind  kind;
+  SmEngineJob *job;
+  Served      *served;
+  Peer        *peer;
+  Probe       *probe;
+} Command;
+
+/* ---- the node's own state ---- */
+
+/* An engine query out at a peer. */
+typedef struct
+{
+  guint64      request_id;
+  SmEngineJob *job;
+  Peer        *peer;
+  gint64       sent_ns;
+} Pending;
+
+struct _Peer
+{
+  SmNodePeerInfo       info;      /* under node->lock; the thread writes it */
+  guint8               raw_key[32];
+  void                *socket;    /* DEALER */
+  gint64               last_heard_ns;
+  SmHistogram         *rtt;
+  SmHistogramRecorder *rtt_recorder;
+};
+
+/* A peer connected to our ROUTER, known by its routing id. */
+typedef struct
+{
+  char    name[SM_WIRE_NAME_MAX + 1];   /* its User-Id: the trusted name */
+  guint64 model_hash;
+  gboolean said_hello;
+  gint64  last_heard_ns;
+} Client;
+
+struct _SmNode
+{
+  SmEngine        *engine;
+  SmTrust         *trust;
+  SmIdentity       identity;
+  char             name[SM_WIRE_NAME_MAX + 1];
+  char            *endpoint;
+  guint8           node_id[16];
+  gint64           heartbeat_ns;
+  gint64           started_ns;
+
+  void            *context;
+  void            *router;
+  void            *zap;
+  void            *monitor;
+  int              wakeup;        /* eventfd */
+  GAsyncQueue     *commands;
+  GThread         *thread;
+
+  SmNodeEventFunc  event_func;
+  gpointer         event_data;
+
+  /* Offload policy, read by submitting threads. */
+  guint            offload_percent;
+  guint            offload_queue_above;
+  guint64          offload_counter;
+  gint             ready_peers;
+
+  /* The thread's own */
+  GPtrArray       *peers;          /* Peer*, also read under lock */
+  GHashTable      *pending;        /* request id → Pending */
+  GHashTable      *clients;        /* routing id (GBytes) → Client */
+  guint64          next_request_id;
+  gint64           next_heartbeat_ns;
+  Probe           *probe;
+  gboolean         stopping;
+
+  GMutex           lock;           /* peers' info and stats for readers */
+  GCond            probe_done;
+  GCond            peer_added;
+  SmNodeStats      stats;
+};
+
+static inline gint64
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const char *
+sm_peer_state_get_name (SmPeerState state)
+{
+  switch (state)
+    {
+    case SM_PEER_CONNECTING: return "connecting";
+    case SM_PEER_READY: return "ready";
+    case SM_PEER_MISMATCH: return "mismatch";
+    case SM_PEER_GONE: return "gone";
+    default: return "unknown";
+    }
+}
+
+static void
+emit (SmNode      *node,
+      SmNodeEvent  event,
+      const char  *peer,
+      const char  *format,
+      ...) G_GNUC_PRINTF (4, 5);
+
+static void
+emit (SmNode      *node,
+      SmNodeEvent  event,
+      const char  *peer,
+      const char  *format,
+      ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  if (node->event_func == NULL)
+    return;
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  node->event_func (event, peer, message, node->event_data);
+}
+
+static void
+post (SmNode  *node,
+      Command *command)
+{
+  guint64 one = 1;
+
+  g_async_queue_push (node->commands, command);
+  /* A full counter (never, in practice) still wakes the thread. */
+  if (write (node->wakeup, &one, sizeof one) < 0 && errno != EAGAIN)
+    g_warning ("Cannot wake the mesh node: %s", g_strerror (errno));
+}
+
+/* ---- sending ---- */
+
+/* Sends an envelope (after @routing_id on the ROUTER) and, for INFER, its
+ * tensor; never blocks: a peer at its high-water mark loses the message,
+ * which the caller learns from the return value. */
+static gboolean
+send_message (void                *socket,
+              const guint8        *routing_id,
+              gsize                routing_id_size,
+              const SmWireMessage *message,
+              Peer                *peer)
+{
+  guint8 frame[SM_WIRE_ENVELOPE_MAX];
+  gsize size = sm_wire_encode (message, frame);
+  gboolean tensor = message->tensor != NULL;
+
+  if (routing_id != NULL && zmq_send (socket, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    return FALSE;
+  if (zmq_send (socket, frame, size, (tensor ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
+    return FALSE;
+  if (tensor && zmq_send (socket, message->tensor, message->tensor_size, ZMQ_DONTWAIT) < 0)
+    return FALSE;
+
+  if (peer != NULL)
+    {
+      peer->info.messages_out++;
+      peer->info.bytes_out += size + (tensor ? message->tensor_size : 0);
+    }
+  return TRUE;
+}
+
+/* Answers a client through the ROUTER.  With ZMQ_ROUTER_MANDATORY a
+ * client that reads too slowly (its pipe at the high-water mark) or that
+ * left makes the send fail instead of vanish: counted, never blocking. */
+static void
+reply (SmNode              *node,
+       const guint8        *routing_id,
+       gsize                routing_id_size,
+       const SmWireMessage *message)
+{
+  if (!send_message (node->router, routing_id, routing_id_size, message, NULL))
+    {
+      g_mutex_lock (&node->lock);
+      node->stats.replies_dropped++;
+      g_mutex_unlock (&node->lock);
+    }
+}
+
+static void
+fill_hello (SmNode        *node,
+            SmWireMessage *message)
+{
+  SmWireHello *hello = &message->body.hello;
+
+  message->type = SM_WIRE_HELLO;
+  memcpy (hello->node_id, node->node_id, sizeof hello->node_id);
+  g_strlcpy (hello->name, node->name, sizeof hello->name);
+  g_strlcpy (hello->software, PACKAGE_VERSION, sizeof hello->software);
+  sm_engine_get_model_identity (node->engine, &hello->model_hash, &hello->expert_mask, &hello->input_width);
+  hello->simd_level = (guint8) sm_simd_get_level ();
+  hello->gpu = 0;
+}
+
+static void
+send_to_peer (SmNode   *node,
+              Peer     *peer,
+              SmWireType type,
+              guint64   request_id)
+{
+  SmWireMessage message = { .type = type, .request_id = request_id };
+
+  if (type == SM_WIRE_HELLO)
+    fill_hello (node, &message);
+  message.sent_ns = (guint64) now_ns ();
+  g_mutex_lock (&node->lock);
+  send_message (peer->socket, NULL, 0, &message, peer);
+  g_mutex_unlock (&node->lock);
+}
+
+static void
+reply_error (SmNode       *node,
+             const guint8 *routing_id,
+             gsize         routing_id_size,
+             guint64       request_id,
+             guint64       echo_ns,
+             SmWireStatus  status,
+             const char   *text)
+{
+  SmWireMessage message = {
+    .type = SM_WIRE_ERROR_REPLY,
+    .request_id = request_id,
+    .sent_ns = (guint64) now_ns (),
+    .echo_ns = echo_ns,
+  };
+
+  message.body.error.code = status;
+  g_strlcpy (message.body.error.message, text, sizeof message.body.error.message);
+  /* Cut at a character, not inside one: the decoder checks UTF-8. */
+  if (!g_utf8_validate (message.body.error.message, -1, NULL))
+    message.body.error.message[0] = '\0';
+  reply (node, routing_id, routing_id_size, &message);
+}
+
+/* ---- offloading (engine side) ---- */
+
+static gboolean
+offload_hook (SmEngineJob *job,
+              gpointer     user_data)
+{
+  SmNode *node = user_data;
+  guint percent = g_atomic_int_get (&node->offload_percent);
+  guint queue_above = g_atomic_int_get (&node->offload_queue_above);
+  gboolean take = FALSE;
+  Command *command;
+
+  if (g_atomic_int_get (&node->ready_peers) == 0)
+    return FALSE;
+
+  if (queue_above > 0 && sm_engine_get_queue_depth (node->engine) > queue_above)
+    take = TRUE;
+  else if (percent > 0)
+    {
+      /* Spread evenly: query n goes out when n·p/100 steps up. */
+      guint64 n = __atomic_fetch_add (&node->offload_counter, 1, __ATOMIC_RELAXED);
+
+      take = (n + 1) * percent / 100 != n * percent / 100;
+    }
+  if (!take)
+    return FALSE;
+
+  command = g_new0 (Command, 1);
+  command->kind = COMMAND_OFFLOAD;
+  command->job = job;
+  post (node, command);
+  return TRUE;
+}
+
+static void
+set_peer_state (SmNode      *node,
+                Peer        *peer,
+                SmPeerState  state)
+{
+  SmPeerState old = peer->info.state;
+
+  if (old == state)
+    return;
+  g_mutex_lock (&node->lock);
+  peer->info.state = state;
+  g_mutex_unlock (&node->lock);
+  if (old == SM_PEER_READY)
+    g_atomic_int_add (&node->ready_peers, -1);
+  if (state == SM_PEER_READY)
+    g_atomic_int_add (&node->ready_peers, 1);
+}
+
+/* The ready peer with the expert and the fewest queries out, or NULL. */
+static Peer *
+choose_peer (SmNode   *node,
+             SmDomain  domain)
+{
+  Peer *best = NULL;
+
+  for (guint i = 0; i < node->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (node->peers, i);
+
+      if (peer->info.state != SM_PEER_READY
+          || !(peer->info.hello.expert_mask & (1u << domain))
+          || peer->info.in_flight >= SM_NODE_PEER_IN_FLIGHT_MAX)
+        continue;
+      if (best == NULL || peer->info.in_flight < best->info.in_flight)
+        best = peer;
+    }
+  return best;
+}
+
+static void
+send_offload (SmNode      *node,
+              SmEngineJob *job)
+{
+  SmDomain domain = sm_engine_job_get_domain (job);
+  Peer *peer = choose_peer (node, domain);
+  SmWireMessage message = { .type = SM_WIRE_INFER_REQUEST, .flags = SM_WIRE_FLAG_TENSOR };
+  const float *features;
+  guint width;
+  Pending *pending;
+  gboolean sent;
+
+  if (peer == NULL || node->stopping)
+    {
+      sm_engine_job_run_locally (job);
+      return;
+    }
+
+  features = sm_engine_job_get_features (job, &width);
+  message.request_id = ++node->next_request_id;
+  message.body.infer = (SmWireInfer) { .expert = (guint8) domain, .rows = 1, .cols = width };
+  message.tensor = (const guint8 *) features;
+  message.tensor_size = (gsize) width * sizeof (float);
+  message.sent_ns = (guint64) now_ns ();
+
+  /* libzmq copies the tensor into its message here, so the job may end
+   * (run locally, say) while the frame still waits in a dead peer's pipe. */
+  g_mutex_lock (&node->lock);
+  sent = send_message (peer->socket, NULL, 0, &message, peer);
+  if (sent)
+    {
+      peer->info.offloaded++;
+      peer->info.in_flight++;
+      node->stats.offloaded++;
+    }
+  g_mutex_unlock (&node->lock);
+
+  if (!sent)
+    {
+      sm_engine_job_run_locally (job);
+      return;
+    }
+
+  pending = g_new (Pending, 1);
+  pending->request_id = message.request_id;
+  pending->job = job;
+  pending->peer = peer;
+  pending->sent_ns = (gint64) message.sent_ns;
+  g_hash_table_insert (node->pending, &pending->request_id, pending);
+}
+
+/* Ends a pending query without the peer's answer: it runs here instead. */
+static void
+retry_locally (SmNode  *node,
+               Pending *pending)
+{
+  g_mutex_lock (&node->lock);
+  pending->peer->info.in_flight--;
+  pending->peer->info.retried++;
+  node->stats.offload_retried++;
+  g_mutex_unlock (&node->lock);
+  sm_engine_job_run_locally (pending->job);
+  g_hash_table_remove (node->pending, &pending->request_id);
+}
+
+static void
+retry_peer_queries (SmNode *node,
+                    Peer   *peer)
+{
+  GHashTableIter iter;
+  Pending *pending;
+  g_autoptr(GPtrArray) mine = g_ptr_array_new ();
+
+  g_hash_table_iter_init (&iter, node->pending);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &pending))
+    if (peer == NULL || pending->peer == peer)
+      g_ptr_array_add (mine, pending);
+  for (guint i = 0; i < mine->len; i++)
+    retry_locally (node, g_ptr_array_index (mine, i));
+}
+
+/* ---- what peers' DEALERs receive: answers to us ---- */
+
+static void
+mark_gone (SmNode     *node,
+           Peer       *peer,
+           const char *why)
+{
+  if (peer->info.state == SM_PEER_GONE)
+    return;
+  set_peer_state (node, peer, SM_PEER_GONE);
+  g_mutex_lock (&node->lock);
+  peer->info.has_hello = FALSE;
+  g_mutex_unlock (&node->lock);
+  emit (node, SM_NODE_EVENT_PEER_GONE, peer->info.name, "%s", why);
+  retry_peer_queries (node, peer);
+}
+
+static void
+take_hello (SmNode              *node,
+            Peer                *peer,
+            const SmWireMessage *message)
+{
+  guint64 hash;
+  guint32 mask;
+  guint width;
+
+  sm_engine_get_model_identity (node->engine, &hash, &mask, &width);
+  g_mutex_lock (&node->lock);
+  peer->info.hello = message->body.hello;
+  peer->info.has_hello = TRUE;
+  g_mutex_unlock (&node->lock);
+
+  if (message->body.hello.model_hash != hash)
+    {
+      if (peer->info.state != SM_PEER_MISMATCH)
+        emit (node, SM_NODE_EVENT_PEER_MISMATCH, peer->info.name,
+              "%s runs another model (hash %016" G_GINT64_MODIFIER "x, ours %016" G_GINT64_MODIFIER "x): no queries go there",
+              message->body.hello.name, message->body.hello.model_hash, hash);
+      set_peer_state (node, peer, SM_PEER_MISMATCH);
+      retry_peer_queries (node, peer);
+    }
+  else if (peer->info.state != SM_PEER_READY)
+    {
+      set_peer_state (node, peer, SM_PEER_READY);
+      emit (node, SM_NODE_EVENT_PEER_READY, peer->info.name, "%s (%s) is ready", message->body.hello.name,
+            peer->info.endpoint);
+    }
+}
+
+static void
+take_rtt (SmNode  *node,
+          Peer    *peer,
+          guint64  request_id,
+          guint64  echo_ns,
+          gint64   now)
+{
+  guint64 rtt = (guint64) MAX (0, now - (gint64) echo_ns);
+  Probe *probe = node->probe;
+
+  sm_histogram_recorder_record (peer->rtt_recorder, rtt);
+  g_mutex_lock (&node->lock);
+  peer->info.rtt_last_ns = rtt;
+  g_mutex_unlock (&node->lock);
+
+  if (probe != NULL && (request_id & PROBE_BIT) && (request_id & ~PROBE_BIT) == probe->done
+      && g_ptr_array_index (node->peers, probe->index) == peer)
+    {
+      probe->rtts[probe->done++] = rtt;
+      if (probe->done < probe->count)
+        {
+          probe->sent_ns = now;
+          send_to_peer (node, peer, SM_WIRE_PING, PROBE_BIT | probe->done);
+        }
+    }
+}
+
+static void
+take_reply (SmNode              *node,
+            Peer                *peer,
+            const SmWireMessage *message)
+{
+  Pending *pending = g_hash_table_lookup (node->pending, &message->request_id);
+  g_autofree float *output = NULL;
+
+  if (pending == NULL || pending->peer != peer)
+    return;   /* late: it timed out and ran locally already */
+
+  if (message->type == SM_WIRE_ERROR_REPLY || message->body.infer.rows != 1)
+    {
+      retry_locally (node, pending);
+      return;
+    }
+
+  output = g_new (float, message->body.infer.cols);
+  sm_wire_tensor_copy (message, output);
+  g_mutex_lock (&node->lock);
+  peer->info.in_flight--;
+  peer->info.answered++;
+  g_mutex_unlock (&node->lock);
+  sm_engine_job_complete (pending->job, output, message->body.infer.cols,
+                          message->body.infer.queue_ns, message->body.infer.compute_ns);
+  g_hash_table_remove (node->pending, &message->request_id);
+}
+
+/* Reads every frame of one message into @frames (at most @max; the rest
+ * are read and dropped).  Returns how many frames there were in all. */
+static guint
+receive_frames (void      *socket,
+                zmq_msg_t *frames,
+                guint      max)
+{
+  guint n = 0;
+  int more = 1;
+  size_t more_size = sizeof more;
+
+  while (more)
+    {
+      zmq_msg_t extra;
+      zmq_msg_t *frame = n < max ? &frames[n] : &extra;
+
+      zmq_msg_init (frame);
+      if (zmq_msg_recv (frame, socket, ZMQ_DONTWAIT) < 0)
+        {
+          zmq_msg_close (frame);
+          break;
+        }
+      zmq_getsockopt (socket, ZMQ_RCVMORE, &more, &more_size);
+      if (frame == &extra)
+        zmq_msg_close (frame);
+      n++;
+    }
+  return n;
+}
+
+static void
+close_frames (zmq_msg_t *frames,
+              guint      n,
+              guint      max)
+{
+  for (guint i = 0; i < MIN (n, max); i++)
+    zmq_msg_close (&frames[i]);
+}
+
+static void
+peer_readable (SmNode *node,
+               Peer   *peer)
+{
+  zmq_msg_t frames[2];
+  guint n = receive_frames (peer->socket, frames, 2);
+  SmWireMessage message;
+  gint64 now = now_ns ();
+  gboolean ok;
+
+  if (n == 0)
+    return;
+
+  ok = n <= 2 && sm_wire_decode (zmq_msg_data (&frames[0]), zmq_msg_size (&frames[0]),
+                                 n == 2 ? zmq_msg_data (&frames[1]) : NULL,
+                                 n == 2 ? zmq_msg_size (&frames[1]) : 0, &message, NULL);
+  g_mutex_lock (&node->lock);
+  peer->info.messages_in++;
+  for (guint i = 0; i < MIN (n, 2); i++)
+    peer->info.bytes_in += zmq_msg_size (&frames[i]);
+  g_mutex_unlock (&node->lock);
+
+  /* A peer that answers with garbage is not heard from. */
+  if (ok)
+    {
+      gboolean was_gone = peer->info.state == SM_PEER_GONE;
+
+      peer->last_heard_ns = now;
+      if (was_gone)
+        {
+          set_peer_state (node, peer, SM_PEER_CONNECTING);
+          send_to_peer (node, peer, SM_WIRE_HELLO, 0);
+        }
+
+      switch (message.type)
+        {
+        case SM_WIRE_HELLO:
+          take_hello (node, peer, &message);
+          break;
+        case SM_WIRE_PONG:
+          take_rtt (node, peer, message.request_id, message.echo_ns, now);
+          break;
+        case SM_WIRE_INFER_REPLY:
+        case SM_WIRE_ERROR_REPLY:
+          take_reply (node, peer, &message);
+          break;
+        case SM_WIRE_METRICS:
+          g_mutex_lock (&node->lock);
+          peer->info.metrics = message.body.metrics;
+          peer->info.has_metrics = TRUE;
+          g_mutex_unlock (&node->lock);
+          break;
+        case SM_WIRE_BYE:
+          mark_gone (node, peer, "said goodbye");
+          break;
+        case SM_WIRE_PING:
+        case SM_WIRE_INFER_REQUEST:
+        default:
+          break;   /* a server does not ask its clients anything */
+        }
+    }
+  close_frames (frames, n, 2);
+}
+
+/* ---- what our ROUTER receives: peers asking us ---- */
+
+static void
+serve_done (SmResult     *result,
+            const GError *error,
+            gpointer      user_data)
+{
+  Served *served = user_data;
+  Command *command = g_new0 (Command, 1);
+
+  served->result = result;
+  served->error = error != NULL ? g_error_copy (error) : NULL;
+  command->kind = COMMAND_SERVED;
+  command->served = served;
+  post (served->node, command);
+}
+
+static void
+served_free (Served *served)
+{
+  sm_result_free (served->result);
+  g_clear_error (&served->error);
+  g_free (served);
+}
+
+static void
+send_served (SmNode *node,
+             Served *served)
+{
+  g_mutex_lock (&node->lock);
+  node->stats.serving--;
+  node->stats.served++;
+  g_mutex_unlock (&node->lock);
+
+  if (served->error != NULL)
+    {
+      SmWireStatus status = g_error_matches (served->error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED)
+                            ? SM_WIRE_STATUS_NO_EXPERT : SM_WIRE_STATUS_INTERNAL;
+
+      reply_error (node, served->routing_id, served->routing_id_size, served->request_id, served->echo_ns,
+                   status, served->error->message);
+    }
+  else
+    {
+      SmResult *r = served->result;
+      SmWireMessage message = {
+        .type = SM_WIRE_INFER_REPLY,
+        .flags = SM_WIRE_FLAG_TENSOR,
+        .request_id = served->request_id,
+        .echo_ns = served->echo_ns,
+        .tensor = (const guint8 *) r->output,
+        .tensor_size = (gsize) r->output_width * sizeof (float),
+      };
+      gint64 now = now_ns ();
+
+      message.body.infer = (SmWireInfer) {
+        .expert = (guint8) r->domain,
+        .rows = 1,
+        .cols = r->output_width,
+        .queue_ns = r->queue_ns,
+        .compute_ns = r->inference_ns,
+      };
+      message.sent_ns = (guint64) now;
+      reply (node, served->routing_id, served->routing_id_size, &message);
+    }
+  served_free (served);
+}
+
+static void
+refuse (SmNode       *node,
+        const guint8 *routing_id,
+        gsize         routing_id_size,
+        guint64       request_id,
+        guint64       echo_ns,
+        SmWireStatus  status,
+        const char   *text,
+        gboolean      answer)
+{
+  g_mutex_lock (&node->lock);
+  node->stats.refused_frames++;
+  node->stats.refused_by_status[status]++;
+  g_mutex_unlock (&node->lock);
+  if (answer)
+    reply_error (node, routing_id, routing_id_size, request_id, echo_ns, status, text);
+  emit (node, SM_NODE_EVENT_REJECTED, NULL, "Refused a frame: %s", text);
+}
+
+static Client *
+find_client (SmNode    *node,
+             zmq_msg_t *routing_id,
+             zmq_msg_t *envelope,
+             gint64     now)
+{
+  g_autoptr(GBytes) key = g_bytes_new (zmq_msg_data (routing_id), zmq_msg_size (routing_id));
+  Client *client = g_hash_table_lookup (node->clients, key);
+
+  if (client == NULL)
+    {
+      const char *user = zmq_msg_gets (envelope, "User-Id");
+
+      client = g_new0 (Client, 1);
+      g_strlcpy (client->name, user != NULL ? user : "?", sizeof client->name);
+      g_hash_table_insert (node->clients, g_steal_pointer (&key), client);
+    }
+  client->last_heard_ns = now;
+  return client;
+}
+
+static void
+serve_infer (SmNode              *node,
+             Client              *client,
+             zmq_msg_t           *routing_id,
+             const SmWireMessage *message,
+             gint64               now)
+{
+  const guint8 *id = zmq_msg_data (routing_id);
+  gsize id_size = zmq_msg_size (routing_id);
+  guint64 hash;
+  guint32 mask;
+  guint width;
+  const SmWireInfer *infer = &message->body.infer;
+  g_autofree float *copy = NULL;
+  const float *features;
+  Served *served;
+
+  sm_engine_get_model_identity (node->engine, &hash, &mask, &width);
+  if (!client->said_hello || client->model_hash != hash)
+    {
+      refuse (node, id, id_size, message->request_id, message->sent_ns, SM_WIRE_STATUS_MODEL_MISMATCH,
+              client->said_hello ? "Another model runs here" : "Say HELLO first", TRUE);
+      return;
+    }
+  if (infer->rows != 1 || infer->expert >= SM_N_DOMAINS || !(mask & (1u << infer->expert)))
+    {
+      refuse (node, id, id_size, message->request_id, message->sent_ns, SM_WIRE_STATUS_NO_EXPERT,
+              infer->rows != 1 ? "One query per request" : "No such expert here", TRUE);
+      return;
+    }
+  if (node->stats.serving >= SM_NODE_SERVE_MAX || node->stopping)
+    {
+      g_mutex_lock (&node->lock);
+      node->stats.overloaded++;
+      g_mutex_unlock (&node->lock);
+      reply_error (node, id, id_size, message->request_id, message->sent_ns, SM_WIRE_STATUS_OVERLOADED,
+                   "Too many queries at once");
+      return;
+    }
+
+  /* The frame is float-aligned whenever libzmq allocated it; copy if not. */
+  if ((uintptr_t) message->tensor % G_ALIGNOF (float) == 0)
+    features = (const float *) message->tensor;
+  else
+    {
+      copy = g_new (float, infer->cols);
+      sm_wire_tensor_copy (message, copy);
+      features = copy;
+    }
+
+  served = g_new0 (Served, 1);
+  served->node = node;
+  memcpy (served->routing_id, id, MIN (id_size, sizeof served->routing_id));
+  served->routing_id_size = MIN (id_size, sizeof served->routing_id);
+  served->request_id = message->request_id;
+  served->echo_ns = message->sent_ns;
+  served->received_ns = now;
+
+  g_mutex_lock (&node->lock);
+  node->stats.serving++;
+  node->stats.serving_max = MAX (node->stats.serving_max, node->stats.serving);
+  g_mutex_unlock (&node->lock);
+  sm_engine_submit_features (node->engine, (SmDomain) infer->expert, features, infer->cols, serve_done, served);
+}
+
+static void
+router_readable (SmNode *node)
+{
+  zmq_msg_t frames[3];
+  guint n = receive_frames (node->router, frames, 3);
+  g_autoptr(GError) error = NULL;
+  SmWireMessage message = { 0 };
+  const guint8 *id;
+  gsize id_size;
+  gint64 now = now_ns ();
+  Client *client;
+
+  if (n < 2)
+    {
+      close_frames (frames, n, 3);
+      return;
+    }
+  id = zmq_msg_data (&frames[0]);
+  id_size = zmq_msg_size (&frames[0]);
+  client = find_client (node, &frames[0], &frames[1], now);
+
+  if (n > 3 || !sm_wire_decode (zmq_msg_data (&frames[1]), zmq_msg_size (&frames[1]),
+                                n == 3 ? zmq_msg_data (&frames[2]) : NULL,
+                                n == 3 ? zmq_msg_size (&frames[2]) : 0, &message, &error))
+    {
+      gboolean is_error = zmq_msg_size (&frames[1]) >= 8
+                          && (((const guint8 *) zmq_msg_data (&frames[1]))[6]
+                              | ((const guint8 *) zmq_msg_data (&frames[1]))[7] << 8) == SM_WIRE_ERROR_REPLY;
+
+      /* Never answer an ERROR with an ERROR. */
+      refuse (node, id, id_size, message.request_id, message.sent_ns,
+              error != NULL ? (SmWireStatus) error->code : SM_WIRE_STATUS_MALFORMED,
+              error != NULL ? error->message : "Too many frames", !is_error);
+      close_frames (frames, n, 3);
+      return;
+    }
+
+  switch (message.type)
+    {
+    case SM_WIRE_HELLO:
+      {
+        SmWireMessage hello = { .request_id = message.request_id, .echo_ns = message.sent_ns };
+
+        client->said_hello = TRUE;
+        client->model_hash = message.body.hello.model_hash;
+        fill_hello (node, &hello);
+        hello.sent_ns = (guint64) now_ns ();
+        reply (node, id, id_size, &hello);
+      }
+      break;
+    case SM_WIRE_PING:
+      {
+        SmWireMessage pong = {
+          .type = SM_WIRE_PONG,
+          .request_id = message.request_id,
+          .echo_ns = message.sent_ns,
+          .sent_ns = (guint64) now_ns (),
+        };
+
+        reply (node, id, id_size, &pong);
+      }
+      break;
+    case SM_WIRE_INFER_REQUEST:
+      serve_infer (node, client, &frames[0], &message, now);
+      break;
+    case SM_WIRE_BYE:
+      {
+        g_autoptr(GBytes) key = g_bytes_new (id, id_size);
+
+        g_hash_table_remove (node->clients, key);
+      }
+      break;
+    case SM_WIRE_ERROR_REPLY:
+      break;
+    case SM_WIRE_PONG:
+    case SM_WIRE_INFER_REPLY:
+    case SM_WIRE_METRICS:
+    default:
+      refuse (node, id, id_size, message.request_id, message.sent_ns, SM_WIRE_STATUS_BAD_TYPE,
+              "Not a request", TRUE);
+      break;
+    }
+  close_frames (frames, n, 3);
+}
+
+/* The ROUTER's monitor reports handshakes that failed: no CURVE, a key
+ * that does not match, or one ZAP refused. */
+static void
+monitor_readable (SmNode *node)
+{
+  zmq_msg_t frames[2];
+  guint n = receive_frames (node->monitor, frames, 2);
+
+  if (n >= 1 && zmq_msg_size (&frames[0]) >= 2)
+    {
+      const guint8 *data = zmq_msg_data (&frames[0]);
+      guint16 event = (guint16) (data[0] | data[1] << 8);
+
+      if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                   | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+        {
+          g_mutex_lock (&node->lock);
+          node->stats.rejected_handshakes++;
+          g_mutex_unlock (&node->lock);
+          emit (node, SM_NODE_EVENT_REJECTED, NULL, "Refused a connection: %s",
+                event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "key not trusted" : "no CURVE handshake");
+        }
+    }
+  close_frames (frames, n, 2);
+}
+
+/* Trusted: the keys in the trust file, and those of the peers we were
+ * told to connect to. */
+static const char *
+lookup_key (const guint8 *public_key,
+            gpointer      user_data)
+{
+  SmNode *node = user_data;
+  const char *name = sm_trust_lookup_raw (node->trust, public_key);
+
+  for (guint i = 0; name == NULL && i < node->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (node->peers, i);
+
+      if (memcmp (peer->raw_key, public_key, sizeof peer->raw_key) == 0)
+        name = peer->info.name;
+    }
+  return name;
+}
+
+static void
+zap_readable (SmNode *node)
+{
+  if (sm_zap_handle (node->zap, lookup_key, node) == SM_ZAP_DENIED)
+    {
+      g_mutex_lock (&node->lock);
+      node->stats.untrusted_keys++;
+      g_mutex_unlock (&node->lock);
+    }
+}
+
+/* ---- the node's thread ---- */
+
+static void *
+open_socket (SmNode  *node,
+             int      type,
+             GError **error)
+{
+  void *socket = zmq_socket (node->context, type);
+  int linger = 0;
+  gint64 max_size = (gint64) SM_WIRE_TENSOR_MAX;
+
+  if (socket == NULL)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot make a ZeroMQ socket: %s",
+                   zmq_strerror (zmq_errno ()));
+      return NULL;
+    }
+  zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger);
+  zmq_setsockopt (socket, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size);
+  return socket;
+}
+
+static Peer *
+peer_new (SmNode      *node,
+          const char  *name,
+          const char  *endpoint,
+          const char  *public_key,
+          GError     **error)
+{
+  Peer *peer = g_new0 (Peer, 1);
+  int one = 1, reconnect_max = (int) MAX (100, node->heartbeat_ns / 1000000);
+
+  g_strlcpy (peer->info.name, name, sizeof peer->info.name);
+  g_strlcpy (peer->info.endpoint, endpoint, sizeof peer->info.endpoint);
+  g_strlcpy (peer->info.public_key, public_key, sizeof peer->info.public_key);
+  zmq_z85_decode (peer->raw_key, public_key);
+  peer->info.state = SM_PEER_CONNECTING;
+  peer->rtt = sm_histogram_new ();
+  peer->rtt_recorder = sm_histogram_add_recorder (peer->rtt);
+  peer->last_heard_ns = now_ns ();
+
+  peer->socket = open_socket (node, ZMQ_DEALER, error);
+  if (peer->socket == NULL)
+    goto failed;
+  /* Queue nothing for a peer that is not connected: a query waiting in a
+   * pipe to a dead peer would only be retried late. */
+  zmq_setsockopt (peer->socket, ZMQ_IMMEDIATE, &one, sizeof one);
+  /* Reconnect within a heartbeat, so that a peer that is back is seen. */
+  zmq_setsockopt (peer->socket, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
+  if (zmq_setsockopt (peer->socket, ZMQ_CURVE_SERVERKEY, public_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
+      || zmq_setsockopt (peer->socket, ZMQ_CURVE_PUBLICKEY, node->identity.public_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
+      || zmq_setsockopt (peer->socket, ZMQ_CURVE_SECRETKEY, node->identity.secret_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
+      || zmq_connect (peer->socket, endpoint) < 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "Cannot connect to %s at %s: %s",
+                   name, endpoint, zmq_strerror (zmq_errno ()));
+      goto failed;
+    }
+  return peer;
+
+failed:
+  if (peer->socket != NULL)
+    zmq_close (peer->socket);
+  sm_histogram_free (peer->rtt);
+  g_free (peer);
+  return NULL;
+}
+
+/* Closes a socket giving its last messages (BYE) a moment to leave. */
+static void
+close_socket (void *socket)
+{
+  int linger = 100;
+
+  zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger);
+  zmq_close (socket);
+}
+
+static void
+peer_free (Peer *peer)
+{
+  close_socket (peer->socket);
+  sm_histogram_free (peer->rtt);
+  g_free (peer);
+}
+
+static void
+send_metrics (SmNode *node,
+              gint64  now)
+{
+  SmWireMessage message = { .type = SM_WIRE_METRICS, .sent_ns = (guint64) now };
+  SmWireMetrics *m = &message.body.metrics;
+  SmMonitor *monitor = sm_engine_get_monitor (node->engine);
+  SmPoolStats pool;
+  GHashTableIter iter;
+  GBytes *key;
+  Client *client;
+
+  sm_pool_get_stats (sm_engine_get_pool (node->engine), &pool);
+  m->uptime_ms = (guint64) (now - node->started_ns) / 1000000;
+  m->pool_in_use = pool.in_use;
+  m->pool_limit = pool.limit;
+  m->fragmentation = CLAMP (pool.fragmentation, 0.0, 1.0);
+  m->queue_depth = sm_engine_get_queue_depth (node->engine);
+  m->peers = (guint32) g_atomic_int_get (&node->ready_peers);
+  m->ops_per_s = 0;
+  (void) monitor;
+
+  g_hash_table_iter_init (&iter, node->clients);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &key, (gpointer *) &client))
+    if (client->said_hello)
+      {
+        gsize size;
+        const guint8 *id = g_bytes_get_data (key, &size);
+
+        /* Not a reply: one lost at the high-water mark is not counted
+         * (the next second brings another). */
+        send_message (node->router, id, size, &message, NULL);
+      }
+}
+
+static void
+heartbeat (SmNode *node,
+           gint64  now)
+{
+  gint64 silence = node->heartbeat_ns * SM_NODE_MISSED_HEARTBEATS;
+  gint64 timeout = node->heartbeat_ns * REQUEST_TIMEOUT_HEARTBEATS;
+  GHashTableIter iter;
+  Pending *pending;
+  Client *client;
+  g_autoptr(GPtrArray) late = g_ptr_array_new ();
+
+  for (guint i = 0; i < node->peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (node->peers, i);
+
+      if (now - peer->last_heard_ns > silence && peer->info.state != SM_PEER_GONE)
+        mark_gone (node, peer, peer->info.state == SM_PEER_CONNECTING && !peer->info.has_hello
+                               ? "cannot be reached" : "missed three heartbeats");
+      if (!peer->info.has_hello)
+        send_to_peer (node, peer, SM_WIRE_HELLO, 0);
+      send_to_peer (node, peer, SM_WIRE_PING, ++node->next_request_id);
+      g_mutex_lock (&node->lock);
+      {
+        g_autoptr(SmHistogramSnapshot) snapshot = sm_histogram_snapshot (peer->rtt);
+
+        peer->info.rtt_count = sm_histogram_snapshot_get_count (snapshot);
+        peer->info.rtt_p50_ns = sm_histogram_snapshot_get_percentile (snapshot, 50);
+        peer->info.rtt_p99_ns = sm_histogram_snapshot_get_percentile (snapshot, 99);
+      }
+      g_mutex_unlock (&node->lock);
+    }
+
+  /* A query a live peer sits on too long runs here. */
+  g_hash_table_iter_init (&iter, node->pending);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &pending))
+    if (now - pending->sent_ns > timeout)
+      g_ptr_array_add (late, pending);
+  for (guint i = 0; i < late->len; i++)
+    retry_locally (node, g_ptr_array_index (late, i));
+
+  g_hash_table_iter_init (&iter, node->clients);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &client))
+    if (now - client->last_heard_ns > node->heartbeat_ns * CLIENT_EXPIRY_HEARTBEATS)
+      g_hash_table_iter_remove (&iter);
+  g_mutex_lock (&node->lock);
+  node->stats.clients = g_hash_table_size (node->clients);
+  g_mutex_unlock (&node->lock);
+
+  send_metrics (node, now);
+}
+
+static void
+finish_probe (SmNode   *node,
+              GError   *error)
+{
+  Probe *probe = node->probe;
+
+  node->probe = NULL;
+  g_mutex_lock (&node->lock);
+  probe->error = error;
+  probe->finished = TRUE;
+  g_cond_broadcast (&node->probe_done);
+  g_mutex_unlock (&node->lock);
+}
+
+static void
+run_command (SmNode  *node,
+             Command *command)
+{
+  switch (command->kind)
+    {
+    case COMMAND_OFFLOAD:
+      send_offload (node, command->job);
+      break;
+    case COMMAND_SERVED:
+      send_served (node, command->served);
+      break;
+    case COMMAND_ADD_PEER:
+      g_mutex_lock (&node->lock);
+      g_ptr_array_add (node->peers, command->peer);
+      g_cond_broadcast (&node->peer_added);
+      g_mutex_unlock (&node->lock);
+      send_to_peer (node, command->peer, SM_WIRE_HELLO, 0);
+      break;
+    case COMMAND_PROBE:
+      {
+        Peer *peer = g_ptr_array_index (node->peers, command->probe->index);
+
+        node->probe = command->probe;
+        node->probe->sent_ns = now_ns ();
+        send_to_peer (node, peer, SM_WIRE_PING, PROBE_BIT);
+      }
+      break;
+    case COMMAND_STOP:
+      node->stopping = TRUE;
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  g_free (command);
+}
+
+static void
+say_bye_to_clients (SmNode *node)
+{
+  SmWireMessage bye = { .type = SM_WIRE_BYE, .sent_ns = (guint64) now_ns () };
+  GHashTableIter iter;
+  GBytes *key;
+  gsize size;
+
+  g_hash_table_iter_init (&iter, node->clients);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+    {
+      const guint8 *id = g_bytes_get_data (key, &size);
+
+      reply (node, id, size, &bye);
+    }
+}
+
+static gboolean
+has_message (void *socket)
+{
+  int events = 0;
+  size_t size = sizeof events;
+
+  return zmq_getsockopt (socket, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
+}
+
+static gpointer
+node_main (gpointer data)
+{
+  SmNode *node = data;
+  g_autofree zmq_pollitem_t *items = NULL;
+  guint n_items = 0;
+
+  node->next_heartbeat_ns = now_ns ();
+  for (;;)
+    {
+      gint64 now = now_ns ();
+      long timeout_ms;
+      Command *command;
+      guint64 counter;
+
+      while ((command = g_async_queue_try_pop (node->commands)) != NULL)
+        run_command (node, command);
+
+      if (node->stopping && node->stats.serving == 0)
+        break;
+
+      if (now >= node->next_heartbeat_ns)
+        {
+          heartbeat (node, now);
+          node->next_heartbeat_ns = now + node->heartbeat_ns;
+        }
+      if (node->probe != NULL && now - node->probe->sent_ns > node->heartbeat_ns * SM_NODE_MISSED_HEARTBEATS)
+        finish_probe (node, g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "The peer stopped answering PINGs"));
+      else if (node->probe != NULL && node->probe->done == node->probe->count)
+        finish_probe (node, NULL);
+
+      if (n_items != 4 + node->peers->len)
+        {
+          n_items = 4 + node->peers->len;
+          g_free (items);
+          items = g_new0 (zmq_pollitem_t, n_items);
+          items[0] = (zmq_pollitem_t) { .fd = node->wakeup, .events = ZMQ_POLLIN };
+          items[1] = (zmq_pollitem_t) { .socket = node->router, .events = ZMQ_POLLIN };
+          items[2] = (zmq_pollitem_t) { .socket = node->zap, .events = ZMQ_POLLIN };
+          items[3] = (zmq_pollitem_t) { .socket = node->monitor, .events = ZMQ_POLLIN };
+          for (guint i = 0; i < node->peers->len; i++)
+            items[4 + i] = (zmq_pollitem_t) { .socket = ((Peer *) g_ptr_array_index (node->peers, i))->socket,
+                                              .events = ZMQ_POLLIN };
+        }
+
+      timeout_ms = (long) MAX (0, (node->next_heartbeat_ns - now + 999999) / 1000000);
+      if (zmq_poll (items, (int) n_items, timeout_ms) < 0)
+        {
+          if (zmq_errno () == EINTR)
+            continue;
+          g_critical ("The mesh node cannot poll its sockets: %s", zmq_strerror (zmq_errno ()));
+          break;
+        }
+
+      if (items[0].revents & ZMQ_POLLIN)
+        {
+          if (read (node->wakeup, &counter, sizeof counter) < 0 && errno != EAGAIN)
+            g_warning ("Cannot read the mesh node's wakeup: %s", g_strerror (errno));
+        }
+      /* Drain each socket: one poll per message would cost a system call
+       * per message under load. */
+      for (int budget = 256; budget > 0 && (items[2].revents & ZMQ_POLLIN); budget--)
+        {
+          zap_readable (node);
+          items[2].revents = has_message (node->zap) ? ZMQ_POLLIN : 0;
+        }
+      for (int budget = 256; budget > 0 && (items[3].revents & ZMQ_POLLIN); budget--)
+        {
+          monitor_readable (node);
+          items[3].revents = has_message (node->monitor) ? ZMQ_POLLIN : 0;
+        }
+      for (int budget = 256; budget > 0 && (items[1].revents & ZMQ_POLLIN); budget--)
+        {
+          router_readable (node);
+          items[1].revents = has_message (node->router) ? ZMQ_POLLIN : 0;
+        }
+      for (guint i = 0; i < node->peers->len; i++)
+        for (int budget = 256; budget > 0 && (items[4 + i].revents & ZMQ_POLLIN); budget--)
+          {
+            Peer *peer = g_ptr_array_index (node->peers, i);
+
+            peer_readable (node, peer);
+            items[4 + i].revents = has_message (peer->socket) ? ZMQ_POLLIN : 0;
+          }
+    }
+
+  /* Leaving: the peers learn at once, both those we connected to and
+   * those connected to us, and what they had of ours runs here. */
+  for (guint i = 0; i < node->peers->len; i++)
+    send_to_peer (node, g_ptr_array_index (node->peers, i), SM_WIRE_BYE, 0);
+  say_bye_to_clients (node);
+  retry_peer_queries (node, NULL);
+  if (node->probe != NULL)
+    finish_probe (node, g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "The node stopped"));
+
+  return NULL;
+}
+
+/* ---- the API ---- */
+
+static gboolean
+bind_router (SmNode      *node,
+             const char  *endpoint,
+             GError     **error)
+{
+  int one = 1;
+  char bound[256];
+  size_t size = sizeof bound;
+
+  node->router = open_socket (node, ZMQ_ROUTER, error);
+  if (node->router == NULL)
+    return FALSE;
+  zmq_setsockopt (node->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+  /* libzmq asks the ZAP handler about every CURVE client. */
+  if (zmq_setsockopt (node->router, ZMQ_CURVE_SERVER, &one, sizeof one) < 0
+      || zmq_setsockopt (node->router, ZMQ_CURVE_SECRETKEY, node->identity.secret_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
+      || zmq_setsockopt (node->router, ZMQ_ZAP_DOMAIN, "synmesh", 7) < 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot set up CURVE: %s (libzmq without libsodium?)",
+                   zmq_strerror (zmq_errno ()));
+      return FALSE;
+    }
+  if (zmq_bind (node->router, endpoint) < 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO, "Cannot listen on %s: %s",
+                   endpoint, zmq_strerror (zmq_errno ()));
+      return FALSE;
+    }
+  if (zmq_getsockopt (node->router, ZMQ_LAST_ENDPOINT, bound, &size) == 0)
+    node->endpoint = g_strndup (bound, size);
+  else
+    node->endpoint = g_strdup (endpoint);
+  return TRUE;
+}
+
+static gboolean
+open_sockets (SmNode             *node,
+              const SmNodeConfig *config,
+              GError            **error)
+{
+  g_autofree char *monitor_endpoint = g_strdup_printf ("inproc://sm-node-monitor-%p", (void *) node);
+  g_autofree char *default_bind = g_strdup_printf ("tcp://127.0.0.1:%d", SM_NODE_DEFAULT_PORT);
+
+  node->context = zmq_ctx_new ();
+  if (!zmq_has ("curve"))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                   "This libzmq has no CURVE security (built without libsodium)");
+      return FALSE;
+    }
+
+  /* The ZAP handler must listen before any peer can connect. */
+  node->zap = open_socket (node, ZMQ_REP, error);
+  if (node->zap == NULL)
+    return FALSE;
+  if (zmq_bind (node->zap, SM_ZAP_ENDPOINT) < 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot start the ZAP handler: %s",
+                   zmq_strerror (zmq_errno ()));
+      return FALSE;
+    }
+
+  if (!bind_router (node, config->bind != NULL ? config->bind : default_bind, error))
+    return FALSE;
+
+  if (zmq_socket_monitor (node->router, monitor_endpoint,
+                          ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0
+      || (node->monitor = open_socket (node, ZMQ_PAIR, error)) == NULL
+      || zmq_connect (node->monitor, monitor_endpoint) < 0)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot watch the node's connections: %s",
+                     zmq_strerror (zmq_errno ()));
+      return FALSE;
+    }
+
+  node->wakeup = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (node->wakeup < 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot make an eventfd: %s", g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+close_sockets (SmNode *node)
+{
+  if (node->peers != NULL)
+    g_ptr_array_set_size (node->peers, 0);
+  g_clear_pointer (&node->monitor, zmq_close);
+  if (node->router != NULL)
+    zmq_socket_monitor (node->router, NULL, 0);
+  g_clear_pointer (&node->router, close_socket);
+  g_clear_pointer (&node->zap, zmq_close);
+  g_clear_pointer (&node->context, zmq_ctx_term);
+  if (node->wakeup >= 0)
+    close (node->wakeup);
+  node->wakeup = -1;
+}
+
+SmNode *
+sm_node_new (SmEngine            *engine,
+             const SmNodeConfig  *config,
+             GError             **error)
+{
+  SmNode *node;
+  guint8 digest[32];
+  gsize digest_size = sizeof digest;
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+
+  g_return_val_if_fail (engine != NULL && config != NULL && config->trust != NULL, NULL);
+
+  node = g_new0 (SmNode, 1);
+  node->engine = engine;
+  node->trust = config->trust;
+  node->identity = config->identity;
+  node->wakeup = -1;
+  g_strlcpy (node->name, config->name != NULL ? config->name : g_get_host_name (), sizeof node->name);
+  if (!g_utf8_validate (node->name, -1, NULL) || node->name[0] == '\0')
+    g_strlcpy (node->name, "node", sizeof node->name);
+  node->heartbeat_ns = (gint64) (config->heartbeat_ms > 0 ? config->heartbeat_ms : SM_NODE_DEFAULT_HEARTBEAT_MS) * 1000000;
+  node->started_ns = now_ns ();
+  /* The node id follows the key: the same node after a restart. */
+  g_checksum_update (checksum, (const guchar *) node->identity.public_key, SM_IDENTITY_KEY_LENGTH);
+  g_checksum_get_digest (checksum, digest, &digest_size);
+  memcpy (node->node_id, digest, sizeof node->node_id);
+
+  node->commands = g_async_queue_new ();
+  node->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_free);
+  node->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+  node->clients = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, g_free);
+  g_mutex_init (&node->lock);
+  g_cond_init (&node->probe_done);
+  g_cond_init (&node->peer_added);
+
+  if (!open_sockets (node, config, error))
+    {
+      close_sockets (node);
+      g_ptr_array_unref (node->peers);
+      g_hash_table_unref (node->pending);
+      g_hash_table_unref (node->clients);
+      g_async_queue_unref (node->commands);
+      g_mutex_clear (&node->lock);
+      g_cond_clear (&node->probe_done);
+      g_cond_clear (&node->peer_added);
+      g_free (node->endpoint);
+      g_free (node);
+      return NULL;
+    }
+
+  node->thread = g_thread_new ("sm-node", node_main, node);
+  sm_engine_set_offload (engine, offload_hook, node);
+  return node;
+}
+
+void
+sm_node_free (SmNode *node)
+{
+  Command *command;
+
+  if (node == NULL)
+    return;
+
+  /* No new query comes our way after this returns. */
+  sm_engine_set_offload (node->engine, NULL, NULL);
+  command = g_new0 (Command, 1);
+  command->kind = COMMAND_STOP;
+  post (node, command);
+  g_thread_join (node->thread);
+
+  /* Commands that came after the thread left: none offloads (the hook is
+   * gone), none serves (the thread waited for every query it ran). */
+  while ((command = g_async_queue_try_pop (node->commands)) != NULL)
+    {
+      if (command->kind == COMMAND_ADD_PEER)
+        peer_free (command->peer);
+      g_free (command);
+    }
+
+  close_sockets (node);
+  g_ptr_array_unref (node->peers);
+  g_hash_table_unref (node->pending);
+  g_hash_table_unref (node->clients);
+  g_async_queue_unref (node->commands);
+  g_mutex_clear (&node->lock);
+  g_cond_clear (&node->probe_done);
+  g_cond_clear (&node->peer_added);
+  g_free (node->endpoint);
+  g_free (node);
+}
+
+void
+sm_node_set_event_func (SmNode          *node,
+                        SmNodeEventFunc  func,
+                        gpointer         user_data)
+{
+  node->event_func = func;
+  node->event_data = user_data;
+}
+
+gboolean
+sm_node_add_peer (SmNode      *node,
+                  const char  *name,
+                  const char  *endpoint,
+                  const char  *public_key,
+                  GError     **error)
+{
+  Command *command;
+  Peer *peer;
+  guint count;
+
+  if (!sm_identity_key_is_valid (public_key))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "“%s” is not a public key (40 Z85 characters, as `synmesh keygen --show` prints)", public_key);
+      return FALSE;
+    }
+  g_mutex_lock (&node->lock);
+  count = node->peers->len;
+  g_mutex_unlock (&node->lock);
+  if (count >= SM_NODE_PEERS_MAX)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY, "A node keeps at most %d peers",
+                   SM_NODE_PEERS_MAX);
+      return FALSE;
+    }
+  /* The socket is made here, not on the node's thread: libzmq sockets may
+   * move between threads with a full memory barrier, which the command
+   * queue's lock gives. */
+  peer = peer_new (node, name, endpoint, public_key, error);
+  if (peer == NULL)
+    return FALSE;
+  command = g_new0 (Command, 1);
+  command->kind = COMMAND_ADD_PEER;
+  command->peer = peer;
+  post (node, command);
+
+  /* Wait for the thread to take it (it never blocks for long), so that the
+   * peer is in sm_node_dup_peers() when this returns. */
+  g_mutex_lock (&node->lock);
+  while (node->peers->len == count)
+    g_cond_wait (&node->peer_added, &node->lock);
+  g_mutex_unlock (&node->lock);
+  return TRUE;
+}
+
+void
+sm_node_set_offload (SmNode *node,
+                     guint   percent,
+                     guint   queue_above)
+{
+  g_atomic_int_set (&node->offload_percent, MIN (percent, 100));
+  g_atomic_int_set (&node->offload_queue_above, queue_above);
+}
+
+const char *
+sm_node_get_endpoint (SmNode *node)
+{
+  return node->endpoint;
+}
+
+const char *
+sm_node_get_name (SmNode *node)
+{
+  return node->name;
+}
+
+GArray *
+sm_node_dup_peers (SmNode *node)
+{
+  GArray *peers = g_array_new (FALSE, FALSE, sizeof (SmNodePeerInfo));
+
+  g_mutex_lock (&node->lock);
+  for (guint i = 0; i < node->peers->len; i++)
+    g_array_append_val (peers, ((Peer *) g_ptr_array_index (node->peers, i))->info);
+  g_mutex_unlock (&node->lock);
+  return peers;
+}
+
+void
+sm_node_get_stats (SmNode      *node,
+                   SmNodeStats *stats)
+{
+  g_mutex_lock (&node->lock);
+  *stats = node->stats;
+  g_mutex_unlock (&node->lock);
+}
+
+gboolean
+sm_node_probe (SmNode    *node,
+               guint      index,
+               guint      count,
+               guint64   *rtts,
+               GError   **error)
+{
+  Probe probe = { .index = index, .count = count, .rtts = rtts };
+  Command *command;
+  gboolean known;
+
+  g_mutex_lock (&node->lock);
+  known = index < node->peers->len;
+  g_mutex_unlock (&node->lock);
+  if (!known || count == 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "No peer %u to probe", index);
+      return FALSE;
+    }
+
+  command = g_new0 (Command, 1);
+  command->kind = COMMAND_PROBE;
+  command->probe = &probe;
+  post (node, command);
+
+  g_mutex_lock (&node->lock);
+  while (!probe.finished)
+    g_cond_wait (&node->probe_done, &node->lock);
+  g_mutex_unlock (&node->lock);
+
+  if (probe.error != NULL)
+    {
+      g_propagate_error (error, probe.error);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -12,12 +12,10 @@ typedef struct
 {
   const char       *name;
   const char       *summary;
-  SmCliCommandFunc  func;    /* NULL while the command is not built yet */
+  SmCliCommandFunc  func;
 } SmCliCommand;
 
-/* The commands of DESIGN.md, in the order a new user meets them.  Those
- * without a function are listed so that `synmesh --help` shows the whole
- * tool, and say plainly that they are not in this build yet. */
+/* The commands of DESIGN.md, in the order a new user meets them. */
 static const SmCliCommand commands[] = {
   { "doctor",   N_("Report CPU features, chosen kernels, build options, paths and the Vulkan loader"), sm_cli_doctor },
   { "run",      N_("Run a headless tuning session with live text metrics"),         sm_cli_run },
@@ -51,9 +49,7 @@ describe_commands (void)
   GString *text = g_string_new (_("Commands:\n"));
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    g_string_append_printf (text, "  %-10s %s%s\n", commands[i].name,
-                            _(commands[i].summary),
-                            commands[i].func ? "" : _(" (not in this build yet)"));
+    g_string_append_printf (text, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
   g_string_append (text, _("\n“synmesh COMMAND --help” describes one command."));
 
   return g_string_free (text, FALSE);
@@ -76,13 +72,6 @@ run_command (const SmCliCommand  *command,
 {
   g_autofree char *prgname = g_strdup_printf ("synmesh %s", command->name);
   g_autofree char **sub_argv = g_new0 (char *, argc + 1);
-
-  if (command->func == NULL)
-    {
-      g_printerr (_("synmesh %s: this command is not in this build of Synaptic Mesh yet.\n"),
-                  command->name);
-      return SM_CLI_EXIT_UNAVAILABLE;
-    }
 
   /* The command sees "synmesh <name>" as its program name, so that its own
    * --help and error messages name it. */

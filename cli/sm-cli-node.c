@@ -175,7 +175,7 @@ sm_cli_node (int    argc,
     }
   if (preset_name != NULL && !sm_preset_from_name (preset_name, &preset))
     {
-      g_printerr (_("synmesh node: no preset “%s” (micro, standard, large)\n"), preset_name);
+      g_printerr (_("synmesh node: unknown preset “%s” (micro, standard, large)\n"), preset_name);
       return SM_CLI_EXIT_USAGE;
     }
 

@@ -15,7 +15,6 @@ enum {
   SM_CLI_EXIT_OK          = 0,
   SM_CLI_EXIT_FAILED      = 1,
   SM_CLI_EXIT_USAGE       = 2,
-  SM_CLI_EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: not in this build yet */
 };
 
 /* Parses @argv with @context, printing a usage error the same way for every

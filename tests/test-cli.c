@@ -13,6 +13,29 @@
 
 /* Runs the built synmesh (its path comes from meson) with @args and
  * returns its exit status, with stdout and stderr in @out and @err. */
+
+/* Points SYNMESH_DATA_DIR at @dir for the commands run next and returns
+ * what it was, for restore_data_dir(): the other tests rely on the test
+ * environment's folder, never the user's. */
+static char *
+swap_data_dir (const char *dir)
+{
+  char *old = g_strdup (g_getenv ("SYNMESH_DATA_DIR"));
+
+  g_setenv ("SYNMESH_DATA_DIR", dir, TRUE);
+  return old;
+}
+
+static void
+restore_data_dir (char *old)
+{
+  if (old != NULL)
+    g_setenv ("SYNMESH_DATA_DIR", old, TRUE);
+  else
+    g_unsetenv ("SYNMESH_DATA_DIR");
+  g_free (old);
+}
+
 static int
 run_synmesh (const char * const  *args,
              char               **out,
@@ -125,9 +148,10 @@ test_cli_doctor_json (void)
   JsonObject *root, *cpu_object;
   JsonArray *features;
 
-  g_setenv ("SYNMESH_DATA_DIR", "/nonexistent/synmesh-test", TRUE);
+  char *old_dir = swap_data_dir ("/nonexistent/synmesh-test");
+
   g_assert_cmpint (run_synmesh ((const char *[]) { "doctor", "--json", NULL }, &out, &err), ==, 0);
-  g_unsetenv ("SYNMESH_DATA_DIR");
+  restore_data_dir (old_dir);
 
   json_parser_load_from_data (parser, out, -1, &error);
   g_assert_no_error (error);
@@ -228,14 +252,43 @@ test_cli_bench_unknown_area (void)
   g_assert_nonnull (strstr (err, "unknown area"));
 }
 
+/* A headless node starts, makes its key when it has none, says where it
+ * listens, stops on time; bad options are refused before it binds. */
 static void
-test_cli_unbuilt_command_says_so (void)
+test_cli_node (void)
 {
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-node-XXXXXX", NULL);
+  g_autofree char *key = g_build_filename (dir, "node.key", NULL);
   g_autofree char *out = NULL, *err = NULL;
+  GStatBuf st;
+  char *old_dir = swap_data_dir (dir);
 
-  /* Until the mesh node lands, `node` must refuse plainly rather than pretend. */
-  g_assert_cmpint (run_synmesh ((const char *[]) { "node", NULL }, &out, &err), ==, 69);
-  g_assert_nonnull (strstr (err, "not in this build"));
+  g_assert_cmpint (run_synmesh ((const char *[]) { "node", "--bind", "tcp://127.0.0.1:*", "--name", "cli-test",
+                                                   "--duration", "0.3", NULL }, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "listening tcp://127.0.0.1:"));
+  g_assert_nonnull (strstr (out, " as cli-test"));
+  g_assert_nonnull (strstr (out, "fingerprint "));
+  g_assert_cmpint (g_stat (key, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "node", "--peer", "tcp://127.0.0.1:1=short", NULL }, &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "[NAME@]ENDPOINT=PUBLICKEY"));
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "node", "--offload", "101", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--offload is 0–100"));
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "node", "--bind", "nonsense://x", NULL }, &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "Cannot listen on nonsense://x"));
+  restore_data_dir (old_dir);
+
+  g_assert_cmpint (g_unlink (key), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 /* keygen makes a key once, shows it on request, and replaces it only when
@@ -439,7 +492,7 @@ main (int   argc,
   g_test_add_func ("/cli/bench/quick-json", test_cli_bench_quick_json);
   g_test_add_func ("/cli/bench/unknown-area", test_cli_bench_unknown_area);
   g_test_add_func ("/cli/keygen", test_cli_keygen);
-  g_test_add_func ("/cli/unbuilt-command-says-so", test_cli_unbuilt_command_says_so);
+  g_test_add_func ("/cli/node", test_cli_node);
   g_test_add_func ("/cli/infer/text", test_cli_infer_text);
   g_test_add_func ("/cli/infer/npy", test_cli_infer_npy);
   g_test_add_func ("/cli/run", test_cli_run);

@@ -12,10 +12,10 @@
 #include <zmq.h>
 
 #include "sm-error.h"
+#include "sm-gate.h"
 #include "sm-histogram.h"
 #include "sm-node.h"
 #include "sm-simd.h"
-#include "sm-zap.h"
 
 /* A query out at a peer gets this many heartbeats to come back before it
  * runs locally, even while the peer still answers PINGs. */
@@ -87,6 +87,7 @@ struct _Peer
   guint8               raw_key[32];
   void                *socket;    /* DEALER */
   gint64               last_heard_ns;
+  gint64               connected_ns;
   SmHistogram         *rtt;
   SmHistogramRecorder *rtt_recorder;
 };
@@ -113,8 +114,7 @@ struct _SmNode
 
   void            *context;
   void            *router;
-  void            *zap;
-  void            *monitor;
+  SmGate          *gate;
   int              wakeup;        /* eventfd */
   GAsyncQueue     *commands;
   GThread         *thread;
@@ -136,6 +136,7 @@ struct _SmNode
   gint64           next_heartbeat_ns;
   Probe           *probe;
   gboolean         stopping;
+  gboolean         sockets_changed; /* poll a peer's new socket */
 
   GMutex           lock;           /* peers' info and stats for readers */
   GCond            probe_done;
@@ -924,34 +925,25 @@ router_readable (SmNode *node)
   close_frames (frames, n, 3);
 }
 
-/* The ROUTER's monitor reports handshakes that failed: no CURVE, a key
- * that does not match, or one ZAP refused. */
+/* The gate refused a connection: counted here, on the gate's thread. */
 static void
-monitor_readable (SmNode *node)
+connection_refused (gboolean untrusted_key,
+                    gpointer user_data)
 {
-  zmq_msg_t frames[2];
-  guint n = receive_frames (node->monitor, frames, 2);
+  SmNode *node = user_data;
 
-  if (n >= 1 && zmq_msg_size (&frames[0]) >= 2)
-    {
-      const guint8 *data = zmq_msg_data (&frames[0]);
-      guint16 event = (guint16) (data[0] | data[1] << 8);
-
-      if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                   | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
-        {
-          g_mutex_lock (&node->lock);
-          node->stats.rejected_handshakes++;
-          g_mutex_unlock (&node->lock);
-          emit (node, SM_NODE_EVENT_REJECTED, NULL, "Refused a connection: %s",
-                event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "key not trusted" : "no CURVE handshake");
-        }
-    }
-  close_frames (frames, n, 2);
+  g_mutex_lock (&node->lock);
+  node->stats.rejected_handshakes++;
+  if (untrusted_key)
+    node->stats.untrusted_keys++;
+  g_mutex_unlock (&node->lock);
+  emit (node, SM_NODE_EVENT_REJECTED, NULL, "Refused a connection: %s",
+        untrusted_key ? "key not trusted" : "no CURVE handshake");
 }
 
 /* Trusted: the keys in the trust file, and those of the peers we were
- * told to connect to. */
+ * told to connect to.  On the gate's thread: the trust list does not
+ * change while the node runs, the peers' list only under the lock. */
 static const char *
 lookup_key (const guint8 *public_key,
             gpointer      user_data)
@@ -959,25 +951,16 @@ lookup_key (const guint8 *public_key,
   SmNode *node = user_data;
   const char *name = sm_trust_lookup_raw (node->trust, public_key);
 
+  g_mutex_lock (&node->lock);
   for (guint i = 0; name == NULL && i < node->peers->len; i++)
     {
       Peer *peer = g_ptr_array_index (node->peers, i);
 
       if (memcmp (peer->raw_key, public_key, sizeof peer->raw_key) == 0)
-        name = peer->info.name;
+        name = peer->info.name;   /* fixed for the peer's life */
     }
+  g_mutex_unlock (&node->lock);
   return name;
-}
-
-static void
-zap_readable (SmNode *node)
-{
-  if (sm_zap_handle (node->zap, lookup_key, node) == SM_ZAP_DENIED)
-    {
-      g_mutex_lock (&node->lock);
-      node->stats.untrusted_keys++;
-      g_mutex_unlock (&node->lock);
-    }
 }
 
 /* ---- the node's thread ---- */
@@ -1002,6 +985,35 @@ open_socket (SmNode  *node,
   return socket;
 }
 
+/* A DEALER to the peer, CURVE with its key as the server's. */
+static void *
+connect_peer (SmNode      *node,
+              Peer        *peer,
+              GError     **error)
+{
+  void *socket = open_socket (node, ZMQ_DEALER, error);
+  int one = 1, reconnect_max = (int) MAX (100, node->heartbeat_ns / 1000000);
+
+  if (socket == NULL)
+    return NULL;
+  /* Queue nothing for a peer that is not connected: a query waiting in a
+   * pipe to a dead peer would only be retried late. */
+  zmq_setsockopt (socket, ZMQ_IMMEDIATE, &one, sizeof one);
+  /* Reconnect within a heartbeat, so that a peer that is back is seen. */
+  zmq_setsockopt (socket, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
+  if (zmq_setsockopt (socket, ZMQ_CURVE_SERVERKEY, peer->info.public_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
+      || zmq_setsockopt (socket, ZMQ_CURVE_PUBLICKEY, node->identity.public_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
+      || zmq_setsockopt (socket, ZMQ_CURVE_SECRETKEY, node->identity.secret_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
+      || zmq_connect (socket, peer->info.endpoint) < 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "Cannot connect to %s at %s: %s",
+                   peer->info.name, peer->info.endpoint, zmq_strerror (zmq_errno ()));
+      zmq_close (socket);
+      return NULL;
+    }
+  return socket;
+}
+
 static Peer *
 peer_new (SmNode      *node,
           const char  *name,
@@ -1010,42 +1022,44 @@ peer_new (SmNode      *node,
           GError     **error)
 {
   Peer *peer = g_new0 (Peer, 1);
-  int one = 1, reconnect_max = (int) MAX (100, node->heartbeat_ns / 1000000);
 
   g_strlcpy (peer->info.name, name, sizeof peer->info.name);
   g_strlcpy (peer->info.endpoint, endpoint, sizeof peer->info.endpoint);
   g_strlcpy (peer->info.public_key, public_key, sizeof peer->info.public_key);
   zmq_z85_decode (peer->raw_key, public_key);
   peer->info.state = SM_PEER_CONNECTING;
+  peer->last_heard_ns = peer->connected_ns = now_ns ();
+
+  peer->socket = connect_peer (node, peer, error);
+  if (peer->socket == NULL)
+    {
+      g_free (peer);
+      return NULL;
+    }
   peer->rtt = sm_histogram_new ();
   peer->rtt_recorder = sm_histogram_add_recorder (peer->rtt);
-  peer->last_heard_ns = now_ns ();
-
-  peer->socket = open_socket (node, ZMQ_DEALER, error);
-  if (peer->socket == NULL)
-    goto failed;
-  /* Queue nothing for a peer that is not connected: a query waiting in a
-   * pipe to a dead peer would only be retried late. */
-  zmq_setsockopt (peer->socket, ZMQ_IMMEDIATE, &one, sizeof one);
-  /* Reconnect within a heartbeat, so that a peer that is back is seen. */
-  zmq_setsockopt (peer->socket, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
-  if (zmq_setsockopt (peer->socket, ZMQ_CURVE_SERVERKEY, public_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
-      || zmq_setsockopt (peer->socket, ZMQ_CURVE_PUBLICKEY, node->identity.public_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
-      || zmq_setsockopt (peer->socket, ZMQ_CURVE_SECRETKEY, node->identity.secret_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
-      || zmq_connect (peer->socket, endpoint) < 0)
-    {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "Cannot connect to %s at %s: %s",
-                   name, endpoint, zmq_strerror (zmq_errno ()));
-      goto failed;
-    }
   return peer;
+}
 
-failed:
-  if (peer->socket != NULL)
-    zmq_close (peer->socket);
-  sm_histogram_free (peer->rtt);
-  g_free (peer);
-  return NULL;
+/* A peer gone for a while gets a new socket: libzmq does not try again
+ * after a handshake the peer refused (it did not trust us yet, say). */
+static void
+reconnect_peer (SmNode *node,
+                Peer   *peer,
+                gint64  now)
+{
+  g_autoptr(GError) error = NULL;
+  void *socket = connect_peer (node, peer, &error);
+
+  if (socket == NULL)
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  zmq_close (peer->socket);
+  peer->socket = socket;
+  peer->connected_ns = now;
+  node->sockets_changed = TRUE;
 }
 
 /* Closes a socket giving its last messages (BYE) a moment to leave. */
@@ -1119,6 +1133,8 @@ heartbeat (SmNode *node,
       if (now - peer->last_heard_ns > silence && peer->info.state != SM_PEER_GONE)
         mark_gone (node, peer, peer->info.state == SM_PEER_CONNECTING && !peer->info.has_hello
                                ? "cannot be reached" : "missed three heartbeats");
+      if (peer->info.state == SM_PEER_GONE && now - peer->connected_ns > silence)
+        reconnect_peer (node, peer, now);
       if (!peer->info.has_hello)
         send_to_peer (node, peer, SM_WIRE_HELLO, 0);
       send_to_peer (node, peer, SM_WIRE_PING, ++node->next_request_id);
@@ -1260,17 +1276,16 @@ node_main (gpointer data)
       else if (node->probe != NULL && node->probe->done == node->probe->count)
         finish_probe (node, NULL);
 
-      if (n_items != 4 + node->peers->len)
+      if (n_items != 2 + node->peers->len || node->sockets_changed)
         {
-          n_items = 4 + node->peers->len;
+          node->sockets_changed = FALSE;
+          n_items = 2 + node->peers->len;
           g_free (items);
           items = g_new0 (zmq_pollitem_t, n_items);
           items[0] = (zmq_pollitem_t) { .fd = node->wakeup, .events = ZMQ_POLLIN };
           items[1] = (zmq_pollitem_t) { .socket = node->router, .events = ZMQ_POLLIN };
-          items[2] = (zmq_pollitem_t) { .socket = node->zap, .events = ZMQ_POLLIN };
-          items[3] = (zmq_pollitem_t) { .socket = node->monitor, .events = ZMQ_POLLIN };
           for (guint i = 0; i < node->peers->len; i++)
-            items[4 + i] = (zmq_pollitem_t) { .socket = ((Peer *) g_ptr_array_index (node->peers, i))->socket,
+            items[2 + i] = (zmq_pollitem_t) { .socket = ((Peer *) g_ptr_array_index (node->peers, i))->socket,
                                               .events = ZMQ_POLLIN };
         }
 
@@ -1290,28 +1305,18 @@ node_main (gpointer data)
         }
       /* Drain each socket: one poll per message would cost a system call
        * per message under load. */
-      for (int budget = 256; budget > 0 && (items[2].revents & ZMQ_POLLIN); budget--)
-        {
-          zap_readable (node);
-          items[2].revents = has_message (node->zap) ? ZMQ_POLLIN : 0;
-        }
-      for (int budget = 256; budget > 0 && (items[3].revents & ZMQ_POLLIN); budget--)
-        {
-          monitor_readable (node);
-          items[3].revents = has_message (node->monitor) ? ZMQ_POLLIN : 0;
-        }
       for (int budget = 256; budget > 0 && (items[1].revents & ZMQ_POLLIN); budget--)
         {
           router_readable (node);
           items[1].revents = has_message (node->router) ? ZMQ_POLLIN : 0;
         }
       for (guint i = 0; i < node->peers->len; i++)
-        for (int budget = 256; budget > 0 && (items[4 + i].revents & ZMQ_POLLIN); budget--)
+        for (int budget = 256; budget > 0 && (items[2 + i].revents & ZMQ_POLLIN); budget--)
           {
             Peer *peer = g_ptr_array_index (node->peers, i);
 
             peer_readable (node, peer);
-            items[4 + i].revents = has_message (peer->socket) ? ZMQ_POLLIN : 0;
+            items[2 + i].revents = has_message (peer->socket) ? ZMQ_POLLIN : 0;
           }
     }
 
@@ -1369,7 +1374,6 @@ open_sockets (SmNode             *node,
               const SmNodeConfig *config,
               GError            **error)
 {
-  g_autofree char *monitor_endpoint = g_strdup_printf ("inproc://sm-node-monitor-%p", (void *) node);
   g_autofree char *default_bind = g_strdup_printf ("tcp://127.0.0.1:%d", SM_NODE_DEFAULT_PORT);
 
   node->context = zmq_ctx_new ();
@@ -1381,30 +1385,12 @@ open_sockets (SmNode             *node,
     }
 
   /* The ZAP handler must listen before any peer can connect. */
-  node->zap = open_socket (node, ZMQ_REP, error);
-  if (node->zap == NULL)
+  node->gate = sm_gate_new (node->context, lookup_key, connection_refused, node, error);
+  if (node->gate == NULL)
     return FALSE;
-  if (zmq_bind (node->zap, SM_ZAP_ENDPOINT) < 0)
-    {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot start the ZAP handler: %s",
-                   zmq_strerror (zmq_errno ()));
-      return FALSE;
-    }
-
-  if (!bind_router (node, config->bind != NULL ? config->bind : default_bind, error))
+  if (!bind_router (node, config->bind != NULL ? config->bind : default_bind, error)
+      || !sm_gate_start (node->gate, node->router, error))
     return FALSE;
-
-  if (zmq_socket_monitor (node->router, monitor_endpoint,
-                          ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                          | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0
-      || (node->monitor = open_socket (node, ZMQ_PAIR, error)) == NULL
-      || zmq_connect (node->monitor, monitor_endpoint) < 0)
-    {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot watch the node's connections: %s",
-                     zmq_strerror (zmq_errno ()));
-      return FALSE;
-    }
 
   node->wakeup = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (node->wakeup < 0)
@@ -1420,11 +1406,8 @@ close_sockets (SmNode *node)
 {
   if (node->peers != NULL)
     g_ptr_array_set_size (node->peers, 0);
-  g_clear_pointer (&node->monitor, zmq_close);
-  if (node->router != NULL)
-    zmq_socket_monitor (node->router, NULL, 0);
+  g_clear_pointer (&node->gate, sm_gate_free);
   g_clear_pointer (&node->router, close_socket);
-  g_clear_pointer (&node->zap, zmq_close);
   g_clear_pointer (&node->context, zmq_ctx_term);
   if (node->wakeup >= 0)
     close (node->wakeup);

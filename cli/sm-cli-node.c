@@ -216,7 +216,7 @@ sm_cli_node (int    argc,
           || !sm_node_add_peer (node, peer_name, endpoint, key, &error))
         goto failed;
     }
-  sm_node_set_offload (node, (guint) offload, (guint) offload_queue);
+  sm_engine_set_offload_share (engine, (guint) offload, (guint) offload_queue);
 
   /* The line scripts wait for: the node is up and where. */
   g_print (_("listening %s as %s\n"), sm_node_get_endpoint (node), sm_node_get_name (node));

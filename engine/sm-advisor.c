@@ -12,6 +12,7 @@
 enum {
   M_SIMD, M_FRAGMENTATION, M_HIT_RATE, M_P50, M_P99, M_QUEUE, M_BATCH, M_THROUGHPUT,
   M_POOL_RESERVED, M_POOL_LIMIT, M_POOL_FAILURES, M_FAILURES,
+  M_REMOTE_P50, M_QUEUE_P50, M_INFERENCE_P50,
   N_METRICS
 };
 
@@ -19,6 +20,7 @@ static const char * const metric_ids[N_METRICS] = {
   "simd.utilisation", "pool.fragmentation", "engine.cache_hit_rate", "latency.p50", "latency.p99",
   "engine.queue_depth", "engine.mean_batch", "engine.throughput",
   "pool.reserved", "pool.limit", "pool.failures", "engine.failures",
+  "stage.remote.p50", "stage.queue.p50", "stage.inference.p50",
 };
 
 typedef struct _Rule Rule;
@@ -101,6 +103,7 @@ knob_value (SmAdvisor *a,
     case SM_KNOB_MAX_BATCH: return sm_engine_get_max_batch (a->engine);
     case SM_KNOB_MAX_WAIT_US: return sm_engine_get_max_wait_us (a->engine);
     case SM_KNOB_CACHE_SIZE: return sm_engine_get_cache_size (a->engine);
+    case SM_KNOB_OFFLOAD_SHARE: return sm_engine_get_offload_share (a->engine, NULL);
     case SM_KNOB_POOL_LIMIT:
       sm_pool_get_stats (sm_engine_get_pool (a->engine), &stats);
       return (double) stats.limit;
@@ -123,6 +126,14 @@ set_knob (SmAdvisor  *a,
     case SM_KNOB_MAX_BATCH: return sm_engine_set_max_batch (a->engine, (guint) value, error);
     case SM_KNOB_MAX_WAIT_US: sm_engine_set_max_wait_us (a->engine, (guint) value); return TRUE;
     case SM_KNOB_CACHE_SIZE: sm_engine_set_cache_size (a->engine, (guint) value); return TRUE;
+    case SM_KNOB_OFFLOAD_SHARE:
+      {
+        guint queue_above;
+
+        sm_engine_get_offload_share (a->engine, &queue_above);
+        sm_engine_set_offload_share (a->engine, (guint) value, queue_above);
+        return TRUE;
+      }
     case SM_KNOB_POOL_LIMIT: return sm_engine_set_pool_limit (a->engine, (gsize) value, error);
     case SM_KNOB_COMPACT_POOL: sm_engine_compact_pool (a->engine); return TRUE;
     default: g_assert_not_reached ();
@@ -360,6 +371,36 @@ trend_propose (SmAdvisor *a, const double *v, Proposal *p)
   return TRUE;
 }
 
+/* A peer is slow when a query sent there takes more than twice what one
+ * waits and runs for here: the network and the peer's queue cost more than
+ * they save. */
+static gboolean
+peer_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  double here = V (M_QUEUE_P50) + V (M_INFERENCE_P50);
+
+  if (!(V (M_REMOTE_P50) > 2 * here))
+    return FALSE;
+  *evidence = g_strdup_printf ("Queries sent to peers take %.0f µs (p50), %.1f× the %.0f µs one waits and runs for here",
+                               V (M_REMOTE_P50), V (M_REMOTE_P50) / here, here);
+  return TRUE;
+}
+
+static gboolean
+peer_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  guint share = sm_engine_get_offload_share (a->engine, NULL);
+  guint less = share >= 20 ? share / 2 : 0;
+
+  if (share == 0)
+    return FALSE;
+  *p = (Proposal) { SM_KNOB_OFFLOAD_SHARE, less,
+                    less > 0 ? g_strdup_printf ("Send %u %% of queries to peers", less)
+                             : g_strdup ("Stop sending queries to peers"),
+                    g_strdup ("Fewer queries wait on the slow round trip"), M_P50, TRUE };
+  return TRUE;
+}
+
 static const Rule rules[] = {
   { "simd-utilisation", SM_SEVERITY_WARNING, "Kernels run without vector instructions", simd_condition, simd_propose },
   { "fragmentation", SM_SEVERITY_WARNING, "The memory pool is fragmented", fragmentation_condition, fragmentation_propose },
@@ -370,6 +411,7 @@ static const Rule rules[] = {
   { "oversubscribed-threads", SM_SEVERITY_WARNING, "More worker threads than cores", threads_condition, threads_propose },
   { "small-batches", SM_SEVERITY_INFO, "Batches stay small while queries wait", batch_condition, batch_propose },
   { "rising-latency", SM_SEVERITY_INFO, "Latency is rising", trend_condition, trend_propose },
+  { "slow-peer", SM_SEVERITY_WARNING, "Peers answer slower than this node", peer_condition, peer_propose },
 };
 
 /* ---- life cycle ---- */

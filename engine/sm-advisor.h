@@ -41,6 +41,7 @@ typedef enum {
   SM_KNOB_CACHE_SIZE,
   SM_KNOB_POOL_LIMIT,
   SM_KNOB_COMPACT_POOL,           /* an action, no value */
+  SM_KNOB_OFFLOAD_SHARE,          /* % of queries sent to mesh peers */
 } SmKnob;
 
 typedef struct

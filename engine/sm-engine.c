@@ -19,6 +19,7 @@ enum {
   STAGE_ROUTING,
   STAGE_QUEUE,
   STAGE_INFERENCE,
+  STAGE_REMOTE,
   STAGE_TOTAL,
   N_STAGES
 };
@@ -32,6 +33,7 @@ static const struct {
   { "stage.routing", "Routing", TRUE },
   { "stage.queue", "Queue wait", TRUE },
   { "stage.inference", "Inference", TRUE },
+  { "stage.remote", "Mesh round trip", TRUE },
   { "latency", "End to end", FALSE },
 };
 
@@ -105,6 +107,9 @@ struct _SmEngine
   GRWLock             offload_lock;
   SmEngineOffloadFunc offload;
   gpointer            offload_data;
+  guint               offload_percent;     /* knobs, atomic */
+  guint               offload_queue_above;
+  guint64             offload_counter;
 
   /* Queues, one per domain, and the workers that drain them. */
   GMutex        queue_lock;
@@ -134,6 +139,7 @@ struct _SmEngine
   guint64       cache_hits;
   guint64       cache_lookups;
   guint64       failures;
+  guint64       offloaded;
   gint          queue_depth;
 
   /* Queries in flight, for sm_engine_drain() and shutdown */
@@ -797,6 +803,18 @@ counter_completed (gpointer data)
 }
 
 static guint64
+counter_offloaded (gpointer data)
+{
+  return __atomic_load_n (&((SmEngine *) data)->offloaded, __ATOMIC_RELAXED);
+}
+
+static double
+gauge_offload_share (gpointer data)
+{
+  return g_atomic_int_get (&((SmEngine *) data)->offload_percent);
+}
+
+static guint64
 counter_failures (gpointer data)
 {
   return __atomic_load_n (&((SmEngine *) data)->failures, __ATOMIC_RELAXED);
@@ -826,6 +844,8 @@ register_metrics (SmEngine *engine)
     sm_monitor_add_latency (m, stages[s].id, stages[s].name, engine->histograms[s], stages[s].is_stage);
   sm_monitor_add_rate (m, "engine.throughput", "Throughput", "ops/s", counter_completed, engine);
   sm_monitor_add_rate (m, "engine.failures", "Failed queries", "1/s", counter_failures, engine);
+  sm_monitor_add_rate (m, "engine.offloaded", "Sent to peers", "ops/s", counter_offloaded, engine);
+  sm_monitor_add_gauge (m, "engine.offload_share", "Offload share", "%", gauge_offload_share, engine);
   sm_monitor_add_gauge (m, "engine.queue_depth", "Queue depth", "", gauge_queue_depth, engine);
   sm_monitor_add_gauge (m, "engine.mean_batch", "Mean batch", "", gauge_mean_batch, engine);
   sm_monitor_add_gauge (m, "engine.cache_hit_rate", "Cache hit rate", "%", gauge_cache_hit_rate, engine);
@@ -1056,11 +1076,21 @@ static gboolean
 offload (SmEngine *engine,
          Query    *query)
 {
+  guint percent = g_atomic_int_get (&engine->offload_percent);
+  guint queue_above = g_atomic_int_get (&engine->offload_queue_above);
   gboolean taken = FALSE;
   Job *job;
 
   if (g_atomic_pointer_get (&engine->offload) == NULL)
     return FALSE;
+  if (!(queue_above > 0 && (guint) g_atomic_int_get (&engine->queue_depth) > queue_above))
+    {
+      /* Spread evenly: query n goes out when n·p/100 steps up. */
+      guint64 n = __atomic_fetch_add (&engine->offload_counter, 1, __ATOMIC_RELAXED);
+
+      if (percent == 0 || (n + 1) * percent / 100 == n * percent / 100)
+        return FALSE;
+    }
 
   job = g_new (Job, 1);
   job->query = query;
@@ -1074,7 +1104,27 @@ offload (SmEngine *engine,
 
   if (!taken)
     g_free (job);
+  else
+    __atomic_fetch_add (&engine->offloaded, 1, __ATOMIC_RELAXED);
   return taken;
+}
+
+void
+sm_engine_set_offload_share (SmEngine *engine,
+                             guint     percent,
+                             guint     queue_above)
+{
+  g_atomic_int_set (&engine->offload_percent, MIN (percent, 100));
+  g_atomic_int_set (&engine->offload_queue_above, queue_above);
+}
+
+guint
+sm_engine_get_offload_share (SmEngine *engine,
+                             guint    *queue_above)
+{
+  if (queue_above != NULL)
+    *queue_above = g_atomic_int_get (&engine->offload_queue_above);
+  return g_atomic_int_get (&engine->offload_percent);
 }
 
 void
@@ -1111,8 +1161,14 @@ sm_engine_job_complete (SmEngineJob *job,
 {
   Query *query = job->query;
   SmEngine *engine = query->engine;
+  SmHistogramRecorder **rec = get_thread_recorders (engine);
 
   g_return_if_fail (width > 0);
+
+  /* The mesh's thread records its round trips (a recorder of its own). */
+  if (rec[STAGE_REMOTE] == NULL)
+    rec[STAGE_REMOTE] = sm_histogram_add_recorder (engine->histograms[STAGE_REMOTE]);
+  sm_histogram_recorder_record (rec[STAGE_REMOTE], (guint64) MAX (0, precise_ns () - job->enqueued_ns));
 
   query->outputs[job->slot] = g_memdup2 (output, (gsize) width * sizeof (float));
   query->output_widths[job->slot] = width;
@@ -1123,7 +1179,7 @@ sm_engine_job_complete (SmEngineJob *job,
   g_mutex_unlock (&engine->flight_lock);
 
   if (g_atomic_int_dec_and_test (&query->pending))
-    query_finish (query, get_thread_recorders (engine)[STAGE_TOTAL]);
+    query_finish (query, rec[STAGE_TOTAL]);
   g_free (job);
 }
 
@@ -1145,6 +1201,19 @@ sm_engine_job_run_locally (SmEngineJob *job)
   g_atomic_int_add (&engine->queue_depth, 1);
   g_cond_signal (&engine->work);
   g_mutex_unlock (&engine->queue_lock);
+}
+
+void
+sm_engine_get_totals (SmEngine       *engine,
+                      SmEngineTotals *totals)
+{
+  g_autoptr(SmHistogramSnapshot) latency = sm_histogram_snapshot (engine->histograms[STAGE_TOTAL]);
+
+  totals->completed = __atomic_load_n (&engine->completed, __ATOMIC_RELAXED);
+  totals->failed = __atomic_load_n (&engine->failures, __ATOMIC_RELAXED);
+  totals->p50_ns = sm_histogram_snapshot_get_percentile (latency, 50);
+  totals->p99_ns = sm_histogram_snapshot_get_percentile (latency, 99);
+  totals->p999_ns = sm_histogram_snapshot_get_percentile (latency, 99.9);
 }
 
 guint

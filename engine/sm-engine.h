@@ -154,6 +154,20 @@ const SmKernels *sm_backend_get_kernels (SmBackend      backend,
 gboolean     sm_backend_from_name      (const char     *name,
                                         SmBackend      *backend);
 
+/* Counts and end-to-end latency since the engine started, for summaries
+ * that travel (the mesh's METRICS). */
+typedef struct
+{
+  guint64 completed;
+  guint64 failed;
+  guint64 p50_ns;
+  guint64 p99_ns;
+  guint64 p999_ns;
+} SmEngineTotals;
+
+void         sm_engine_get_totals      (SmEngine       *engine,
+                                        SmEngineTotals *totals);
+
 /* Queries waiting for a worker (jobs, one per expert of a query). */
 guint        sm_engine_get_queue_depth (SmEngine       *engine);
 
@@ -167,8 +181,18 @@ void         sm_engine_get_model_identity (SmEngine    *engine,
 
 /* ---- remote inference ----
  *
- * The mesh node installs a hook that the engine offers every single-expert
- * query to after routing (consensus queries stay local).  A hook that
+ * The offload knobs: @percent (0…100) of the single-expert queries, spread
+ * evenly, and every one submitted while more than @queue_above jobs wait
+ * here (0: never for that reason), are offered to the mesh. */
+void         sm_engine_set_offload_share (SmEngine     *engine,
+                                        guint           percent,
+                                        guint           queue_above);
+guint        sm_engine_get_offload_share (SmEngine     *engine,
+                                        guint          *queue_above);
+
+/* The mesh node installs a hook that the engine offers those queries to
+ * after routing (consensus queries stay local); the hook declines when no
+ * peer can take one.  A hook that
  * returns TRUE owns the job and must end it exactly once, from any thread:
  * complete it with the peer's output, fail it, or hand it back to run
  * locally.  sm_engine_set_offload (engine, NULL, NULL) returns only when no

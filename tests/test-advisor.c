@@ -308,6 +308,82 @@ test_advisor_oversubscribed (void)
   scenario_clear (&s);
 }
 
+/* A stand-in for a slow mesh peer: it answers each query it takes 5 ms
+ * later, with this engine's own answer (so the numbers the rule reads are
+ * measured round trips, only the network is missing). */
+typedef struct
+{
+  SmEngine    *engine;
+  GAsyncQueue *jobs;
+  GThread     *thread;
+} SlowPeer;
+
+static void
+slow_peer_answered (SmResult     *result,
+                    const GError *error,
+                    gpointer      user_data)
+{
+  SmEngineJob *job = user_data;
+
+  g_assert_no_error ((GError *) error);
+  sm_engine_job_complete (job, result->output, result->output_width, result->queue_ns, result->inference_ns);
+  sm_result_free (result);
+}
+
+static gpointer
+slow_peer_main (gpointer data)
+{
+  SlowPeer *peer = data;
+  SmEngineJob *job;
+
+  while ((job = g_async_queue_pop (peer->jobs)) != (gpointer) peer)
+    {
+      const float *features;
+      guint width;
+
+      g_usleep (5000);
+      features = sm_engine_job_get_features (job, &width);
+      sm_engine_submit_features (peer->engine, sm_engine_job_get_domain (job), features, width,
+                                 slow_peer_answered, job);
+    }
+  return NULL;
+}
+
+static gboolean
+slow_peer_take (SmEngineJob *job,
+                gpointer     user_data)
+{
+  g_async_queue_push (((SlowPeer *) user_data)->jobs, job);
+  return TRUE;
+}
+
+static void
+test_advisor_slow_peer (void)
+{
+  Scenario s;
+  SlowPeer peer;
+  g_autoptr(SmRecommendation) rec = NULL;
+
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 2, SM_WORKLOAD_POISSON, 400);
+  peer.engine = s.engine;
+  peer.jobs = g_async_queue_new ();
+  peer.thread = g_thread_new ("slow-peer", slow_peer_main, &peer);
+  sm_engine_set_offload (s.engine, slow_peer_take, &peer);
+  sm_engine_set_offload_share (s.engine, 50, 0);
+
+  rec = fire_apply_measure (&s, "slow-peer");
+  g_assert_cmpfloat (rec->old_value, ==, 50);
+  g_assert_cmpuint (sm_engine_get_offload_share (s.engine, NULL), ==, 25);
+  g_assert_nonnull (strstr (rec->evidence, "Queries sent to peers take"));
+
+  sm_engine_set_offload (s.engine, NULL, NULL);
+  sm_engine_drain (s.engine);
+  g_async_queue_push (peer.jobs, &peer);
+  g_thread_join (peer.thread);
+  g_async_queue_unref (peer.jobs);
+  scenario_clear (&s);
+}
+
 /* Hysteresis on a noisy signal: fed by hand, fragmentation alternating
  * around the threshold never fires; a steady excess fires once; after a
  * clear window it may fire again. */
@@ -369,6 +445,7 @@ main (int   argc,
   g_test_add_func ("/engine/advisor/small-batches", test_advisor_small_batches);
   g_test_add_func ("/engine/advisor/rising-latency", test_advisor_rising_latency);
   g_test_add_func ("/engine/advisor/oversubscribed-threads", test_advisor_oversubscribed);
+  g_test_add_func ("/engine/advisor/slow-peer", test_advisor_slow_peer);
   g_test_add_func ("/engine/advisor/hysteresis", test_advisor_hysteresis);
 
   return g_test_run ();

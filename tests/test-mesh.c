@@ -197,7 +197,7 @@ test_mesh_three_processes (void)
   /* Remote inference equals local inference, to the bit. */
   for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
     local[i] = sm_engine_infer (a.engine, queries[i], &error);
-  sm_node_set_offload (a.node, 100, 0);
+  sm_engine_set_offload_share (a.engine, 100, 0);
   for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
     {
       g_autoptr(SmResult) remote = sm_engine_infer (a.engine, queries[i], &error);

@@ -55,7 +55,7 @@ test_node_pair_remote_equals_local (void)
       g_assert_false (local[i]->remote);
     }
 
-  sm_node_set_offload (a.node, 100, 0);
+  sm_engine_set_offload_share (a.engine, 100, 0);
   for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
     {
       g_autoptr(SmResult) remote = sm_engine_infer (a.engine, queries[i], &error);
@@ -77,8 +77,26 @@ test_node_pair_remote_equals_local (void)
   sm_node_get_stats (b.node, &stats);
   g_assert_cmpuint (stats.served, ==, G_N_ELEMENTS (queries));
 
+  /* B's once-a-second summary reaches A, with B's measured figures. */
+  {
+    gint64 until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+
+    do
+      {
+        peer = test_node_get_peer (a.node, 0);
+        g_usleep (10000);
+      }
+    while ((!peer.has_metrics || peer.metrics.completed < G_N_ELEMENTS (queries))
+           && g_get_monotonic_time () < until);
+    g_assert_true (peer.has_metrics);
+    g_assert_cmpuint (peer.metrics.completed, ==, G_N_ELEMENTS (queries));
+    g_assert_cmpuint (peer.metrics.p50_ns, >, 0);
+    g_assert_cmpuint (peer.metrics.pool_limit, ==, 64 * 1024 * 1024);
+    g_assert_cmpuint (peer.metrics.peers, ==, 1);
+  }
+
   /* Half and half, spread evenly. */
-  sm_node_set_offload (a.node, 50, 0);
+  sm_engine_set_offload_share (a.engine, 50, 0);
   for (guint i = 0; i < 20; i++)
     sm_result_free (sm_engine_infer (a.engine, queries[i % G_N_ELEMENTS (queries)], NULL));
   g_assert_cmpuint (test_node_get_peer (a.node, 0).offloaded, ==, G_N_ELEMENTS (queries) + 10);
@@ -103,7 +121,7 @@ test_node_model_mismatch (void)
   g_assert_true (sm_node_add_peer (b.node, "a", sm_node_get_endpoint (a.node), a.identity.public_key, &error));
   test_wait_for_peer (a.node, 0, SM_PEER_MISMATCH, 5000);
 
-  sm_node_set_offload (a.node, 100, 0);
+  sm_engine_set_offload_share (a.engine, 100, 0);
   for (guint i = 0; i < 10; i++)
     {
       g_autoptr(SmResult) result = sm_engine_infer (a.engine, queries[i % G_N_ELEMENTS (queries)], &error);

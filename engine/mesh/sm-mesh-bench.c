@@ -293,7 +293,7 @@ bench_network (SmBenchReport  *report,
   local_index = sm_bench_report_add (report, "local-inference", "preset=standard batch=1 stat=p50", local50, "us");
   sm_bench_report_add (report, "local-inference", "preset=standard batch=1 stat=p99", local99, "us");
 
-  sm_node_set_offload (a.node, 100, 0);
+  sm_engine_set_offload_share (a.engine, 100, 0);
   if (!infer_latencies (a.engine, ns, ROUND_TRIPS / 2, TRUE, error))
     goto out;
   percentiles (ns, ROUND_TRIPS / 2, &remote50, &remote99);

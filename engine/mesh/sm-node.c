@@ -122,11 +122,7 @@ struct _SmNode
   SmNodeEventFunc  event_func;
   gpointer         event_data;
 
-  /* Offload policy, read by submitting threads. */
-  guint            offload_percent;
-  guint            offload_queue_above;
-  guint64          offload_counter;
-  gint             ready_peers;
+  gint             ready_peers;     /* read by submitting threads */
 
   /* The thread's own */
   GPtrArray       *peers;          /* Peer*, also read under lock */
@@ -137,6 +133,8 @@ struct _SmNode
   Probe           *probe;
   gboolean         stopping;
   gboolean         sockets_changed; /* poll a peer's new socket */
+  gint64           metrics_sent_ns;
+  guint64          metrics_completed;
 
   GMutex           lock;           /* peers' info and stats for readers */
   GCond            probe_done;
@@ -308,29 +306,16 @@ reply_error (SmNode       *node,
 
 /* ---- offloading (engine side) ---- */
 
+/* On the submitting thread: the engine chose to offload this query; we
+ * take it when some peer could run it. */
 static gboolean
 offload_hook (SmEngineJob *job,
               gpointer     user_data)
 {
   SmNode *node = user_data;
-  guint percent = g_atomic_int_get (&node->offload_percent);
-  guint queue_above = g_atomic_int_get (&node->offload_queue_above);
-  gboolean take = FALSE;
   Command *command;
 
   if (g_atomic_int_get (&node->ready_peers) == 0)
-    return FALSE;
-
-  if (queue_above > 0 && sm_engine_get_queue_depth (node->engine) > queue_above)
-    take = TRUE;
-  else if (percent > 0)
-    {
-      /* Spread evenly: query n goes out when n·p/100 steps up. */
-      guint64 n = __atomic_fetch_add (&node->offload_counter, 1, __ATOMIC_RELAXED);
-
-      take = (n + 1) * percent / 100 != n * percent / 100;
-    }
-  if (!take)
     return FALSE;
 
   command = g_new0 (Command, 1);
@@ -1086,21 +1071,31 @@ send_metrics (SmNode *node,
 {
   SmWireMessage message = { .type = SM_WIRE_METRICS, .sent_ns = (guint64) now };
   SmWireMetrics *m = &message.body.metrics;
-  SmMonitor *monitor = sm_engine_get_monitor (node->engine);
+  SmEngineTotals totals;
   SmPoolStats pool;
   GHashTableIter iter;
   GBytes *key;
   Client *client;
 
+  sm_engine_get_totals (node->engine, &totals);
   sm_pool_get_stats (sm_engine_get_pool (node->engine), &pool);
   m->uptime_ms = (guint64) (now - node->started_ns) / 1000000;
+  m->completed = totals.completed;
+  m->failed = totals.failed;
+  /* The rate over the time since the last summary. */
+  m->ops_per_s = node->metrics_sent_ns > 0 && now > node->metrics_sent_ns
+                 ? (double) (totals.completed - node->metrics_completed) * 1e9 / (double) (now - node->metrics_sent_ns)
+                 : 0.0;
+  node->metrics_sent_ns = now;
+  node->metrics_completed = totals.completed;
+  m->p50_ns = totals.p50_ns;
+  m->p99_ns = totals.p99_ns;
+  m->p999_ns = totals.p999_ns;
   m->pool_in_use = pool.in_use;
   m->pool_limit = pool.limit;
   m->fragmentation = CLAMP (pool.fragmentation, 0.0, 1.0);
   m->queue_depth = sm_engine_get_queue_depth (node->engine);
   m->peers = (guint32) g_atomic_int_get (&node->ready_peers);
-  m->ops_per_s = 0;
-  (void) monitor;
 
   g_hash_table_iter_init (&iter, node->clients);
   while (g_hash_table_iter_next (&iter, (gpointer *) &key, (gpointer *) &client))
@@ -1165,7 +1160,8 @@ heartbeat (SmNode *node,
   node->stats.clients = g_hash_table_size (node->clients);
   g_mutex_unlock (&node->lock);
 
-  send_metrics (node, now);
+  if (now - node->metrics_sent_ns >= 1000000000)
+    send_metrics (node, now);
 }
 
 static void
@@ -1558,15 +1554,6 @@ sm_node_add_peer (SmNode      *node,
     g_cond_wait (&node->peer_added, &node->lock);
   g_mutex_unlock (&node->lock);
   return TRUE;
-}
-
-void
-sm_node_set_offload (SmNode *node,
-                     guint   percent,
-                     guint   queue_above)
-{
-  g_atomic_int_set (&node->offload_percent, MIN (percent, 100));
-  g_atomic_int_set (&node->offload_queue_above, queue_above);
 }
 
 const char *

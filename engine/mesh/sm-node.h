@@ -15,9 +15,9 @@ G_BEGIN_DECLS
  * All socket work runs on the node's own thread; the functions below only
  * post to it or read figures it keeps, so they never wait on the network.
  *
- * The node serves INFER requests with its engine, and offloads a share of
- * the engine's queries to peers whose model hash matches (see
- * sm_engine_set_offload()).  A peer silent for three heartbeats is gone:
+ * The node serves INFER requests with its engine, and takes the queries
+ * the engine offloads (sm_engine_set_offload_share()) to peers whose model
+ * hash matches.  A peer silent for three heartbeats is gone:
  * its queries in flight run locally instead, none is lost; it is used
  * again once it answers a HELLO. */
 
@@ -120,13 +120,6 @@ gboolean    sm_node_add_peer          (SmNode              *node,
                                        const char          *endpoint,
                                        const char          *public_key,
                                        GError             **error);
-
-/* Offloads @percent (0…100) of the single-expert queries, and every one
- * submitted while the local queue holds more than @queue_above jobs (0:
- * never for that reason), to ready peers. */
-void        sm_node_set_offload       (SmNode              *node,
-                                       guint                percent,
-                                       guint                queue_above);
 
 /* The endpoint bound, with the port the system chose for ":*". */
 const char *sm_node_get_endpoint      (SmNode              *node);

@@ -12,7 +12,9 @@ struct _SmApplication
   AdwApplication  parent_instance;
 
   /* Owned */
-  GSettings      *settings;
+  GSettings        *settings;
+  SmEngine         *engine;
+  SmMeshController *mesh;
 };
 
 G_DEFINE_FINAL_TYPE (SmApplication, sm_application, ADW_TYPE_APPLICATION)
@@ -111,6 +113,34 @@ static const GActionEntry app_actions[] = {
   { "preferences", preferences_action_cb },
 };
 
+/* The engine runs for the application's whole life: its node serves peers
+ * even while no session is charted. */
+static void
+start_engine (SmApplication *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->engine = sm_engine_new (SM_POOL_DEFAULT_LIMIT, 2, &error);
+  if (self->engine == NULL)
+    {
+      g_printerr (_("The engine cannot start: %s\n"), error->message);
+      return;
+    }
+  self->mesh = sm_mesh_controller_new (self->engine, self->settings);
+}
+
+static void
+sm_application_shutdown (GApplication *application)
+{
+  SmApplication *self = SM_APPLICATION (application);
+
+  /* The node goes before the engine whose queries it may hold. */
+  g_clear_object (&self->mesh);
+  g_clear_pointer (&self->engine, sm_engine_free);
+
+  G_APPLICATION_CLASS (sm_application_parent_class)->shutdown (application);
+}
+
 static void
 sm_application_startup (GApplication *application)
 {
@@ -129,6 +159,8 @@ sm_application_startup (GApplication *application)
                            G_CALLBACK (color_scheme_changed_cb), self,
                            G_CONNECT_SWAPPED);
   color_scheme_changed_cb (self, "color-scheme", self->settings);
+
+  start_engine (self);
 }
 
 static void
@@ -148,6 +180,8 @@ sm_application_finalize (GObject *object)
 {
   SmApplication *self = SM_APPLICATION (object);
 
+  g_clear_object (&self->mesh);
+  g_clear_pointer (&self->engine, sm_engine_free);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (sm_application_parent_class)->finalize (object);
@@ -162,6 +196,7 @@ sm_application_class_init (SmApplicationClass *klass)
   object_class->finalize = sm_application_finalize;
 
   app_class->startup = sm_application_startup;
+  app_class->shutdown = sm_application_shutdown;
   app_class->activate = sm_application_activate;
 }
 
@@ -187,4 +222,20 @@ sm_application_get_settings (SmApplication *self)
   g_return_val_if_fail (SM_IS_APPLICATION (self), NULL);
 
   return self->settings;
+}
+
+SmEngine *
+sm_application_get_engine (SmApplication *self)
+{
+  g_return_val_if_fail (SM_IS_APPLICATION (self), NULL);
+
+  return self->engine;
+}
+
+SmMeshController *
+sm_application_get_mesh_controller (SmApplication *self)
+{
+  g_return_val_if_fail (SM_IS_APPLICATION (self), NULL);
+
+  return self->mesh;
 }

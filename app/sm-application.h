@@ -3,6 +3,8 @@
 
 #include <adwaita.h>
 
+#include "sm-mesh-controller.h"
+
 G_BEGIN_DECLS
 
 #define SM_TYPE_APPLICATION (sm_application_get_type ())
@@ -11,5 +13,9 @@ G_DECLARE_FINAL_TYPE (SmApplication, sm_application, SM, APPLICATION, AdwApplica
 
 SmApplication *sm_application_new          (void);
 GSettings     *sm_application_get_settings (SmApplication *self);
+/* The engine and the mesh node, made at startup; NULL before, or when the
+ * engine could not start (the reason was shown). */
+SmEngine      *sm_application_get_engine   (SmApplication *self);
+SmMeshController *sm_application_get_mesh_controller (SmApplication *self);
 
 G_END_DECLS

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "sm-mesh-page.h"
 #include "sm-window.h"
 
 struct _SmWindow
@@ -11,6 +12,7 @@ struct _SmWindow
 
   /* Template widgets */
   AdwViewStack         *stack;
+  SmMeshPage           *mesh_page;
 
   /* Owned */
   GSettings            *settings;
@@ -58,6 +60,7 @@ save_window_state (SmWindow *self)
   g_settings_set_int (self->settings, "window-height", height);
   g_settings_set_boolean (self->settings, "window-maximized",
                           gtk_window_is_maximized (GTK_WINDOW (self)));
+  g_settings_set_string (self->settings, "last-page", sm_window_get_visible_page (self));
   g_settings_apply (self->settings);
 }
 
@@ -67,6 +70,18 @@ sm_window_close_request (GtkWindow *window)
   save_window_state (SM_WINDOW (window));
 
   return GTK_WINDOW_CLASS (sm_window_parent_class)->close_request (window);
+}
+
+/* The pages show what the application runs; a window without one (in
+ * tests) shows them idle.  ("application" is set after construction.) */
+static void
+application_changed_cb (SmWindow *self)
+{
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+
+  sm_mesh_page_set_controller (self->mesh_page,
+                               SM_IS_APPLICATION (application)
+                               ? sm_application_get_mesh_controller (SM_APPLICATION (application)) : NULL);
 }
 
 static void
@@ -144,8 +159,10 @@ sm_window_class_init (SmWindowClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (SM_TYPE_MESH_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/ui/sm-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SmWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, SmWindow, mesh_page);
   gtk_widget_class_bind_template_callback (widget_class, stack_visible_child_cb);
 
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action_cb);
@@ -158,6 +175,7 @@ static void
 sm_window_init (SmWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect (self, "notify::application", G_CALLBACK (application_changed_cb), NULL);
 
   self->settings = g_settings_new (APP_ID);
   gtk_window_set_default_size (GTK_WINDOW (self),
@@ -165,6 +183,11 @@ sm_window_init (SmWindow *self)
                                g_settings_get_int (self->settings, "window-height"));
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
+  {
+    g_autofree char *page = g_settings_get_string (self->settings, "last-page");
+
+    adw_view_stack_set_visible_child_name (self->stack, page);
+  }
 }
 
 SmWindow *

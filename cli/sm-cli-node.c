@@ -30,41 +30,6 @@ event_cb (SmNodeEvent  event,
   fflush (stdout);
 }
 
-/* --peer [NAME@]ENDPOINT=KEY: the key is the last 40 characters (Z85 has
- * '=' and '@' in its alphabet, so neither can be searched for in it). */
-static gboolean
-parse_peer (const char  *text,
-            guint        number,
-            char       **name,
-            char       **endpoint,
-            char       **key,
-            GError     **error)
-{
-  gsize length = strlen (text);
-  const char *scheme, *at;
-
-  if (length <= SM_IDENTITY_KEY_LENGTH + 1 || text[length - SM_IDENTITY_KEY_LENGTH - 1] != '=')
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("--peer %s: expected [NAME@]ENDPOINT=PUBLICKEY, e.g. tcp://127.0.0.1:7871=<40-character key>"), text);
-      return FALSE;
-    }
-  *key = g_strdup (text + length - SM_IDENTITY_KEY_LENGTH);
-  scheme = strstr (text, "://");
-  at = strchr (text, '@');
-  if (at != NULL && scheme != NULL && at < scheme)
-    {
-      *name = g_strndup (text, (gsize) (at - text));
-      *endpoint = g_strndup (at + 1, (gsize) (text + length - SM_IDENTITY_KEY_LENGTH - 1 - (at + 1)));
-    }
-  else
-    {
-      *name = g_strdup_printf ("peer%u", number);
-      *endpoint = g_strndup (text, length - SM_IDENTITY_KEY_LENGTH - 1);
-    }
-  return TRUE;
-}
-
 static gboolean
 print_status_cb (gpointer user_data)
 {
@@ -179,6 +144,18 @@ sm_cli_node (int    argc,
       return SM_CLI_EXIT_USAGE;
     }
 
+  /* Every --peer is checked before anything starts. */
+  for (guint i = 0; peers != NULL && peers[i] != NULL; i++)
+    {
+      g_autofree char *peer_name = NULL, *endpoint = NULL, *key = NULL;
+
+      if (!sm_node_parse_peer (peers[i], &peer_name, &endpoint, &key, &error))
+        {
+          g_printerr ("synmesh node: --peer %s\n", error->message);
+          return SM_CLI_EXIT_USAGE;
+        }
+    }
+
   data_dir = sm_paths_ensure_data_dir (&error);
   if (data_dir == NULL)
     goto failed;
@@ -212,8 +189,10 @@ sm_cli_node (int    argc,
     {
       g_autofree char *peer_name = NULL, *endpoint = NULL, *key = NULL;
 
-      if (!parse_peer (peers[i], i + 1, &peer_name, &endpoint, &key, &error)
-          || !sm_node_add_peer (node, peer_name, endpoint, key, &error))
+      sm_node_parse_peer (peers[i], &peer_name, &endpoint, &key, NULL);
+      if (peer_name == NULL)
+        peer_name = g_strdup_printf ("peer%u", i + 1);
+      if (!sm_node_add_peer (node, peer_name, endpoint, key, &error))
         goto failed;
     }
   sm_engine_set_offload_share (engine, (guint) offload, (guint) offload_queue);

@@ -273,8 +273,8 @@ test_cli_node (void)
 
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_synmesh ((const char *[]) { "node", "--peer", "tcp://127.0.0.1:1=short", NULL }, &out, &err), ==, 1);
-  g_assert_nonnull (strstr (err, "[NAME@]ENDPOINT=PUBLICKEY"));
+  g_assert_cmpint (run_synmesh ((const char *[]) { "node", "--peer", "tcp://127.0.0.1:1=short", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "is not [NAME@]ENDPOINT=PUBLICKEY"));
 
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);

@@ -79,6 +79,7 @@ static void
 test_window_size_persisted (void)
 {
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *page = NULL;
   SmWindow *window;
   int width, height;
 
@@ -94,16 +95,26 @@ test_window_size_persisted (void)
   gtk_window_present (GTK_WINDOW (window));
   flush_events ();
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+  sm_window_set_visible_page (window, "mesh");
   flush_events ();
 
-  /* Closing saves the size, then destroys the window. */
+  /* Closing saves the size and the page, then destroys the window. */
   gtk_window_close (GTK_WINDOW (window));
   flush_events ();
   g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 1000);
   g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 700);
   g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
-
+  page = g_settings_get_string (settings, "last-page");
+  g_assert_cmpstr (page, ==, "mesh");
   g_assert_finalize_object (window);
+
+  /* The next window opens where this one was left. */
+  window = g_object_new (SM_TYPE_WINDOW, NULL);
+  g_object_ref_sink (window);
+  g_assert_cmpstr (sm_window_get_visible_page (window), ==, "mesh");
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (window);
+  g_settings_reset (settings, "last-page");
 }
 
 int

@@ -1556,6 +1556,38 @@ sm_node_add_peer (SmNode      *node,
   return TRUE;
 }
 
+/* The key is the last 40 characters: Z85 has '=' and '@' in its alphabet,
+ * so neither can be searched for in it. */
+gboolean
+sm_node_parse_peer (const char  *text,
+                    char       **name,
+                    char       **endpoint,
+                    char       **public_key,
+                    GError     **error)
+{
+  gsize length = strlen (text);
+  const char *scheme, *at, *start = text;
+
+  if (length <= SM_IDENTITY_KEY_LENGTH + 1 || text[length - SM_IDENTITY_KEY_LENGTH - 1] != '='
+      || !sm_identity_key_is_valid (text + length - SM_IDENTITY_KEY_LENGTH))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "“%s” is not [NAME@]ENDPOINT=PUBLICKEY, e.g. lab@tcp://127.0.0.1:7871=<the 40-character key>", text);
+      return FALSE;
+    }
+  scheme = strstr (text, "://");
+  at = strchr (text, '@');
+  *name = NULL;
+  if (at != NULL && scheme != NULL && at < scheme)
+    {
+      *name = g_strndup (text, (gsize) (at - text));
+      start = at + 1;
+    }
+  *endpoint = g_strndup (start, (gsize) (text + length - SM_IDENTITY_KEY_LENGTH - 1 - start));
+  *public_key = g_strdup (text + length - SM_IDENTITY_KEY_LENGTH);
+  return TRUE;
+}
+
 const char *
 sm_node_get_endpoint (SmNode *node)
 {

@@ -121,6 +121,14 @@ gboolean    sm_node_add_peer          (SmNode              *node,
                                        const char          *public_key,
                                        GError             **error);
 
+/* Parses "[NAME@]ENDPOINT=KEY", as `synmesh node --peer` and the app's
+ * settings write a peer; @name is NULL when the text names none. */
+gboolean    sm_node_parse_peer        (const char          *text,
+                                       char               **name,
+                                       char               **endpoint,
+                                       char               **public_key,
+                                       GError             **error);
+
 /* The endpoint bound, with the port the system chose for ":*". */
 const char *sm_node_get_endpoint      (SmNode              *node);
 const char *sm_node_get_name          (SmNode              *node);

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+
+#include "mesh-test-util.h"
+#include "sm-mesh-page.h"
+
+/* The first AdwPreferencesRow titled @title under @widget, or NULL. */
+static AdwActionRow *
+find_row (GtkWidget  *widget,
+          const char *title)
+{
+  if (ADW_IS_ACTION_ROW (widget)
+      && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0)
+    return ADW_ACTION_ROW (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      AdwActionRow *row = find_row (child, title);
+
+      if (row != NULL)
+        return row;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_type (GtkWidget *widget,
+           GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_type (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Runs the main loop until peer row @title's subtitle holds @text (the
+ * page refreshes once a second); NULL: until there is no such row. */
+static void
+wait_for_row (GtkWidget  *page,
+              const char *title,
+              const char *text)
+{
+  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      AdwActionRow *row = find_row (page, title);
+      const char *subtitle = row != NULL ? adw_action_row_get_subtitle (row) : NULL;
+
+      if (text == NULL ? row == NULL : (subtitle != NULL && strstr (subtitle, text) != NULL))
+        return;
+      if (g_get_monotonic_time () > until)
+        g_error ("row %s shows “%s”, without “%s”", title, subtitle, text);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5000);
+    }
+}
+
+/* The app's node on its page: its key and endpoint shown, a peer added
+ * from the page's controller becomes ready, the offload knob sends it
+ * queries, and untrusting removes it. */
+static void
+test_mesh_page_peer_lifecycle (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmEngine) engine = sm_engine_new (64 * 1024 * 1024, 2, &error);
+  g_autoptr(SmMeshController) controller = NULL;
+  g_auto(GStrv) peers = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = sm_mesh_page_new ();
+  TestNode b = { 0 };
+  SmNode *node;
+
+  g_settings_set_string (settings, "mesh-bind", "tcp://127.0.0.1:*");
+  g_settings_set_strv (settings, "mesh-peers", NULL);
+  controller = sm_mesh_controller_new (engine, settings);
+  node = sm_mesh_controller_get_node (controller);
+  g_assert_null (sm_mesh_controller_get_error (controller));
+  g_assert_nonnull (node);
+
+  sm_mesh_page_set_controller (SM_MESH_PAGE (page), controller);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  g_main_context_iteration (NULL, FALSE);
+
+  g_assert_cmpstr (adw_action_row_get_subtitle (find_row (page, "Public Key")), ==,
+                   sm_mesh_controller_get_public_key (controller));
+  g_assert_cmpstr (adw_action_row_get_subtitle (find_row (page, "Fingerprint")), ==,
+                   sm_mesh_controller_get_fingerprint (controller));
+  g_assert_cmpstr (adw_action_row_get_subtitle (find_row (page, "Endpoint")), ==, sm_node_get_endpoint (node));
+  g_assert_cmpstr (adw_action_row_get_subtitle (find_row (page, "Status")), ==, "Listening");
+
+  /* A peer that trusts the app, added the way the dialog adds one. */
+  test_node_start (&b, "node-b", NULL);
+  g_assert_true (sm_node_add_peer (b.node, "app", sm_node_get_endpoint (node),
+                                   sm_mesh_controller_get_public_key (controller), &error));
+  g_assert_true (sm_mesh_controller_add_peer (controller, "b", sm_node_get_endpoint (b.node), b.identity.public_key,
+                                              &error));
+  g_assert_no_error (error);
+  wait_for_row (page, "b", "Ready");
+
+  /* Bad input is refused with the reason, and nothing is saved. */
+  g_assert_false (sm_mesh_controller_add_peer (controller, "c", "tcp://127.0.0.1:1", "short", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (sm_mesh_controller_add_peer (controller, "b", sm_node_get_endpoint (b.node), b.identity.public_key,
+                                               &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  peers = g_settings_get_strv (settings, "mesh-peers");
+  g_assert_cmpuint (g_strv_length (peers), ==, 1);
+
+  /* The page's knob sends queries to the peer. */
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_type (GTK_WIDGET (find_row (page, "_Queries Sent to Peers")),
+                                                         GTK_TYPE_SPIN_BUTTON)), 100);
+  g_assert_cmpuint (sm_engine_get_offload_share (engine, NULL), ==, 100);
+  {
+    g_autoptr(SmResult) result = sm_engine_infer (engine, "write a haskell function that zips two lists", &error);
+
+    g_assert_no_error (error);
+    g_assert_true (result->remote);
+  }
+  wait_for_row (page, "b", "1 sent, 1 answered");
+
+  /* Untrusting removes it from the settings and the page. */
+  g_assert_true (gtk_widget_activate_action (page, "mesh.remove-peer", "s", "b"));
+  wait_for_row (page, "b", NULL);
+  g_clear_pointer (&peers, g_strfreev);
+  peers = g_settings_get_strv (settings, "mesh-peers");
+  g_assert_cmpuint (g_strv_length (peers), ==, 0);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_object (&controller);
+  test_node_stop (&b);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/app/mesh-page/peer-lifecycle", test_mesh_page_peer_lifecycle);
+
+  return g_test_run ();
+}

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "sm-beacon.h"
 #include "sm-identity.h"
 #include "sm-mesh-controller.h"
 #include "sm-paths.h"
@@ -69,6 +70,9 @@ start_node (SmMeshController *self)
   g_autofree char *bind = g_settings_get_string (self->settings, "mesh-bind");
   g_auto(GStrv) peers = g_settings_get_strv (self->settings, "mesh-peers");
   SmNodeConfig config = { .bind = bind };
+
+  if (g_settings_get_boolean (self->settings, "mesh-discovery"))
+    config.discovery_port = SM_BEACON_DEFAULT_PORT;
 
   stop_node (self);
   g_clear_pointer (&self->error, g_free);
@@ -166,6 +170,7 @@ sm_mesh_controller_new (SmEngine  *engine,
   self->settings = g_object_ref (settings);
   g_signal_connect_object (settings, "changed::mesh-bind", G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (settings, "changed::mesh-peers", G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (settings, "changed::mesh-discovery", G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
   start_node (self);
   return self;
 }
@@ -180,6 +185,12 @@ const char *
 sm_mesh_controller_get_error (SmMeshController *self)
 {
   return self->error;
+}
+
+GSettings *
+sm_mesh_controller_get_settings (SmMeshController *self)
+{
+  return self->settings;
 }
 
 SmEngine *

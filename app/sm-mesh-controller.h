@@ -9,8 +9,8 @@
 G_BEGIN_DECLS
 
 /* The application's mesh node: its key and trust from the data folder, its
- * endpoint and peers from GSettings ("mesh-bind", "mesh-peers").  Changing
- * the peers restarts the node (its trust list is fixed while it runs);
+ * endpoint, peers and discovery from GSettings ("mesh-bind", "mesh-peers",
+ * "mesh-discovery").  Changing them restarts the node (its trust list is fixed while it runs);
  * "changed" tells the Mesh page to look again. */
 
 #define SM_TYPE_MESH_CONTROLLER (sm_mesh_controller_get_type ())
@@ -25,6 +25,7 @@ SmMeshController *sm_mesh_controller_new             (SmEngine         *engine,
 SmNode           *sm_mesh_controller_get_node        (SmMeshController *self);
 const char       *sm_mesh_controller_get_error       (SmMeshController *self);
 SmEngine         *sm_mesh_controller_get_engine      (SmMeshController *self);
+GSettings        *sm_mesh_controller_get_settings    (SmMeshController *self);
 /* This node's public key and fingerprint, NULL without a key. */
 const char       *sm_mesh_controller_get_public_key  (SmMeshController *self);
 const char       *sm_mesh_controller_get_fingerprint (SmMeshController *self);

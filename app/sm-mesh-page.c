@@ -29,6 +29,7 @@ struct _SmMeshPage
   AdwActionRow     *key_row;
   AdwActionRow     *fingerprint_row;
   AdwActionRow     *refused_row;
+  GtkSwitch        *discovery_switch;
   GtkAdjustment    *offload_adjustment;
   GtkListBox       *peers_list;
 
@@ -415,6 +416,7 @@ sm_mesh_page_class_init (SmMeshPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SmMeshPage, key_row);
   gtk_widget_class_bind_template_child (widget_class, SmMeshPage, fingerprint_row);
   gtk_widget_class_bind_template_child (widget_class, SmMeshPage, refused_row);
+  gtk_widget_class_bind_template_child (widget_class, SmMeshPage, discovery_switch);
   gtk_widget_class_bind_template_child (widget_class, SmMeshPage, offload_adjustment);
   gtk_widget_class_bind_template_child (widget_class, SmMeshPage, peers_list);
 
@@ -431,6 +433,7 @@ sm_mesh_page_init (SmMeshPage *self)
   g_signal_connect_object (self->offload_adjustment, "value-changed", G_CALLBACK (offload_changed_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "mesh.add-peer", FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->discovery_switch), FALSE);
 }
 
 GtkWidget *
@@ -454,17 +457,24 @@ sm_mesh_page_set_controller (SmMeshPage       *self,
   g_return_if_fail (SM_IS_MESH_PAGE (self));
 
   if (self->controller != NULL)
-    g_signal_handlers_disconnect_by_data (self->controller, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->controller, self);
+      g_settings_unbind (self->discovery_switch, "active");
+    }
   g_set_object (&self->controller, controller);
   if (controller != NULL)
     {
       guint queue_above;
+
+      g_settings_bind (sm_mesh_controller_get_settings (controller), "mesh-discovery",
+                       self->discovery_switch, "active", G_SETTINGS_BIND_DEFAULT);
 
       g_signal_connect_object (controller, "changed", G_CALLBACK (controller_changed_cb), self, G_CONNECT_SWAPPED);
       gtk_adjustment_set_value (self->offload_adjustment,
                                 sm_engine_get_offload_share (sm_mesh_controller_get_engine (controller), &queue_above));
     }
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "mesh.add-peer", controller != NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->discovery_switch), controller != NULL);
   clear_peer_rows (self);
   refresh (self);
 }

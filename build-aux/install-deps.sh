@@ -13,6 +13,7 @@ build-essential meson ninja-build pkg-config gettext
 libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libxxhash-dev libsqlite3-dev sqlite3
 # the mesh node: ZeroMQ with CURVE (libsodium)
 libzmq3-dev
+libczmq-dev
 # glib-compile-resources strips blanks from .ui files with xmllint
 libxml2-utils
 # the application

@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "sm-cli.h"
+#include "sm-beacon.h"
 #include "sm-engine.h"
 #include "sm-node.h"
 #include "sm-paths.h"
@@ -16,6 +17,7 @@ static const char * const event_names[] = {
   [SM_NODE_EVENT_PEER_MISMATCH] = "mismatch",
   [SM_NODE_EVENT_PEER_GONE] = "gone",
   [SM_NODE_EVENT_REJECTED] = "rejected",
+  [SM_NODE_EVENT_DISCOVERED] = "discovered",
 };
 
 /* On the node's thread: one line per event, flushed, so that whoever
@@ -103,6 +105,7 @@ sm_cli_node (int    argc,
   g_auto(GStrv) peers = NULL;
   int threads = 2, heartbeat = SM_NODE_DEFAULT_HEARTBEAT_MS, offload = 0, offload_queue = 0;
   int status_s = 0;
+  gboolean discover = FALSE;
   double duration = 0;
   SmPreset preset = SM_PRESET_STANDARD;
   SmNodeConfig config = { 0 };
@@ -110,6 +113,7 @@ sm_cli_node (int    argc,
     { "bind", 'b', 0, G_OPTION_ARG_STRING, &bind, N_("Listen here (default tcp://127.0.0.1:7870; “:*” picks a free port; LAN only when named)"), N_("ENDPOINT") },
     { "peer", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &peers, N_("Connect to a peer, and trust its key for this run (repeatable)"), N_("[NAME@]ENDPOINT=KEY") },
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, N_("The name peers see (default: the host name)"), N_("NAME") },
+    { "discover", 0, 0, G_OPTION_ARG_NONE, &discover, N_("Find trusted nodes on the LAN by UDP beacon (port 7869); trust is still required"), NULL },
     { "heartbeat", 0, 0, G_OPTION_ARG_INT, &heartbeat, N_("Heartbeat interval; a peer silent for three is gone (default 1000)"), N_("MS") },
     { "offload", 'o', 0, G_OPTION_ARG_INT, &offload, N_("Share of this node's queries to run on peers (0–100, default 0)"), N_("PERCENT") },
     { "offload-queue", 0, 0, G_OPTION_ARG_INT, &offload_queue, N_("Also offload every query while more than N wait locally"), N_("N") },
@@ -180,6 +184,7 @@ sm_cli_node (int    argc,
   config.bind = bind;
   config.trust = trust;
   config.heartbeat_ms = (guint) heartbeat;
+  config.discovery_port = discover ? SM_BEACON_DEFAULT_PORT : 0;
   node = sm_node_new (engine, &config, &error);
   if (node == NULL)
     goto failed;

@@ -137,6 +137,13 @@ test_mesh_page_peer_lifecycle (void)
   peers = g_settings_get_strv (settings, "mesh-peers");
   g_assert_cmpuint (g_strv_length (peers), ==, 0);
 
+  /* The discovery switch is the setting; the node restarts with it. */
+  gtk_switch_set_active (GTK_SWITCH (find_type (GTK_WIDGET (find_row (page, "_LAN Discovery")), GTK_TYPE_SWITCH)), TRUE);
+  g_assert_true (g_settings_get_boolean (settings, "mesh-discovery"));
+  g_assert_true (sm_mesh_controller_get_node (controller) != NULL
+                 || strstr (sm_mesh_controller_get_error (controller), "broadcast") != NULL);
+  g_settings_reset (settings, "mesh-discovery");
+
   gtk_window_destroy (GTK_WINDOW (window));
   g_clear_object (&controller);
   test_node_stop (&b);

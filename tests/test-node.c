@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mesh-test-util.h"
+#include "sm-error.h"
 
 static const char * const queries[] = {
   "prove that the square root of two is irrational",
@@ -339,6 +340,78 @@ test_node_refuses_malformed_frames (void)
   zmq_ctx_term (context);
 }
 
+static guint
+count_peers (SmNode *node)
+{
+  g_autoptr(GArray) peers = sm_node_dup_peers (node);
+
+  return peers->len;
+}
+
+/* Two nodes that trust each other find each other by UDP beacon, with no
+ * peer named; a third, untrusted, is heard and ignored. */
+static void
+test_node_discovery (void)
+{
+  guint port = (guint) g_random_int_range (20000, 60000);
+  SmIdentity identities[3];
+  SmTrust *trusts[3];
+  SmEngine *engines[3];
+  SmNode *nodes[3];
+  g_autoptr(GError) error = NULL;
+  SmNodeStats stats;
+
+  for (guint i = 0; i < 3; i++)
+    test_make_identity (&identities[i]);
+  for (guint i = 0; i < 3; i++)
+    {
+      SmNodeConfig config = { .name = i == 0 ? "node-a" : i == 1 ? "node-b" : "stranger",
+                              .bind = "tcp://127.0.0.1:*", .heartbeat_ms = TEST_HEARTBEAT_MS,
+                              .discovery_port = port, .identity = identities[i] };
+
+      trusts[i] = sm_trust_new ();
+      if (i < 2)
+        g_assert_true (sm_trust_add (trusts[i], i == 0 ? "b" : "a", identities[1 - i].public_key, NULL));
+      config.trust = trusts[i];
+      engines[i] = sm_engine_new (64 * 1024 * 1024, 1, &error);
+      g_assert_no_error (error);
+      nodes[i] = sm_node_new (engines[i], &config, &error);
+      if (nodes[i] == NULL && g_error_matches (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED))
+        {
+          g_test_skip (error->message);
+          for (guint j = 0; j <= i; j++)
+            {
+              g_clear_pointer (&nodes[j], sm_node_free);
+              sm_engine_free (engines[j]);
+              sm_trust_free (trusts[j]);
+            }
+          return;
+        }
+      g_assert_no_error (error);
+    }
+
+  for (guint i = 0; i < 2; i++)
+    {
+      gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+      while (count_peers (nodes[i]) == 0 && g_get_monotonic_time () < until)
+        g_usleep (20000);
+      g_assert_cmpstr (test_node_get_peer (nodes[i], 0).name, ==, i == 0 ? "b" : "a");
+      test_wait_for_peer (nodes[i], 0, SM_PEER_READY, 10000);
+      sm_node_get_stats (nodes[i], &stats);
+      g_assert_cmpuint (stats.discovered, ==, 1);
+    }
+  /* The stranger heard both and trusts neither. */
+  g_assert_cmpuint (count_peers (nodes[2]), ==, 0);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      sm_node_free (nodes[i]);
+      sm_engine_free (engines[i]);
+      sm_trust_free (trusts[i]);
+    }
+}
+
 static gsize
 rss_bytes (void)
 {
@@ -449,6 +522,7 @@ main (int   argc,
   g_test_add_func ("/node/model-mismatch", test_node_model_mismatch);
   g_test_add_func ("/node/rejects-untrusted-and-plain", test_node_rejects_untrusted_and_plain);
   g_test_add_func ("/node/refuses-malformed-frames", test_node_refuses_malformed_frames);
+  g_test_add_func ("/node/discovery", test_node_discovery);
   g_test_add_func ("/node/burst-is-bounded", test_node_burst_is_bounded);
 
   return g_test_run ();

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <zmq.h>
 
+#include "sm-beacon.h"
 #include "sm-error.h"
 #include "sm-gate.h"
 #include "sm-histogram.h"
@@ -22,6 +23,9 @@
 #define REQUEST_TIMEOUT_HEARTBEATS 5
 /* A client that sent nothing for this many heartbeats is forgotten. */
 #define CLIENT_EXPIRY_HEARTBEATS   10
+/* Polled by the node's thread: the wakeup, the ROUTER, the beacon; then
+ * one DEALER per peer. */
+#define FIXED_ITEMS                3
 /* Request ids with this bit are the benchmark's PINGs. */
 #define PROBE_BIT                  (G_GUINT64_CONSTANT (1) << 63)
 
@@ -115,6 +119,7 @@ struct _SmNode
   void            *context;
   void            *router;
   SmGate          *gate;
+  SmBeacon        *beacon;         /* LAN discovery, when asked for */
   int              wakeup;        /* eventfd */
   GAsyncQueue     *commands;
   GThread         *thread;
@@ -1065,6 +1070,48 @@ peer_free (Peer *peer)
   g_free (peer);
 }
 
+static gboolean
+has_peer_key (SmNode     *node,
+              const char *public_key)
+{
+  for (guint i = 0; i < node->peers->len; i++)
+    if (g_str_equal (((Peer *) g_ptr_array_index (node->peers, i))->info.public_key, public_key))
+      return TRUE;
+  return FALSE;
+}
+
+/* An announcement: a node we trust and do not know yet becomes a peer;
+ * anyone else is ignored (discovery grants no trust). */
+static void
+beacon_readable (SmNode *node)
+{
+  g_autofree char *endpoint = NULL;
+  g_autoptr(GError) error = NULL;
+  char key[SM_IDENTITY_KEY_LENGTH + 1];
+  const char *name;
+  Peer *peer;
+
+  if (!sm_beacon_receive (node->beacon, &endpoint, key)
+      || g_str_equal (key, node->identity.public_key)
+      || has_peer_key (node, key)
+      || (name = sm_trust_lookup (node->trust, key)) == NULL
+      || node->peers->len >= SM_NODE_PEERS_MAX)
+    return;
+
+  peer = peer_new (node, name, endpoint, key, &error);
+  if (peer == NULL)
+    {
+      emit (node, SM_NODE_EVENT_REJECTED, name, "Discovered at %s, but: %s", endpoint, error->message);
+      return;
+    }
+  g_mutex_lock (&node->lock);
+  g_ptr_array_add (node->peers, peer);
+  node->stats.discovered++;
+  g_mutex_unlock (&node->lock);
+  send_to_peer (node, peer, SM_WIRE_HELLO, 0);
+  emit (node, SM_NODE_EVENT_DISCOVERED, name, "Found %s at %s", name, endpoint);
+}
+
 static void
 send_metrics (SmNode *node,
               gint64  now)
@@ -1272,17 +1319,21 @@ node_main (gpointer data)
       else if (node->probe != NULL && node->probe->done == node->probe->count)
         finish_probe (node, NULL);
 
-      if (n_items != 2 + node->peers->len || node->sockets_changed)
+      if (n_items != FIXED_ITEMS + node->peers->len || node->sockets_changed)
         {
           node->sockets_changed = FALSE;
-          n_items = 2 + node->peers->len;
+          n_items = FIXED_ITEMS + node->peers->len;
           g_free (items);
           items = g_new0 (zmq_pollitem_t, n_items);
           items[0] = (zmq_pollitem_t) { .fd = node->wakeup, .events = ZMQ_POLLIN };
           items[1] = (zmq_pollitem_t) { .socket = node->router, .events = ZMQ_POLLIN };
+          /* Without discovery, an eventfd that never fires holds the place. */
+          items[2] = node->beacon != NULL
+                     ? (zmq_pollitem_t) { .socket = sm_beacon_get_socket (node->beacon), .events = ZMQ_POLLIN }
+                     : (zmq_pollitem_t) { .fd = node->wakeup, .events = 0 };
           for (guint i = 0; i < node->peers->len; i++)
-            items[2 + i] = (zmq_pollitem_t) { .socket = ((Peer *) g_ptr_array_index (node->peers, i))->socket,
-                                              .events = ZMQ_POLLIN };
+            items[FIXED_ITEMS + i] = (zmq_pollitem_t) { .socket = ((Peer *) g_ptr_array_index (node->peers, i))->socket,
+                                                        .events = ZMQ_POLLIN };
         }
 
       timeout_ms = (long) MAX (0, (node->next_heartbeat_ns - now + 999999) / 1000000);
@@ -1306,14 +1357,17 @@ node_main (gpointer data)
           router_readable (node);
           items[1].revents = has_message (node->router) ? ZMQ_POLLIN : 0;
         }
-      for (guint i = 0; i < node->peers->len; i++)
-        for (int budget = 256; budget > 0 && (items[2 + i].revents & ZMQ_POLLIN); budget--)
+      /* Peers before announcements: a discovered peer changes the list. */
+      for (guint i = 0; i < n_items - FIXED_ITEMS; i++)
+        for (int budget = 256; budget > 0 && (items[FIXED_ITEMS + i].revents & ZMQ_POLLIN); budget--)
           {
             Peer *peer = g_ptr_array_index (node->peers, i);
 
             peer_readable (node, peer);
-            items[2 + i].revents = has_message (peer->socket) ? ZMQ_POLLIN : 0;
+            items[FIXED_ITEMS + i].revents = has_message (peer->socket) ? ZMQ_POLLIN : 0;
           }
+      if (node->beacon != NULL && (items[2].revents & ZMQ_POLLIN))
+        beacon_readable (node);
     }
 
   /* Leaving: the peers learn at once, both those we connected to and
@@ -1387,6 +1441,12 @@ open_sockets (SmNode             *node,
   if (!bind_router (node, config->bind != NULL ? config->bind : default_bind, error)
       || !sm_gate_start (node->gate, node->router, error))
     return FALSE;
+  if (config->discovery_port > 0)
+    {
+      node->beacon = sm_beacon_new (config->discovery_port, node->endpoint, node->identity.public_key, error);
+      if (node->beacon == NULL)
+        return FALSE;
+    }
 
   node->wakeup = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (node->wakeup < 0)
@@ -1402,6 +1462,7 @@ close_sockets (SmNode *node)
 {
   if (node->peers != NULL)
     g_ptr_array_set_size (node->peers, 0);
+  g_clear_pointer (&node->beacon, sm_beacon_free);
   g_clear_pointer (&node->gate, sm_gate_free);
   g_clear_pointer (&node->router, close_socket);
   g_clear_pointer (&node->context, zmq_ctx_term);

@@ -40,6 +40,7 @@ typedef struct
   SmTrust    *trust;           /* borrowed; the node's thread reads it, so
                                 * nobody may change it while the node runs */
   guint       heartbeat_ms;    /* 0: SM_NODE_DEFAULT_HEARTBEAT_MS */
+  guint       discovery_port;  /* UDP port for LAN discovery (sm-beacon.h); 0: off */
 } SmNodeConfig;
 
 typedef enum {
@@ -84,6 +85,7 @@ typedef struct
   guint64 offloaded;            /* this engine's queries sent to peers */
   guint64 offload_retried;      /* of those, run locally after all */
   guint64 replies_dropped;      /* replies to clients gone or not reading */
+  guint64 discovered;           /* trusted peers found by LAN discovery */
   guint   clients;              /* peers connected to this node now */
 } SmNodeStats;
 
@@ -92,6 +94,7 @@ typedef enum {
   SM_NODE_EVENT_PEER_MISMATCH,
   SM_NODE_EVENT_PEER_GONE,
   SM_NODE_EVENT_REJECTED,       /* a connection or a frame was refused */
+  SM_NODE_EVENT_DISCOVERED,     /* LAN discovery found a trusted node */
 } SmNodeEvent;
 
 /* Called on the node's thread; return quickly. */

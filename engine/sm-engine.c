@@ -1152,7 +1152,7 @@ sm_engine_job_get_features (SmEngineJob *job,
   return job->query->features;
 }
 
-void
+gboolean
 sm_engine_job_complete (SmEngineJob *job,
                         const float *output,
                         guint        width,
@@ -1161,9 +1161,23 @@ sm_engine_job_complete (SmEngineJob *job,
 {
   Query *query = job->query;
   SmEngine *engine = query->engine;
-  SmHistogramRecorder **rec = get_thread_recorders (engine);
+  SmHistogramRecorder **rec;
+  SmExpert *expert;
+  guint expected;
 
-  g_return_if_fail (width > 0);
+  /* An answer of another shape than this model's expert gives is not one
+   * (a peer whose model changed since its HELLO): it runs here instead. */
+  g_rw_lock_reader_lock (&engine->model_lock);
+  expert = engine->model != NULL ? sm_model_get_expert (engine->model, sm_engine_job_get_domain (job)) : NULL;
+  expected = expert != NULL ? sm_expert_get_output_width (expert) : 0;
+  g_rw_lock_reader_unlock (&engine->model_lock);
+  if (width != expected)
+    {
+      sm_engine_job_run_locally (job);
+      return FALSE;
+    }
+
+  rec = get_thread_recorders (engine);
 
   /* The mesh's thread records its round trips (a recorder of its own). */
   if (rec[STAGE_REMOTE] == NULL)
@@ -1181,6 +1195,7 @@ sm_engine_job_complete (SmEngineJob *job,
   if (g_atomic_int_dec_and_test (&query->pending))
     query_finish (query, rec[STAGE_TOTAL]);
   g_free (job);
+  return TRUE;
 }
 
 void

@@ -210,8 +210,10 @@ SmDomain     sm_engine_job_get_domain  (SmEngineJob    *job);
  * routed under), owned by the job. */
 const float *sm_engine_job_get_features (SmEngineJob   *job,
                                         guint          *width);
-/* @queue_ns and @compute_ns are the peer's figures. */
-void         sm_engine_job_complete    (SmEngineJob    *job,
+/* @queue_ns and @compute_ns are the peer's figures.  An output that is
+ * not as wide as the model's expert makes the job run locally instead
+ * (and returns FALSE). */
+gboolean     sm_engine_job_complete    (SmEngineJob    *job,
                                         const float    *output,
                                         guint           width,
                                         guint64         queue_ns,

@@ -328,6 +328,81 @@ test_engine_monitor (void)
   sm_monitor_snapshot_unref (snapshot);
 }
 
+/* A stand-in peer that answers at once, from the hook itself: with the
+ * expert's width it is the answer (marked remote, timed as the mesh round
+ * trip); with another width it is refused and the query runs here. */
+typedef struct
+{
+  guint  width;
+  guint  taken;
+  guint  accepted;
+} InstantPeer;
+
+static gboolean
+instant_peer_take (SmEngineJob *job,
+                   gpointer     user_data)
+{
+  InstantPeer *peer = user_data;
+  float output[64];
+
+  for (guint i = 0; i < G_N_ELEMENTS (output); i++)
+    output[i] = i == 7 ? 5.0f : 0.0f;
+  peer->taken++;
+  if (sm_engine_job_complete (job, output, peer->width, 1000, 2000))
+    peer->accepted++;
+  return TRUE;
+}
+
+static void
+test_engine_offload (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmEngine) engine = sm_engine_new (SM_POOL_DEFAULT_LIMIT, 1, &error);
+  g_autoptr(SmResult) local = NULL, remote = NULL, refused = NULL, consensus = NULL;
+  InstantPeer peer = { .width = 64 };
+  SmMonitor *monitor = sm_engine_get_monitor (engine);
+  g_autoptr(SmMonitorSnapshot) snapshot = NULL;
+
+  local = sm_engine_infer (engine, "sort a list in python", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (local->output_width, ==, 64);
+
+  /* Installed but at 0 %: nothing is offered. */
+  sm_engine_set_offload (engine, instant_peer_take, &peer);
+  sm_result_free (sm_engine_infer (engine, "sort a list in python", NULL));
+  g_assert_cmpuint (peer.taken, ==, 0);
+
+  sm_engine_set_offload_share (engine, 100, 0);
+  remote = sm_engine_infer (engine, "sort a list in python", &error);
+  g_assert_no_error (error);
+  g_assert_true (remote->remote);
+  g_assert_cmpuint (remote->argmax, ==, 7);
+  g_assert_cmpuint (remote->queue_ns, ==, 1000);
+  g_assert_cmpuint (remote->inference_ns, ==, 2000);
+
+  peer.width = 3;
+  refused = sm_engine_infer (engine, "sort a list in python", &error);
+  g_assert_no_error (error);
+  g_assert_false (refused->remote);
+  g_assert_cmpmem (refused->output, refused->output_width * sizeof (float),
+                   local->output, local->output_width * sizeof (float));
+  g_assert_cmpuint (peer.taken, ==, 2);
+  g_assert_cmpuint (peer.accepted, ==, 1);
+
+  /* Consensus queries mix experts here and are never offered. */
+  sm_engine_set_consensus (engine, TRUE);
+  consensus = sm_engine_infer (engine, "write a python function to solve the equation x + 2 = 5", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (consensus->n_experts, >=, 2);
+  g_assert_false (consensus->remote);
+  g_assert_cmpuint (peer.taken, ==, 2);
+
+  snapshot = sm_monitor_tick (monitor);
+  g_assert_cmpfloat (snapshot->values[sm_monitor_find_metric (monitor, "stage.remote.count")], ==, 1);
+  g_assert_cmpfloat (snapshot->values[sm_monitor_find_metric (monitor, "engine.offload_share")], ==, 100);
+  sm_engine_set_offload (engine, NULL, NULL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -343,6 +418,7 @@ main (int   argc,
   g_test_add_func ("/engine/engine/free-with-queue", test_engine_free_with_queue);
   g_test_add_func ("/engine/engine/knob-errors", test_engine_knob_errors);
   g_test_add_func ("/engine/engine/monitor", test_engine_monitor);
+  g_test_add_func ("/engine/engine/offload", test_engine_offload);
 
   return g_test_run ();
 }

@@ -533,6 +533,7 @@ take_reply (SmNode              *node,
 {
   Pending *pending = g_hash_table_lookup (node->pending, &message->request_id);
   g_autofree float *output = NULL;
+  gboolean answered;
 
   if (pending == NULL || pending->peer != peer)
     return;   /* late: it timed out and ran locally already */
@@ -545,12 +546,18 @@ take_reply (SmNode              *node,
 
   output = g_new (float, message->body.infer.cols);
   sm_wire_tensor_copy (message, output);
+  answered = sm_engine_job_complete (pending->job, output, message->body.infer.cols,
+                                     message->body.infer.queue_ns, message->body.infer.compute_ns);
   g_mutex_lock (&node->lock);
   peer->info.in_flight--;
-  peer->info.answered++;
+  if (answered)
+    peer->info.answered++;
+  else
+    {
+      peer->info.retried++;
+      node->stats.offload_retried++;
+    }
   g_mutex_unlock (&node->lock);
-  sm_engine_job_complete (pending->job, output, message->body.infer.cols,
-                          message->body.infer.queue_ns, message->body.infer.compute_ns);
   g_hash_table_remove (node->pending, &message->request_id);
 }
 

@@ -7,16 +7,16 @@
 #include "sm-mesh-page.h"
 
 /* The first AdwPreferencesRow titled @title under @widget, or NULL. */
-static AdwActionRow *
+static GtkWidget *
 find_row (GtkWidget  *widget,
           const char *title)
 {
-  if (ADW_IS_ACTION_ROW (widget)
+  if (ADW_IS_PREFERENCES_ROW (widget)
       && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0)
-    return ADW_ACTION_ROW (widget);
+    return widget;
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
     {
-      AdwActionRow *row = find_row (child, title);
+      GtkWidget *row = find_row (child, title);
 
       if (row != NULL)
         return row;
@@ -51,8 +51,8 @@ wait_for_row (GtkWidget  *page,
 
   for (;;)
     {
-      AdwActionRow *row = find_row (page, title);
-      const char *subtitle = row != NULL ? adw_action_row_get_subtitle (row) : NULL;
+      GtkWidget *row = find_row (page, title);
+      const char *subtitle = row != NULL ? adw_action_row_get_subtitle (ADW_ACTION_ROW (row)) : NULL;
 
       if (text == NULL ? row == NULL : (subtitle != NULL && strstr (subtitle, text) != NULL))
         return;
@@ -61,6 +61,47 @@ wait_for_row (GtkWidget  *page,
       g_main_context_iteration (NULL, FALSE);
       g_usleep (5000);
     }
+}
+
+/* A message dialog shown whose body holds @text (NULL: any), once the
+ * main loop has run enough to show it. */
+static AdwMessageDialog *
+find_dialog (const char *text)
+{
+  for (guint tries = 0; tries < 100; tries++)
+    {
+      GListModel *toplevels = gtk_window_get_toplevels ();   /* not ours */
+
+      for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+        {
+          g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+          if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window))
+              && (text == NULL || strstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (window)), text) != NULL))
+            return ADW_MESSAGE_DIALOG (window);
+        }
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+  g_error ("no dialog opened");
+}
+
+/* Opens Add Peer, types into its three rows and presses Add. */
+static void
+fill_add_peer_dialog (GtkWidget  *page,
+                      const char *name,
+                      const char *endpoint,
+                      const char *key)
+{
+  AdwMessageDialog *dialog;
+
+  g_assert_true (gtk_widget_activate_action (page, "mesh.add-peer", NULL));
+  dialog = find_dialog ("trusted and connected to at once");
+  gtk_editable_set_text (GTK_EDITABLE (find_row (GTK_WIDGET (dialog), "_Name")), name);
+  gtk_editable_set_text (GTK_EDITABLE (find_row (GTK_WIDGET (dialog), "_Endpoint")), endpoint);
+  gtk_editable_set_text (GTK_EDITABLE (find_row (GTK_WIDGET (dialog), "_Public Key")), key);
+  adw_message_dialog_response (dialog, "add");
+  g_main_context_iteration (NULL, FALSE);
 }
 
 /* The app's node on its page: its key and endpoint shown, a peer added
@@ -77,6 +118,7 @@ test_mesh_page_peer_lifecycle (void)
   GtkWidget *window = gtk_window_new ();
   GtkWidget *page = sm_mesh_page_new ();
   TestNode b = { 0 };
+  AdwMessageDialog *dialog;
   SmNode *node;
 
   g_settings_set_string (settings, "mesh-bind", "tcp://127.0.0.1:*");
@@ -91,20 +133,24 @@ test_mesh_page_peer_lifecycle (void)
   gtk_window_present (GTK_WINDOW (window));
   g_main_context_iteration (NULL, FALSE);
 
-  g_assert_cmpstr (adw_action_row_get_subtitle (find_row (page, "Public Key")), ==,
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_row (page, "Public Key"))), ==,
                    sm_mesh_controller_get_public_key (controller));
-  g_assert_cmpstr (adw_action_row_get_subtitle (find_row (page, "Fingerprint")), ==,
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_row (page, "Fingerprint"))), ==,
                    sm_mesh_controller_get_fingerprint (controller));
-  g_assert_cmpstr (adw_action_row_get_subtitle (find_row (page, "Endpoint")), ==, sm_node_get_endpoint (node));
-  g_assert_cmpstr (adw_action_row_get_subtitle (find_row (page, "Status")), ==, "Listening");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_row (page, "Endpoint"))), ==, sm_node_get_endpoint (node));
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_row (page, "Status"))), ==, "Listening");
 
-  /* A peer that trusts the app, added the way the dialog adds one. */
+  /* A peer that trusts the app, added through the page's dialog: first
+   * with a typo in the key, which brings the dialog back with the reason
+   * and what was typed, then right. */
   test_node_start (&b, "node-b", NULL);
   g_assert_true (sm_node_add_peer (b.node, "app", sm_node_get_endpoint (node),
                                    sm_mesh_controller_get_public_key (controller), &error));
-  g_assert_true (sm_mesh_controller_add_peer (controller, "b", sm_node_get_endpoint (b.node), b.identity.public_key,
-                                              &error));
-  g_assert_no_error (error);
+  fill_add_peer_dialog (page, "b", sm_node_get_endpoint (b.node), "not-a-key");
+  dialog = find_dialog ("40 characters");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_row (GTK_WIDGET (dialog), "_Name"))), ==, "b");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  fill_add_peer_dialog (page, "b", sm_node_get_endpoint (b.node), b.identity.public_key);
   wait_for_row (page, "b", "Ready");
 
   /* Bad input is refused with the reason, and nothing is saved. */
@@ -119,7 +165,7 @@ test_mesh_page_peer_lifecycle (void)
   g_assert_cmpuint (g_strv_length (peers), ==, 1);
 
   /* The page's knob sends queries to the peer. */
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_type (GTK_WIDGET (find_row (page, "_Queries Sent to Peers")),
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_type (find_row (page, "_Queries Sent to Peers"),
                                                          GTK_TYPE_SPIN_BUTTON)), 100);
   g_assert_cmpuint (sm_engine_get_offload_share (engine, NULL), ==, 100);
   {
@@ -138,7 +184,7 @@ test_mesh_page_peer_lifecycle (void)
   g_assert_cmpuint (g_strv_length (peers), ==, 0);
 
   /* The discovery switch is the setting; the node restarts with it. */
-  gtk_switch_set_active (GTK_SWITCH (find_type (GTK_WIDGET (find_row (page, "_LAN Discovery")), GTK_TYPE_SWITCH)), TRUE);
+  gtk_switch_set_active (GTK_SWITCH (find_type (find_row (page, "_LAN Discovery"), GTK_TYPE_SWITCH)), TRUE);
   g_assert_true (g_settings_get_boolean (settings, "mesh-discovery"));
   g_assert_true (sm_mesh_controller_get_node (controller) != NULL
                  || strstr (sm_mesh_controller_get_error (controller), "broadcast") != NULL);

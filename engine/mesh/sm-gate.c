@@ -21,13 +21,17 @@ struct _SmGate
   gpointer           user_data;
 };
 
-static void
-close_socket (void *socket)
+/* The gate's sockets never hold anything worth waiting for at close. */
+static void *
+open_socket (void *context,
+             int   type)
 {
+  void *socket = zmq_socket (context, type);
   int linger = 0;
 
-  zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger);
-  zmq_close (socket);
+  if (socket != NULL)
+    zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger);
+  return socket;
 }
 
 static void
@@ -106,7 +110,7 @@ sm_gate_new (void               *context,
   gate->refused = refused;
   gate->user_data = user_data;
   gate->stop = -1;
-  gate->zap = zmq_socket (context, ZMQ_REP);
+  gate->zap = open_socket (context, ZMQ_REP);
   if (gate->zap == NULL || zmq_bind (gate->zap, SM_ZAP_ENDPOINT) < 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot start the ZAP handler: %s",
@@ -126,7 +130,7 @@ sm_gate_start (SmGate  *gate,
 
   if (zmq_socket_monitor (router, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
                           | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0
-      || (gate->monitor = zmq_socket (gate->context, ZMQ_PAIR)) == NULL
+      || (gate->monitor = open_socket (gate->context, ZMQ_PAIR)) == NULL
       || zmq_connect (gate->monitor, endpoint) < 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot watch the node's connections: %s",
@@ -160,7 +164,7 @@ sm_gate_free (SmGate *gate)
     }
   if (gate->stop >= 0)
     close (gate->stop);
-  g_clear_pointer (&gate->monitor, close_socket);
-  g_clear_pointer (&gate->zap, close_socket);
+  g_clear_pointer (&gate->monitor, zmq_close);
+  g_clear_pointer (&gate->zap, zmq_close);
   g_free (gate);
 }

@@ -1478,6 +1478,22 @@ close_sockets (SmNode *node)
   node->wakeup = -1;
 }
 
+/* Frees what sm_node_new() made, once the thread is gone (or never ran). */
+static void
+node_destroy (SmNode *node)
+{
+  close_sockets (node);
+  g_ptr_array_unref (node->peers);
+  g_hash_table_unref (node->pending);
+  g_hash_table_unref (node->clients);
+  g_async_queue_unref (node->commands);
+  g_mutex_clear (&node->lock);
+  g_cond_clear (&node->probe_done);
+  g_cond_clear (&node->peer_added);
+  g_free (node->endpoint);
+  g_free (node);
+}
+
 SmNode *
 sm_node_new (SmEngine            *engine,
              const SmNodeConfig  *config,
@@ -1515,16 +1531,7 @@ sm_node_new (SmEngine            *engine,
 
   if (!open_sockets (node, config, error))
     {
-      close_sockets (node);
-      g_ptr_array_unref (node->peers);
-      g_hash_table_unref (node->pending);
-      g_hash_table_unref (node->clients);
-      g_async_queue_unref (node->commands);
-      g_mutex_clear (&node->lock);
-      g_cond_clear (&node->probe_done);
-      g_cond_clear (&node->peer_added);
-      g_free (node->endpoint);
-      g_free (node);
+      node_destroy (node);
       return NULL;
     }
 
@@ -1557,16 +1564,7 @@ sm_node_free (SmNode *node)
       g_free (command);
     }
 
-  close_sockets (node);
-  g_ptr_array_unref (node->peers);
-  g_hash_table_unref (node->pending);
-  g_hash_table_unref (node->clients);
-  g_async_queue_unref (node->commands);
-  g_mutex_clear (&node->lock);
-  g_cond_clear (&node->probe_done);
-  g_cond_clear (&node->peer_added);
-  g_free (node->endpoint);
-  g_free (node);
+  node_destroy (node);
 }
 
 void

@@ -14,6 +14,7 @@ libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libxxhash-dev libsqlite3-dev 
 # the mesh node: ZeroMQ with CURVE (libsodium)
 libzmq3-dev
 libczmq-dev
+libcairo2-dev
 # glib-compile-resources strips blanks from .ui files with xmllint
 libxml2-utils
 # the application

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "sm-bench.h"
+#include "sm-chart-bench.h"
 #include "sm-cli.h"
 #include "sm-engine-bench.h"
 #include "sm-mesh-bench.h"
@@ -67,12 +68,20 @@ run_mesh (SmBenchReport *report,
   sm_mesh_bench (report);
 }
 
+static void
+run_ui (SmBenchReport *report,
+        gboolean       quick)
+{
+  sm_chart_bench (report);
+}
+
 static const Area areas[] = {
   { "kernels", N_("SIMD kernels: FMA peak, GEMM/GEMV against OpenBLAS and generic, activations, two threads"), run_kernels },
   { "pool",    N_("Memory pool against glibc malloc, histogram recording, monitor overhead"), run_pool },
   { "engine",  N_("Query path: features and routing, batch-1 end to end, closed-loop throughput"), run_engine },
   { "store",   N_("Session database: ingest, downsampled read, replay, recording overhead"), run_store },
-  { "mesh",    N_("Mesh wire format: encode and decode of an inference request"), run_mesh },
+  { "mesh",    N_("Mesh: wire codec, raw ZeroMQ against PING/PONG round trips, remote inference"), run_mesh },
+  { "ui",      N_("Dashboard charts drawn headless: four charts of 100,000 points per series"), run_ui },
 };
 
 int

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Axes people read at a glance: ticks at 1, 2 or 5 times a power of ten
+ * (decades on a log scale), values in the unit that keeps them short. */
+
+#define SM_CHART_MAX_TICKS 16
+
+/* Tick values covering [lo, hi], at most @max_ticks (≤ SM_CHART_MAX_TICKS)
+ * of them, into @ticks; returns how many.  On a log scale (lo > 0) the
+ * ticks are the powers of ten inside the range, every other one or fewer
+ * when there are too many. */
+guint  sm_chart_axis_ticks     (double      lo,
+                                double      hi,
+                                guint       max_ticks,
+                                gboolean    log_scale,
+                                double     *ticks);
+
+/* Rounds [lo, hi] out to the ticks' step so a chart does not end between
+ * two ticks. */
+void   sm_chart_axis_nice_range (double     *lo,
+                                 double     *hi,
+                                 guint       max_ticks);
+
+/* "850 µs", "1.25 ms", "12.3 k ops/s", "512 MiB", "1.5 GiB", "45 %": the
+ * value in @unit ("µs", "ops/s", "MiB", "%", "" …), scaled to a readable
+ * magnitude, with 3 significant digits. */
+char  *sm_chart_format_value   (double      value,
+                                const char *unit);
+
+/* "0:42", "12:05", "1:02:03": seconds as a clock. */
+char  *sm_chart_format_time    (double      seconds);
+
+G_END_DECLS

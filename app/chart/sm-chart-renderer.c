@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sm-chart-axis.h"
+#include "sm-chart-renderer.h"
+
+#define FONT_SIZE   11.0
+#define TITLE_SIZE  12.0
+#define PAD         6.0
+#define AXIS_WIDTH  64.0
+#define TIME_HEIGHT 18.0
+#define HEAD_HEIGHT 24.0
+/* Decimation columns: one per device pixel, up to this many. */
+#define MAX_COLUMNS 4096
+
+/* GNOME's palette: light-style shades keep 3:1 contrast on white, the
+ * dark-style ones on #242424. */
+static const guint32 light_colors[] = { 0x1c71d8, 0xc64600, 0x26a269, 0x813d9c, 0xa51d2d, 0x986a44, 0x1a5fb4, 0x63452c };
+static const guint32 dark_colors[]  = { 0x62a0ea, 0xffa348, 0x57e389, 0xc061cb, 0xf66151, 0xcdab8f, 0x99c1f1, 0xdeddda };
+
+void
+sm_chart_series_color (guint     index,
+                       gboolean  dark,
+                       double   *rgb)
+{
+  guint32 c = (dark ? dark_colors : light_colors)[index % G_N_ELEMENTS (light_colors)];
+
+  rgb[0] = ((c >> 16) & 0xff) / 255.0;
+  rgb[1] = ((c >> 8) & 0xff) / 255.0;
+  rgb[2] = (c & 0xff) / 255.0;
+}
+
+void
+sm_chart_view_init (SmChartView *view,
+                    const char  *title,
+                    const char  *unit,
+                    double       t0,
+                    double       t1)
+{
+  *view = (SmChartView) {
+    .title = title,
+    .unit = unit,
+    .t0 = t0,
+    .t1 = t1,
+    .hover_t = NAN,
+    .select_t0 = NAN,
+    .select_t1 = NAN,
+  };
+}
+
+static void
+set_foreground (cairo_t           *cr,
+                const SmChartView *view,
+                double             alpha)
+{
+  double v = view->dark ? 1.0 : 0.0;
+
+  cairo_set_source_rgba (cr, v, v, v, alpha);
+}
+
+static double
+to_axis (const SmChartView *view,
+         double             value)
+{
+  return view->log_scale ? log10 (MAX (value, 1e-12)) : value;
+}
+
+/* Decimated columns of every series: min, then max, @columns each. */
+typedef struct
+{
+  guint   columns;
+  double *min[SM_CHART_MAX_SERIES];
+  double *max[SM_CHART_MAX_SERIES];
+  double *storage;
+} Columns;
+
+static void
+decimate_all (const SmChartView *view,
+              guint              columns,
+              Columns           *cols)
+{
+  cols->columns = columns;
+  cols->storage = g_new (double, (gsize) 2 * columns * MAX (view->n_series, 1));
+  for (guint s = 0; s < view->n_series; s++)
+    {
+      const double *t1, *v1, *t2, *v2;
+      gsize n1, n2;
+
+      cols->min[s] = cols->storage + (gsize) 2 * s * columns;
+      cols->max[s] = cols->min[s] + columns;
+      for (guint c = 0; c < columns; c++)
+        {
+          cols->min[s][c] = INFINITY;
+          cols->max[s][c] = -INFINITY;
+        }
+      if (view->hidden[s])
+        continue;
+      sm_chart_series_get_runs (view->series[s], &t1, &v1, &n1, &t2, &v2, &n2);
+      sm_chart_decimate (t1, v1, n1, view->t0, view->t1, columns, cols->min[s], cols->max[s]);
+      sm_chart_decimate (t2, v2, n2, view->t0, view->t1, columns, cols->min[s], cols->max[s]);
+    }
+}
+
+/* The y range: fixed, or what the visible columns span. */
+static void
+y_range (const SmChartView *view,
+         const Columns     *cols,
+         double            *lo,
+         double            *hi)
+{
+  if (view->fixed_range)
+    {
+      *lo = to_axis (view, view->y_min);
+      *hi = to_axis (view, view->y_max);
+      return;
+    }
+
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (guint s = 0; s < view->n_series; s++)
+    for (guint c = 0; c < cols->columns && !view->hidden[s]; c++)
+      {
+        *lo = MIN (*lo, cols->min[s][c]);
+        *hi = MAX (*hi, cols->max[s][c]);
+      }
+  if (!isfinite (*lo))
+    {
+      *lo = view->log_scale ? 1 : 0;
+      *hi = view->log_scale ? 1000 : 1;
+    }
+  if (view->log_scale)
+    {
+      /* Whole decades, so the ticks land on the edges. */
+      *lo = floor (log10 (MAX (*lo, 1e-3)));
+      *hi = MAX (ceil (log10 (MAX (*hi, 1e-3))), *lo + 1);
+      return;
+    }
+  /* Linear: from zero when everything is positive (a rate, a size). */
+  if (*lo > 0)
+    *lo = 0;
+  sm_chart_axis_nice_range (lo, hi, 6);
+}
+
+static void
+draw_text (cairo_t    *cr,
+           double      x,
+           double      y,
+           const char *text,
+           double      align)   /* 0 left, 0.5 centre, 1 right */
+{
+  cairo_text_extents_t extents;
+
+  cairo_text_extents (cr, text, &extents);
+  cairo_move_to (cr, x - align * extents.x_advance, y);
+  cairo_show_text (cr, text);
+}
+
+static void
+draw_head (cairo_t           *cr,
+           const SmChartView *view,
+           double             width,
+           SmChartLayout     *layout)
+{
+  cairo_text_extents_t extents;
+  double x;
+
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+  cairo_set_font_size (cr, TITLE_SIZE);
+  set_foreground (cr, view, 0.9);
+  draw_text (cr, PAD, HEAD_HEIGHT - 8, view->title, 0);
+  cairo_text_extents (cr, view->title, &extents);
+  x = PAD + extents.x_advance + 18;
+
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, FONT_SIZE);
+  for (guint s = 0; s < view->n_series; s++)
+    {
+      const char *name = sm_chart_series_get_name (view->series[s]);
+      double rgb[3];
+
+      sm_chart_series_color (s, view->dark, rgb);
+      cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+      cairo_rectangle (cr, x + 0.5, HEAD_HEIGHT - 16.5, 9, 9);
+      /* A hidden series keeps a hollow swatch to click. */
+      if (view->hidden[s])
+        {
+          cairo_set_line_width (cr, 1);
+          cairo_stroke (cr);
+        }
+      else
+        cairo_fill (cr);
+      set_foreground (cr, view, view->hidden[s] ? 0.4 : 0.8);
+      cairo_text_extents (cr, name, &extents);
+      draw_text (cr, x + 14, HEAD_HEIGHT - 8, name, 0);
+      layout->legend[s] = (SmChartRect) { x, 2, 14 + extents.x_advance, HEAD_HEIGHT - 2 };
+      x += 14 + extents.x_advance + 14;
+      if (x > width)
+        break;
+    }
+}
+
+static double
+y_pixel (const SmChartLayout *layout,
+         double               value)
+{
+  return layout->plot.y + layout->plot.height
+         - (value - layout->y_lo) / (layout->y_hi - layout->y_lo) * layout->plot.height;
+}
+
+static double
+x_pixel (const SmChartLayout *layout,
+         const SmChartView   *view,
+         double               t)
+{
+  return layout->plot.x + (t - view->t0) / (view->t1 - view->t0) * layout->plot.width;
+}
+
+static void
+draw_axes (cairo_t             *cr,
+           const SmChartView   *view,
+           const SmChartLayout *layout)
+{
+  double ticks[SM_CHART_MAX_TICKS];
+  guint n = view->log_scale
+            ? sm_chart_axis_ticks (pow (10, layout->y_lo), pow (10, layout->y_hi), 6, TRUE, ticks)
+            : sm_chart_axis_ticks (layout->y_lo, layout->y_hi, 6, FALSE, ticks);
+  double span = view->t1 - view->t0;
+  double time_ticks[SM_CHART_MAX_TICKS];
+  guint n_time = sm_chart_axis_ticks (view->t0, view->t1, MAX (2, (guint) (layout->plot.width / 110)), FALSE, time_ticks);
+
+  cairo_set_line_width (cr, 1);
+  for (guint i = 0; i < n; i++)
+    {
+      double y = round (y_pixel (layout, to_axis (view, ticks[i]))) + 0.5;
+      g_autofree char *label = sm_chart_format_value (ticks[i], view->unit);
+
+      set_foreground (cr, view, 0.1);
+      cairo_move_to (cr, layout->plot.x, y);
+      cairo_line_to (cr, layout->plot.x + layout->plot.width, y);
+      cairo_stroke (cr);
+      set_foreground (cr, view, 0.6);
+      draw_text (cr, layout->plot.x - 6, y + 4, label, 1);
+    }
+
+  for (guint i = 0; i < n_time && span > 0; i++)
+    {
+      double x = round (x_pixel (layout, view, time_ticks[i])) + 0.5;
+      g_autofree char *label = sm_chart_format_time (time_ticks[i]);
+
+      set_foreground (cr, view, 0.1);
+      cairo_move_to (cr, x, layout->plot.y);
+      cairo_line_to (cr, x, layout->plot.y + layout->plot.height);
+      cairo_stroke (cr);
+      set_foreground (cr, view, 0.6);
+      draw_text (cr, x, layout->plot.y + layout->plot.height + 13, label, 0.5);
+    }
+}
+
+static void
+set_series_source (cairo_t           *cr,
+                   const SmChartView *view,
+                   guint              index)
+{
+  double rgb[3];
+
+  sm_chart_series_color (index, view->dark, rgb);
+  cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+}
+
+/* Vector output (SVG, PDF): each column a vertical span joined to the
+ * next, which covers exactly the pixels all its samples would. */
+static void
+draw_series_path (cairo_t             *cr,
+                  const SmChartView   *view,
+                  const SmChartLayout *layout,
+                  guint                index,
+                  const Columns       *cols)
+{
+  const double *min = cols->min[index], *max = cols->max[index];
+  double step = layout->plot.width / cols->columns;
+  gboolean started = FALSE;
+
+  for (guint c = 0; c < cols->columns; c++)
+    {
+      double x = layout->plot.x + (c + 0.5) * step;
+
+      if (!(max[c] >= min[c]))
+        continue;
+      if (!started)
+        cairo_move_to (cr, x, y_pixel (layout, to_axis (view, max[c])));
+      else
+        cairo_line_to (cr, x, y_pixel (layout, to_axis (view, max[c])));
+      if (min[c] != max[c])
+        cairo_line_to (cr, x, y_pixel (layout, to_axis (view, min[c])));
+      started = TRUE;
+    }
+  set_series_source (cr, view, index);
+  cairo_set_line_width (cr, 1.5);
+  if (view->dashed[index])
+    cairo_set_dash (cr, (double[]) { 5, 4 }, 2, 0);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+}
+
+/* Covers rows a…b (pixels, fractional ends anti-aliased) of column x. */
+static void
+fill_span (guint8 *data,
+           int     stride,
+           int     height,
+           int     x,
+           double  a,
+           double  b)
+{
+  int first = MAX (0, (int) floor (a)), last = MIN (height - 1, (int) ceil (b) - 1);
+
+  for (int y = first; y <= last; y++)
+    {
+      double cover = MIN (b, y + 1.0) - MAX (a, (double) y);
+      guint8 value = (guint8) (CLAMP (cover, 0, 1) * 255 + 0.5);
+      guint8 *pixel = data + (gsize) y * stride + x;
+
+      if (value > *pixel)
+        *pixel = value;
+    }
+}
+
+/* Raster output (the screen, PNG): the same spans written as coverage into
+ * an A8 mask, one column per device pixel, composited once — a stroke of
+ * thousands of sharp turns costs cairo milliseconds, this microseconds. */
+static void
+draw_series_mask (cairo_t             *cr,
+                  const SmChartView   *view,
+                  const SmChartLayout *layout,
+                  guint                index,
+                  const Columns       *cols)
+{
+  const double *min = cols->min[index], *max = cols->max[index];
+  int width = (int) cols->columns, height = (int) ceil (layout->plot.height) + 2;
+  cairo_surface_t *mask = cairo_image_surface_create (CAIRO_FORMAT_A8, width, height);
+  guint8 *data = cairo_image_surface_get_data (mask);
+  int stride = cairo_image_surface_get_stride (mask);
+  double half = 0.75, top = layout->plot.y - 1;
+  int last = -1;
+  double last_hi = 0, last_lo = 0;
+
+  for (int c = 0; c < width; c++)
+    {
+      double hi, lo;
+
+      if (!(max[c] >= min[c]))
+        continue;
+      hi = y_pixel (layout, to_axis (view, max[c])) - top;
+      lo = y_pixel (layout, to_axis (view, min[c])) - top;
+
+      if (last >= 0)
+        {
+          /* Columns without samples between two with: a straight line. */
+          for (int k = last + 1; k < c; k++)
+            {
+              double f = (double) (k - last) / (c - last);
+              double from = (last_hi + last_lo) / 2, to = (hi + lo) / 2;
+              double y = from + f * (to - from), prev = from + (f - 1.0 / (c - last)) * (to - from);
+
+              if (!view->dashed[index] || k % 9 < 5)
+                fill_span (data, stride, height, k, MIN (y, prev) - half, MAX (y, prev) + half);
+            }
+          /* Join this span to the last one, as a polyline would. */
+          if (last == c - 1)
+            {
+              hi = MIN (hi, last_lo);
+              lo = MAX (lo, last_hi);
+            }
+        }
+      if (!view->dashed[index] || c % 9 < 5)
+        fill_span (data, stride, height, c, hi - half, lo + half);
+      last = c;
+      last_hi = y_pixel (layout, to_axis (view, max[c])) - top;
+      last_lo = y_pixel (layout, to_axis (view, min[c])) - top;
+    }
+
+  cairo_surface_mark_dirty (mask);
+  set_series_source (cr, view, index);
+  cairo_save (cr);
+  cairo_translate (cr, layout->plot.x, top);
+  cairo_scale (cr, layout->plot.width / width, 1);
+  cairo_mask_surface (cr, mask, 0, 0);
+  cairo_restore (cr);
+  cairo_surface_destroy (mask);
+}
+
+static void
+draw_markers (cairo_t             *cr,
+              const SmChartView   *view,
+              const SmChartLayout *layout)
+{
+  set_foreground (cr, view, 0.45);
+  cairo_set_line_width (cr, 1);
+  cairo_set_dash (cr, (double[]) { 2, 3 }, 2, 0);
+  for (guint i = 0; i < view->n_markers; i++)
+    if (view->markers[i] >= view->t0 && view->markers[i] <= view->t1)
+      {
+        double x = round (x_pixel (layout, view, view->markers[i])) + 0.5;
+
+        cairo_move_to (cr, x, layout->plot.y);
+        cairo_line_to (cr, x, layout->plot.y + layout->plot.height);
+      }
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+}
+
+/* A box of text lines near x, inside the plot. */
+static void
+draw_box (cairo_t             *cr,
+          const SmChartView   *view,
+          const SmChartLayout *layout,
+          double               x,
+          char               **lines,
+          guint                n)
+{
+  double width = 0, height = n * 15 + 8, bx, by = layout->plot.y + 6;
+  cairo_text_extents_t extents;
+
+  for (guint i = 0; i < n; i++)
+    {
+      cairo_text_extents (cr, lines[i], &extents);
+      width = MAX (width, extents.x_advance);
+    }
+  width += 16;
+  bx = x + 10 + width < layout->plot.x + layout->plot.width ? x + 10 : x - 10 - width;
+
+  cairo_set_source_rgba (cr, view->dark ? 0.2 : 1, view->dark ? 0.2 : 1, view->dark ? 0.2 : 1, 0.92);
+  cairo_rectangle (cr, bx, by, width, height);
+  cairo_fill_preserve (cr);
+  set_foreground (cr, view, 0.2);
+  cairo_set_line_width (cr, 1);
+  cairo_stroke (cr);
+  for (guint i = 0; i < n; i++)
+    {
+      set_foreground (cr, view, 0.85);
+      draw_text (cr, bx + 8, by + 16 + i * 15, lines[i], 0);
+    }
+}
+
+static void
+draw_hover (cairo_t             *cr,
+            const SmChartView   *view,
+            const SmChartLayout *layout)
+{
+  double x = x_pixel (layout, view, view->hover_t);
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  set_foreground (cr, view, 0.5);
+  cairo_set_line_width (cr, 1);
+  cairo_move_to (cr, round (x) + 0.5, layout->plot.y);
+  cairo_line_to (cr, round (x) + 0.5, layout->plot.y + layout->plot.height);
+  cairo_stroke (cr);
+
+  g_ptr_array_add (lines, sm_chart_format_time (view->hover_t));
+  for (guint s = 0; s < view->n_series; s++)
+    if (!view->hidden[s])
+      {
+        g_autofree char *value = sm_chart_format_value (sm_chart_series_value_at (view->series[s], view->hover_t),
+                                                        view->unit);
+
+        g_ptr_array_add (lines, g_strdup_printf ("%s  %s", sm_chart_series_get_name (view->series[s]), value));
+      }
+  draw_box (cr, view, layout, x, (char **) lines->pdata, lines->len);
+}
+
+static void
+draw_selection (cairo_t             *cr,
+                const SmChartView   *view,
+                const SmChartLayout *layout)
+{
+  double a = x_pixel (layout, view, MIN (view->select_t0, view->select_t1));
+  double b = x_pixel (layout, view, MAX (view->select_t0, view->select_t1));
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  set_foreground (cr, view, 0.08);
+  cairo_rectangle (cr, a, layout->plot.y, MAX (1, b - a), layout->plot.height);
+  cairo_fill (cr);
+
+  for (guint s = 0; s < view->n_series; s++)
+    {
+      SmChartStats st;
+
+      if (view->hidden[s] || !sm_chart_series_get_stats (view->series[s], MIN (view->select_t0, view->select_t1),
+                                                         MAX (view->select_t0, view->select_t1), &st))
+        continue;
+      {
+        g_autofree char *min = sm_chart_format_value (st.min, view->unit);
+        g_autofree char *mean = sm_chart_format_value (st.mean, view->unit);
+        g_autofree char *p50 = sm_chart_format_value (st.p50, view->unit);
+        g_autofree char *p99 = sm_chart_format_value (st.p99, view->unit);
+        g_autofree char *max = sm_chart_format_value (st.max, view->unit);
+
+        g_ptr_array_add (lines, g_strdup_printf ("%s: min %s  mean %s  p50 %s  p99 %s  max %s",
+                                                 sm_chart_series_get_name (view->series[s]), min, mean, p50, p99, max));
+      }
+    }
+  if (lines->len > 0)
+    draw_box (cr, view, layout, a, (char **) lines->pdata, lines->len);
+}
+
+/* Whether the target is pixels, where the mask path applies. */
+static gboolean
+is_raster (cairo_t *cr)
+{
+  cairo_surface_type_t type = cairo_surface_get_type (cairo_get_target (cr));
+
+  return type == CAIRO_SURFACE_TYPE_IMAGE;
+}
+
+void
+sm_chart_render (cairo_t           *cr,
+                 double             width,
+                 double             height,
+                 const SmChartView *view,
+                 SmChartLayout     *layout)
+{
+  SmChartLayout local;
+  Columns cols = { 0 };
+  double sx = 1, sy = 1;
+  guint columns;
+
+  if (layout == NULL)
+    layout = &local;
+  memset (layout, 0, sizeof *layout);
+  layout->plot = (SmChartRect) { AXIS_WIDTH, HEAD_HEIGHT + PAD, MAX (1, width - AXIS_WIDTH - PAD),
+                                 MAX (1, height - HEAD_HEIGHT - PAD - TIME_HEIGHT) };
+  /* One column per device pixel (HiDPI included). */
+  cairo_user_to_device_distance (cr, &sx, &sy);
+  columns = (guint) CLAMP (round (layout->plot.width * fabs (sx)), 1, MAX_COLUMNS);
+  decimate_all (view, columns, &cols);
+  y_range (view, &cols, &layout->y_lo, &layout->y_hi);
+
+  cairo_save (cr);
+  draw_head (cr, view, width, layout);
+  if (view->t1 > view->t0)
+    {
+      draw_axes (cr, view, layout);
+      draw_markers (cr, view, layout);
+      cairo_save (cr);
+      cairo_rectangle (cr, layout->plot.x, layout->plot.y - 1, layout->plot.width, layout->plot.height + 2);
+      cairo_clip (cr);
+      for (guint s = 0; s < view->n_series; s++)
+        if (!view->hidden[s])
+          {
+            if (is_raster (cr))
+              draw_series_mask (cr, view, layout, s, &cols);
+            else
+              draw_series_path (cr, view, layout, s, &cols);
+          }
+      cairo_restore (cr);
+      if (!isnan (view->select_t0) && !isnan (view->select_t1))
+        draw_selection (cr, view, layout);
+      if (!isnan (view->hover_t))
+        draw_hover (cr, view, layout);
+    }
+  cairo_restore (cr);
+  g_free (cols.storage);
+}
+
+double
+sm_chart_layout_time_at (const SmChartLayout *layout,
+                         const SmChartView   *view,
+                         double               x)
+{
+  double f = (x - layout->plot.x) / layout->plot.width;
+
+  return view->t0 + CLAMP (f, 0, 1) * (view->t1 - view->t0);
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sm-chart-axis.h"
+#include "sm-chart-renderer.h"
+
+/* Decimated columns hold exactly the min and max of the samples that fall
+ * in them, also across the ring's wrap. */
+static void
+test_chart_decimation_is_exact (void)
+{
+  const guint columns = 1200;
+  g_autoptr(SmChartSeries) series = sm_chart_series_new ("x", 100000);
+  g_autofree double *min = g_new (double, columns), *max = g_new (double, columns);
+  g_autofree double *want_min = g_new (double, columns), *want_max = g_new (double, columns);
+  const double *t1, *v1, *t2, *v2;
+  gsize n1, n2;
+  GRand *rand = g_rand_new_with_seed (7);
+  double t0 = 30, t_end = 130;
+
+  /* 130,000 samples into 100,000 places: the ring has wrapped. */
+  for (guint i = 0; i < 130000; i++)
+    sm_chart_series_append (series, i / 1000.0, i % 997 == 0 ? NAN : g_rand_double_range (rand, -5, 5));
+  g_rand_free (rand);
+  sm_chart_series_get_runs (series, &t1, &v1, &n1, &t2, &v2, &n2);
+  g_assert_cmpuint (n1 + n2, ==, 100000);
+  g_assert_cmpuint (n2, >, 0);
+  g_assert_cmpfloat (t1[0], ==, 30.0);
+
+  for (guint c = 0; c < columns; c++)
+    {
+      min[c] = want_min[c] = INFINITY;
+      max[c] = want_max[c] = -INFINITY;
+    }
+  sm_chart_decimate (t1, v1, n1, t0, t_end, columns, min, max);
+  sm_chart_decimate (t2, v2, n2, t0, t_end, columns, min, max);
+
+  /* The full-resolution answer, sample by sample. */
+  for (gsize i = 0; i < n1 + n2; i++)
+    {
+      double t = i < n1 ? t1[i] : t2[i - n1], v = i < n1 ? v1[i] : v2[i - n1];
+      /* The same mapping of times to columns as the renderer's. */
+      int c = (int) floor ((t - t0) * (columns / (t_end - t0)));
+
+      if (c < 0 || c >= (int) columns || isnan (v))
+        continue;
+      want_min[c] = MIN (want_min[c], v);
+      want_max[c] = MAX (want_max[c], v);
+    }
+  for (guint c = 0; c < columns; c++)
+    {
+      g_assert_cmpfloat (min[c], ==, want_min[c]);
+      g_assert_cmpfloat (max[c], ==, want_max[c]);
+    }
+}
+
+static void
+assert_ticks (double        lo,
+              double        hi,
+              gboolean      log_scale,
+              const double *want,
+              guint         n_want)
+{
+  double ticks[SM_CHART_MAX_TICKS];
+  guint n = sm_chart_axis_ticks (lo, hi, 6, log_scale, ticks);
+
+  g_assert_cmpuint (n, ==, n_want);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (ticks[i], want[i], fabs (want[i]) * 1e-9 + 1e-12);
+}
+
+static void
+test_chart_axis_ticks (void)
+{
+  double lo = 3, hi = 97;
+
+  assert_ticks (0, 97, FALSE, (double[]) { 0, 20, 40, 60, 80 }, 5);
+  assert_ticks (0.013, 0.087, FALSE, (double[]) { 0.02, 0.04, 0.06, 0.08 }, 4);
+  assert_ticks (-1, 1, FALSE, (double[]) { -1, -0.5, 0, 0.5, 1 }, 5);
+  assert_ticks (3, 5000, TRUE, (double[]) { 10, 100, 1000 }, 3);
+  assert_ticks (1, 1e12, TRUE, (double[]) { 1, 1e3, 1e6, 1e9, 1e12 }, 5);
+  assert_ticks (5, 5, FALSE, NULL, 0);
+
+  sm_chart_axis_nice_range (&lo, &hi, 6);
+  g_assert_cmpfloat (lo, ==, 0);
+  g_assert_cmpfloat (hi, ==, 100);
+  lo = hi = 7;
+  sm_chart_axis_nice_range (&lo, &hi, 6);
+  g_assert_cmpfloat (lo, <, 7);
+  g_assert_cmpfloat (hi, >, 7);
+}
+
+static void
+assert_format (double      value,
+               const char *unit,
+               const char *want)
+{
+  g_autofree char *text = sm_chart_format_value (value, unit);
+
+  g_assert_cmpstr (text, ==, want);
+}
+
+static void
+test_chart_units (void)
+{
+  assert_format (850, "µs", "850 µs");
+  assert_format (1250, "µs", "1.25 ms");
+  assert_format (2.5e6, "µs", "2.5 s");
+  assert_format (0.25, "µs", "250 ns");
+  assert_format (12345, "ops/s", "12.3 k ops/s");
+  assert_format (2.5e6, "ops/s", "2.5 M ops/s");
+  assert_format (1536, "MiB", "1.5 GiB");
+  assert_format (45, "%", "45 %");
+  assert_format (3, "", "3");
+  assert_format (NAN, "µs", "—");
+
+  {
+    g_autofree char *a = sm_chart_format_time (42);
+    g_autofree char *b = sm_chart_format_time (3723);
+
+    g_assert_cmpstr (a, ==, "0:42");
+    g_assert_cmpstr (b, ==, "1:02:03");
+  }
+}
+
+/* Statistics over a time range, and the value a crosshair shows. */
+static void
+test_chart_range_stats (void)
+{
+  g_autoptr(SmChartSeries) series = sm_chart_series_new ("p99", 1000);
+  SmChartStats stats;
+
+  for (guint i = 1; i <= 200; i++)
+    sm_chart_series_append (series, i, i <= 100 ? i : 1000 + i);
+  sm_chart_series_append (series, 201, NAN);
+
+  g_assert_true (sm_chart_series_get_stats (series, 1, 100, &stats));
+  g_assert_cmpuint (stats.count, ==, 100);
+  g_assert_cmpfloat (stats.min, ==, 1);
+  g_assert_cmpfloat (stats.max, ==, 100);
+  g_assert_cmpfloat (stats.mean, ==, 50.5);
+  g_assert_cmpfloat (stats.p50, ==, 50);
+  g_assert_cmpfloat (stats.p99, ==, 99);
+  g_assert_false (sm_chart_series_get_stats (series, 300, 400, &stats));
+  g_assert_true (sm_chart_series_get_stats (series, 150, 1e9, &stats));
+  g_assert_cmpuint (stats.count, ==, 51);   /* the gap does not count */
+
+  g_assert_cmpfloat (sm_chart_series_value_at (series, 10.5), ==, 10);
+  g_assert_cmpfloat (sm_chart_series_value_at (series, 0.5), !=, sm_chart_series_value_at (series, 0.5));
+  g_assert_cmpfloat (sm_chart_series_get_last_time (series), ==, 201);
+}
+
+/* Does any pixel of the plot have (about) this colour? */
+static gboolean
+has_color (cairo_surface_t     *surface,
+           const SmChartLayout *layout,
+           const double        *rgb)
+{
+  unsigned char *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+
+  cairo_surface_flush (surface);
+  for (int y = (int) layout->plot.y; y < (int) (layout->plot.y + layout->plot.height); y++)
+    for (int x = (int) layout->plot.x; x < (int) (layout->plot.x + layout->plot.width); x++)
+      {
+        guint32 p = *(guint32 *) (data + y * stride + x * 4);
+
+        if (abs ((int) ((p >> 16) & 0xff) - (int) (rgb[0] * 255)) < 8
+            && abs ((int) ((p >> 8) & 0xff) - (int) (rgb[1] * 255)) < 8
+            && abs ((int) (p & 0xff) - (int) (rgb[2] * 255)) < 8)
+          return TRUE;
+      }
+  return FALSE;
+}
+
+/* A series is drawn in its colour; toggled off, it is not. */
+static void
+test_chart_render_toggle (void)
+{
+  g_autoptr(SmChartSeries) a = sm_chart_series_new ("p50", 1000);
+  g_autoptr(SmChartSeries) b = sm_chart_series_new ("p99", 1000);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 600, 240);
+  cairo_t *cr = cairo_create (surface);
+  SmChartView view;
+  SmChartLayout layout;
+  double rgb_a[3], rgb_b[3];
+
+  for (guint i = 0; i < 600; i++)
+    {
+      sm_chart_series_append (a, i / 10.0, 100 + 10 * sin (i / 20.0));
+      sm_chart_series_append (b, i / 10.0, 400 + 50 * sin (i / 30.0));
+    }
+  sm_chart_view_init (&view, "Latency", "µs", 0, 60);
+  view.series[0] = a;
+  view.series[1] = b;
+  view.n_series = 2;
+  sm_chart_series_color (0, FALSE, rgb_a);
+  sm_chart_series_color (1, FALSE, rgb_b);
+
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  sm_chart_render (cr, 600, 240, &view, &layout);
+  g_assert_true (has_color (surface, &layout, rgb_a));
+  g_assert_true (has_color (surface, &layout, rgb_b));
+  g_assert_cmpfloat (layout.legend[1].x, >, layout.legend[0].x);
+
+  view.hidden[1] = TRUE;
+  view.hover_t = 30;
+  view.select_t0 = 10;
+  view.select_t1 = 20;
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  sm_chart_render (cr, 600, 240, &view, &layout);
+  g_assert_true (has_color (surface, &layout, rgb_a));
+  g_assert_false (has_color (surface, &layout, rgb_b));
+  g_assert_cmpfloat (sm_chart_layout_time_at (&layout, &view, layout.plot.x + layout.plot.width / 2), ==, 30);
+
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/chart/decimation-is-exact", test_chart_decimation_is_exact);
+  g_test_add_func ("/chart/axis-ticks", test_chart_axis_ticks);
+  g_test_add_func ("/chart/units", test_chart_units);
+  g_test_add_func ("/chart/range-stats", test_chart_range_stats);
+  g_test_add_func ("/chart/render-toggle", test_chart_render_toggle);
+
+  return g_test_run ();
+}

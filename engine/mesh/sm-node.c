@@ -533,7 +533,6 @@ take_reply (SmNode              *node,
 {
   Pending *pending = g_hash_table_lookup (node->pending, &message->request_id);
   g_autofree float *output = NULL;
-  gboolean answered;
 
   if (pending == NULL || pending->peer != peer)
     return;   /* late: it timed out and ran locally already */
@@ -546,18 +545,21 @@ take_reply (SmNode              *node,
 
   output = g_new (float, message->body.infer.cols);
   sm_wire_tensor_copy (message, output);
-  answered = sm_engine_job_complete (pending->job, output, message->body.infer.cols,
-                                     message->body.infer.queue_ns, message->body.infer.compute_ns);
+  /* Counted before the query completes: whoever waits for it may read
+   * the figures at once. */
   g_mutex_lock (&node->lock);
   peer->info.in_flight--;
-  if (answered)
-    peer->info.answered++;
-  else
+  peer->info.answered++;
+  g_mutex_unlock (&node->lock);
+  if (!sm_engine_job_complete (pending->job, output, message->body.infer.cols,
+                               message->body.infer.queue_ns, message->body.infer.compute_ns))
     {
+      g_mutex_lock (&node->lock);
+      peer->info.answered--;
       peer->info.retried++;
       node->stats.offload_retried++;
+      g_mutex_unlock (&node->lock);
     }
-  g_mutex_unlock (&node->lock);
   g_hash_table_remove (node->pending, &message->request_id);
 }
 

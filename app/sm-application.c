@@ -14,7 +14,9 @@ struct _SmApplication
   /* Owned */
   GSettings        *settings;
   SmEngine         *engine;
+  SmSession        *session;
   SmMeshController *mesh;
+  double            load_rate;
 };
 
 G_DEFINE_FINAL_TYPE (SmApplication, sm_application, ADW_TYPE_APPLICATION)
@@ -126,6 +128,7 @@ start_engine (SmApplication *self)
       g_printerr (_("The engine cannot start: %s\n"), error->message);
       return;
     }
+  self->session = sm_session_new (self->engine);
   self->mesh = sm_mesh_controller_new (self->engine, self->settings);
 }
 
@@ -134,7 +137,8 @@ sm_application_shutdown (GApplication *application)
 {
   SmApplication *self = SM_APPLICATION (application);
 
-  /* The node goes before the engine whose queries it may hold. */
+  /* The node and the load go before the engine whose queries they hold. */
+  g_clear_object (&self->session);
   g_clear_object (&self->mesh);
   g_clear_pointer (&self->engine, sm_engine_free);
 
@@ -173,6 +177,23 @@ sm_application_activate (GApplication *application)
     window = GTK_WINDOW (sm_window_new (self));
 
   gtk_window_present (window);
+  if (self->load_rate > 0 && self->session != NULL)
+    sm_session_start (self->session, self->load_rate);
+}
+
+/* --load=RATE starts the workload at once: demos, screenshots, tests. */
+static int
+sm_application_handle_local_options (GApplication *application,
+                                     GVariantDict *options)
+{
+  SmApplication *self = SM_APPLICATION (application);
+
+  if (g_variant_dict_lookup (options, "load", "d", &self->load_rate) && self->load_rate <= 0)
+    {
+      g_printerr (_("--load takes a rate above 0 queries per second\n"));
+      return 2;
+    }
+  return -1;
 }
 
 static void
@@ -180,6 +201,7 @@ sm_application_finalize (GObject *object)
 {
   SmApplication *self = SM_APPLICATION (object);
 
+  g_clear_object (&self->session);
   g_clear_object (&self->mesh);
   g_clear_pointer (&self->engine, sm_engine_free);
   g_clear_object (&self->settings);
@@ -197,12 +219,19 @@ sm_application_class_init (SmApplicationClass *klass)
 
   app_class->startup = sm_application_startup;
   app_class->shutdown = sm_application_shutdown;
+  app_class->handle_local_options = sm_application_handle_local_options;
   app_class->activate = sm_application_activate;
 }
 
 static void
 sm_application_init (SmApplication *self)
 {
+  const GOptionEntry options[] = {
+    { "load", 0, 0, G_OPTION_ARG_DOUBLE, NULL, N_("Start the built-in workload at RATE queries per second"), N_("RATE") },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
   self->settings = g_settings_new (APP_ID);
 }
 
@@ -238,4 +267,12 @@ sm_application_get_mesh_controller (SmApplication *self)
   g_return_val_if_fail (SM_IS_APPLICATION (self), NULL);
 
   return self->mesh;
+}
+
+SmSession *
+sm_application_get_session (SmApplication *self)
+{
+  g_return_val_if_fail (SM_IS_APPLICATION (self), NULL);
+
+  return self->session;
 }

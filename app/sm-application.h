@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "sm-mesh-controller.h"
+#include "sm-session.h"
 
 G_BEGIN_DECLS
 
@@ -17,5 +18,6 @@ GSettings     *sm_application_get_settings (SmApplication *self);
  * engine could not start (the reason was shown). */
 SmEngine      *sm_application_get_engine   (SmApplication *self);
 SmMeshController *sm_application_get_mesh_controller (SmApplication *self);
+SmSession     *sm_application_get_session  (SmApplication *self);
 
 G_END_DECLS

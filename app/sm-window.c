@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "sm-dashboard.h"
 #include "sm-mesh-page.h"
 #include "sm-window.h"
 
@@ -12,6 +13,7 @@ struct _SmWindow
 
   /* Template widgets */
   AdwViewStack         *stack;
+  SmDashboard          *dashboard;
   SmMeshPage           *mesh_page;
 
   /* Owned */
@@ -78,10 +80,10 @@ static void
 application_changed_cb (SmWindow *self)
 {
   GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+  SmApplication *app = SM_IS_APPLICATION (application) ? SM_APPLICATION (application) : NULL;
 
-  sm_mesh_page_set_controller (self->mesh_page,
-                               SM_IS_APPLICATION (application)
-                               ? sm_application_get_mesh_controller (SM_APPLICATION (application)) : NULL);
+  sm_dashboard_set_session (self->dashboard, app != NULL ? sm_application_get_session (app) : NULL);
+  sm_mesh_page_set_controller (self->mesh_page, app != NULL ? sm_application_get_mesh_controller (app) : NULL);
 }
 
 static void
@@ -159,9 +161,11 @@ sm_window_class_init (SmWindowClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (SM_TYPE_DASHBOARD);
   g_type_ensure (SM_TYPE_MESH_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/ui/sm-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SmWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, SmWindow, dashboard);
   gtk_widget_class_bind_template_child (widget_class, SmWindow, mesh_page);
   gtk_widget_class_bind_template_callback (widget_class, stack_visible_child_cb);
 

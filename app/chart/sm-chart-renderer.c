@@ -249,13 +249,20 @@ draw_axes (cairo_t             *cr,
     {
       double x = round (x_pixel (layout, view, time_ticks[i])) + 0.5;
       g_autofree char *label = sm_chart_format_time (time_ticks[i]);
+      cairo_text_extents_t extents;
+      double align = 0.5;
 
       set_foreground (cr, view, 0.1);
       cairo_move_to (cr, x, layout->plot.y);
       cairo_line_to (cr, x, layout->plot.y + layout->plot.height);
       cairo_stroke (cr);
+
+      /* The labels at the ends stay inside the chart. */
+      cairo_text_extents (cr, label, &extents);
+      if (x + extents.x_advance / 2 > layout->plot.x + layout->plot.width + PAD)
+        align = 1;
       set_foreground (cr, view, 0.6);
-      draw_text (cr, x, layout->plot.y + layout->plot.height + 13, label, 0.5);
+      draw_text (cr, x, layout->plot.y + layout->plot.height + 13, label, align);
     }
 }
 
@@ -357,15 +364,16 @@ draw_series_mask (cairo_t             *cr,
 
       if (last >= 0)
         {
-          /* Columns without samples between two with: a straight line. */
+          /* Columns without samples between two with: a straight line,
+           * each column covering from its left to its right neighbour's
+           * height so that a steep line has no holes. */
           for (int k = last + 1; k < c; k++)
             {
-              double f = (double) (k - last) / (c - last);
-              double from = (last_hi + last_lo) / 2, to = (hi + lo) / 2;
-              double y = from + f * (to - from), prev = from + (f - 1.0 / (c - last)) * (to - from);
+              double from = (last_hi + last_lo) / 2, to = (hi + lo) / 2, step = (to - from) / (c - last);
+              double before = from + (k - 1 - last) * step, after = from + (k + 1 - last) * step;
 
               if (!view->dashed[index] || k % 9 < 5)
-                fill_span (data, stride, height, k, MIN (y, prev) - half, MAX (y, prev) + half);
+                fill_span (data, stride, height, k, MIN (before, after) - half, MAX (before, after) + half);
             }
           /* Join this span to the last one, as a polyline would. */
           if (last == c - 1)

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <adwaita.h>
+#include <cairo-svg.h>
+
+#include "sm-chart-axis.h"
+#include "sm-chart.h"
+
+struct _SmChart
+{
+  GtkWidget      parent_instance;
+
+  char          *title;
+  char          *unit;
+  SmChartView    view;
+  SmChartLayout  layout;
+  double         window;       /* s; 0: everything */
+  gboolean       live;
+  double         drag_t0;      /* NaN unless dragging */
+};
+
+G_DEFINE_FINAL_TYPE (SmChart, sm_chart, GTK_TYPE_WIDGET)
+
+/* The window's end: the newest sample of any series. */
+static double
+newest_time (SmChart *self)
+{
+  double newest = NAN;
+
+  for (guint s = 0; s < self->view.n_series; s++)
+    {
+      double t = sm_chart_series_get_last_time (self->view.series[s]);
+
+      if (!isnan (t) && (isnan (newest) || t > newest))
+        newest = t;
+    }
+  return newest;
+}
+
+static void
+follow (SmChart *self)
+{
+  double newest = newest_time (self);
+
+  if (!self->live || isnan (newest))
+    return;
+  self->view.t1 = MAX (newest, self->window > 0 ? self->window : 1);
+  self->view.t0 = self->window > 0 ? self->view.t1 - self->window : 0;
+}
+
+/* What a screen reader says: the title and each series' newest value. */
+static void
+update_description (SmChart *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint s = 0; s < self->view.n_series; s++)
+    {
+      SmChartSeries *series = self->view.series[s];
+      g_autofree char *value = sm_chart_format_value (
+        sm_chart_series_value_at (series, sm_chart_series_get_last_time (series)), self->unit);
+
+      if (self->view.hidden[s])
+        continue;
+      g_string_append_printf (text, "%s%s %s", text->len > 0 ? ", " : "", sm_chart_series_get_name (series), value);
+    }
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text->str, -1);
+}
+
+static void
+sm_chart_snapshot (GtkWidget   *widget,
+                   GtkSnapshot *snapshot)
+{
+  SmChart *self = SM_CHART (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  int scale = gtk_widget_get_scale_factor (widget);
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+
+  if (width <= 0 || height <= 0)
+    return;
+
+  /* Drawn into pixels of our own, where the renderer takes its fast
+   * raster path, then handed over as a texture. */
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
+  cairo_surface_set_device_scale (surface, scale, scale);
+  cr = cairo_create (surface);
+  self->view.dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  sm_chart_render (cr, width, height, &self->view, &self->layout);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+
+  bytes = g_bytes_new (cairo_image_surface_get_data (surface),
+                       (gsize) cairo_image_surface_get_stride (surface) * height * scale);
+  texture = gdk_memory_texture_new (width * scale, height * scale, GDK_MEMORY_DEFAULT, bytes,
+                                    cairo_image_surface_get_stride (surface));
+  gtk_snapshot_append_texture (snapshot, texture, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  cairo_surface_destroy (surface);
+}
+
+static void
+motion_cb (GtkEventControllerMotion *controller,
+           double                    x,
+           double                    y,
+           SmChart                  *self)
+{
+  gboolean inside = x >= self->layout.plot.x && x <= self->layout.plot.x + self->layout.plot.width
+                    && y >= self->layout.plot.y && y <= self->layout.plot.y + self->layout.plot.height;
+
+  self->view.hover_t = inside ? sm_chart_layout_time_at (&self->layout, &self->view, x) : NAN;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+leave_cb (GtkEventControllerMotion *controller,
+          SmChart                  *self)
+{
+  self->view.hover_t = NAN;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+drag_begin_cb (GtkGestureDrag *gesture,
+               double          x,
+               double          y,
+               SmChart        *self)
+{
+  /* A press on a legend entry toggles its series instead. */
+  for (guint s = 0; s < self->view.n_series; s++)
+    {
+      SmChartRect *r = &self->layout.legend[s];
+
+      if (x >= r->x && x <= r->x + r->width && y >= r->y && y <= r->y + r->height)
+        {
+          sm_chart_set_series_visible (self, s, self->view.hidden[s]);
+          gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
+          return;
+        }
+    }
+  self->drag_t0 = sm_chart_layout_time_at (&self->layout, &self->view, x);
+  self->view.select_t0 = self->view.select_t1 = NAN;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+drag_update_cb (GtkGestureDrag *gesture,
+                double          dx,
+                double          dy,
+                SmChart        *self)
+{
+  double x, y;
+
+  if (isnan (self->drag_t0) || !gtk_gesture_drag_get_start_point (gesture, &x, &y) || fabs (dx) < 3)
+    return;
+  self->view.select_t0 = self->drag_t0;
+  self->view.select_t1 = sm_chart_layout_time_at (&self->layout, &self->view, x + dx);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+drag_end_cb (GtkGestureDrag *gesture,
+             double          dx,
+             double          dy,
+             SmChart        *self)
+{
+  self->drag_t0 = NAN;
+}
+
+static void
+dark_changed_cb (SmChart *self)
+{
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+sm_chart_finalize (GObject *object)
+{
+  SmChart *self = SM_CHART (object);
+
+  for (guint s = 0; s < self->view.n_series; s++)
+    sm_chart_series_free (self->view.series[s]);
+  g_free (self->title);
+  g_free (self->unit);
+
+  G_OBJECT_CLASS (sm_chart_parent_class)->finalize (object);
+}
+
+static void
+sm_chart_measure (GtkWidget      *widget,
+                  GtkOrientation  orientation,
+                  int             for_size,
+                  int            *minimum,
+                  int            *natural,
+                  int            *minimum_baseline,
+                  int            *natural_baseline)
+{
+  *minimum = orientation == GTK_ORIENTATION_HORIZONTAL ? 240 : 140;
+  *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 600 : 220;
+}
+
+static void
+sm_chart_class_init (SmChartClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->finalize = sm_chart_finalize;
+  widget_class->snapshot = sm_chart_snapshot;
+  widget_class->measure = sm_chart_measure;
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+  gtk_widget_class_set_css_name (widget_class, "chart");
+}
+
+static void
+sm_chart_init (SmChart *self)
+{
+  GtkEventController *motion = gtk_event_controller_motion_new ();
+  GtkGesture *drag = gtk_gesture_drag_new ();
+
+  self->live = TRUE;
+  self->window = 60;
+  self->drag_t0 = NAN;
+  sm_chart_view_init (&self->view, "", "", 0, 60);
+
+  g_signal_connect (motion, "motion", G_CALLBACK (motion_cb), self);
+  g_signal_connect (motion, "leave", G_CALLBACK (leave_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update_cb), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (dark_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+}
+
+GtkWidget *
+sm_chart_new (const char *title,
+              const char *unit)
+{
+  SmChart *self = g_object_new (SM_TYPE_CHART, NULL);
+
+  self->title = g_strdup (title);
+  self->unit = g_strdup (unit);
+  self->view.title = self->title;
+  self->view.unit = self->unit;
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, title, -1);
+  return GTK_WIDGET (self);
+}
+
+guint
+sm_chart_add_series (SmChart       *self,
+                     SmChartSeries *series,
+                     gboolean       dashed)
+{
+  guint index = self->view.n_series;
+
+  g_return_val_if_fail (index < SM_CHART_MAX_SERIES, 0);
+  self->view.series[index] = series;
+  self->view.dashed[index] = dashed;
+  self->view.n_series++;
+  return index;
+}
+
+SmChartSeries *
+sm_chart_get_series (SmChart *self,
+                     guint    index)
+{
+  g_return_val_if_fail (index < self->view.n_series, NULL);
+  return self->view.series[index];
+}
+
+guint
+sm_chart_get_n_series (SmChart *self)
+{
+  return self->view.n_series;
+}
+
+void
+sm_chart_set_series_visible (SmChart  *self,
+                             guint     index,
+                             gboolean  visible)
+{
+  g_return_if_fail (index < self->view.n_series);
+  self->view.hidden[index] = !visible;
+  update_description (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+sm_chart_get_series_visible (SmChart *self,
+                             guint    index)
+{
+  g_return_val_if_fail (index < self->view.n_series, FALSE);
+  return !self->view.hidden[index];
+}
+
+void
+sm_chart_set_window (SmChart *self,
+                     double   seconds)
+{
+  self->window = MAX (0, seconds);
+  follow (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+sm_chart_set_live (SmChart  *self,
+                   gboolean  live)
+{
+  self->live = live;
+  follow (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+sm_chart_get_live (SmChart *self)
+{
+  return self->live;
+}
+
+void
+sm_chart_set_log_scale (SmChart  *self,
+                        gboolean  log_scale)
+{
+  self->view.log_scale = log_scale;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+sm_chart_add_marker (SmChart *self,
+                     double   t)
+{
+  /* The oldest give way once the markers are full. */
+  if (self->view.n_markers == SM_CHART_MAX_MARKERS)
+    {
+      memmove (self->view.markers, self->view.markers + 1, (SM_CHART_MAX_MARKERS - 1) * sizeof (double));
+      self->view.n_markers--;
+    }
+  self->view.markers[self->view.n_markers++] = t;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+sm_chart_get_selection (SmChart *self,
+                        double  *t0,
+                        double  *t1)
+{
+  if (isnan (self->view.select_t0) || isnan (self->view.select_t1))
+    return FALSE;
+  *t0 = MIN (self->view.select_t0, self->view.select_t1);
+  *t1 = MAX (self->view.select_t0, self->view.select_t1);
+  return TRUE;
+}
+
+void
+sm_chart_set_selection (SmChart *self,
+                        double   t0,
+                        double   t1)
+{
+  self->view.select_t0 = t0;
+  self->view.select_t1 = t1;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+sm_chart_samples_added (SmChart *self)
+{
+  follow (self);
+  update_description (self);
+  /* Nothing is drawn while the chart is not mapped (a hidden page or
+   * window): GTK asks for no snapshot then. */
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+const SmChartView *
+sm_chart_get_view (SmChart *self)
+{
+  return &self->view;
+}
+
+gboolean
+sm_chart_export (SmChart     *self,
+                 const char  *path,
+                 int          width,
+                 int          height,
+                 GError     **error)
+{
+  SmChartView view = self->view;
+  cairo_surface_t *surface;
+  cairo_status_t status;
+  cairo_t *cr;
+  gboolean svg = g_str_has_suffix (path, ".svg");
+
+  /* An export is for sharing: light colours, no crosshair. */
+  view.dark = FALSE;
+  view.hover_t = NAN;
+  surface = svg ? cairo_svg_surface_create (path, width, height)
+                : cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+  cr = cairo_create (surface);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  sm_chart_render (cr, width, height, &view, NULL);
+  cairo_destroy (cr);
+  if (svg)
+    {
+      cairo_surface_finish (surface);
+      status = cairo_surface_status (surface);
+    }
+  else
+    status = cairo_surface_write_to_png (surface, path);
+  cairo_surface_destroy (surface);
+
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot write %s: %s", path, cairo_status_to_string (status));
+      return FALSE;
+    }
+  return TRUE;
+}

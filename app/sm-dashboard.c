@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n.h>
+
+#include "sm-chart-axis.h"
+#include "sm-chart.h"
+#include "sm-dashboard.h"
+
+/* Samples each series keeps: an hour at the default 250 ms refresh. */
+#define HISTORY 14400
+
+typedef enum {
+  TILE_P99,
+  TILE_THROUGHPUT,
+  TILE_POOL,
+  TILE_FRAGMENTATION,
+  TILE_SIMD,
+  TILE_BACKEND,
+  N_TILES
+} Tile;
+
+static const char * const tile_titles[N_TILES] = {
+  N_("p99 latency"), N_("Throughput"), N_("Pool in use"), N_("Fragmentation"),
+  N_("SIMD utilisation"), N_("Kernels"),
+};
+
+/* Each chart's series: a metric id, its name on the legend, dashed. */
+typedef struct
+{
+  const char *metric;
+  const char *name;
+  gboolean    dashed;
+} SeriesSpec;
+
+typedef struct
+{
+  const char *title;
+  const char *unit;
+  gboolean    log_scale;
+  SeriesSpec  series[3];
+} ChartSpec;
+
+enum { CHART_LATENCY, CHART_THROUGHPUT, CHART_POOL, CHART_FRAGMENTATION, CHART_QUEUE, N_CHARTS };
+
+static const ChartSpec chart_specs[N_CHARTS] = {
+  { N_("End-to-end latency"), "µs", TRUE,
+    { { "latency.p50", "p50", FALSE }, { "latency.p90", "p90", FALSE }, { "latency.p99", "p99", FALSE } } },
+  { N_("Throughput"), "ops/s", FALSE, { { "engine.throughput", N_("answered"), FALSE } } },
+  { N_("Memory pool"), "MiB", FALSE,
+    { { "pool.in_use", N_("in use"), FALSE }, { "pool.reserved", N_("reserved"), FALSE }, { "pool.limit", N_("limit"), TRUE } } },
+  { N_("Fragmentation"), "%", FALSE, { { "pool.fragmentation", N_("fragmentation"), FALSE } } },
+  { N_("Queue and batches"), "", FALSE,
+    { { "engine.queue_depth", N_("queue depth"), FALSE }, { "engine.mean_batch", N_("mean batch"), FALSE } } },
+};
+
+static const double windows[] = { 60, 300, 900, 0 };
+
+struct _SmDashboard
+{
+  AdwBin      parent_instance;
+
+  GtkWidget  *start_button;
+  GtkAdjustment *rate;
+  GtkWidget  *live_button;
+  GtkWidget  *window_dropdown;
+  GtkWidget  *tile_values[N_TILES];
+  GtkWidget  *tile_details[N_TILES];
+  SmChart    *charts[N_CHARTS];
+  int         metrics[N_CHARTS][3];
+  int         tile_metrics[N_TILES];
+
+  SmSession  *session;
+  gulong      snapshot_id;
+  gulong      running_id;
+};
+
+G_DEFINE_FINAL_TYPE (SmDashboard, sm_dashboard, ADW_TYPE_BIN)
+
+static void
+set_tile (SmDashboard *self,
+          Tile         tile,
+          const char  *text,
+          const char  *detail)
+{
+  gtk_label_set_text (GTK_LABEL (self->tile_values[tile]), text);
+  gtk_label_set_text (GTK_LABEL (self->tile_details[tile]), detail);
+}
+
+static double
+value_of (SmMonitorSnapshot *snapshot,
+          int                index)
+{
+  return index >= 0 && (guint) index < snapshot->n_values ? snapshot->values[index] : NAN;
+}
+
+static void
+update_tiles (SmDashboard       *self,
+              SmMonitorSnapshot *snapshot)
+{
+  g_autofree char *p99 = sm_chart_format_value (value_of (snapshot, self->tile_metrics[TILE_P99]), "µs");
+  g_autofree char *p50 = sm_chart_format_value (value_of (snapshot, self->metrics[CHART_LATENCY][0]), "µs");
+  g_autofree char *p50_text = g_strdup_printf (_("p50 %s"), p50);
+  g_autofree char *ops = sm_chart_format_value (value_of (snapshot, self->tile_metrics[TILE_THROUGHPUT]), "ops/s");
+  g_autofree char *in_use = sm_chart_format_value (value_of (snapshot, self->tile_metrics[TILE_POOL]), "MiB");
+  g_autofree char *limit = sm_chart_format_value (value_of (snapshot, self->metrics[CHART_POOL][2]), "MiB");
+  g_autofree char *limit_text = g_strdup_printf (_("of a %s limit"), limit);
+  g_autofree char *fragmentation = sm_chart_format_value (value_of (snapshot, self->tile_metrics[TILE_FRAGMENTATION]), "%");
+  g_autofree char *simd = sm_chart_format_value (value_of (snapshot, self->tile_metrics[TILE_SIMD]), "%");
+  g_autofree char *backend_text = NULL;
+  SmBackend backend = sm_engine_get_backend (sm_session_get_engine (self->session));
+  const SmKernels *kernels = sm_backend_get_kernels (backend, NULL);
+
+  backend_text = g_strdup_printf (_("backend %s"), sm_backend_get_name (backend));
+  set_tile (self, TILE_P99, p99, p50_text);
+  set_tile (self, TILE_THROUGHPUT, ops, sm_session_get_running (self->session) ? _("load running") : _("no load"));
+  set_tile (self, TILE_POOL, in_use, limit_text);
+  set_tile (self, TILE_FRAGMENTATION, fragmentation, _("1 − largest free run / free"));
+  set_tile (self, TILE_SIMD, simd, _("of kernel FLOPs in vector code"));
+  set_tile (self, TILE_BACKEND, kernels != NULL ? kernels->name : "—", backend_text);
+}
+
+static void
+snapshot_cb (SmSession         *session,
+             SmMonitorSnapshot *snapshot,
+             SmDashboard       *self)
+{
+  double t = snapshot->t_ms / 1000.0;
+
+  for (guint c = 0; c < N_CHARTS; c++)
+    {
+      for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
+        sm_chart_series_append (sm_chart_get_series (self->charts[c], s), t, value_of (snapshot, self->metrics[c][s]));
+      sm_chart_samples_added (self->charts[c]);
+    }
+  update_tiles (self, snapshot);
+}
+
+static void
+running_cb (SmDashboard *self)
+{
+  gboolean running = self->session != NULL && sm_session_get_running (self->session);
+
+  /* The load may have been started elsewhere (--load): show its rate. */
+  if (running)
+    gtk_adjustment_set_value (self->rate, sm_session_get_rate (self->session));
+
+  gtk_button_set_label (GTK_BUTTON (self->start_button), running ? _("_Stop Load") : _("_Start Load"));
+  if (running)
+    {
+      gtk_widget_remove_css_class (self->start_button, "suggested-action");
+      gtk_widget_add_css_class (self->start_button, "destructive-action");
+    }
+  else
+    {
+      gtk_widget_remove_css_class (self->start_button, "destructive-action");
+      gtk_widget_add_css_class (self->start_button, "suggested-action");
+    }
+}
+
+static void
+start_clicked_cb (SmDashboard *self)
+{
+  if (self->session == NULL)
+    return;
+  if (sm_session_get_running (self->session))
+    sm_session_stop (self->session);
+  else
+    sm_session_start (self->session, gtk_adjustment_get_value (self->rate));
+}
+
+static void
+rate_changed_cb (SmDashboard *self)
+{
+  if (self->session != NULL)
+    sm_session_set_rate (self->session, gtk_adjustment_get_value (self->rate));
+}
+
+static void
+live_toggled_cb (SmDashboard *self)
+{
+  gboolean live = !gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (self->live_button));
+
+  for (guint c = 0; c < N_CHARTS; c++)
+    sm_chart_set_live (self->charts[c], live);
+  gtk_button_set_icon_name (GTK_BUTTON (self->live_button),
+                            live ? "media-playback-pause-symbolic" : "media-playback-start-symbolic");
+  gtk_widget_set_tooltip_text (self->live_button, live ? _("Pause the Charts (Space)") : _("Follow Live (Space)"));
+}
+
+static void
+window_selected_cb (SmDashboard *self)
+{
+  guint selected = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->window_dropdown));
+
+  sm_dashboard_set_window (self, windows[MIN (selected, G_N_ELEMENTS (windows) - 1)]);
+}
+
+static GtkWidget *
+make_tile (SmDashboard *self,
+           Tile         tile)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  GtkWidget *title = gtk_label_new (_(tile_titles[tile]));
+
+  gtk_widget_add_css_class (box, "card");
+  gtk_widget_set_hexpand (box, TRUE);
+  gtk_widget_set_margin_top (title, 10);
+  gtk_widget_set_margin_start (title, 12);
+  gtk_widget_set_margin_end (title, 12);
+  gtk_widget_add_css_class (title, "caption-heading");
+  gtk_widget_add_css_class (title, "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  self->tile_values[tile] = gtk_label_new ("—");
+  gtk_widget_add_css_class (self->tile_values[tile], "title-3");
+  gtk_widget_add_css_class (self->tile_values[tile], "numeric");
+  gtk_label_set_xalign (GTK_LABEL (self->tile_values[tile]), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (self->tile_values[tile]), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_margin_start (self->tile_values[tile], 12);
+  gtk_widget_set_margin_end (self->tile_values[tile], 12);
+  self->tile_details[tile] = gtk_label_new ("");
+  gtk_widget_add_css_class (self->tile_details[tile], "caption");
+  gtk_widget_add_css_class (self->tile_details[tile], "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (self->tile_details[tile]), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (self->tile_details[tile]), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_margin_bottom (self->tile_details[tile], 10);
+  gtk_widget_set_margin_start (self->tile_details[tile], 12);
+  gtk_widget_set_margin_end (self->tile_details[tile], 12);
+  gtk_accessible_update_relation (GTK_ACCESSIBLE (self->tile_values[tile]), GTK_ACCESSIBLE_RELATION_LABELLED_BY,
+                                  title, NULL, -1);
+  gtk_box_append (GTK_BOX (box), title);
+  gtk_box_append (GTK_BOX (box), self->tile_values[tile]);
+  gtk_box_append (GTK_BOX (box), self->tile_details[tile]);
+  return box;
+}
+
+static GtkWidget *
+make_toolbar (SmDashboard *self)
+{
+  GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *rate_label = gtk_label_new_with_mnemonic (_("_Rate"));
+  GtkWidget *rate_spin;
+  GtkStringList *window_names = gtk_string_list_new ((const char *[]) {
+    _("Last Minute"), _("Last 5 Minutes"), _("Last 15 Minutes"), _("Whole Session"), NULL });
+
+  self->start_button = gtk_button_new_with_mnemonic (_("_Start Load"));
+  gtk_widget_add_css_class (self->start_button, "suggested-action");
+  gtk_widget_set_tooltip_text (self->start_button, _("Run the built-in open-loop workload against the engine"));
+  g_signal_connect_swapped (self->start_button, "clicked", G_CALLBACK (start_clicked_cb), self);
+
+  self->rate = gtk_adjustment_new (2000, 10, 1000000, 100, 1000, 0);
+  rate_spin = gtk_spin_button_new (self->rate, 100, 0);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (rate_label), rate_spin);
+  gtk_widget_set_tooltip_text (rate_spin, _("Queries per second the workload submits (Poisson arrivals)"));
+  g_signal_connect_swapped (self->rate, "value-changed", G_CALLBACK (rate_changed_cb), self);
+
+  self->live_button = gtk_toggle_button_new ();
+  g_signal_connect_swapped (self->live_button, "toggled", G_CALLBACK (live_toggled_cb), self);
+
+  self->window_dropdown = gtk_drop_down_new (G_LIST_MODEL (window_names), NULL);
+  gtk_widget_set_tooltip_text (self->window_dropdown, _("Time shown (Ctrl+1…4)"));
+  g_signal_connect_swapped (self->window_dropdown, "notify::selected", G_CALLBACK (window_selected_cb), self);
+
+  gtk_box_append (GTK_BOX (bar), self->start_button);
+  gtk_box_append (GTK_BOX (bar), rate_label);
+  gtk_box_append (GTK_BOX (bar), rate_spin);
+  gtk_box_append (GTK_BOX (bar), gtk_label_new (_("queries/s")));
+  {
+    GtkWidget *spacer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+
+    gtk_widget_set_hexpand (spacer, TRUE);
+    gtk_box_append (GTK_BOX (bar), spacer);
+  }
+  gtk_box_append (GTK_BOX (bar), self->window_dropdown);
+  gtk_box_append (GTK_BOX (bar), self->live_button);
+  return bar;
+}
+
+static void
+sm_dashboard_dispose (GObject *object)
+{
+  SmDashboard *self = SM_DASHBOARD (object);
+
+  sm_dashboard_set_session (self, NULL);
+  G_OBJECT_CLASS (sm_dashboard_parent_class)->dispose (object);
+}
+
+static void
+toggle_live_action_cb (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  SmDashboard *self = SM_DASHBOARD (widget);
+
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->live_button),
+                                !gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (self->live_button)));
+}
+
+static void
+show_window_action_cb (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  SmDashboard *self = SM_DASHBOARD (widget);
+
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->window_dropdown), g_variant_get_uint32 (parameter));
+}
+
+static void
+sm_dashboard_class_init (SmDashboardClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = sm_dashboard_dispose;
+
+  gtk_widget_class_install_action (widget_class, "dashboard.toggle-live", NULL, toggle_live_action_cb);
+  gtk_widget_class_install_action (widget_class, "dashboard.show-window", "u", show_window_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_space, 0, "dashboard.toggle-live", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (windows); i++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_CONTROL_MASK,
+                                         "dashboard.show-window", "u", i);
+}
+
+static void
+sm_dashboard_init (SmDashboard *self)
+{
+  GtkWidget *scrolled = gtk_scrolled_window_new ();
+  GtkWidget *clamp = adw_clamp_new ();
+  GtkWidget *column = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  GtkWidget *tiles = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *grid = gtk_grid_new ();
+
+  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 1600);
+  gtk_widget_set_margin_top (column, 12);
+  gtk_widget_set_margin_bottom (column, 12);
+  gtk_widget_set_margin_start (column, 12);
+  gtk_widget_set_margin_end (column, 12);
+  gtk_box_append (GTK_BOX (column), make_toolbar (self));
+
+  gtk_box_set_homogeneous (GTK_BOX (tiles), TRUE);
+  for (guint t = 0; t < N_TILES; t++)
+    gtk_box_append (GTK_BOX (tiles), make_tile (self, t));
+  gtk_box_append (GTK_BOX (column), tiles);
+
+  gtk_grid_set_row_spacing (GTK_GRID (grid), 12);
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
+  gtk_grid_set_column_homogeneous (GTK_GRID (grid), TRUE);
+  for (guint c = 0; c < N_CHARTS; c++)
+    {
+      const ChartSpec *spec = &chart_specs[c];
+
+      self->charts[c] = SM_CHART (sm_chart_new (_(spec->title), spec->unit));
+      for (guint s = 0; s < G_N_ELEMENTS (spec->series) && spec->series[s].metric != NULL; s++)
+        sm_chart_add_series (self->charts[c], sm_chart_series_new (_(spec->series[s].name), HISTORY),
+                             spec->series[s].dashed);
+      sm_chart_set_log_scale (self->charts[c], spec->log_scale);
+      gtk_widget_set_hexpand (GTK_WIDGET (self->charts[c]), TRUE);
+      gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, c == CHART_LATENCY ? 260 : 200);
+      /* Latency across the top, the others two by two. */
+      if (c == CHART_LATENCY)
+        gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (self->charts[c]), 0, 0, 2, 1);
+      else
+        gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (self->charts[c]), (int) (c - 1) % 2, 1 + (int) (c - 1) / 2, 1, 1);
+    }
+  gtk_box_append (GTK_BOX (column), grid);
+
+  adw_clamp_set_child (ADW_CLAMP (clamp), column);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), clamp);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  adw_bin_set_child (ADW_BIN (self), scrolled);
+
+  live_toggled_cb (self);
+  running_cb (self);
+}
+
+GtkWidget *
+sm_dashboard_new (void)
+{
+  return g_object_new (SM_TYPE_DASHBOARD, NULL);
+}
+
+void
+sm_dashboard_set_session (SmDashboard *self,
+                          SmSession   *session)
+{
+  g_return_if_fail (SM_IS_DASHBOARD (self));
+
+  if (self->session != NULL)
+    {
+      g_clear_signal_handler (&self->snapshot_id, self->session);
+      g_clear_signal_handler (&self->running_id, self->session);
+      g_clear_object (&self->session);
+    }
+  if (session == NULL)
+    return;
+
+  self->session = g_object_ref (session);
+  for (guint c = 0; c < N_CHARTS; c++)
+    for (guint s = 0; s < G_N_ELEMENTS (chart_specs[c].series); s++)
+      self->metrics[c][s] = chart_specs[c].series[s].metric != NULL
+                            ? sm_monitor_find_metric (sm_session_get_monitor (session), chart_specs[c].series[s].metric)
+                            : -1;
+  self->tile_metrics[TILE_P99] = sm_monitor_find_metric (sm_session_get_monitor (session), "latency.p99");
+  self->tile_metrics[TILE_THROUGHPUT] = sm_monitor_find_metric (sm_session_get_monitor (session), "engine.throughput");
+  self->tile_metrics[TILE_POOL] = sm_monitor_find_metric (sm_session_get_monitor (session), "pool.in_use");
+  self->tile_metrics[TILE_FRAGMENTATION] = sm_monitor_find_metric (sm_session_get_monitor (session), "pool.fragmentation");
+  self->tile_metrics[TILE_SIMD] = sm_monitor_find_metric (sm_session_get_monitor (session), "simd.utilisation");
+  self->tile_metrics[TILE_BACKEND] = -1;
+  self->snapshot_id = g_signal_connect (session, "snapshot", G_CALLBACK (snapshot_cb), self);
+  self->running_id = g_signal_connect_swapped (session, "notify::running", G_CALLBACK (running_cb), self);
+  running_cb (self);
+}
+
+void
+sm_dashboard_set_window (SmDashboard *self,
+                         double       seconds)
+{
+  for (guint c = 0; c < N_CHARTS; c++)
+    sm_chart_set_window (self->charts[c], seconds);
+}
+
+SmChart *
+sm_dashboard_get_chart (SmDashboard *self,
+                        guint        index)
+{
+  g_return_val_if_fail (index < N_CHARTS, NULL);
+  return self->charts[index];
+}
+
+guint
+sm_dashboard_get_n_charts (SmDashboard *self)
+{
+  return N_CHARTS;
+}
+
+const char *
+sm_dashboard_get_tile_text (SmDashboard *self,
+                            guint        index)
+{
+  g_return_val_if_fail (index < N_TILES, NULL);
+  return gtk_label_get_text (GTK_LABEL (self->tile_values[index]));
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "sm-chart.h"
+#include "sm-session.h"
+
+G_BEGIN_DECLS
+
+/* The Dashboard page: the load switch and rate, tiles with the newest
+ * figures (p99, throughput, pool, fragmentation, SIMD utilisation,
+ * kernels), and live charts of latency percentiles, throughput, the
+ * memory pool, fragmentation and the queue, over a chosen time window.
+ * Space pauses or resumes the charts; Ctrl+1…4 pick the window. */
+
+#define SM_TYPE_DASHBOARD (sm_dashboard_get_type ())
+
+G_DECLARE_FINAL_TYPE (SmDashboard, sm_dashboard, SM, DASHBOARD, AdwBin)
+
+GtkWidget  *sm_dashboard_new           (void);
+void        sm_dashboard_set_session   (SmDashboard *self,
+                                        SmSession   *session);
+/* Seconds shown back from the newest sample; 0: the whole session. */
+void        sm_dashboard_set_window    (SmDashboard *self,
+                                        double       seconds);
+SmChart    *sm_dashboard_get_chart     (SmDashboard *self,
+                                        guint        index);
+guint       sm_dashboard_get_n_charts  (SmDashboard *self);
+/* The text tile @index shows now (for tests and screen readers). */
+const char *sm_dashboard_get_tile_text (SmDashboard *self,
+                                        guint        index);
+
+G_END_DECLS

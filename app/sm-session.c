@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "sm-session.h"
+#include "sm-workload.h"
+
+struct _SmSession
+{
+  GObject     parent_instance;
+
+  SmEngine   *engine;        /* not owned */
+  SmMonitor  *monitor;       /* the engine's */
+  SmWorkload *workload;
+  guint       subscription;
+  double      rate;
+  gboolean    running;
+  gint        stopping;      /* workload stops in flight */
+};
+
+enum {
+  PROP_0,
+  PROP_RUNNING,
+  N_PROPS
+};
+
+enum {
+  SNAPSHOT,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (SmSession, sm_session, G_TYPE_OBJECT)
+
+typedef struct
+{
+  GWeakRef           session;
+  SmMonitorSnapshot *snapshot;
+} Delivery;
+
+static gboolean
+deliver_cb (gpointer data)
+{
+  Delivery *delivery = data;
+  g_autoptr(SmSession) self = g_weak_ref_get (&delivery->session);
+
+  if (self != NULL)
+    g_signal_emit (self, signals[SNAPSHOT], 0, delivery->snapshot);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+delivery_free (gpointer data)
+{
+  Delivery *delivery = data;
+
+  g_weak_ref_clear (&delivery->session);
+  sm_monitor_snapshot_unref (delivery->snapshot);
+  g_free (delivery);
+}
+
+/* On the monitor's thread: hand the snapshot to the main loop. */
+static void
+snapshot_cb (SmMonitorSnapshot *snapshot,
+             gpointer           user_data)
+{
+  Delivery *delivery = g_new0 (Delivery, 1);
+
+  g_weak_ref_init (&delivery->session, user_data);
+  delivery->snapshot = sm_monitor_snapshot_ref (snapshot);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_cb, delivery, delivery_free);
+}
+
+static void
+sm_session_dispose (GObject *object)
+{
+  SmSession *self = SM_SESSION (object);
+
+  if (self->subscription != 0)
+    {
+      sm_monitor_unsubscribe (self->monitor, self->subscription);
+      self->subscription = 0;
+    }
+  /* The last reference goes at shutdown: waiting for the queries in
+   * flight is what must happen then. */
+  g_clear_pointer (&self->workload, sm_workload_free);
+
+  G_OBJECT_CLASS (sm_session_parent_class)->dispose (object);
+}
+
+static void
+sm_session_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  SmSession *self = SM_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_RUNNING:
+      g_value_set_boolean (value, self->running);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_session_class_init (SmSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sm_session_dispose;
+  object_class->get_property = sm_session_get_property;
+
+  properties[PROP_RUNNING] = g_param_spec_boolean ("running", NULL, NULL, FALSE,
+                                                   G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * SmSession::snapshot:
+   * @snapshot: (type gpointer): the SmMonitorSnapshot, valid during the emission
+   *
+   * A monitor tick, on the main loop.
+   */
+  signals[SNAPSHOT] = g_signal_new ("snapshot", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                    0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+}
+
+static void
+sm_session_init (SmSession *self)
+{
+}
+
+SmSession *
+sm_session_new (SmEngine *engine)
+{
+  SmSession *self = g_object_new (SM_TYPE_SESSION, NULL);
+
+  self->engine = engine;
+  self->monitor = sm_engine_get_monitor (engine);
+  self->workload = sm_workload_new (engine, SM_WORKLOAD_POISSON, 1000, (guint64) g_get_real_time ());
+  self->subscription = sm_monitor_subscribe (self->monitor, snapshot_cb, self, NULL);
+  sm_monitor_start (self->monitor);
+  return self;
+}
+
+SmEngine *
+sm_session_get_engine (SmSession *self)
+{
+  return self->engine;
+}
+
+SmMonitor *
+sm_session_get_monitor (SmSession *self)
+{
+  return self->monitor;
+}
+
+void
+sm_session_start (SmSession *self,
+                  double     rate)
+{
+  if (self->running || g_atomic_int_get (&self->stopping) > 0)
+    return;
+  sm_session_set_rate (self, rate);
+  sm_workload_start (self->workload);
+  self->running = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+}
+
+void
+sm_session_set_rate (SmSession *self,
+                     double     rate)
+{
+  self->rate = rate;
+  sm_workload_set_rate (self->workload, rate);
+}
+
+double
+sm_session_get_rate (SmSession *self)
+{
+  return self->rate;
+}
+
+static void
+stop_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  sm_workload_stop (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+stopped_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  SmSession *self = SM_SESSION (source);
+
+  g_atomic_int_add (&self->stopping, -1);
+}
+
+void
+sm_session_stop (SmSession *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (!self->running)
+    return;
+  self->running = FALSE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+
+  /* Stopping waits for the queries in flight: off the main thread. */
+  g_atomic_int_inc (&self->stopping);
+  task = g_task_new (self, NULL, stopped_cb, NULL);
+  g_task_set_task_data (task, self->workload, NULL);
+  g_task_run_in_thread (task, stop_thread);
+}
+
+gboolean
+sm_session_get_running (SmSession *self)
+{
+  return self->running;
+}

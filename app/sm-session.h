@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sm-engine.h"
+#include "sm-monitor.h"
+
+G_BEGIN_DECLS
+
+/* The live tuning session behind the dashboard: the engine's monitor ticks
+ * on its own thread and each snapshot is handed to the main loop as the
+ * "snapshot" signal; the built-in workload loads the engine while the
+ * session runs.  Nothing here makes the main thread wait on the engine:
+ * stopping the workload (which waits for its queries) runs on a thread. */
+
+#define SM_TYPE_SESSION (sm_session_get_type ())
+
+G_DECLARE_FINAL_TYPE (SmSession, sm_session, SM, SESSION, GObject)
+
+/* @engine must outlive the session. */
+SmSession  *sm_session_new          (SmEngine  *engine);
+SmEngine   *sm_session_get_engine   (SmSession *self);
+SmMonitor  *sm_session_get_monitor  (SmSession *self);
+
+/* Starts the workload at @rate queries per second (open loop, Poisson). */
+void        sm_session_start        (SmSession *self,
+                                     double     rate);
+void        sm_session_set_rate     (SmSession *self,
+                                     double     rate);
+double      sm_session_get_rate     (SmSession *self);
+void        sm_session_stop         (SmSession *self);
+gboolean    sm_session_get_running  (SmSession *self);
+
+G_END_DECLS

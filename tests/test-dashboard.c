@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+#include "sm-dashboard.h"
+
+/* The chart widget: a live window that follows the newest sample and
+ * stays put when paused, series toggled, a selection kept, exports. */
+static void
+test_chart_widget (void)
+{
+  SmChart *chart = SM_CHART (sm_chart_new ("Latency", "µs"));
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-chart-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "chart.png", NULL);
+  g_autofree char *svg = g_build_filename (dir, "chart.svg", NULL);
+  g_autofree char *png_data = NULL, *svg_data = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize png_size;
+  double t0, t1;
+
+  g_object_ref_sink (chart);
+  sm_chart_add_series (chart, sm_chart_series_new ("p50", 1000), FALSE);
+  sm_chart_add_series (chart, sm_chart_series_new ("p99", 1000), FALSE);
+  sm_chart_set_window (chart, 60);
+  for (guint i = 0; i <= 100; i++)
+    {
+      sm_chart_series_append (sm_chart_get_series (chart, 0), i, 100 + i);
+      sm_chart_series_append (sm_chart_get_series (chart, 1), i, 500 + i);
+    }
+  sm_chart_samples_added (chart);
+  g_assert_cmpfloat (sm_chart_get_view (chart)->t1, ==, 100);
+  g_assert_cmpfloat (sm_chart_get_view (chart)->t0, ==, 40);
+
+  /* Paused: the data keep coming, the window stays. */
+  sm_chart_set_live (chart, FALSE);
+  sm_chart_series_append (sm_chart_get_series (chart, 0), 130, 1);
+  sm_chart_samples_added (chart);
+  g_assert_cmpfloat (sm_chart_get_view (chart)->t1, ==, 100);
+  g_assert_cmpuint (sm_chart_series_get_length (sm_chart_get_series (chart, 0)), ==, 102);
+  sm_chart_set_live (chart, TRUE);
+  g_assert_cmpfloat (sm_chart_get_view (chart)->t1, ==, 130);
+
+  sm_chart_set_series_visible (chart, 1, FALSE);
+  g_assert_false (sm_chart_get_series_visible (chart, 1));
+  g_assert_true (sm_chart_get_view (chart)->hidden[1]);
+  sm_chart_set_series_visible (chart, 1, TRUE);
+
+  g_assert_false (sm_chart_get_selection (chart, &t0, &t1));
+  sm_chart_set_selection (chart, 90, 80);
+  g_assert_true (sm_chart_get_selection (chart, &t0, &t1));
+  g_assert_cmpfloat (t0, ==, 80);
+  g_assert_cmpfloat (t1, ==, 90);
+
+  g_assert_true (sm_chart_export (chart, png, 800, 300, &error));
+  g_assert_no_error (error);
+  g_assert_true (sm_chart_export (chart, svg, 800, 300, &error));
+  g_assert_true (g_file_get_contents (png, &png_data, &png_size, NULL));
+  g_assert_cmpuint (png_size, >, 8);
+  g_assert_cmpmem (png_data, 8, "\x89PNG\r\n\x1a\n", 8);
+  g_assert_true (g_file_get_contents (svg, &svg_data, NULL, NULL));
+  g_assert_nonnull (strstr (svg_data, "<svg"));
+  g_assert_false (sm_chart_export (chart, "/nonexistent/dir/chart.png", 800, 300, &error));
+  g_assert_nonnull (error);
+
+  g_unlink (png);
+  g_unlink (svg);
+  g_rmdir (dir);
+  g_assert_finalize_object (chart);
+}
+
+static gboolean
+charts_filled (SmDashboard *dashboard,
+               gsize        samples)
+{
+  for (guint c = 0; c < sm_dashboard_get_n_charts (dashboard); c++)
+    if (sm_chart_series_get_length (sm_chart_get_series (sm_dashboard_get_chart (dashboard, c), 0)) < samples)
+      return FALSE;
+  return TRUE;
+}
+
+/* The dashboard on a live engine: load started from its button, charts
+ * and tiles fill with measured values, the load stops again. */
+static void
+test_dashboard_live (void)
+{
+  g_autoptr(GError) error = NULL;
+  SmEngine *engine = sm_engine_new (64 * 1024 * 1024, 2, &error);
+  SmSession *session;
+  GtkWidget *window = gtk_window_new ();
+  SmDashboard *dashboard = SM_DASHBOARD (sm_dashboard_new ());
+  SmChartSeries *p50;
+  gint64 until;
+
+  g_assert_no_error (error);
+  g_assert_true (sm_monitor_set_interval (sm_engine_get_monitor (engine), 50, NULL));
+  session = sm_session_new (engine);
+  sm_dashboard_set_session (dashboard, session);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (dashboard));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
+  gtk_window_present (GTK_WINDOW (window));
+
+  sm_session_start (session, 2000);
+  g_assert_true (sm_session_get_running (session));
+  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!charts_filled (dashboard, 10) && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (charts_filled (dashboard, 10));
+
+  /* Measured latencies, not placeholders: the newest p50 is a positive
+   * number of microseconds. */
+  p50 = sm_chart_get_series (sm_dashboard_get_chart (dashboard, 0), 0);
+  until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!(sm_chart_series_value_at (p50, sm_chart_series_get_last_time (p50)) > 0)
+         && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpfloat (sm_chart_series_value_at (p50, sm_chart_series_get_last_time (p50)), >, 0);
+  g_assert_true (g_str_has_suffix (sm_dashboard_get_tile_text (dashboard, 0), "s"));
+  g_assert_true (g_str_has_suffix (sm_dashboard_get_tile_text (dashboard, 1), "ops/s"));
+
+  /* The window picker: the whole session starts at zero. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.show-window", "u", 3));
+  g_assert_cmpfloat (sm_chart_get_view (sm_dashboard_get_chart (dashboard, 0))->t0, ==, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-live", NULL));
+  g_assert_false (sm_chart_get_live (sm_dashboard_get_chart (dashboard, 0)));
+
+  sm_session_stop (session);
+  g_assert_false (sm_session_get_running (session));
+
+  /* The stop finishes on a thread, then the session can go; the engine
+   * after it. */
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
+  g_object_unref (session);
+  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (session != NULL && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (session);
+  sm_engine_free (engine);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/app/chart/widget", test_chart_widget);
+  g_test_add_func ("/app/dashboard/live", test_dashboard_live);
+
+  return g_test_run ();
+}

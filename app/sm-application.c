@@ -5,6 +5,7 @@
 
 #include "sm-application.h"
 #include "sm-preferences-window.h"
+#include "sm-stall-watch.h"
 #include "sm-window.h"
 
 struct _SmApplication
@@ -17,6 +18,7 @@ struct _SmApplication
   SmSession        *session;
   SmMeshController *mesh;
   double            load_rate;
+  SmStallWatch     *stall_watch;   /* SYNMESH_STALL_WATCH=1 */
 };
 
 G_DEFINE_FINAL_TYPE (SmApplication, sm_application, ADW_TYPE_APPLICATION)
@@ -129,6 +131,8 @@ start_engine (SmApplication *self)
       return;
     }
   self->session = sm_session_new (self->engine);
+  if (g_strcmp0 (g_getenv ("SYNMESH_STALL_WATCH"), "1") == 0)
+    self->stall_watch = sm_stall_watch_new ();
   self->mesh = sm_mesh_controller_new (self->engine, self->settings);
 }
 
@@ -136,6 +140,10 @@ static void
 sm_application_shutdown (GApplication *application)
 {
   SmApplication *self = SM_APPLICATION (application);
+
+  if (self->stall_watch != NULL)
+    sm_stall_watch_report (self->stall_watch);
+  g_clear_pointer (&self->stall_watch, sm_stall_watch_free);
 
   /* The node and the load go before the engine whose queries they hold. */
   g_clear_object (&self->session);

@@ -76,31 +76,14 @@ sm_chart_snapshot (GtkWidget   *widget,
 {
   SmChart *self = SM_CHART (widget);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  int scale = gtk_widget_get_scale_factor (widget);
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  cairo_surface_t *surface;
   cairo_t *cr;
 
   if (width <= 0 || height <= 0)
     return;
-
-  /* Drawn into pixels of our own, where the renderer takes its fast
-   * raster path, then handed over as a texture. */
-  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
-  cairo_surface_set_device_scale (surface, scale, scale);
-  cr = cairo_create (surface);
   self->view.dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
   sm_chart_render (cr, width, height, &self->view, &self->layout);
   cairo_destroy (cr);
-  cairo_surface_flush (surface);
-
-  bytes = g_bytes_new (cairo_image_surface_get_data (surface),
-                       (gsize) cairo_image_surface_get_stride (surface) * height * scale);
-  texture = gdk_memory_texture_new (width * scale, height * scale, GDK_MEMORY_DEFAULT, bytes,
-                                    cairo_image_surface_get_stride (surface));
-  gtk_snapshot_append_texture (snapshot, texture, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  cairo_surface_destroy (surface);
 }
 
 static void

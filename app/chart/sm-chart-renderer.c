@@ -345,13 +345,29 @@ draw_series_mask (cairo_t             *cr,
                   const Columns       *cols)
 {
   const double *min = cols->min[index], *max = cols->max[index];
-  int width = (int) cols->columns, height = (int) ceil (layout->plot.height) + 2;
-  cairo_surface_t *mask = cairo_image_surface_create (CAIRO_FORMAT_A8, width, height);
-  guint8 *data = cairo_image_surface_get_data (mask);
-  int stride = cairo_image_surface_get_stride (mask);
-  double half = 0.75, top = layout->plot.y - 1;
-  int last = -1;
+  int width = (int) cols->columns, height;
+  double half = 0.75, top = INFINITY, bottom = -INFINITY;
+  cairo_surface_t *mask;
+  guint8 *data;
+  int stride, last = -1;
   double last_hi = 0, last_lo = 0;
+
+  /* The mask spans only the rows the line reaches: a flat line costs a
+   * few rows, not the plot's height. */
+  for (int c = 0; c < width; c++)
+    if (max[c] >= min[c])
+      {
+        top = MIN (top, y_pixel (layout, to_axis (view, max[c])));
+        bottom = MAX (bottom, y_pixel (layout, to_axis (view, min[c])));
+      }
+  if (!isfinite (top))
+    return;
+  top = floor (MAX (top, layout->plot.y - 1) - 2);
+  bottom = MIN (bottom, layout->plot.y + layout->plot.height + 1) + 2;
+  height = MAX (1, (int) ceil (bottom - top));
+  mask = cairo_image_surface_create (CAIRO_FORMAT_A8, width, height);
+  data = cairo_image_surface_get_data (mask);
+  stride = cairo_image_surface_get_stride (mask);
 
   for (int c = 0; c < width; c++)
     {
@@ -513,13 +529,15 @@ draw_selection (cairo_t             *cr,
     draw_box (cr, view, layout, a, (char **) lines->pdata, lines->len);
 }
 
-/* Whether the target is pixels, where the mask path applies. */
+/* Whether the target ends up as pixels, where the mask path applies: an
+ * image, or a recording that is replayed onto one (GTK's cairo nodes).
+ * Vector files (SVG, PDF) get paths. */
 static gboolean
 is_raster (cairo_t *cr)
 {
   cairo_surface_type_t type = cairo_surface_get_type (cairo_get_target (cr));
 
-  return type == CAIRO_SURFACE_TYPE_IMAGE;
+  return type == CAIRO_SURFACE_TYPE_IMAGE || type == CAIRO_SURFACE_TYPE_RECORDING;
 }
 
 void

@@ -442,3 +442,11 @@ sm_dashboard_get_tile_text (SmDashboard *self,
   g_return_val_if_fail (index < N_TILES, NULL);
   return gtk_label_get_text (GTK_LABEL (self->tile_values[index]));
 }
+
+void
+sm_dashboard_add_marker (SmDashboard *self,
+                         double       t)
+{
+  for (guint c = 0; c < N_CHARTS; c++)
+    sm_chart_add_marker (self->charts[c], t);
+}

@@ -24,6 +24,9 @@ void        sm_dashboard_set_session   (SmDashboard *self,
 /* Seconds shown back from the newest sample; 0: the whole session. */
 void        sm_dashboard_set_window    (SmDashboard *self,
                                         double       seconds);
+/* A knob changed at @t (monitor time, s): a marker on every chart. */
+void        sm_dashboard_add_marker    (SmDashboard *self,
+                                        double       t);
 SmChart    *sm_dashboard_get_chart     (SmDashboard *self,
                                         guint        index);
 guint       sm_dashboard_get_n_charts  (SmDashboard *self);

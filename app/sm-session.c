@@ -11,7 +11,9 @@ struct _SmSession
   SmEngine   *engine;        /* not owned */
   SmMonitor  *monitor;       /* the engine's */
   SmWorkload *workload;
+  SmAdvisor  *advisor;
   guint       subscription;
+  gint64      last_t_ms;
   double      rate;
   gboolean    running;
   gint        stopping;      /* workload stops in flight */
@@ -25,6 +27,8 @@ enum {
 
 enum {
   SNAPSHOT,
+  RECOMMENDATION,
+  KNOB_CHANGED,
   N_SIGNALS
 };
 
@@ -33,10 +37,14 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (SmSession, sm_session, G_TYPE_OBJECT)
 
+/* What the monitor's thread hands to the main loop: a snapshot, or a
+ * recommendation (fired, or with its outcome). */
 typedef struct
 {
   GWeakRef           session;
   SmMonitorSnapshot *snapshot;
+  SmRecommendation  *recommendation;
+  gboolean           outcome;
 } Delivery;
 
 static gboolean
@@ -45,8 +53,15 @@ deliver_cb (gpointer data)
   Delivery *delivery = data;
   g_autoptr(SmSession) self = g_weak_ref_get (&delivery->session);
 
-  if (self != NULL)
-    g_signal_emit (self, signals[SNAPSHOT], 0, delivery->snapshot);
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  if (delivery->snapshot != NULL)
+    {
+      self->last_t_ms = delivery->snapshot->t_ms;
+      g_signal_emit (self, signals[SNAPSHOT], 0, delivery->snapshot);
+    }
+  else
+    g_signal_emit (self, signals[RECOMMENDATION], 0, delivery->recommendation, delivery->outcome);
   return G_SOURCE_REMOVE;
 }
 
@@ -56,20 +71,42 @@ delivery_free (gpointer data)
   Delivery *delivery = data;
 
   g_weak_ref_clear (&delivery->session);
-  sm_monitor_snapshot_unref (delivery->snapshot);
+  g_clear_pointer (&delivery->snapshot, sm_monitor_snapshot_unref);
+  g_clear_pointer (&delivery->recommendation, sm_recommendation_free);
   g_free (delivery);
 }
 
-/* On the monitor's thread: hand the snapshot to the main loop. */
+static void
+deliver (SmSession         *self,
+         SmMonitorSnapshot *snapshot,
+         SmRecommendation  *recommendation,
+         gboolean           outcome)
+{
+  Delivery *delivery = g_new0 (Delivery, 1);
+
+  g_weak_ref_init (&delivery->session, self);
+  delivery->snapshot = snapshot != NULL ? sm_monitor_snapshot_ref (snapshot) : NULL;
+  delivery->recommendation = recommendation;
+  delivery->outcome = outcome;
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_cb, delivery, delivery_free);
+}
+
+/* On the monitor's thread. */
 static void
 snapshot_cb (SmMonitorSnapshot *snapshot,
              gpointer           user_data)
 {
-  Delivery *delivery = g_new0 (Delivery, 1);
+  deliver (user_data, snapshot, NULL, FALSE);
+}
 
-  g_weak_ref_init (&delivery->session, user_data);
-  delivery->snapshot = sm_monitor_snapshot_ref (snapshot);
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_cb, delivery, delivery_free);
+/* On the monitor's thread; @recommendation is ours. */
+static void
+recommendation_cb (SmAdvisor        *advisor,
+                   SmRecommendation *recommendation,
+                   gboolean          outcome,
+                   gpointer          user_data)
+{
+  deliver (user_data, NULL, recommendation, outcome);
 }
 
 static void
@@ -85,6 +122,7 @@ sm_session_dispose (GObject *object)
   /* The last reference goes at shutdown: waiting for the queries in
    * flight is what must happen then. */
   g_clear_pointer (&self->workload, sm_workload_free);
+  g_clear_pointer (&self->advisor, sm_advisor_free);
 
   G_OBJECT_CLASS (sm_session_parent_class)->dispose (object);
 }
@@ -128,6 +166,24 @@ sm_session_class_init (SmSessionClass *klass)
    */
   signals[SNAPSHOT] = g_signal_new ("snapshot", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                     0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+
+  /**
+   * SmSession::recommendation:
+   * @recommendation: (type gpointer): an SmRecommendation, valid during the emission
+   * @outcome: whether this is its measured outcome rather than its firing
+   */
+  signals[RECOMMENDATION] = g_signal_new ("recommendation", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_BOOLEAN);
+
+  /**
+   * SmSession::knob-changed:
+   * @t: the monitor time of the change, s
+   * @what: the change ("Use 3 worker threads"), or the error that stopped it
+   * @ok: whether it was made
+   */
+  signals[KNOB_CHANGED] = g_signal_new ("knob-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_DOUBLE, G_TYPE_STRING,
+                                        G_TYPE_BOOLEAN);
 }
 
 static void
@@ -143,7 +199,9 @@ sm_session_new (SmEngine *engine)
   self->engine = engine;
   self->monitor = sm_engine_get_monitor (engine);
   self->workload = sm_workload_new (engine, SM_WORKLOAD_POISSON, 1000, (guint64) g_get_real_time ());
+  self->advisor = sm_advisor_new (engine);
   self->subscription = sm_monitor_subscribe (self->monitor, snapshot_cb, self, NULL);
+  sm_advisor_attach (self->advisor, recommendation_cb, self);
   sm_monitor_start (self->monitor);
   return self;
 }
@@ -227,4 +285,102 @@ gboolean
 sm_session_get_running (SmSession *self)
 {
   return self->running;
+}
+
+SmAdvisor *
+sm_session_get_advisor (SmSession *self)
+{
+  return self->advisor;
+}
+
+double
+sm_session_get_time (SmSession *self)
+{
+  return self->last_t_ms / 1000.0;
+}
+
+typedef struct
+{
+  guint            id;
+  SmSessionVerdict verdict;
+  char            *action;
+} Decision;
+
+static void
+decision_free (gpointer data)
+{
+  Decision *decision = data;
+
+  g_free (decision->action);
+  g_free (decision);
+}
+
+static void
+decide_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  SmSession *self = source;
+  Decision *decision = task_data;
+  GError *error = NULL;
+  gboolean ok;
+
+  switch (decision->verdict)
+    {
+    case SM_SESSION_APPLY:
+      ok = sm_advisor_apply (self->advisor, decision->id, &error);
+      break;
+    case SM_SESSION_REVERT:
+      ok = sm_advisor_revert (self->advisor, decision->id, &error);
+      break;
+    case SM_SESSION_DISMISS:
+    default:
+      ok = sm_advisor_dismiss (self->advisor, decision->id, &error);
+      break;
+    }
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+decided_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  SmSession *self = SM_SESSION (source);
+  Decision *decision = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *what = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_signal_emit (self, signals[KNOB_CHANGED], 0, sm_session_get_time (self), error->message, FALSE);
+  else if (decision->verdict != SM_SESSION_DISMISS)
+    {
+      what = decision->verdict == SM_SESSION_REVERT ? g_strdup_printf ("Reverted: %s", decision->action)
+                                                    : g_strdup (decision->action);
+      g_signal_emit (self, signals[KNOB_CHANGED], 0, sm_session_get_time (self), what, TRUE);
+    }
+}
+
+void
+sm_session_decide (SmSession        *self,
+                   guint             id,
+                   SmSessionVerdict  verdict)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, decided_cb, NULL);
+  g_autoptr(GPtrArray) list = sm_advisor_list (self->advisor);
+  Decision *decision = g_new0 (Decision, 1);
+
+  decision->id = id;
+  decision->verdict = verdict;
+  for (guint i = 0; i < list->len; i++)
+    if (((SmRecommendation *) g_ptr_array_index (list, i))->id == id)
+      decision->action = g_strdup (((SmRecommendation *) g_ptr_array_index (list, i))->action);
+  if (decision->action == NULL)
+    decision->action = g_strdup ("");
+  g_task_set_task_data (task, decision, decision_free);
+  g_task_run_in_thread (task, decide_thread);
 }

@@ -4,13 +4,15 @@
 #include <gio/gio.h>
 
 #include "sm-engine.h"
+#include "sm-advisor.h"
 #include "sm-monitor.h"
 
 G_BEGIN_DECLS
 
 /* The live tuning session behind the dashboard: the engine's monitor ticks
  * on its own thread and each snapshot is handed to the main loop as the
- * "snapshot" signal; the built-in workload loads the engine while the
+ * "snapshot" signal, each recommendation of the advisor (and each outcome
+ * it measures) as "recommendation"; the built-in workload loads the engine while the
  * session runs.  Nothing here makes the main thread wait on the engine:
  * stopping the workload (which waits for its queries) runs on a thread. */
 
@@ -29,6 +31,22 @@ void        sm_session_start        (SmSession *self,
 void        sm_session_set_rate     (SmSession *self,
                                      double     rate);
 double      sm_session_get_rate     (SmSession *self);
+SmAdvisor  *sm_session_get_advisor  (SmSession *self);
+/* The monitor time of the newest snapshot, s (where a knob change shows). */
+double      sm_session_get_time     (SmSession *self);
+
+typedef enum {
+  SM_SESSION_APPLY,
+  SM_SESSION_DISMISS,
+  SM_SESSION_REVERT,
+} SmSessionVerdict;
+
+/* Applies, dismisses or reverts recommendation @id off the main thread (a
+ * knob such as the thread count waits for the workers); "knob-changed"
+ * follows on the main loop once applied or reverted, or the error. */
+void        sm_session_decide       (SmSession        *self,
+                                     guint             id,
+                                     SmSessionVerdict  verdict);
 void        sm_session_stop         (SmSession *self);
 gboolean    sm_session_get_running  (SmSession *self);
 

@@ -5,6 +5,7 @@
 
 #include "sm-dashboard.h"
 #include "sm-mesh-page.h"
+#include "sm-recommendations-page.h"
 #include "sm-window.h"
 
 struct _SmWindow
@@ -13,8 +14,12 @@ struct _SmWindow
 
   /* Template widgets */
   AdwViewStack         *stack;
+  AdwToastOverlay      *toast_overlay;
   SmDashboard          *dashboard;
+  SmRecommendationsPage *recommendations_page;
   SmMeshPage           *mesh_page;
+
+  SmSession            *session;
 
   /* Owned */
   GSettings            *settings;
@@ -74,6 +79,61 @@ sm_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (sm_window_parent_class)->close_request (window);
 }
 
+/* A new recommendation: a toast, with a button to the page. */
+static void
+recommendation_cb (SmSession              *session,
+                   const SmRecommendation *rec,
+                   gboolean                outcome,
+                   SmWindow               *self)
+{
+  g_autofree char *title = NULL;
+  AdwToast *toast;
+
+  if (outcome)
+    return;
+  title = g_strdup_printf (_("Recommendation: %s"), rec->title);
+  toast = adw_toast_new (title);
+  adw_toast_set_button_label (toast, _("_Show"));
+  adw_toast_set_action_name (toast, "win.show-page");
+  adw_toast_set_action_target_value (toast, g_variant_new_string ("recommendations"));
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* A knob changed: a marker on the charts, or the reason it could not. */
+static void
+knob_changed_cb (SmSession  *session,
+                 double      t,
+                 const char *what,
+                 gboolean    ok,
+                 SmWindow   *self)
+{
+  g_autofree char *failed = NULL;
+
+  if (ok)
+    {
+      sm_dashboard_add_marker (self->dashboard, t);
+      return;
+    }
+  failed = g_strdup_printf (_("Not changed: %s"), what);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (failed));
+}
+
+static void
+set_session (SmWindow  *self,
+             SmSession *session)
+{
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
+  g_set_object (&self->session, session);
+  if (session != NULL)
+    {
+      g_signal_connect (session, "recommendation", G_CALLBACK (recommendation_cb), self);
+      g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), self);
+    }
+  sm_dashboard_set_session (self->dashboard, session);
+  sm_recommendations_page_set_session (self->recommendations_page, session);
+}
+
 /* The pages show what the application runs; a window without one (in
  * tests) shows them idle.  ("application" is set after construction.) */
 static void
@@ -82,7 +142,7 @@ application_changed_cb (SmWindow *self)
   GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
   SmApplication *app = SM_IS_APPLICATION (application) ? SM_APPLICATION (application) : NULL;
 
-  sm_dashboard_set_session (self->dashboard, app != NULL ? sm_application_get_session (app) : NULL);
+  set_session (self, app != NULL ? sm_application_get_session (app) : NULL);
   sm_mesh_page_set_controller (self->mesh_page, app != NULL ? sm_application_get_mesh_controller (app) : NULL);
 }
 
@@ -91,6 +151,9 @@ sm_window_dispose (GObject *object)
 {
   SmWindow *self = SM_WINDOW (object);
 
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
+  g_clear_object (&self->session);
   gtk_widget_dispose_template (GTK_WIDGET (self), SM_TYPE_WINDOW);
   g_clear_object (&self->settings);
 
@@ -162,10 +225,13 @@ sm_window_class_init (SmWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (SM_TYPE_DASHBOARD);
+  g_type_ensure (SM_TYPE_RECOMMENDATIONS_PAGE);
   g_type_ensure (SM_TYPE_MESH_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/ui/sm-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SmWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, SmWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, SmWindow, dashboard);
+  gtk_widget_class_bind_template_child (widget_class, SmWindow, recommendations_page);
   gtk_widget_class_bind_template_child (widget_class, SmWindow, mesh_page);
   gtk_widget_class_bind_template_callback (widget_class, stack_visible_child_cb);
 

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "sm-dashboard.h"
+#include "sm-recommendations-page.h"
 
 /* The chart widget: a live window that follows the newest sample and
  * stays put when paused, series toggled, a selection kept, exports. */
@@ -142,6 +143,77 @@ test_dashboard_live (void)
   sm_engine_free (engine);
 }
 
+static void
+knob_changed_cb (SmSession  *session,
+                 double      t,
+                 const char *what,
+                 gboolean    ok,
+                 gboolean   *changed)
+{
+  g_assert_true (ok);
+  *changed = TRUE;
+}
+
+/* The advisor in the app: kernels forced to scalar code make the SIMD
+ * rule fire, its row appears on the page, Apply there puts the best
+ * kernels back (off the main thread) and a knob change is announced. */
+static void
+test_recommendations_apply (void)
+{
+  g_autoptr(GError) error = NULL;
+  SmEngine *engine = sm_engine_new (64 * 1024 * 1024, 2, &error);
+  SmSession *session;
+  GtkWidget *window = gtk_window_new ();
+  SmRecommendationsPage *page = SM_RECOMMENDATIONS_PAGE (sm_recommendations_page_new ());
+  g_autoptr(GPtrArray) list = NULL;
+  SmRecommendation *simd = NULL;
+  gboolean changed = FALSE;
+  gint64 until;
+
+  g_assert_no_error (error);
+  g_assert_true (sm_monitor_set_interval (sm_engine_get_monitor (engine), 50, NULL));
+  g_assert_true (sm_engine_set_backend (engine, SM_BACKEND_GENERIC, NULL));
+  session = sm_session_new (engine);
+  sm_advisor_set_window (sm_session_get_advisor (session), 4);
+  sm_advisor_set_latency_target (sm_session_get_advisor (session), 1e9);
+  g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), &changed);
+  sm_recommendations_page_set_session (page, session);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+
+  sm_session_start (session, 1000);
+  until = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (simd == NULL && g_get_monotonic_time () < until)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_clear_pointer (&list, g_ptr_array_unref);
+      list = sm_advisor_list (sm_session_get_advisor (session));
+      for (guint i = 0; i < list->len; i++)
+        if (g_str_equal (((SmRecommendation *) g_ptr_array_index (list, i))->rule, "simd-utilisation"))
+          simd = g_ptr_array_index (list, i);
+    }
+  g_assert_nonnull (simd);
+  /* Delivered to the page through the main loop. */
+  while (sm_recommendations_page_get_n_rows (page) == 0 && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (sm_recommendations_page_get_n_rows (page), >=, 1);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "recommendations.apply", "u", simd->id));
+  while (!changed && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (changed);
+  g_assert_cmpint (sm_engine_get_backend (engine), ==, SM_BACKEND_AUTO);
+
+  sm_session_stop (session);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
+  g_object_unref (session);
+  while (session != NULL && g_get_monotonic_time () < until + 10 * G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (session);
+  sm_engine_free (engine);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -151,6 +223,7 @@ main (int   argc,
 
   g_test_add_func ("/app/chart/widget", test_chart_widget);
   g_test_add_func ("/app/dashboard/live", test_dashboard_live);
+  g_test_add_func ("/app/recommendations/apply", test_recommendations_apply);
 
   return g_test_run ();
 }

@@ -130,7 +130,13 @@ start_engine (SmApplication *self)
       g_printerr (_("The engine cannot start: %s\n"), error->message);
       return;
     }
-  self->session = sm_session_new (self->engine);
+  {
+    g_autofree char *store_path = sm_store_default_path ();
+
+    self->session = sm_session_new (self->engine, store_path);
+    if (sm_session_get_store_error (self->session) != NULL)
+      g_printerr ("%s\n", sm_session_get_store_error (self->session));
+  }
   if (g_strcmp0 (g_getenv ("SYNMESH_STALL_WATCH"), "1") == 0)
     self->stall_watch = sm_stall_watch_new ();
   self->mesh = sm_mesh_controller_new (self->engine, self->settings);

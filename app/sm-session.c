@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "sm-session.h"
+#include "sm-store.h"
 #include "sm-workload.h"
 
 struct _SmSession
@@ -13,6 +14,15 @@ struct _SmSession
   SmWorkload *workload;
   SmAdvisor  *advisor;
   guint       subscription;
+
+  /* Recording: while the load runs, every snapshot, recommendation and
+   * knob change goes to the database, from the monitor's thread or the
+   * decision's, never the main one. */
+  SmStore    *store;
+  char       *store_error;
+  GMutex      record_lock;
+  gboolean    recording;     /* under record_lock */
+  gint64      store_session; /* under record_lock; -1 until the first tick */
   gint64      last_t_ms;
   double      rate;
   gboolean    running;
@@ -91,12 +101,51 @@ deliver (SmSession         *self,
   g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_cb, delivery, delivery_free);
 }
 
+/* The session's row, begun on the first tick of a run (begin waits for
+ * the new id: never on the main thread).  Under record_lock. */
+static gint64
+store_session_locked (SmSession *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->store == NULL || !self->recording)
+    return -1;
+  if (self->store_session < 0)
+    {
+      g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+      g_autofree char *name = g_date_time_format (now, "Session %Y-%m-%d %H:%M:%S");
+      g_autofree char *model = sm_engine_dup_model_description (self->engine);
+      g_autofree char *config = g_strdup_printf ("{\"backend\": \"%s\", \"threads\": %u, \"max_batch\": %u, "
+                                                 "\"max_wait_us\": %u, \"rate\": %g}",
+                                                 sm_backend_get_name (sm_engine_get_backend (self->engine)),
+                                                 sm_engine_get_threads (self->engine),
+                                                 sm_engine_get_max_batch (self->engine),
+                                                 sm_engine_get_max_wait_us (self->engine), self->rate);
+
+      self->store_session = sm_store_begin_session (self->store, name, model, config, &error);
+      if (self->store_session < 0)
+        {
+          g_warning ("Not recording this session: %s", error->message);
+          self->recording = FALSE;
+        }
+    }
+  return self->store_session;
+}
+
 /* On the monitor's thread. */
 static void
 snapshot_cb (SmMonitorSnapshot *snapshot,
              gpointer           user_data)
 {
-  deliver (user_data, snapshot, NULL, FALSE);
+  SmSession *self = user_data;
+  gint64 session;
+
+  g_mutex_lock (&self->record_lock);
+  session = store_session_locked (self);
+  if (session >= 0)
+    sm_store_add_snapshot (self->store, session, self->monitor, snapshot);
+  g_mutex_unlock (&self->record_lock);
+  deliver (self, snapshot, NULL, FALSE);
 }
 
 /* On the monitor's thread; @recommendation is ours. */
@@ -106,7 +155,29 @@ recommendation_cb (SmAdvisor        *advisor,
                    gboolean          outcome,
                    gpointer          user_data)
 {
-  deliver (user_data, NULL, recommendation, outcome);
+  SmSession *self = user_data;
+  gint64 session;
+
+  g_mutex_lock (&self->record_lock);
+  session = store_session_locked (self);
+  if (session >= 0)
+    sm_store_add_recommendation (self->store, session, recommendation);
+  g_mutex_unlock (&self->record_lock);
+  deliver (self, NULL, recommendation, outcome);
+}
+
+static void
+record_event (SmSession  *self,
+              const char *kind,
+              const char *detail)
+{
+  gint64 session;
+
+  g_mutex_lock (&self->record_lock);
+  session = store_session_locked (self);
+  if (session >= 0)
+    sm_store_add_event (self->store, session, self->last_t_ms, kind, detail);
+  g_mutex_unlock (&self->record_lock);
 }
 
 static void
@@ -123,8 +194,26 @@ sm_session_dispose (GObject *object)
    * flight is what must happen then. */
   g_clear_pointer (&self->workload, sm_workload_free);
   g_clear_pointer (&self->advisor, sm_advisor_free);
+  g_mutex_lock (&self->record_lock);
+  if (self->store_session >= 0)
+    sm_store_end_session (self->store, self->store_session);
+  self->store_session = -1;
+  self->recording = FALSE;
+  g_mutex_unlock (&self->record_lock);
+  /* Commits what is queued; the monitor it names outlives it. */
+  g_clear_pointer (&self->store, sm_store_free);
 
   G_OBJECT_CLASS (sm_session_parent_class)->dispose (object);
+}
+
+static void
+sm_session_finalize (GObject *object)
+{
+  SmSession *self = SM_SESSION (object);
+
+  g_mutex_clear (&self->record_lock);
+  g_free (self->store_error);
+  G_OBJECT_CLASS (sm_session_parent_class)->finalize (object);
 }
 
 static void
@@ -152,6 +241,7 @@ sm_session_class_init (SmSessionClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = sm_session_dispose;
+  object_class->finalize = sm_session_finalize;
   object_class->get_property = sm_session_get_property;
 
   properties[PROP_RUNNING] = g_param_spec_boolean ("running", NULL, NULL, FALSE,
@@ -189,12 +279,26 @@ sm_session_class_init (SmSessionClass *klass)
 static void
 sm_session_init (SmSession *self)
 {
+  g_mutex_init (&self->record_lock);
+  self->store_session = -1;
 }
 
 SmSession *
-sm_session_new (SmEngine *engine)
+sm_session_new (SmEngine   *engine,
+                const char *store_path)
 {
   SmSession *self = g_object_new (SM_TYPE_SESSION, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *recovered = NULL;
+
+  if (store_path != NULL)
+    {
+      self->store = sm_store_open (store_path, &recovered, &error);
+      if (self->store == NULL)
+        self->store_error = g_strdup (error->message);
+      else if (recovered != NULL)
+        self->store_error = g_steal_pointer (&recovered);
+    }
 
   self->engine = engine;
   self->monitor = sm_engine_get_monitor (engine);
@@ -225,6 +329,9 @@ sm_session_start (SmSession *self,
   if (self->running || g_atomic_int_get (&self->stopping) > 0)
     return;
   sm_session_set_rate (self, rate);
+  g_mutex_lock (&self->record_lock);
+  self->recording = TRUE;
+  g_mutex_unlock (&self->record_lock);
   sm_workload_start (self->workload);
   self->running = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
@@ -250,7 +357,15 @@ stop_thread (GTask        *task,
              gpointer      task_data,
              GCancellable *cancellable)
 {
+  SmSession *self = source;
+
   sm_workload_stop (task_data);
+  g_mutex_lock (&self->record_lock);
+  if (self->store_session >= 0)
+    sm_store_end_session (self->store, self->store_session);
+  self->store_session = -1;
+  self->recording = FALSE;
+  g_mutex_unlock (&self->record_lock);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -315,6 +430,22 @@ decision_free (gpointer data)
   g_free (decision);
 }
 
+/* The recommendation's new status, in the database at once. */
+static void
+record_decision (SmSession *self,
+                 guint      id)
+{
+  g_autoptr(GPtrArray) list = sm_advisor_list (self->advisor);
+  gint64 session;
+
+  g_mutex_lock (&self->record_lock);
+  session = store_session_locked (self);
+  for (guint i = 0; session >= 0 && i < list->len; i++)
+    if (((SmRecommendation *) g_ptr_array_index (list, i))->id == id)
+      sm_store_add_recommendation (self->store, session, g_ptr_array_index (list, i));
+  g_mutex_unlock (&self->record_lock);
+}
+
 static void
 decide_thread (GTask        *task,
                gpointer      source,
@@ -339,6 +470,10 @@ decide_thread (GTask        *task,
       ok = sm_advisor_dismiss (self->advisor, decision->id, &error);
       break;
     }
+  if (ok && decision->verdict != SM_SESSION_DISMISS)
+    record_event (self, "knob", decision->verdict == SM_SESSION_REVERT ? "revert" : decision->action);
+  if (ok)
+    record_decision (self, decision->id);
   if (ok)
     g_task_return_boolean (task, TRUE);
   else
@@ -383,4 +518,16 @@ sm_session_decide (SmSession        *self,
     decision->action = g_strdup ("");
   g_task_set_task_data (task, decision, decision_free);
   g_task_run_in_thread (task, decide_thread);
+}
+
+SmStore *
+sm_session_get_store (SmSession *self)
+{
+  return self->store;
+}
+
+const char *
+sm_session_get_store_error (SmSession *self)
+{
+  return self->store_error;
 }

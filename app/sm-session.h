@@ -6,6 +6,7 @@
 #include "sm-engine.h"
 #include "sm-advisor.h"
 #include "sm-monitor.h"
+#include "sm-store.h"
 
 G_BEGIN_DECLS
 
@@ -20,8 +21,13 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (SmSession, sm_session, SM, SESSION, GObject)
 
-/* @engine must outlive the session. */
-SmSession  *sm_session_new          (SmEngine  *engine);
+/* @engine must outlive the session.  Runs are recorded in the database
+ * at @store_path (NULL: not recorded). */
+SmSession  *sm_session_new          (SmEngine   *engine,
+                                     const char *store_path);
+/* The database, or NULL with the reason (or a recovery notice) below. */
+SmStore    *sm_session_get_store    (SmSession  *self);
+const char *sm_session_get_store_error (SmSession *self);
 SmEngine   *sm_session_get_engine   (SmSession *self);
 SmMonitor  *sm_session_get_monitor  (SmSession *self);
 

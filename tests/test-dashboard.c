@@ -98,7 +98,7 @@ test_dashboard_live (void)
 
   g_assert_no_error (error);
   g_assert_true (sm_monitor_set_interval (sm_engine_get_monitor (engine), 50, NULL));
-  session = sm_session_new (engine);
+  session = sm_session_new (engine, NULL);
   sm_dashboard_set_session (dashboard, session);
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (dashboard));
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
@@ -160,6 +160,10 @@ knob_changed_cb (SmSession  *session,
 static void
 test_recommendations_apply (void)
 {
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-app-db-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "synmesh.db", NULL);
+  g_autoptr(SmStore) store = NULL;
+  g_autoptr(GPtrArray) sessions = NULL, recorded = NULL;
   g_autoptr(GError) error = NULL;
   SmEngine *engine = sm_engine_new (64 * 1024 * 1024, 2, &error);
   SmSession *session;
@@ -173,7 +177,8 @@ test_recommendations_apply (void)
   g_assert_no_error (error);
   g_assert_true (sm_monitor_set_interval (sm_engine_get_monitor (engine), 50, NULL));
   g_assert_true (sm_engine_set_backend (engine, SM_BACKEND_GENERIC, NULL));
-  session = sm_session_new (engine);
+  session = sm_session_new (engine, db);
+  g_assert_nonnull (sm_session_get_store (session));
   sm_advisor_set_window (sm_session_get_advisor (session), 4);
   sm_advisor_set_latency_target (sm_session_get_advisor (session), 1e9);
   g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), &changed);
@@ -212,6 +217,42 @@ test_recommendations_apply (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_null (session);
   sm_engine_free (engine);
+
+  /* The run is in the database, with the recommendation as applied. */
+  store = sm_store_open (db, NULL, &error);
+  g_assert_no_error (error);
+  sessions = sm_store_list_sessions (store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sessions->len, ==, 1);
+  g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->samples, >, 0);
+  g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->ended_ms, >, 0);
+  recorded = sm_store_list_recommendations (store, ((SmSessionInfo *) g_ptr_array_index (sessions, 0))->id, &error);
+  g_assert_no_error (error);
+  {
+    gboolean applied = FALSE;
+
+    for (guint i = 0; i < recorded->len; i++)
+      {
+        SmRecommendation *rec = g_ptr_array_index (recorded, i);
+
+        if (g_str_equal (rec->rule, "simd-utilisation") && rec->status == SM_RECOMMENDATION_APPLIED)
+          applied = TRUE;
+      }
+    g_assert_true (applied);
+  }
+  g_clear_pointer (&store, sm_store_free);
+  {
+    g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (listing)) != NULL)
+      {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+
+        g_unlink (path);
+      }
+  }
+  g_rmdir (dir);
 }
 
 int

@@ -23,6 +23,8 @@ struct _SmSession
   GMutex      record_lock;
   gboolean    recording;     /* under record_lock */
   gint64      store_session; /* under record_lock; -1 until the first tick */
+  gint64      run_start_ms;  /* monitor time of that tick: session time 0 */
+  gint64      last_tick_ms;  /* under record_lock: the newest tick's time */
   gint64      last_t_ms;
   double      rate;
   gboolean    running;
@@ -39,6 +41,7 @@ enum {
   SNAPSHOT,
   RECOMMENDATION,
   KNOB_CHANGED,
+  RUN_RECORDED,
   N_SIGNALS
 };
 
@@ -122,6 +125,7 @@ store_session_locked (SmSession *self)
                                                  sm_engine_get_max_batch (self->engine),
                                                  sm_engine_get_max_wait_us (self->engine), self->rate);
 
+      self->run_start_ms = self->last_tick_ms;
       self->store_session = sm_store_begin_session (self->store, name, model, config, &error);
       if (self->store_session < 0)
         {
@@ -130,6 +134,18 @@ store_session_locked (SmSession *self)
         }
     }
   return self->store_session;
+}
+
+/* In session time.  Under record_lock. */
+static void
+record_recommendation_locked (SmSession              *self,
+                              gint64                  session,
+                              const SmRecommendation *recommendation)
+{
+  g_autoptr(SmRecommendation) rebased = sm_recommendation_copy (recommendation);
+
+  rebased->fired_ms -= self->run_start_ms;
+  sm_store_add_recommendation (self->store, session, rebased);
 }
 
 /* On the monitor's thread. */
@@ -141,9 +157,14 @@ snapshot_cb (SmMonitorSnapshot *snapshot,
   gint64 session;
 
   g_mutex_lock (&self->record_lock);
+  self->last_tick_ms = snapshot->t_ms;
   session = store_session_locked (self);
   if (session >= 0)
-    sm_store_add_snapshot (self->store, session, self->monitor, snapshot);
+    {
+      g_autoptr(SmMonitorSnapshot) rebased = sm_monitor_snapshot_copy_at (snapshot, snapshot->t_ms - self->run_start_ms);
+
+      sm_store_add_snapshot (self->store, session, self->monitor, rebased);
+    }
   g_mutex_unlock (&self->record_lock);
   deliver (self, snapshot, NULL, FALSE);
 }
@@ -161,7 +182,7 @@ recommendation_cb (SmAdvisor        *advisor,
   g_mutex_lock (&self->record_lock);
   session = store_session_locked (self);
   if (session >= 0)
-    sm_store_add_recommendation (self->store, session, recommendation);
+    record_recommendation_locked (self, session, recommendation);
   g_mutex_unlock (&self->record_lock);
   deliver (self, NULL, recommendation, outcome);
 }
@@ -176,7 +197,7 @@ record_event (SmSession  *self,
   g_mutex_lock (&self->record_lock);
   session = store_session_locked (self);
   if (session >= 0)
-    sm_store_add_event (self->store, session, self->last_t_ms, kind, detail);
+    sm_store_add_event (self->store, session, self->last_tick_ms - self->run_start_ms, kind, detail);
   g_mutex_unlock (&self->record_lock);
 }
 
@@ -271,6 +292,14 @@ sm_session_class_init (SmSessionClass *klass)
    * @what: the change ("Use 3 worker threads"), or the error that stopped it
    * @ok: whether it was made
    */
+  /**
+   * SmSession::run-recorded:
+   *
+   * A run of the load ended and its session is complete in the database.
+   */
+  signals[RUN_RECORDED] = g_signal_new ("run-recorded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
   signals[KNOB_CHANGED] = g_signal_new ("knob-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_DOUBLE, G_TYPE_STRING,
                                         G_TYPE_BOOLEAN);
@@ -366,6 +395,9 @@ stop_thread (GTask        *task,
   self->store_session = -1;
   self->recording = FALSE;
   g_mutex_unlock (&self->record_lock);
+  /* "run-recorded" promises the whole run is readable. */
+  if (self->store != NULL)
+    sm_store_flush (self->store);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -377,6 +409,8 @@ stopped_cb (GObject      *source,
   SmSession *self = SM_SESSION (source);
 
   g_atomic_int_add (&self->stopping, -1);
+  if (self->store != NULL)
+    g_signal_emit (self, signals[RUN_RECORDED], 0);
 }
 
 void
@@ -442,7 +476,7 @@ record_decision (SmSession *self,
   session = store_session_locked (self);
   for (guint i = 0; session >= 0 && i < list->len; i++)
     if (((SmRecommendation *) g_ptr_array_index (list, i))->id == id)
-      sm_store_add_recommendation (self->store, session, g_ptr_array_index (list, i));
+      record_recommendation_locked (self, session, g_ptr_array_index (list, i));
   g_mutex_unlock (&self->record_lock);
 }
 

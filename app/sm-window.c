@@ -6,6 +6,7 @@
 #include "sm-dashboard.h"
 #include "sm-mesh-page.h"
 #include "sm-recommendations-page.h"
+#include "sm-sessions-page.h"
 #include "sm-window.h"
 
 struct _SmWindow
@@ -18,6 +19,7 @@ struct _SmWindow
   SmDashboard          *dashboard;
   SmRecommendationsPage *recommendations_page;
   SmMeshPage           *mesh_page;
+  SmSessionsPage       *sessions_page;
 
   SmSession            *session;
 
@@ -132,6 +134,7 @@ set_session (SmWindow  *self,
     }
   sm_dashboard_set_session (self->dashboard, session);
   sm_recommendations_page_set_session (self->recommendations_page, session);
+  sm_sessions_page_set_session (self->sessions_page, session);
 }
 
 /* The pages show what the application runs; a window without one (in
@@ -226,6 +229,7 @@ sm_window_class_init (SmWindowClass *klass)
 
   g_type_ensure (SM_TYPE_DASHBOARD);
   g_type_ensure (SM_TYPE_RECOMMENDATIONS_PAGE);
+  g_type_ensure (SM_TYPE_SESSIONS_PAGE);
   g_type_ensure (SM_TYPE_MESH_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/ui/sm-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SmWindow, stack);
@@ -233,6 +237,7 @@ sm_window_class_init (SmWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SmWindow, dashboard);
   gtk_widget_class_bind_template_child (widget_class, SmWindow, recommendations_page);
   gtk_widget_class_bind_template_child (widget_class, SmWindow, mesh_page);
+  gtk_widget_class_bind_template_child (widget_class, SmWindow, sessions_page);
   gtk_widget_class_bind_template_callback (widget_class, stack_visible_child_cb);
 
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action_cb);

@@ -655,6 +655,19 @@ sm_monitor_snapshot_ref (SmMonitorSnapshot *snapshot)
   return snapshot;
 }
 
+SmMonitorSnapshot *
+sm_monitor_snapshot_copy_at (SmMonitorSnapshot *snapshot,
+                             gint64             t_ms)
+{
+  SmMonitorSnapshot *copy = g_new (SmMonitorSnapshot, 1);
+
+  *copy = *snapshot;
+  copy->ref_count = 1;
+  copy->t_ms = t_ms;
+  copy->values = g_memdup2 (snapshot->values, (gsize) snapshot->n_values * sizeof (double));
+  return copy;
+}
+
 void
 sm_monitor_snapshot_unref (SmMonitorSnapshot *snapshot)
 {

@@ -129,6 +129,10 @@ gboolean           sm_monitor_get_trend         (SmMonitor      *monitor,
                                                  SmTrend        *trend);
 
 SmMonitorSnapshot *sm_monitor_snapshot_ref      (SmMonitorSnapshot *snapshot);
+/* A copy whose time is @t_ms: a session that began later than the monitor
+ * records its snapshots in its own time. */
+SmMonitorSnapshot *sm_monitor_snapshot_copy_at  (SmMonitorSnapshot *snapshot,
+                                                 gint64             t_ms);
 void               sm_monitor_snapshot_unref    (SmMonitorSnapshot *snapshot);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmMonitor, sm_monitor_free)

@@ -8,6 +8,7 @@
 
 #include "sm-dashboard.h"
 #include "sm-recommendations-page.h"
+#include "sm-sessions-page.h"
 
 /* The chart widget: a live window that follows the newest sample and
  * stays put when paused, series toggled, a selection kept, exports. */
@@ -171,6 +172,7 @@ test_recommendations_apply (void)
   SmRecommendationsPage *page = SM_RECOMMENDATIONS_PAGE (sm_recommendations_page_new ());
   g_autoptr(GPtrArray) list = NULL;
   SmRecommendation *simd = NULL;
+  SmSessionsPage *sessions_page;
   gboolean changed = FALSE;
   gint64 until;
 
@@ -209,7 +211,26 @@ test_recommendations_apply (void)
   g_assert_true (changed);
   g_assert_cmpint (sm_engine_get_backend (engine), ==, SM_BACKEND_AUTO);
 
+  /* The run ends and shows on the Sessions page, whose replay reads it
+   * back from the database. */
+  sessions_page = SM_SESSIONS_PAGE (sm_sessions_page_new ());
+  g_object_ref_sink (sessions_page);
+  sm_sessions_page_set_session (sessions_page, session);
   sm_session_stop (session);
+  while (sm_sessions_page_get_n_sessions (sessions_page) == 0 && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (sm_sessions_page_get_n_sessions (sessions_page), ==, 1);
+  {
+    g_autoptr(GPtrArray) infos = sm_store_list_sessions (sm_session_get_store (session), &error);
+    SmChartSeries *replayed = sm_chart_get_series (sm_sessions_page_get_replay_chart (sessions_page, 1), 0);
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.open", "x",
+                                               ((SmSessionInfo *) g_ptr_array_index (infos, 0))->id));
+    while (sm_chart_series_get_length (replayed) == 0 && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpuint (sm_chart_series_get_length (replayed), >, 0);
+  }
+  g_object_unref (sessions_page);
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
   g_object_unref (session);

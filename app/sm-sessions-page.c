@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "sm-chart.h"
+#include "sm-sessions-page.h"
+
+/* What a replay charts: metric, legend name; per chart. */
+static const struct {
+  const char *title;
+  const char *unit;
+  gboolean    log_scale;
+  const char *metrics[2];
+  const char *names[2];
+} replay_charts[] = {
+  { N_("End-to-end latency"), "µs", TRUE, { "latency.p50", "latency.p99" }, { "p50", "p99" } },
+  { N_("Throughput"), "ops/s", FALSE, { "engine.throughput", NULL }, { N_("answered"), NULL } },
+  { N_("Memory pool"), "MiB", FALSE, { "pool.in_use", "pool.limit" }, { N_("in use"), N_("limit") } },
+};
+
+#define REPLAY_POINTS 1200
+
+struct _SmSessionsPage
+{
+  AdwBin         parent_instance;
+
+  GtkWidget     *stack;
+  GtkListBox    *list;
+  GtkWidget     *replay_title;
+  SmChart       *charts[G_N_ELEMENTS (replay_charts)];
+  GtkWidget     *toast_target;
+
+  SmSession     *session;
+  GCancellable  *cancellable;
+  GPtrArray     *infos;          /* SmSessionInfo of the rows */
+  GHashTable    *deleting;       /* ids hidden, deleted when their toast goes */
+};
+
+G_DEFINE_FINAL_TYPE (SmSessionsPage, sm_sessions_page, ADW_TYPE_BIN)
+
+static SmStore *
+get_store (SmSessionsPage *self)
+{
+  return self->session != NULL ? sm_session_get_store (self->session) : NULL;
+}
+
+static char *
+describe (const SmSessionInfo *info)
+{
+  g_autoptr(GDateTime) started = g_date_time_new_from_unix_local (info->started_ms / 1000);
+  g_autofree char *date = g_date_time_format (started, "%Y-%m-%d %H:%M");
+  g_autofree char *duration = info->ended_ms > 0
+                              ? g_strdup_printf (_("%.0f s"), (info->ended_ms - info->started_ms) / 1000.0)
+                              : g_strdup (_("unfinished"));
+
+  return g_strdup_printf (_("%s · %s · %s · %" G_GINT64_FORMAT " samples"), date, duration,
+                          info->model != NULL ? info->model : "—", info->samples);
+}
+
+static GtkWidget *
+row_button (const char *icon,
+            const char *tooltip,
+            const char *action,
+            gint64      id)
+{
+  GtkWidget *button = gtk_button_new_from_icon_name (icon);
+
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_tooltip_text (button, tooltip);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "x", id);
+  return button;
+}
+
+static void
+fill_list (SmSessionsPage *self)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
+    gtk_list_box_remove (self->list, child);
+  for (guint i = 0; i < self->infos->len; i++)
+    {
+      SmSessionInfo *info = g_ptr_array_index (self->infos, i);
+      GtkWidget *row;
+      g_autofree char *subtitle = NULL;
+
+      if (g_hash_table_contains (self->deleting, &info->id))
+        continue;
+      subtitle = describe (info);
+      row = adw_action_row_new ();
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), info->name);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("x-office-spreadsheet-symbolic",
+                                                                    _("Export as CSV…"), "sessions.export-csv", info->id));
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("document-save-symbolic",
+                                                                    _("Export as JSON…"), "sessions.export-json", info->id));
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("user-trash-symbolic",
+                                                                    _("Delete"), "sessions.delete", info->id));
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("go-next-symbolic",
+                                                                    _("Replay the Charts"), "sessions.open", info->id));
+      gtk_list_box_append (self->list, row);
+    }
+  if (gtk_widget_get_first_child (GTK_WIDGET (self->list)) != NULL)
+    {
+      if (!g_str_equal (gtk_stack_get_visible_child_name (GTK_STACK (self->stack)), "replay"))
+        gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "list");
+    }
+  else
+    gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
+}
+
+static void
+listed_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *infos = sm_store_list_finish (NULL, result, &error);
+  SmSessionsPage *self;
+
+  /* Cancelled means the page is gone: @user_data must not be touched. */
+  if (infos == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Cannot list the sessions: %s", error->message);
+      return;
+    }
+  self = user_data;
+  g_ptr_array_unref (self->infos);
+  self->infos = infos;
+  fill_list (self);
+}
+
+void
+sm_sessions_page_refresh (SmSessionsPage *self)
+{
+  SmStore *store = get_store (self);
+
+  if (store == NULL)
+    return;
+  sm_store_list_sessions_async (store, self->cancellable, listed_cb, self);
+}
+
+static const SmSessionInfo *
+find_info (SmSessionsPage *self,
+           gint64          id)
+{
+  for (guint i = 0; i < self->infos->len; i++)
+    if (((SmSessionInfo *) g_ptr_array_index (self->infos, i))->id == id)
+      return g_ptr_array_index (self->infos, i);
+  return NULL;
+}
+
+typedef struct
+{
+  SmSessionsPage *page;
+  SmChartSeries  *series;
+  SmChart        *chart;
+} Replay;
+
+static void
+replay_read_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Replay *replay = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) points = sm_store_read_metric_finish (NULL, result, &error);
+
+  /* Cancelled: the page (and the series) are gone. */
+  if (points != NULL)
+    {
+      for (guint i = 0; i < points->len; i++)
+        {
+          SmStorePoint *p = &g_array_index (points, SmStorePoint, i);
+
+          sm_chart_series_append (replay->series, p->t_ms / 1000.0, p->mean);
+        }
+      sm_chart_set_window (replay->chart, 0);
+      sm_chart_samples_added (replay->chart);
+    }
+  g_free (replay);
+}
+
+static void
+open_session (SmSessionsPage *self,
+              gint64          id)
+{
+  const SmSessionInfo *info = find_info (self, id);
+  SmStore *store = get_store (self);
+  gint64 length;
+
+  if (info == NULL || store == NULL)
+    return;
+  /* Session time runs from 0 to its length (an unfinished one: until now). */
+  length = (info->ended_ms > 0 ? info->ended_ms : g_get_real_time () / 1000) - info->started_ms;
+  gtk_label_set_text (GTK_LABEL (self->replay_title), info->name);
+  for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
+    for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
+      {
+        Replay *replay = g_new0 (Replay, 1);
+
+        replay->page = self;
+        replay->chart = self->charts[c];
+        replay->series = sm_chart_get_series (self->charts[c], s);
+        sm_chart_series_clear (replay->series);
+        sm_store_read_metric_async (store, id, replay_charts[c].metrics[s], 0, length, REPLAY_POINTS,
+                                    self->cancellable, replay_read_cb, replay);
+      }
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "replay");
+}
+
+static void
+open_action_cb (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  open_session (SM_SESSIONS_PAGE (widget), g_variant_get_int64 (parameter));
+}
+
+static void
+back_action_cb (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (widget);
+
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "list");
+}
+
+static void
+toast (SmSessionsPage *self,
+       AdwToast       *toast_)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast_);
+  else
+    g_object_unref (g_object_ref_sink (toast_));
+}
+
+static void
+delete_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (sm_store_delete_session (source, *(gint64 *) task_data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+deleted_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("Cannot delete the session: %s", error->message);
+}
+
+typedef struct
+{
+  SmSessionsPage *page;
+  gint64          id;
+  gboolean        undone;
+} Deletion;
+
+static void
+undo_cb (AdwToast *toast_,
+         Deletion *deletion)
+{
+  deletion->undone = TRUE;
+  g_hash_table_remove (deletion->page->deleting, &deletion->id);
+  fill_list (deletion->page);
+}
+
+/* The toast went: unless undone, the session is deleted now. */
+static void
+dismissed_cb (AdwToast *toast_,
+              Deletion *deletion)
+{
+  SmStore *store = get_store (deletion->page);
+
+  if (!deletion->undone && store != NULL)
+    {
+      g_autoptr(GTask) task = g_task_new (store, NULL, deleted_cb, NULL);
+
+      g_task_set_task_data (task, g_memdup2 (&deletion->id, sizeof deletion->id), g_free);
+      g_task_run_in_thread (task, delete_thread);
+    }
+  g_hash_table_remove (deletion->page->deleting, &deletion->id);
+  g_object_unref (deletion->page);
+  g_free (deletion);
+}
+
+static void
+delete_action_cb (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (widget);
+  const SmSessionInfo *info = find_info (self, g_variant_get_int64 (parameter));
+  Deletion *deletion;
+  g_autofree char *title = NULL;
+  AdwToast *toast_;
+
+  if (info == NULL)
+    return;
+  deletion = g_new0 (Deletion, 1);
+  deletion->page = g_object_ref (self);
+  deletion->id = info->id;
+  g_hash_table_add (self->deleting, g_memdup2 (&info->id, sizeof info->id));
+  title = g_strdup_printf (_("“%s” deleted"), info->name);
+  toast_ = adw_toast_new (title);
+  adw_toast_set_button_label (toast_, _("_Undo"));
+  g_signal_connect (toast_, "button-clicked", G_CALLBACK (undo_cb), deletion);
+  g_signal_connect (toast_, "dismissed", G_CALLBACK (dismissed_cb), deletion);
+  fill_list (self);
+  toast (self, toast_);
+}
+
+typedef struct
+{
+  gint64  id;
+  char   *format;
+  char   *path;
+} Export;
+
+static void
+export_free (gpointer data)
+{
+  Export *export = data;
+
+  g_free (export->format);
+  g_free (export->path);
+  g_free (export);
+}
+
+static void
+export_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  Export *export = task_data;
+  GError *error = NULL;
+
+  if (sm_store_export (source, export->id, export->format, export->path, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+exported_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(SmSessionsPage) self = user_data;
+  Export *export = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *title = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    title = g_strdup_printf (_("Exported to %s"), export->path);
+  else
+    title = g_strdup_printf (_("Export failed: %s"), error->message);
+  toast (self, adw_toast_new (title));
+}
+
+static void
+chooser_response_cb (GtkNativeDialog *chooser,
+                     int              response,
+                     gpointer         user_data)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (user_data);
+  Export *export = g_object_steal_data (G_OBJECT (chooser), "export");
+  SmStore *store = get_store (self);
+
+  if (response == GTK_RESPONSE_ACCEPT && store != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autoptr(GTask) task = g_task_new (store, NULL, exported_cb, g_object_ref (self));
+
+      export->path = g_file_get_path (file);
+      g_task_set_task_data (task, export, export_free);
+      g_task_run_in_thread (task, export_thread);
+      export = NULL;
+    }
+  if (export != NULL)
+    export_free (export);
+  g_object_unref (chooser);
+}
+
+static void
+export_session (SmSessionsPage *self,
+                gint64          id,
+                const char     *format)
+{
+  const SmSessionInfo *info = find_info (self, id);
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *chooser;
+  g_autofree char *name = NULL;
+  Export *export;
+
+  if (info == NULL)
+    return;
+  chooser = gtk_file_chooser_native_new (_("Export Session"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  name = g_strdup_printf ("%s.%s", info->name, format);
+  g_strdelimit (name, "/:", '-');
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  export = g_new0 (Export, 1);
+  export->id = id;
+  export->format = g_strdup (format);
+  g_object_set_data (G_OBJECT (chooser), "export", export);
+  g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+export_csv_action_cb (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  export_session (SM_SESSIONS_PAGE (widget), g_variant_get_int64 (parameter), "csv");
+}
+
+static void
+export_json_action_cb (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  export_session (SM_SESSIONS_PAGE (widget), g_variant_get_int64 (parameter), "json");
+}
+
+/* A run that ended (and is in the database) is a new row. */
+static void
+run_recorded_cb (SmSessionsPage *self)
+{
+  sm_sessions_page_refresh (self);
+}
+
+static void
+sm_sessions_page_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (sm_sessions_page_parent_class)->map (widget);
+  sm_sessions_page_refresh (SM_SESSIONS_PAGE (widget));
+}
+
+static void
+sm_sessions_page_dispose (GObject *object)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  sm_sessions_page_set_session (self, NULL);
+  G_OBJECT_CLASS (sm_sessions_page_parent_class)->dispose (object);
+}
+
+static void
+sm_sessions_page_finalize (GObject *object)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (object);
+
+  g_clear_object (&self->cancellable);
+  g_ptr_array_unref (self->infos);
+  g_hash_table_unref (self->deleting);
+  G_OBJECT_CLASS (sm_sessions_page_parent_class)->finalize (object);
+}
+
+static void
+sm_sessions_page_class_init (SmSessionsPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = sm_sessions_page_dispose;
+  object_class->finalize = sm_sessions_page_finalize;
+  widget_class->map = sm_sessions_page_map;
+
+  gtk_widget_class_install_action (widget_class, "sessions.open", "x", open_action_cb);
+  gtk_widget_class_install_action (widget_class, "sessions.back", NULL, back_action_cb);
+  gtk_widget_class_install_action (widget_class, "sessions.delete", "x", delete_action_cb);
+  gtk_widget_class_install_action (widget_class, "sessions.export-csv", "x", export_csv_action_cb);
+  gtk_widget_class_install_action (widget_class, "sessions.export-json", "x", export_json_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "sessions.back", NULL);
+}
+
+static GtkWidget *
+make_replay (SmSessionsPage *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  GtkWidget *head = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *back = gtk_button_new_from_icon_name ("go-previous-symbolic");
+  GtkWidget *scrolled = gtk_scrolled_window_new ();
+
+  gtk_widget_set_tooltip_text (back, _("Back to the Sessions (Escape)"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (back), "sessions.back");
+  self->replay_title = gtk_label_new ("");
+  gtk_widget_add_css_class (self->replay_title, "title-3");
+  gtk_box_append (GTK_BOX (head), back);
+  gtk_box_append (GTK_BOX (head), self->replay_title);
+  gtk_box_append (GTK_BOX (box), head);
+  for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
+    {
+      self->charts[c] = SM_CHART (sm_chart_new (_(replay_charts[c].title), replay_charts[c].unit));
+      for (guint s = 0; s < G_N_ELEMENTS (replay_charts[c].metrics) && replay_charts[c].metrics[s] != NULL; s++)
+        sm_chart_add_series (self->charts[c], sm_chart_series_new (_(replay_charts[c].names[s]), REPLAY_POINTS),
+                             c == 2 && s == 1);
+      sm_chart_set_log_scale (self->charts[c], replay_charts[c].log_scale);
+      gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, 220);
+      gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->charts[c]));
+    }
+  gtk_widget_set_margin_top (box, 12);
+  gtk_widget_set_margin_bottom (box, 12);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), box);
+  return scrolled;
+}
+
+static void
+sm_sessions_page_init (SmSessionsPage *self)
+{
+  GtkWidget *empty = adw_status_page_new ();
+  GtkWidget *scrolled = gtk_scrolled_window_new ();
+  GtkWidget *clamp = adw_clamp_new ();
+
+  self->cancellable = g_cancellable_new ();
+  self->infos = g_ptr_array_new ();
+  self->deleting = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+  adw_status_page_set_icon_name (ADW_STATUS_PAGE (empty), "document-open-recent-symbolic");
+  adw_status_page_set_title (ADW_STATUS_PAGE (empty), _("No Recorded Sessions"));
+  adw_status_page_set_description (ADW_STATUS_PAGE (empty),
+                                   _("Every run of the load is recorded; past sessions can be replayed and "
+                                     "exported from here."));
+
+  self->list = GTK_LIST_BOX (gtk_list_box_new ());
+  gtk_list_box_set_selection_mode (self->list, GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->list), "boxed-list");
+  gtk_widget_set_valign (GTK_WIDGET (self->list), GTK_ALIGN_START);
+  gtk_widget_set_margin_top (GTK_WIDGET (self->list), 24);
+  gtk_widget_set_margin_bottom (GTK_WIDGET (self->list), 24);
+  gtk_widget_set_margin_start (GTK_WIDGET (self->list), 12);
+  gtk_widget_set_margin_end (GTK_WIDGET (self->list), 12);
+  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 900);
+  adw_clamp_set_child (ADW_CLAMP (clamp), GTK_WIDGET (self->list));
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), clamp);
+
+  self->stack = gtk_stack_new ();
+  gtk_stack_add_named (GTK_STACK (self->stack), empty, "empty");
+  gtk_stack_add_named (GTK_STACK (self->stack), scrolled, "list");
+  gtk_stack_add_named (GTK_STACK (self->stack), make_replay (self), "replay");
+  adw_bin_set_child (ADW_BIN (self), self->stack);
+}
+
+GtkWidget *
+sm_sessions_page_new (void)
+{
+  return g_object_new (SM_TYPE_SESSIONS_PAGE, NULL);
+}
+
+void
+sm_sessions_page_set_session (SmSessionsPage *self,
+                              SmSession      *session)
+{
+  g_return_if_fail (SM_IS_SESSIONS_PAGE (self));
+
+  if (self->session != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->session, self);
+      g_clear_object (&self->session);
+    }
+  if (session == NULL)
+    return;
+  self->session = g_object_ref (session);
+  g_signal_connect_swapped (session, "run-recorded", G_CALLBACK (run_recorded_cb), self);
+  sm_sessions_page_refresh (self);
+}
+
+guint
+sm_sessions_page_get_n_sessions (SmSessionsPage *self)
+{
+  return self->infos->len;
+}
+
+SmChart *
+sm_sessions_page_get_replay_chart (SmSessionsPage *self,
+                                   guint           index)
+{
+  g_return_val_if_fail (index < G_N_ELEMENTS (replay_charts), NULL);
+  return self->charts[index];
+}

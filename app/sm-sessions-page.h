@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "sm-chart.h"
+#include "sm-session.h"
+
+G_BEGIN_DECLS
+
+/* The Sessions page: the recorded runs (name, date, duration, model,
+ * samples), read off the main thread; open one to replay its charts
+ * (Escape goes back), export it as CSV or JSON (a file chooser, written on
+ * a thread), delete it (an Undo toast; deleted when the toast goes). */
+
+#define SM_TYPE_SESSIONS_PAGE (sm_sessions_page_get_type ())
+
+G_DECLARE_FINAL_TYPE (SmSessionsPage, sm_sessions_page, SM, SESSIONS_PAGE, AdwBin)
+
+GtkWidget *sm_sessions_page_new              (void);
+void       sm_sessions_page_set_session      (SmSessionsPage *self,
+                                              SmSession      *session);
+/* Reads the list again (it is read when the page is shown). */
+void       sm_sessions_page_refresh          (SmSessionsPage *self);
+guint      sm_sessions_page_get_n_sessions   (SmSessionsPage *self);
+SmChart   *sm_sessions_page_get_replay_chart (SmSessionsPage *self,
+                                              guint           index);
+
+G_END_DECLS

@@ -7,6 +7,7 @@
 #include "sm-chart-axis.h"
 #include "sm-chart.h"
 #include "sm-dashboard.h"
+#include "sm-tuning-panel.h"
 
 /* Samples each series keeps: an hour at the default 250 ms refresh. */
 #define HISTORY 14400
@@ -65,6 +66,9 @@ struct _SmDashboard
   GtkAdjustment *rate;
   GtkWidget  *live_button;
   GtkWidget  *window_dropdown;
+  GtkWidget  *tuning_button;
+  GtkWidget  *tuning_revealer;
+  SmTuningPanel *tuning;
   GtkWidget  *tile_values[N_TILES];
   GtkWidget  *tile_details[N_TILES];
   SmChart    *charts[N_CHARTS];
@@ -274,6 +278,11 @@ make_toolbar (SmDashboard *self)
   }
   gtk_box_append (GTK_BOX (bar), self->window_dropdown);
   gtk_box_append (GTK_BOX (bar), self->live_button);
+
+  self->tuning_button = gtk_toggle_button_new ();
+  gtk_button_set_icon_name (GTK_BUTTON (self->tuning_button), "emblem-system-symbolic");
+  gtk_widget_set_tooltip_text (self->tuning_button, _("Tuning Knobs (F9)"));
+  gtk_box_append (GTK_BOX (bar), self->tuning_button);
   return bar;
 }
 
@@ -298,6 +307,17 @@ toggle_live_action_cb (GtkWidget  *widget,
 }
 
 static void
+toggle_tuning_action_cb (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  SmDashboard *self = SM_DASHBOARD (widget);
+
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->tuning_button),
+                                !gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (self->tuning_button)));
+}
+
+static void
 show_window_action_cb (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *parameter)
@@ -316,6 +336,8 @@ sm_dashboard_class_init (SmDashboardClass *klass)
   object_class->dispose = sm_dashboard_dispose;
 
   gtk_widget_class_install_action (widget_class, "dashboard.toggle-live", NULL, toggle_live_action_cb);
+  gtk_widget_class_install_action (widget_class, "dashboard.toggle-tuning", NULL, toggle_tuning_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "dashboard.toggle-tuning", NULL);
   gtk_widget_class_install_action (widget_class, "dashboard.show-window", "u", show_window_action_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_space, 0, "dashboard.toggle-live", NULL);
   for (guint i = 0; i < G_N_ELEMENTS (windows); i++)
@@ -369,7 +391,21 @@ sm_dashboard_init (SmDashboard *self)
   adw_clamp_set_child (ADW_CLAMP (clamp), column);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), clamp);
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
-  adw_bin_set_child (ADW_BIN (self), scrolled);
+  gtk_widget_set_hexpand (scrolled, TRUE);
+
+  /* The knobs slide in beside the charts. */
+  {
+    GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+
+    self->tuning = SM_TUNING_PANEL (sm_tuning_panel_new ());
+    self->tuning_revealer = gtk_revealer_new ();
+    gtk_revealer_set_transition_type (GTK_REVEALER (self->tuning_revealer), GTK_REVEALER_TRANSITION_TYPE_SLIDE_LEFT);
+    gtk_revealer_set_child (GTK_REVEALER (self->tuning_revealer), GTK_WIDGET (self->tuning));
+    g_object_bind_property (self->tuning_button, "active", self->tuning_revealer, "reveal-child", G_BINDING_SYNC_CREATE);
+    gtk_box_append (GTK_BOX (row), scrolled);
+    gtk_box_append (GTK_BOX (row), self->tuning_revealer);
+    adw_bin_set_child (ADW_BIN (self), row);
+  }
 
   live_toggled_cb (self);
   running_cb (self);
@@ -393,6 +429,8 @@ sm_dashboard_set_session (SmDashboard *self,
       g_clear_signal_handler (&self->running_id, self->session);
       g_clear_object (&self->session);
     }
+  if (self->tuning != NULL)
+    sm_tuning_panel_set_session (self->tuning, session);
   if (session == NULL)
     return;
 

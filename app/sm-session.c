@@ -453,6 +453,9 @@ typedef struct
   guint            id;
   SmSessionVerdict verdict;
   char            *action;
+  gboolean         by_hand;      /* a knob set from the panel, not a recommendation */
+  SmKnob           knob;
+  double           value;
 } Decision;
 
 static void
@@ -490,6 +493,18 @@ decide_thread (GTask        *task,
   Decision *decision = task_data;
   GError *error = NULL;
   gboolean ok;
+
+  if (decision->by_hand)
+    {
+      if (sm_advisor_set_knob (self->advisor, decision->knob, decision->value, &error))
+        {
+          record_event (self, "knob", decision->action);
+          g_task_return_boolean (task, TRUE);
+        }
+      else
+        g_task_return_error (task, error);
+      return;
+    }
 
   switch (decision->verdict)
     {
@@ -564,4 +579,22 @@ const char *
 sm_session_get_store_error (SmSession *self)
 {
   return self->store_error;
+}
+
+void
+sm_session_set_knob (SmSession  *self,
+                     SmKnob      knob,
+                     double      value,
+                     const char *description)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, decided_cb, NULL);
+  Decision *decision = g_new0 (Decision, 1);
+
+  decision->by_hand = TRUE;
+  decision->verdict = SM_SESSION_APPLY;
+  decision->knob = knob;
+  decision->value = value;
+  decision->action = g_strdup (description);
+  g_task_set_task_data (task, decision, decision_free);
+  g_task_run_in_thread (task, decide_thread);
 }

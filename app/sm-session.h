@@ -53,6 +53,13 @@ typedef enum {
 void        sm_session_decide       (SmSession        *self,
                                      guint             id,
                                      SmSessionVerdict  verdict);
+
+/* Sets a knob by hand, off the main thread; "knob-changed" follows (with
+ * @description) and the change is recorded as an event. */
+void        sm_session_set_knob     (SmSession        *self,
+                                     SmKnob            knob,
+                                     double            value,
+                                     const char       *description);
 void        sm_session_stop         (SmSession *self);
 gboolean    sm_session_get_running  (SmSession *self);
 

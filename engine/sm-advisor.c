@@ -140,6 +140,22 @@ set_knob (SmAdvisor  *a,
     }
 }
 
+double
+sm_advisor_get_knob (SmAdvisor *advisor,
+                     SmKnob     knob)
+{
+  return knob_value (advisor, knob);
+}
+
+gboolean
+sm_advisor_set_knob (SmAdvisor  *advisor,
+                     SmKnob      knob,
+                     double      value,
+                     GError    **error)
+{
+  return set_knob (advisor, knob, value, error);
+}
+
 static guint
 cores (void)
 {

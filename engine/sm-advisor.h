@@ -102,6 +102,15 @@ gboolean   sm_advisor_revert             (SmAdvisor     *advisor,
                                           guint          id,
                                           GError       **error);
 
+/* A knob's value, and changing it by hand (the dashboard's tuning panel):
+ * the same setters a recommendation uses. */
+double     sm_advisor_get_knob           (SmAdvisor     *advisor,
+                                          SmKnob         knob);
+gboolean   sm_advisor_set_knob           (SmAdvisor     *advisor,
+                                          SmKnob         knob,
+                                          double         value,
+                                          GError       **error);
+
 /* Copies of every recommendation so far, oldest first. */
 GPtrArray *sm_advisor_list               (SmAdvisor     *advisor);
 

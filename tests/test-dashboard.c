@@ -6,6 +6,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
+#include "gtk-test-util.h"
 #include "sm-dashboard.h"
 #include "sm-recommendations-page.h"
 #include "sm-sessions-page.h"
@@ -74,6 +75,17 @@ test_chart_widget (void)
   g_assert_finalize_object (chart);
 }
 
+static void
+knob_changed_cb (SmSession  *session,
+                 double      t,
+                 const char *what,
+                 gboolean    ok,
+                 gboolean   *changed)
+{
+  g_assert_true (ok);
+  *changed = TRUE;
+}
+
 static gboolean
 charts_filled (SmDashboard *dashboard,
                gsize        samples)
@@ -95,6 +107,7 @@ test_dashboard_live (void)
   GtkWidget *window = gtk_window_new ();
   SmDashboard *dashboard = SM_DASHBOARD (sm_dashboard_new ());
   SmChartSeries *p50;
+  gboolean changed = FALSE;
   gint64 until;
 
   g_assert_no_error (error);
@@ -123,6 +136,17 @@ test_dashboard_live (void)
   g_assert_true (g_str_has_suffix (sm_dashboard_get_tile_text (dashboard, 0), "s"));
   g_assert_true (g_str_has_suffix (sm_dashboard_get_tile_text (dashboard, 1), "ops/s"));
 
+  /* A knob from the tuning panel (F9): applied off the main thread,
+   * announced, and the engine has it. */
+  g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), &changed);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-tuning", NULL));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_type (find_row (GTK_WIDGET (dashboard), "Worker _Threads"),
+                                                         GTK_TYPE_SPIN_BUTTON)), 3);
+  while (!changed && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (changed);
+  g_assert_cmpuint (sm_engine_get_threads (engine), ==, 3);
+
   /* The window picker: the whole session starts at zero. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.show-window", "u", 3));
   g_assert_cmpfloat (sm_chart_get_view (sm_dashboard_get_chart (dashboard, 0))->t0, ==, 0);
@@ -142,17 +166,6 @@ test_dashboard_live (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_null (session);
   sm_engine_free (engine);
-}
-
-static void
-knob_changed_cb (SmSession  *session,
-                 double      t,
-                 const char *what,
-                 gboolean    ok,
-                 gboolean   *changed)
-{
-  g_assert_true (ok);
-  *changed = TRUE;
 }
 
 /* The advisor in the app: kernels forced to scalar code make the SIMD

@@ -3,42 +3,9 @@
 
 #include <adwaita.h>
 
+#include "gtk-test-util.h"
 #include "mesh-test-util.h"
 #include "sm-mesh-page.h"
-
-/* The first AdwPreferencesRow titled @title under @widget, or NULL. */
-static GtkWidget *
-find_row (GtkWidget  *widget,
-          const char *title)
-{
-  if (ADW_IS_PREFERENCES_ROW (widget)
-      && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0)
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *row = find_row (child, title);
-
-      if (row != NULL)
-        return row;
-    }
-  return NULL;
-}
-
-static GtkWidget *
-find_type (GtkWidget *widget,
-           GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_type (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
 
 /* Runs the main loop until peer row @title's subtitle holds @text (the
  * page refreshes once a second); NULL: until there is no such row. */

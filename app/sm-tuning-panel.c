@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "sm-tuning-panel.h"
+
+/* The numeric knobs, each a spin row. */
+static const struct {
+  SmKnob      knob;
+  const char *title;
+  const char *subtitle;
+  double      lower, upper, step;
+  double      scale;     /* knob units per shown unit (MiB → bytes) */
+} spins[] = {
+  { SM_KNOB_THREADS, N_("Worker _Threads"), N_("Threads running batches"), 1, SM_ENGINE_MAX_THREADS, 1, 1 },
+  { SM_KNOB_MAX_BATCH, N_("Max _Batch"), N_("Queries one batch may hold"), 1, SM_ENGINE_MAX_BATCH, 1, 1 },
+  { SM_KNOB_MAX_WAIT_US, N_("Max _Wait"), N_("µs a batch waits to fill"), 0, 100000, 50, 1 },
+  { SM_KNOB_CACHE_SIZE, N_("Result _Cache"), N_("Entries; 0 turns it off"), 0, 1000000, 256, 1 },
+  { SM_KNOB_POOL_LIMIT, N_("_Pool Limit"), N_("MiB the engine may hold"), 8, 65536, 8, 1048576 },
+};
+
+struct _SmTuningPanel
+{
+  AdwBin         parent_instance;
+
+  AdwComboRow   *backend_row;
+  GtkAdjustment *adjustments[G_N_ELEMENTS (spins)];
+  GtkSwitch     *consensus;
+  GtkAdjustment *target;
+
+  SmSession     *session;
+  gboolean       updating;      /* showing the engine's values: no changes */
+};
+
+G_DEFINE_FINAL_TYPE (SmTuningPanel, sm_tuning_panel, ADW_TYPE_BIN)
+
+/* Shows the engine's current values (after a change from anywhere). */
+static void
+sync_from_engine (SmTuningPanel *self)
+{
+  SmAdvisor *advisor;
+
+  if (self->session == NULL)
+    return;
+  advisor = sm_session_get_advisor (self->session);
+  self->updating = TRUE;
+  adw_combo_row_set_selected (self->backend_row, (guint) sm_advisor_get_knob (advisor, SM_KNOB_BACKEND));
+  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+    gtk_adjustment_set_value (self->adjustments[i], sm_advisor_get_knob (advisor, spins[i].knob) / spins[i].scale);
+  gtk_switch_set_active (self->consensus, sm_engine_get_consensus (sm_session_get_engine (self->session)));
+  self->updating = FALSE;
+}
+
+static void
+backend_selected_cb (SmTuningPanel *self)
+{
+  guint selected = adw_combo_row_get_selected (self->backend_row);
+  g_autofree char *what = NULL;
+
+  if (self->updating || self->session == NULL || selected >= SM_N_BACKENDS)
+    return;
+  what = g_strdup_printf (_("Kernels: %s"), sm_backend_get_name ((SmBackend) selected));
+  sm_session_set_knob (self->session, SM_KNOB_BACKEND, selected, what);
+}
+
+static void
+spin_changed_cb (GtkAdjustment *adjustment,
+                 SmTuningPanel *self)
+{
+  g_autofree char *what = NULL;
+
+  if (self->updating || self->session == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+    if (self->adjustments[i] == adjustment)
+      {
+        what = g_strdup_printf ("%s: %g", _(spins[i].title),
+                                gtk_adjustment_get_value (adjustment));
+        /* "Worker _Threads: 3" reads better without the mnemonic. */
+        g_strdelimit (what, "_", ' ');
+        sm_session_set_knob (self->session, spins[i].knob, gtk_adjustment_get_value (adjustment) * spins[i].scale,
+                             what);
+      }
+}
+
+static void
+consensus_cb (SmTuningPanel *self)
+{
+  if (self->updating || self->session == NULL)
+    return;
+  /* A flag read per query: setting it waits for nothing. */
+  sm_engine_set_consensus (sm_session_get_engine (self->session), gtk_switch_get_active (self->consensus));
+}
+
+static void
+target_cb (SmTuningPanel *self)
+{
+  if (self->session != NULL)
+    sm_advisor_set_latency_target (sm_session_get_advisor (self->session), gtk_adjustment_get_value (self->target));
+}
+
+static GtkWidget *
+spin_row (const char    *title,
+          const char    *subtitle,
+          GtkAdjustment *adjustment)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *spin = gtk_spin_button_new (adjustment, 1, 0);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (row), TRUE);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), spin);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), spin);
+  return row;
+}
+
+static void
+sm_tuning_panel_dispose (GObject *object)
+{
+  sm_tuning_panel_set_session (SM_TUNING_PANEL (object), NULL);
+  G_OBJECT_CLASS (sm_tuning_panel_parent_class)->dispose (object);
+}
+
+static void
+sm_tuning_panel_class_init (SmTuningPanelClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = sm_tuning_panel_dispose;
+}
+
+static void
+sm_tuning_panel_init (SmTuningPanel *self)
+{
+  GtkWidget *page = adw_preferences_page_new ();
+  GtkWidget *engine_group = adw_preferences_group_new ();
+  GtkWidget *advisor_group = adw_preferences_group_new ();
+  GtkStringList *backends = gtk_string_list_new (NULL);
+  GtkWidget *consensus_row = adw_action_row_new ();
+
+  for (guint b = 0; b < SM_N_BACKENDS; b++)
+    gtk_string_list_append (backends, sm_backend_get_name ((SmBackend) b));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (engine_group), _("Engine"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (engine_group),
+                                         _("Applied live; each change is marked on the charts and recorded."));
+  self->backend_row = ADW_COMBO_ROW (adw_combo_row_new ());
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->backend_row), _("_Kernels"));
+  adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (self->backend_row), TRUE);
+  adw_combo_row_set_model (self->backend_row, G_LIST_MODEL (backends));
+  g_signal_connect_swapped (self->backend_row, "notify::selected", G_CALLBACK (backend_selected_cb), self);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (engine_group), GTK_WIDGET (self->backend_row));
+
+  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+    {
+      self->adjustments[i] = gtk_adjustment_new (spins[i].lower, spins[i].lower, spins[i].upper, spins[i].step,
+                                                 spins[i].step * 10, 0);
+      g_signal_connect (self->adjustments[i], "value-changed", G_CALLBACK (spin_changed_cb), self);
+      adw_preferences_group_add (ADW_PREFERENCES_GROUP (engine_group),
+                                 spin_row (_(spins[i].title), _(spins[i].subtitle), self->adjustments[i]));
+    }
+
+  self->consensus = GTK_SWITCH (gtk_switch_new ());
+  gtk_widget_set_valign (GTK_WIDGET (self->consensus), GTK_ALIGN_CENTER);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (consensus_row), _("C_onsensus"));
+  adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (consensus_row), TRUE);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (consensus_row), _("Mix the top experts of ambiguous queries"));
+  adw_action_row_add_suffix (ADW_ACTION_ROW (consensus_row), GTK_WIDGET (self->consensus));
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (consensus_row), GTK_WIDGET (self->consensus));
+  g_signal_connect_swapped (self->consensus, "notify::active", G_CALLBACK (consensus_cb), self);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (engine_group), consensus_row);
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (advisor_group), _("Advisor"));
+  self->target = gtk_adjustment_new (SM_ADVISOR_DEFAULT_TARGET_US, 10, 10000000, 100, 1000, 0);
+  g_signal_connect_swapped (self->target, "value-changed", G_CALLBACK (target_cb), self);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (advisor_group),
+                             spin_row (_("p99 _Target"), _("µs; above it the advisor recommends"), self->target));
+
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (engine_group));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (advisor_group));
+  adw_bin_set_child (ADW_BIN (self), page);
+  gtk_widget_set_size_request (GTK_WIDGET (self), 340, -1);
+}
+
+GtkWidget *
+sm_tuning_panel_new (void)
+{
+  return g_object_new (SM_TYPE_TUNING_PANEL, NULL);
+}
+
+void
+sm_tuning_panel_set_session (SmTuningPanel *self,
+                             SmSession     *session)
+{
+  g_return_if_fail (SM_IS_TUNING_PANEL (self));
+
+  if (self->session != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->session, self);
+      g_clear_object (&self->session);
+    }
+  if (session == NULL)
+    return;
+  self->session = g_object_ref (session);
+  /* A change (here, or an applied recommendation) shows its real value,
+   * and a refused one springs back. */
+  g_signal_connect_swapped (session, "knob-changed", G_CALLBACK (sync_from_engine), self);
+  sync_from_engine (self);
+  gtk_adjustment_set_value (self->target, SM_ADVISOR_DEFAULT_TARGET_US);
+}

@@ -355,6 +355,8 @@ sm_dashboard_init (SmDashboard *self)
   GtkWidget *grid = gtk_grid_new ();
 
   adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 1600);
+  /* Charts use all the width there is, up to the maximum. */
+  adw_clamp_set_tightening_threshold (ADW_CLAMP (clamp), 1600);
   gtk_widget_set_margin_top (column, 12);
   gtk_widget_set_margin_bottom (column, 12);
   gtk_widget_set_margin_start (column, 12);
@@ -401,6 +403,9 @@ sm_dashboard_init (SmDashboard *self)
     self->tuning_revealer = gtk_revealer_new ();
     gtk_revealer_set_transition_type (GTK_REVEALER (self->tuning_revealer), GTK_REVEALER_TRANSITION_TYPE_SLIDE_LEFT);
     gtk_revealer_set_child (GTK_REVEALER (self->tuning_revealer), GTK_WIDGET (self->tuning));
+    /* The panel's page would pass its expansion up: the charts get the
+     * extra width, not a hidden panel. */
+    gtk_widget_set_hexpand (self->tuning_revealer, FALSE);
     g_object_bind_property (self->tuning_button, "active", self->tuning_revealer, "reveal-child", G_BINDING_SYNC_CREATE);
     gtk_box_append (GTK_BOX (row), scrolled);
     gtk_box_append (GTK_BOX (row), self->tuning_revealer);

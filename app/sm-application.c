@@ -117,6 +117,24 @@ static const GActionEntry app_actions[] = {
   { "preferences", preferences_action_cb },
 };
 
+/* Preferences the engine and the advisor follow live. */
+static void
+measurement_settings_cb (SmApplication *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->session == NULL)
+    return;
+  if (!sm_monitor_set_interval (sm_session_get_monitor (self->session),
+                                g_settings_get_uint (self->settings, "refresh-interval"), &error))
+    g_printerr ("%s\n", error->message);
+  sm_advisor_set_latency_target (sm_session_get_advisor (self->session),
+                                 g_settings_get_uint (self->settings, "latency-target"));
+  /* The rules look at two seconds of history whatever the interval. */
+  sm_advisor_set_window (sm_session_get_advisor (self->session),
+                         MAX (2, 2000 / g_settings_get_uint (self->settings, "refresh-interval")));
+}
+
 /* The engine runs for the application's whole life: its node serves peers
  * even while no session is charted. */
 static void
@@ -140,6 +158,11 @@ start_engine (SmApplication *self)
   if (g_strcmp0 (g_getenv ("SYNMESH_STALL_WATCH"), "1") == 0)
     self->stall_watch = sm_stall_watch_new ();
   self->mesh = sm_mesh_controller_new (self->engine, self->settings);
+  g_signal_connect_object (self->settings, "changed::refresh-interval", G_CALLBACK (measurement_settings_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::latency-target", G_CALLBACK (measurement_settings_cb), self,
+                           G_CONNECT_SWAPPED);
+  measurement_settings_cb (self);
 }
 
 static void

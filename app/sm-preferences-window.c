@@ -13,6 +13,8 @@ struct _SmPreferencesWindow
   /* Template widgets */
   AdwComboRow          *style_row;
   AdwActionRow         *data_dir_row;
+  GtkSpinButton        *refresh_spin;
+  GtkSpinButton        *target_spin;
 
   /* Owned */
   GSettings            *settings;
@@ -75,6 +77,10 @@ sm_preferences_window_constructed (GObject *object)
                                 style_get_mapping, style_set_mapping,
                                 NULL, NULL);
 
+  g_settings_bind (self->settings, "refresh-interval",
+                   gtk_spin_button_get_adjustment (self->refresh_spin), "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "latency-target",
+                   gtk_spin_button_get_adjustment (self->target_spin), "value", G_SETTINGS_BIND_DEFAULT);
   adw_action_row_set_subtitle (self->data_dir_row, data_dir);
 }
 
@@ -129,6 +135,8 @@ sm_preferences_window_class_init (SmPreferencesWindowClass *klass)
                                                RESOURCE_PREFIX "/ui/sm-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, style_row);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, data_dir_row);
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, refresh_spin);
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, target_spin);
 }
 
 static void

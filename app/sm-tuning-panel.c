@@ -27,7 +27,6 @@ struct _SmTuningPanel
   AdwComboRow   *backend_row;
   GtkAdjustment *adjustments[G_N_ELEMENTS (spins)];
   GtkSwitch     *consensus;
-  GtkAdjustment *target;
 
   SmSession     *session;
   gboolean       updating;      /* showing the engine's values: no changes */
@@ -93,13 +92,6 @@ consensus_cb (SmTuningPanel *self)
   sm_engine_set_consensus (sm_session_get_engine (self->session), gtk_switch_get_active (self->consensus));
 }
 
-static void
-target_cb (SmTuningPanel *self)
-{
-  if (self->session != NULL)
-    sm_advisor_set_latency_target (sm_session_get_advisor (self->session), gtk_adjustment_get_value (self->target));
-}
-
 static GtkWidget *
 spin_row (const char    *title,
           const char    *subtitle,
@@ -135,7 +127,6 @@ sm_tuning_panel_init (SmTuningPanel *self)
 {
   GtkWidget *page = adw_preferences_page_new ();
   GtkWidget *engine_group = adw_preferences_group_new ();
-  GtkWidget *advisor_group = adw_preferences_group_new ();
   GtkStringList *backends = gtk_string_list_new (NULL);
   GtkWidget *consensus_row = adw_action_row_new ();
 
@@ -170,14 +161,7 @@ sm_tuning_panel_init (SmTuningPanel *self)
   g_signal_connect_swapped (self->consensus, "notify::active", G_CALLBACK (consensus_cb), self);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (engine_group), consensus_row);
 
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (advisor_group), _("Advisor"));
-  self->target = gtk_adjustment_new (SM_ADVISOR_DEFAULT_TARGET_US, 10, 10000000, 100, 1000, 0);
-  g_signal_connect_swapped (self->target, "value-changed", G_CALLBACK (target_cb), self);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (advisor_group),
-                             spin_row (_("p99 _Target"), _("µs; above it the advisor recommends"), self->target));
-
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (engine_group));
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (advisor_group));
   adw_bin_set_child (ADW_BIN (self), page);
   gtk_widget_set_size_request (GTK_WIDGET (self), 340, -1);
 }
@@ -206,5 +190,4 @@ sm_tuning_panel_set_session (SmTuningPanel *self,
    * and a refused one springs back. */
   g_signal_connect_swapped (session, "knob-changed", G_CALLBACK (sync_from_engine), self);
   sync_from_engine (self);
-  gtk_adjustment_set_value (self->target, SM_ADVISOR_DEFAULT_TARGET_US);
 }

@@ -8,8 +8,7 @@
 G_BEGIN_DECLS
 
 /* The engine's knobs beside the charts: kernels, worker threads, batch
- * size and wait, result cache, pool limit, consensus, and the advisor's
- * latency target.  Changes apply live, off the main thread, and show as
+ * size and wait, result cache, pool limit, consensus.  Changes apply live, off the main thread, and show as
  * markers on the charts. */
 
 #define SM_TYPE_TUNING_PANEL (sm_tuning_panel_get_type ())

@@ -57,6 +57,36 @@ test_preferences_shows_data_dir (void)
   g_assert_finalize_object (window);
 }
 
+/* The measurement settings are spin buttons bound to GSettings, with the
+ * schema's limits. */
+static void
+test_preferences_measurements (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  SmPreferencesWindow *window = sm_preferences_window_new (settings);
+  GtkSpinButton *refresh, *target;
+
+  g_object_ref (window);
+  refresh = GTK_SPIN_BUTTON (gtk_widget_get_template_child (GTK_WIDGET (window), SM_TYPE_PREFERENCES_WINDOW,
+                                                            "refresh_spin"));
+  target = GTK_SPIN_BUTTON (gtk_widget_get_template_child (GTK_WIDGET (window), SM_TYPE_PREFERENCES_WINDOW,
+                                                           "target_spin"));
+  g_assert_cmpfloat (gtk_spin_button_get_value (refresh), ==, 250);
+  g_assert_cmpfloat (gtk_spin_button_get_value (target), ==, 1000);
+
+  gtk_spin_button_set_value (refresh, 100);
+  g_assert_cmpuint (g_settings_get_uint (settings, "refresh-interval"), ==, 100);
+  gtk_spin_button_set_value (refresh, 5);   /* below the range: clamped */
+  g_assert_cmpuint (g_settings_get_uint (settings, "refresh-interval"), ==, 50);
+  g_settings_set_uint (settings, "latency-target", 2500);
+  g_assert_cmpfloat (gtk_spin_button_get_value (target), ==, 2500);
+
+  g_settings_reset (settings, "refresh-interval");
+  g_settings_reset (settings, "latency-target");
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -66,6 +96,7 @@ main (int   argc,
 
   g_test_add_func ("/app/preferences/style-follows-settings", test_preferences_style_follows_settings);
   g_test_add_func ("/app/preferences/shows-data-dir", test_preferences_shows_data_dir);
+  g_test_add_func ("/app/preferences/measurements", test_preferences_measurements);
 
   return g_test_run ();
 }

@@ -7,6 +7,7 @@
 #include "sm-chart-axis.h"
 #include "sm-chart.h"
 #include "sm-dashboard.h"
+#include "sm-report.h"
 #include "sm-tuning-panel.h"
 
 /* Samples each series keeps: an hour at the default 250 ms refresh. */
@@ -279,6 +280,20 @@ make_toolbar (SmDashboard *self)
   gtk_box_append (GTK_BOX (bar), self->window_dropdown);
   gtk_box_append (GTK_BOX (bar), self->live_button);
 
+  {
+    GMenu *menu = g_menu_new ();
+    GtkWidget *export_button = gtk_menu_button_new ();
+
+    g_menu_append (menu, _("Session _Report (PDF)…"), "dashboard.export-report");
+    g_menu_append (menu, _("Charts as _PNG…"), "dashboard.export-charts::png");
+    g_menu_append (menu, _("Charts as _SVG…"), "dashboard.export-charts::svg");
+    gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (export_button), "document-send-symbolic");
+    gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (export_button), G_MENU_MODEL (menu));
+    gtk_widget_set_tooltip_text (export_button, _("Export (Ctrl+E for the report)"));
+    gtk_box_append (GTK_BOX (bar), export_button);
+    g_object_unref (menu);
+  }
+
   self->tuning_button = gtk_toggle_button_new ();
   gtk_button_set_icon_name (GTK_BUTTON (self->tuning_button), "emblem-system-symbolic");
   gtk_widget_set_tooltip_text (self->tuning_button, _("Tuning Knobs (F9)"));
@@ -318,6 +333,79 @@ toggle_tuning_action_cb (GtkWidget  *widget,
 }
 
 static void
+report_chosen_cb (GtkNativeDialog *chooser,
+                  int              response,
+                  SmDashboard     *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *path = g_file_get_path (file);
+      g_autoptr(GError) error = NULL;
+
+      if (!sm_dashboard_write_report (self, path, &error))
+        g_warning ("%s", error->message);
+    }
+  g_object_unref (chooser);
+}
+
+static void
+charts_chosen_cb (GtkNativeDialog *chooser,
+                  int              response,
+                  SmDashboard     *self)
+{
+  const char *format = g_object_get_data (G_OBJECT (chooser), "format");
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *dir = g_file_get_path (folder);
+
+      for (guint c = 0; c < N_CHARTS; c++)
+        {
+          g_autofree char *name = g_strdup_printf ("synaptic-mesh-%u.%s", c + 1, format);
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          g_autoptr(GError) error = NULL;
+
+          if (!sm_chart_export (self->charts[c], path, 1200, 400, &error))
+            g_warning ("%s", error->message);
+        }
+    }
+  g_object_unref (chooser);
+}
+
+static void
+export_report_action_cb (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (_("Export Session Report"),
+                                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "synaptic-mesh-report.pdf");
+  g_signal_connect (chooser, "response", G_CALLBACK (report_chosen_cb), widget);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+export_charts_action_cb (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (_("Export the Charts into a Folder"),
+                                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                                               _("_Export"), _("_Cancel"));
+
+  g_object_set_data_full (G_OBJECT (chooser), "format", g_variant_dup_string (parameter, NULL), g_free);
+  g_signal_connect (chooser, "response", G_CALLBACK (charts_chosen_cb), widget);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
 show_window_action_cb (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *parameter)
@@ -337,6 +425,9 @@ sm_dashboard_class_init (SmDashboardClass *klass)
 
   gtk_widget_class_install_action (widget_class, "dashboard.toggle-live", NULL, toggle_live_action_cb);
   gtk_widget_class_install_action (widget_class, "dashboard.toggle-tuning", NULL, toggle_tuning_action_cb);
+  gtk_widget_class_install_action (widget_class, "dashboard.export-report", NULL, export_report_action_cb);
+  gtk_widget_class_install_action (widget_class, "dashboard.export-charts", "s", export_charts_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "dashboard.export-report", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "dashboard.toggle-tuning", NULL);
   gtk_widget_class_install_action (widget_class, "dashboard.show-window", "u", show_window_action_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_space, 0, "dashboard.toggle-live", NULL);
@@ -492,4 +583,19 @@ sm_dashboard_add_marker (SmDashboard *self,
 {
   for (guint c = 0; c < N_CHARTS; c++)
     sm_chart_add_marker (self->charts[c], t);
+}
+
+gboolean
+sm_dashboard_write_report (SmDashboard  *self,
+                           const char   *path,
+                           GError      **error)
+{
+  const SmChartView *views[N_CHARTS];
+  g_autoptr(GPtrArray) recommendations = NULL;
+
+  for (guint c = 0; c < N_CHARTS; c++)
+    views[c] = sm_chart_get_view (self->charts[c]);
+  if (self->session != NULL)
+    recommendations = sm_advisor_list (sm_session_get_advisor (self->session));
+  return sm_report_write_pdf (path, _("Synaptic Mesh tuning session"), views, N_CHARTS, recommendations, error);
 }

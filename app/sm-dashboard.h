@@ -30,6 +30,10 @@ void        sm_dashboard_add_marker    (SmDashboard *self,
 SmChart    *sm_dashboard_get_chart     (SmDashboard *self,
                                         guint        index);
 guint       sm_dashboard_get_n_charts  (SmDashboard *self);
+/* The session report (PDF): the charts as shown and the recommendations. */
+gboolean    sm_dashboard_write_report  (SmDashboard *self,
+                                        const char  *path,
+                                        GError     **error);
 /* The text tile @index shows now (for tests and screen readers). */
 const char *sm_dashboard_get_tile_text (SmDashboard *self,
                                         guint        index);

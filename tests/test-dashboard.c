@@ -147,6 +147,22 @@ test_dashboard_live (void)
   g_assert_true (changed);
   g_assert_cmpuint (sm_engine_get_threads (engine), ==, 3);
 
+  /* The session report: a PDF of the charts and recommendations. */
+  {
+    g_autofree char *dir = g_dir_make_tmp ("synmesh-report-XXXXXX", NULL);
+    g_autofree char *pdf = g_build_filename (dir, "report.pdf", NULL);
+    g_autofree char *data = NULL;
+    gsize size;
+
+    g_assert_true (sm_dashboard_write_report (dashboard, pdf, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_get_contents (pdf, &data, &size, NULL));
+    g_assert_cmpuint (size, >, 1000);
+    g_assert_cmpmem (data, 5, "%PDF-", 5);
+    g_unlink (pdf);
+    g_rmdir (dir);
+  }
+
   /* The window picker: the whole session starts at zero. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.show-window", "u", 3));
   g_assert_cmpfloat (sm_chart_get_view (sm_dashboard_get_chart (dashboard, 0))->t0, ==, 0);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <glib/gi18n.h>
 
+#include "sm-chart-axis.h"
 #include "sm-chart.h"
 #include "sm-sessions-page.h"
 
@@ -21,6 +23,19 @@ static const struct {
 
 #define REPLAY_POINTS 1200
 
+/* What a comparison sets side by side: charted first two, all tabled. */
+static const struct {
+  const char *metric;
+  const char *name;
+  const char *unit;
+  gboolean    lower_is_better;
+} compared[] = {
+  { "latency.p99", N_("p99 latency"), "µs", TRUE },
+  { "engine.throughput", N_("Throughput"), "ops/s", FALSE },
+  { "latency.p50", N_("p50 latency"), "µs", TRUE },
+  { "pool.in_use", N_("Pool in use"), "MiB", TRUE },
+};
+
 struct _SmSessionsPage
 {
   AdwBin         parent_instance;
@@ -31,10 +46,16 @@ struct _SmSessionsPage
   SmChart       *charts[G_N_ELEMENTS (replay_charts)];
   GtkWidget     *toast_target;
 
+  GtkWidget     *compare_button;
+  GtkWidget     *compare_title;
+  SmChart       *compare_charts[2];
+  GtkWidget     *compare_table;
+
   SmSession     *session;
   GCancellable  *cancellable;
   GPtrArray     *infos;          /* SmSessionInfo of the rows */
   GHashTable    *deleting;       /* ids hidden, deleted when their toast goes */
+  gint64         selected[2];    /* for comparing; 0 when empty */
 };
 
 G_DEFINE_FINAL_TYPE (SmSessionsPage, sm_sessions_page, ADW_TYPE_BIN)
@@ -74,6 +95,43 @@ row_button (const char *icon,
   return button;
 }
 
+static void fill_list (SmSessionsPage *self);
+
+static void
+update_compare_button (SmSessionsPage *self)
+{
+  gtk_widget_set_sensitive (self->compare_button, self->selected[0] != 0 && self->selected[1] != 0);
+}
+
+/* Two sessions at most are selected: a third replaces the older choice. */
+static void
+selection_toggled_cb (GtkCheckButton *check,
+                      SmSessionsPage *self)
+{
+  gint64 id = *(gint64 *) g_object_get_data (G_OBJECT (check), "session-id");
+
+  if (gtk_check_button_get_active (check))
+    {
+      if (self->selected[0] != 0 && self->selected[1] != 0)
+        {
+          self->selected[0] = self->selected[1];
+          self->selected[1] = id;
+          fill_list (self);
+          return;
+        }
+      self->selected[self->selected[0] == 0 ? 0 : 1] = id;
+    }
+  else
+    {
+      if (self->selected[0] == id)
+        self->selected[0] = self->selected[1];
+      self->selected[1] = 0;
+      if (self->selected[0] == id)
+        self->selected[0] = 0;
+    }
+  update_compare_button (self);
+}
+
 static void
 fill_list (SmSessionsPage *self)
 {
@@ -91,6 +149,16 @@ fill_list (SmSessionsPage *self)
         continue;
       subtitle = describe (info);
       row = adw_action_row_new ();
+      {
+        GtkWidget *check = gtk_check_button_new ();
+
+        gtk_widget_set_tooltip_text (check, _("Select to Compare"));
+        gtk_check_button_set_active (GTK_CHECK_BUTTON (check),
+                                     self->selected[0] == info->id || self->selected[1] == info->id);
+        g_object_set_data_full (G_OBJECT (check), "session-id", g_memdup2 (&info->id, sizeof info->id), g_free);
+        g_signal_connect (check, "toggled", G_CALLBACK (selection_toggled_cb), self);
+        adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+      }
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), info->name);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
@@ -104,9 +172,10 @@ fill_list (SmSessionsPage *self)
                                                                     _("Replay the Charts"), "sessions.open", info->id));
       gtk_list_box_append (self->list, row);
     }
+  update_compare_button (self);
   if (gtk_widget_get_first_child (GTK_WIDGET (self->list)) != NULL)
     {
-      if (!g_str_equal (gtk_stack_get_visible_child_name (GTK_STACK (self->stack)), "replay"))
+      if (g_str_equal (gtk_stack_get_visible_child_name (GTK_STACK (self->stack)), "empty"))
         gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "list");
     }
   else
@@ -214,6 +283,152 @@ open_session (SmSessionsPage *self,
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "replay");
 }
 
+typedef struct
+{
+  SmStore *store;
+  gint64   ids[2];
+  GArray  *points[G_N_ELEMENTS (compared)][2];
+} Comparison;
+
+static void
+comparison_free (gpointer data)
+{
+  Comparison *comparison = data;
+
+  for (guint m = 0; m < G_N_ELEMENTS (compared); m++)
+    for (guint k = 0; k < 2; k++)
+      g_clear_pointer (&comparison->points[m][k], g_array_unref);
+  g_free (comparison);
+}
+
+static void
+compare_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  Comparison *comparison = task_data;
+
+  /* A metric a session lacks stays empty; the table says so. */
+  for (guint m = 0; m < G_N_ELEMENTS (compared); m++)
+    sm_store_compare (comparison->store, comparison->ids[0], comparison->ids[1], compared[m].metric, REPLAY_POINTS,
+                      &comparison->points[m][0], &comparison->points[m][1], NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+static double
+mean_of (GArray *points)
+{
+  double sum = 0;
+  guint n = 0;
+
+  for (guint i = 0; points != NULL && i < points->len; i++)
+    if (g_array_index (points, SmStorePoint, i).count > 0)
+      {
+        sum += g_array_index (points, SmStorePoint, i).mean;
+        n++;
+      }
+  return n > 0 ? sum / n : NAN;
+}
+
+static void
+table_cell (GtkWidget  *table,
+            const char *text,
+            int         column,
+            int         row,
+            gboolean    heading)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), column == 0 ? 0 : 1);
+  if (heading)
+    gtk_widget_add_css_class (label, "heading");
+  else if (column > 0)
+    gtk_widget_add_css_class (label, "numeric");
+  gtk_grid_attach (GTK_GRID (table), label, column, row, 1, 1);
+}
+
+static void
+compared_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  SmSessionsPage *self;
+  Comparison *comparison = g_task_get_task_data (G_TASK (result));
+  GtkWidget *child;
+
+  if (!g_task_propagate_boolean (G_TASK (result), NULL))
+    return;   /* cancelled: the page is gone */
+  self = user_data;
+
+  for (guint c = 0; c < 2; c++)
+    for (guint k = 0; k < 2; k++)
+      {
+        SmChartSeries *series = sm_chart_get_series (self->compare_charts[c], k);
+        GArray *points = comparison->points[c][k];
+
+        sm_chart_series_clear (series);
+        for (guint i = 0; points != NULL && i < points->len; i++)
+          sm_chart_series_append (series, g_array_index (points, SmStorePoint, i).t_ms / 1000.0,
+                                  g_array_index (points, SmStorePoint, i).mean);
+        sm_chart_set_window (self->compare_charts[c], 0);
+        sm_chart_samples_added (self->compare_charts[c]);
+      }
+
+  while ((child = gtk_widget_get_first_child (self->compare_table)) != NULL)
+    gtk_grid_remove (GTK_GRID (self->compare_table), child);
+  table_cell (self->compare_table, _("Mean over the shorter run"), 0, 0, TRUE);
+  table_cell (self->compare_table, "A", 1, 0, TRUE);
+  table_cell (self->compare_table, "B", 2, 0, TRUE);
+  table_cell (self->compare_table, _("B against A"), 3, 0, TRUE);
+  for (guint m = 0; m < G_N_ELEMENTS (compared); m++)
+    {
+      double a = mean_of (comparison->points[m][0]), b = mean_of (comparison->points[m][1]);
+      g_autofree char *a_text = sm_chart_format_value (a, compared[m].unit);
+      g_autofree char *b_text = sm_chart_format_value (b, compared[m].unit);
+      g_autofree char *change = NULL;
+
+      if (a > 0 && !isnan (b))
+        {
+          double percent = 100.0 * (b - a) / a;
+          gboolean better = compared[m].lower_is_better ? percent < 0 : percent > 0;
+
+          change = g_strdup_printf ("%+.1f %% (%s)", percent, fabs (percent) < 1 ? _("same") : better ? _("better") : _("worse"));
+        }
+      else
+        change = g_strdup ("—");
+      table_cell (self->compare_table, _(compared[m].name), 0, (int) m + 1, FALSE);
+      table_cell (self->compare_table, a_text, 1, (int) m + 1, FALSE);
+      table_cell (self->compare_table, b_text, 2, (int) m + 1, FALSE);
+      table_cell (self->compare_table, change, 3, (int) m + 1, FALSE);
+    }
+}
+
+static void
+compare_action_cb (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (widget);
+  const SmSessionInfo *a = find_info (self, self->selected[0]), *b = find_info (self, self->selected[1]);
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *title = NULL;
+  Comparison *comparison;
+
+  if (a == NULL || b == NULL || get_store (self) == NULL)
+    return;
+  title = g_strdup_printf (_("A: %s   B: %s"), a->name, b->name);
+  gtk_label_set_text (GTK_LABEL (self->compare_title), title);
+  comparison = g_new0 (Comparison, 1);
+  comparison->store = get_store (self);
+  comparison->ids[0] = a->id;
+  comparison->ids[1] = b->id;
+  task = g_task_new (self->session, self->cancellable, compared_cb, self);
+  g_task_set_task_data (task, comparison, comparison_free);
+  g_task_run_in_thread (task, compare_thread);
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "compare");
+}
+
 static void
 open_action_cb (GtkWidget  *widget,
                 const char *action_name,
@@ -244,15 +459,22 @@ toast (SmSessionsPage *self,
     g_object_unref (g_object_ref_sink (toast_));
 }
 
+typedef struct
+{
+  SmStore *store;     /* the session's: it outlives the page's tasks */
+  gint64   id;
+} Doomed;
+
 static void
 delete_thread (GTask        *task,
                gpointer      source,
                gpointer      task_data,
                GCancellable *cancellable)
 {
+  Doomed *doomed = task_data;
   GError *error = NULL;
 
-  if (sm_store_delete_session (source, *(gint64 *) task_data, &error))
+  if (sm_store_delete_session (doomed->store, doomed->id, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -294,9 +516,12 @@ dismissed_cb (AdwToast *toast_,
 
   if (!deletion->undone && store != NULL)
     {
-      g_autoptr(GTask) task = g_task_new (store, NULL, deleted_cb, NULL);
+      g_autoptr(GTask) task = g_task_new (deletion->page->session, NULL, deleted_cb, NULL);
+      Doomed *doomed = g_new (Doomed, 1);
 
-      g_task_set_task_data (task, g_memdup2 (&deletion->id, sizeof deletion->id), g_free);
+      doomed->store = store;
+      doomed->id = deletion->id;
+      g_task_set_task_data (task, doomed, g_free);
       g_task_run_in_thread (task, delete_thread);
     }
   g_hash_table_remove (deletion->page->deleting, &deletion->id);
@@ -332,9 +557,10 @@ delete_action_cb (GtkWidget  *widget,
 
 typedef struct
 {
-  gint64  id;
-  char   *format;
-  char   *path;
+  SmStore *store;
+  gint64   id;
+  char    *format;
+  char    *path;
 } Export;
 
 static void
@@ -356,7 +582,7 @@ export_thread (GTask        *task,
   Export *export = task_data;
   GError *error = NULL;
 
-  if (sm_store_export (source, export->id, export->format, export->path, &error))
+  if (sm_store_export (export->store, export->id, export->format, export->path, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -391,8 +617,9 @@ chooser_response_cb (GtkNativeDialog *chooser,
   if (response == GTK_RESPONSE_ACCEPT && store != NULL)
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autoptr(GTask) task = g_task_new (store, NULL, exported_cb, g_object_ref (self));
+      g_autoptr(GTask) task = g_task_new (self->session, NULL, exported_cb, g_object_ref (self));
 
+      export->store = store;
       export->path = g_file_get_path (file);
       g_task_set_task_data (task, export, export_free);
       g_task_run_in_thread (task, export_thread);
@@ -492,6 +719,7 @@ sm_sessions_page_class_init (SmSessionsPageClass *klass)
 
   gtk_widget_class_install_action (widget_class, "sessions.open", "x", open_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.back", NULL, back_action_cb);
+  gtk_widget_class_install_action (widget_class, "sessions.compare", NULL, compare_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.delete", "x", delete_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.export-csv", "x", export_csv_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.export-json", "x", export_json_action_cb);
@@ -531,6 +759,46 @@ make_replay (SmSessionsPage *self)
   return scrolled;
 }
 
+static GtkWidget *
+make_compare (SmSessionsPage *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  GtkWidget *head = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *back = gtk_button_new_from_icon_name ("go-previous-symbolic");
+  GtkWidget *scrolled = gtk_scrolled_window_new ();
+
+  gtk_widget_set_tooltip_text (back, _("Back to the Sessions (Escape)"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (back), "sessions.back");
+  self->compare_title = gtk_label_new ("");
+  gtk_widget_add_css_class (self->compare_title, "title-4");
+  gtk_label_set_ellipsize (GTK_LABEL (self->compare_title), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_box_append (GTK_BOX (head), back);
+  gtk_box_append (GTK_BOX (head), self->compare_title);
+  gtk_box_append (GTK_BOX (box), head);
+
+  self->compare_table = gtk_grid_new ();
+  gtk_grid_set_column_spacing (GTK_GRID (self->compare_table), 24);
+  gtk_grid_set_row_spacing (GTK_GRID (self->compare_table), 6);
+  gtk_box_append (GTK_BOX (box), self->compare_table);
+
+  for (guint c = 0; c < 2; c++)
+    {
+      /* Both runs from their starts, over the shorter one. */
+      self->compare_charts[c] = SM_CHART (sm_chart_new (_(compared[c].name), compared[c].unit));
+      sm_chart_add_series (self->compare_charts[c], sm_chart_series_new ("A", REPLAY_POINTS), FALSE);
+      sm_chart_add_series (self->compare_charts[c], sm_chart_series_new ("B", REPLAY_POINTS), FALSE);
+      sm_chart_set_log_scale (self->compare_charts[c], c == 0);
+      gtk_widget_set_size_request (GTK_WIDGET (self->compare_charts[c]), -1, 220);
+      gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->compare_charts[c]));
+    }
+  gtk_widget_set_margin_top (box, 12);
+  gtk_widget_set_margin_bottom (box, 12);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), box);
+  return scrolled;
+}
+
 static void
 sm_sessions_page_init (SmSessionsPage *self)
 {
@@ -557,13 +825,26 @@ sm_sessions_page_init (SmSessionsPage *self)
   gtk_widget_set_margin_start (GTK_WIDGET (self->list), 12);
   gtk_widget_set_margin_end (GTK_WIDGET (self->list), 12);
   adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 900);
-  adw_clamp_set_child (ADW_CLAMP (clamp), GTK_WIDGET (self->list));
+  {
+    GtkWidget *column = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+
+    self->compare_button = gtk_button_new_with_mnemonic (_("_Compare the Two Selected"));
+    gtk_actionable_set_action_name (GTK_ACTIONABLE (self->compare_button), "sessions.compare");
+    gtk_widget_set_halign (self->compare_button, GTK_ALIGN_END);
+    gtk_widget_set_margin_top (self->compare_button, 12);
+    gtk_widget_set_margin_end (self->compare_button, 12);
+    gtk_widget_set_sensitive (self->compare_button, FALSE);
+    gtk_box_append (GTK_BOX (column), self->compare_button);
+    gtk_box_append (GTK_BOX (column), GTK_WIDGET (self->list));
+    adw_clamp_set_child (ADW_CLAMP (clamp), column);
+  }
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), clamp);
 
   self->stack = gtk_stack_new ();
   gtk_stack_add_named (GTK_STACK (self->stack), empty, "empty");
   gtk_stack_add_named (GTK_STACK (self->stack), scrolled, "list");
   gtk_stack_add_named (GTK_STACK (self->stack), make_replay (self), "replay");
+  gtk_stack_add_named (GTK_STACK (self->stack), make_compare (self), "compare");
   adw_bin_set_child (ADW_BIN (self), self->stack);
 }
 
@@ -603,4 +884,12 @@ sm_sessions_page_get_replay_chart (SmSessionsPage *self,
 {
   g_return_val_if_fail (index < G_N_ELEMENTS (replay_charts), NULL);
   return self->charts[index];
+}
+
+SmChart *
+sm_sessions_page_get_compare_chart (SmSessionsPage *self,
+                                    guint           index)
+{
+  g_return_val_if_fail (index < 2, NULL);
+  return self->compare_charts[index];
 }

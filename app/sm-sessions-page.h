@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 
 /* The Sessions page: the recorded runs (name, date, duration, model,
  * samples), read off the main thread; open one to replay its charts
- * (Escape goes back), export it as CSV or JSON (a file chooser, written on
+ * (Escape goes back), select two to compare them (charts from their
+ * starts and a table of differences), export one as CSV or JSON (a file chooser, written on
  * a thread), delete it (an Undo toast; deleted when the toast goes). */
 
 #define SM_TYPE_SESSIONS_PAGE (sm_sessions_page_get_type ())
@@ -25,5 +26,7 @@ void       sm_sessions_page_refresh          (SmSessionsPage *self);
 guint      sm_sessions_page_get_n_sessions   (SmSessionsPage *self);
 SmChart   *sm_sessions_page_get_replay_chart (SmSessionsPage *self,
                                               guint           index);
+SmChart   *sm_sessions_page_get_compare_chart (SmSessionsPage *self,
+                                               guint           index);
 
 G_END_DECLS

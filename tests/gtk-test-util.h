@@ -40,3 +40,15 @@ find_type (GtkWidget *widget,
   return NULL;
 }
 
+
+/* Every widget of @type under @widget, in order. */
+static inline void
+collect_type (GtkWidget *widget,
+              GType      type,
+              GPtrArray *found)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    g_ptr_array_add (found, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    collect_type (child, type, found);
+}

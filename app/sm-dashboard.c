@@ -332,6 +332,19 @@ toggle_tuning_action_cb (GtkWidget  *widget,
                                 !gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (self->tuning_button)));
 }
 
+/* Problems with exports go where the user looks: a toast. */
+static void
+show_toast (SmDashboard *self,
+            const char  *text)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (text));
+  else
+    g_printerr ("%s\n", text);
+}
+
 static void
 report_chosen_cb (GtkNativeDialog *chooser,
                   int              response,
@@ -343,8 +356,13 @@ report_chosen_cb (GtkNativeDialog *chooser,
       g_autofree char *path = g_file_get_path (file);
       g_autoptr(GError) error = NULL;
 
+      g_autofree char *done = NULL;
+
       if (!sm_dashboard_write_report (self, path, &error))
-        g_warning ("%s", error->message);
+        done = g_strdup_printf (_("Report not written: %s"), error->message);
+      else
+        done = g_strdup_printf (_("Report written to %s"), path);
+      show_toast (self, done);
     }
   g_object_unref (chooser);
 }
@@ -360,16 +378,19 @@ charts_chosen_cb (GtkNativeDialog *chooser,
     {
       g_autoptr(GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
       g_autofree char *dir = g_file_get_path (folder);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *done = NULL;
 
-      for (guint c = 0; c < N_CHARTS; c++)
+      for (guint c = 0; c < N_CHARTS && error == NULL; c++)
         {
           g_autofree char *name = g_strdup_printf ("synaptic-mesh-%u.%s", c + 1, format);
           g_autofree char *path = g_build_filename (dir, name, NULL);
-          g_autoptr(GError) error = NULL;
 
-          if (!sm_chart_export (self->charts[c], path, 1200, 400, &error))
-            g_warning ("%s", error->message);
+          sm_chart_export (self->charts[c], path, 1200, 400, &error);
         }
+      done = error != NULL ? g_strdup_printf (_("Charts not written: %s"), error->message)
+                           : g_strdup_printf (_("%d charts written to %s"), N_CHARTS, dir);
+      show_toast (self, done);
     }
   g_object_unref (chooser);
 }

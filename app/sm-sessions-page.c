@@ -194,8 +194,15 @@ listed_cb (GObject      *source,
   /* Cancelled means the page is gone: @user_data must not be touched. */
   if (infos == NULL)
     {
+      /* The page is gone when cancelled; else it says so where the
+       * list would be. */
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot list the sessions: %s", error->message);
+        {
+          self = user_data;
+          adw_status_page_set_description (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (GTK_STACK (self->stack), "empty")),
+                                           error->message);
+          gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
+        }
       return;
     }
   self = user_data;
@@ -485,10 +492,16 @@ deleted_cb (GObject      *source,
             GAsyncResult *result,
             gpointer      user_data)
 {
+  g_autoptr(SmSessionsPage) self = user_data;
   g_autoptr(GError) error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_warning ("Cannot delete the session: %s", error->message);
+    {
+      g_autofree char *text = g_strdup_printf (_("Not deleted: %s"), error->message);
+
+      toast (self, adw_toast_new (text));
+    }
+  sm_sessions_page_refresh (self);
 }
 
 typedef struct
@@ -516,7 +529,7 @@ dismissed_cb (AdwToast *toast_,
 
   if (!deletion->undone && store != NULL)
     {
-      g_autoptr(GTask) task = g_task_new (deletion->page->session, NULL, deleted_cb, NULL);
+      g_autoptr(GTask) task = g_task_new (deletion->page->session, NULL, deleted_cb, g_object_ref (deletion->page));
       Doomed *doomed = g_new (Doomed, 1);
 
       doomed->store = store;

@@ -166,6 +166,8 @@ fill_list (SmSessionsPage *self)
                                                                     _("Export as CSV…"), "sessions.export-csv", info->id));
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("document-save-symbolic",
                                                                     _("Export as JSON…"), "sessions.export-json", info->id));
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("document-edit-symbolic",
+                                                                    _("Rename…"), "sessions.rename", info->id));
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("user-trash-symbolic",
                                                                     _("Delete"), "sessions.delete", info->id));
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("go-next-symbolic",
@@ -572,6 +574,103 @@ typedef struct
 {
   SmStore *store;
   gint64   id;
+  char    *name;
+} Renaming;
+
+static void
+renaming_free (gpointer data)
+{
+  Renaming *renaming = data;
+
+  g_free (renaming->name);
+  g_free (renaming);
+}
+
+static void
+rename_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  Renaming *renaming = task_data;
+  GError *error = NULL;
+
+  if (sm_store_rename_session (renaming->store, renaming->id, renaming->name, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+renamed_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(SmSessionsPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Not renamed: %s"), error->message);
+
+      toast (self, adw_toast_new (text));
+    }
+  sm_sessions_page_refresh (self);
+}
+
+static void
+rename_response_cb (AdwMessageDialog *dialog,
+                    const char       *response,
+                    SmSessionsPage   *self)
+{
+  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
+  gint64 id = *(gint64 *) g_object_get_data (G_OBJECT (dialog), "session-id");
+  SmStore *store = get_store (self);
+
+  if (g_str_equal (response, "rename") && store != NULL && self->session != NULL)
+    {
+      g_autoptr(GTask) task = g_task_new (self->session, NULL, renamed_cb, g_object_ref (self));
+      Renaming *renaming = g_new0 (Renaming, 1);
+
+      renaming->store = store;
+      renaming->id = id;
+      renaming->name = g_strdup (gtk_editable_get_text (entry));
+      g_task_set_task_data (task, renaming, renaming_free);
+      g_task_run_in_thread (task, rename_thread);
+    }
+}
+
+static void
+rename_action_cb (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (widget);
+  const SmSessionInfo *info = find_info (self, g_variant_get_int64 (parameter));
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkWidget *dialog, *entry;
+
+  if (info == NULL)
+    return;
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, _("Rename Session"), NULL);
+  entry = gtk_entry_new ();
+  gtk_editable_set_text (GTK_EDITABLE (entry), info->name);
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"), "rename", _("_Rename"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "rename", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "rename");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data (G_OBJECT (dialog), "entry", entry);
+  g_object_set_data_full (G_OBJECT (dialog), "session-id", g_memdup2 (&info->id, sizeof info->id), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (rename_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+typedef struct
+{
+  SmStore *store;
+  gint64   id;
   char    *format;
   char    *path;
 } Export;
@@ -734,6 +833,7 @@ sm_sessions_page_class_init (SmSessionsPageClass *klass)
   gtk_widget_class_install_action (widget_class, "sessions.back", NULL, back_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.compare", NULL, compare_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.delete", "x", delete_action_cb);
+  gtk_widget_class_install_action (widget_class, "sessions.rename", "x", rename_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.export-csv", "x", export_csv_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.export-json", "x", export_json_action_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "sessions.back", NULL);

@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 
 /* The Sessions page: the recorded runs (name, date, duration, model,
  * samples), read off the main thread; open one to replay its charts
- * (Escape goes back), select two to compare them (charts from their
+ * (Escape goes back), rename one, select two to compare them (charts from their
  * starts and a table of differences), export one as CSV or JSON (a file chooser, written on
  * a thread), delete it (an Undo toast; deleted when the toast goes). */
 

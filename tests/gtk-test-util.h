@@ -52,3 +52,27 @@ collect_type (GtkWidget *widget,
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
     collect_type (child, type, found);
 }
+
+/* A message dialog shown whose body holds @text (NULL: any), once the
+ * main loop has run enough to show it. */
+static inline AdwMessageDialog *
+find_dialog (const char *text)
+{
+  for (guint tries = 0; tries < 100; tries++)
+    {
+      GListModel *toplevels = gtk_window_get_toplevels ();   /* not ours */
+
+      for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+        {
+          g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+          if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window))
+              && (text == NULL || g_strrstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (window)) ?: "", text) != NULL))
+            return ADW_MESSAGE_DIALOG (window);
+        }
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+  g_error ("no dialog opened");
+}
+

@@ -282,6 +282,29 @@ test_recommendations_apply (void)
     g_assert_cmpuint (sm_chart_series_get_length (b), >, 0);
   }
 
+  /* Rename, through its dialog: the new name is in the database. */
+  {
+    g_autoptr(GPtrArray) infos = sm_store_list_sessions (sm_session_get_store (session), &error);
+    gint64 id = ((SmSessionInfo *) g_ptr_array_index (infos, 0))->id;
+    AdwMessageDialog *dialog;
+    gboolean renamed = FALSE;
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.rename", "x", id));
+    dialog = find_dialog (NULL);
+    gtk_editable_set_text (GTK_EDITABLE (find_type (GTK_WIDGET (dialog), GTK_TYPE_TEXT)), "cache off, 2 threads");
+    adw_message_dialog_response (dialog, "rename");
+    while (!renamed && g_get_monotonic_time () < until + 30 * G_USEC_PER_SEC)
+      {
+        g_autoptr(GPtrArray) now = sm_store_list_sessions (sm_session_get_store (session), NULL);
+
+        for (guint i = 0; i < now->len; i++)
+          renamed |= g_str_equal (((SmSessionInfo *) g_ptr_array_index (now, i))->name, "cache off, 2 threads");
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (5000);
+      }
+    g_assert_true (renamed);
+  }
+
   g_object_unref (sessions_page);
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);

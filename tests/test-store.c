@@ -158,6 +158,19 @@ test_store_round_trip (void)
   g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
   g_clear_error (&error);
 
+  /* Renaming: trimmed, checked, and only an existing session. */
+  g_assert_true (sm_store_rename_session (store, session, "  batch 64 vs 32  ", &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&sessions, g_ptr_array_unref);
+  sessions = sm_store_list_sessions (store, NULL);
+  g_assert_cmpstr (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->name, ==, "batch 64 vs 32");
+  g_assert_false (sm_store_rename_session (store, session, "   ", &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  g_assert_false (sm_store_rename_session (store, session + 1000, "x", &error));
+  g_assert_nonnull (strstr (error->message, "no session"));
+  g_clear_error (&error);
+
   /* Deleting takes its samples and recommendations along. */
   g_assert_true (sm_store_delete_session (store, session, &error));
   g_clear_pointer (&sessions, g_ptr_array_unref);

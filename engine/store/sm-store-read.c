@@ -413,10 +413,15 @@ sm_store_list_recommendations (SmStore  *store,
   return rc == SQLITE_DONE ? g_steal_pointer (&list) : NULL;
 }
 
-gboolean
-sm_store_delete_session (SmStore  *store,
-                         gint64    session,
-                         GError  **error)
+/* Runs @sql (its ?1 the session id, ?2 @text when given) on one session;
+ * a session that is not there is an error, not a silent no-op. */
+static gboolean
+change_session (SmStore     *store,
+                const char  *sql,
+                gint64       session,
+                const char  *text,
+                const char  *what,
+                GError     **error)
 {
   sqlite3 *db = sm_store_connect (sm_store_get_path (store), FALSE, error);
   sqlite3_stmt *stmt = NULL;
@@ -424,15 +429,16 @@ sm_store_delete_session (SmStore  *store,
 
   if (db == NULL)
     return FALSE;
-  /* Samples, events and recommendations go with it (ON DELETE CASCADE). */
-  ok = sqlite3_prepare_v2 (db, "DELETE FROM sessions WHERE id = ?", -1, &stmt, NULL) == SQLITE_OK;
+  ok = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK;
   if (ok)
     {
       sqlite3_bind_int64 (stmt, 1, session);
+      if (text != NULL)
+        sqlite3_bind_text (stmt, 2, text, -1, SQLITE_TRANSIENT);
       ok = sqlite3_step (stmt) == SQLITE_DONE;
     }
   if (!ok)
-    sm_store_fail (db, "Cannot delete the session", error);
+    sm_store_fail (db, what, error);
   else if (sqlite3_changes (db) == 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "There is no session %" G_GINT64_FORMAT, session);
@@ -442,6 +448,34 @@ sm_store_delete_session (SmStore  *store,
   sqlite3_close (db);
 
   return ok;
+}
+
+gboolean
+sm_store_delete_session (SmStore  *store,
+                         gint64    session,
+                         GError  **error)
+{
+  /* Samples, events and recommendations go with it (ON DELETE CASCADE). */
+  return change_session (store, "DELETE FROM sessions WHERE id = ?1", session, NULL,
+                         "Cannot delete the session", error);
+}
+
+gboolean
+sm_store_rename_session (SmStore     *store,
+                         gint64       session,
+                         const char  *name,
+                         GError     **error)
+{
+  g_autofree char *trimmed = g_strstrip (g_strdup (name));
+
+  if (trimmed[0] == '\0' || !g_utf8_validate (trimmed, -1, NULL) || g_utf8_strlen (trimmed, -1) > 200)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "A session's name is 1 to 200 characters of text");
+      return FALSE;
+    }
+  return change_session (store, "UPDATE sessions SET name = ?2 WHERE id = ?1", session, trimmed,
+                         "Cannot rename the session", error);
 }
 
 /* ---- export ---- */

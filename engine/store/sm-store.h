@@ -158,6 +158,11 @@ GPtrArray *sm_store_list_recommendations (SmStore   *store,
 gboolean   sm_store_delete_session  (SmStore        *store,
                                      gint64          session,
                                      GError        **error);
+/* 1 to 200 characters, spaces at the ends trimmed. */
+gboolean   sm_store_rename_session  (SmStore        *store,
+                                     gint64          session,
+                                     const char     *name,
+                                     GError        **error);
 
 /* Two sessions' @metric side by side, aligned from their starts over the
  * shorter one, in at most @max_points buckets each. */

@@ -598,3 +598,80 @@ sm_session_set_knob (SmSession  *self,
   g_task_set_task_data (task, decision, decision_free);
   g_task_run_in_thread (task, decide_thread);
 }
+
+void
+sm_session_set_workload (SmSession      *self,
+                         SmWorkloadMode  mode,
+                         const double   *mix)
+{
+  g_autofree char *what = g_strdup_printf ("Workload: %s", sm_workload_mode_get_name (mode));
+
+  sm_workload_set_mode (self->workload, mode);
+  sm_workload_set_mix (self->workload, mix);
+  record_event (self, "workload", what);
+}
+
+typedef struct
+{
+  SmPreset  preset;
+  char     *path;
+} ModelLoad;
+
+static void
+model_load_free (gpointer data)
+{
+  ModelLoad *load = data;
+
+  g_free (load->path);
+  g_free (load);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  SmSession *self = source;
+  ModelLoad *load = task_data;
+  GError *error = NULL;
+  gboolean ok = load->path != NULL ? sm_engine_load_model (self->engine, load->path, &error)
+                                   : sm_engine_load_preset (self->engine, load->preset, &error);
+
+  if (ok)
+    {
+      g_autofree char *model = sm_engine_dup_model_description (self->engine);
+
+      record_event (self, "model", model);
+      g_task_return_pointer (task, g_strdup_printf ("Model: %s", model), g_free);
+    }
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+loaded_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  SmSession *self = SM_SESSION (source);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *what = g_task_propagate_pointer (G_TASK (result), &error);
+
+  g_signal_emit (self, signals[KNOB_CHANGED], 0, sm_session_get_time (self),
+                 what != NULL ? what : error->message, what != NULL);
+}
+
+void
+sm_session_load_model (SmSession  *self,
+                       SmPreset    preset,
+                       const char *path)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, loaded_cb, NULL);
+  ModelLoad *load = g_new0 (ModelLoad, 1);
+
+  load->preset = preset;
+  load->path = g_strdup (path);
+  g_task_set_task_data (task, load, model_load_free);
+  g_task_run_in_thread (task, load_thread);
+}

@@ -7,6 +7,7 @@
 #include "sm-advisor.h"
 #include "sm-monitor.h"
 #include "sm-store.h"
+#include "sm-workload.h"
 
 G_BEGIN_DECLS
 
@@ -37,6 +38,16 @@ void        sm_session_start        (SmSession *self,
 void        sm_session_set_rate     (SmSession *self,
                                      double     rate);
 double      sm_session_get_rate     (SmSession *self);
+/* The workload's arrivals (Poisson, constant, closed loop) and the weight
+ * of each domain's queries (SM_N_DOMAINS weights). */
+void        sm_session_set_workload (SmSession      *self,
+                                     SmWorkloadMode  mode,
+                                     const double   *mix);
+/* Loads a preset (@path NULL) or a .safetensors file, off the main thread;
+ * "knob-changed" follows, with the error when it failed. */
+void        sm_session_load_model   (SmSession      *self,
+                                     SmPreset        preset,
+                                     const char     *path);
 SmAdvisor  *sm_session_get_advisor  (SmSession *self);
 /* The monitor time of the newest snapshot, s (where a knob change shows). */
 double      sm_session_get_time     (SmSession *self);

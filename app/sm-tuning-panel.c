@@ -25,6 +25,9 @@ struct _SmTuningPanel
   AdwBin         parent_instance;
 
   AdwComboRow   *backend_row;
+  AdwComboRow   *mode_row;
+  AdwComboRow   *preset_row;
+  GtkAdjustment *mix[SM_N_DOMAINS];
   GtkAdjustment *adjustments[G_N_ELEMENTS (spins)];
   GtkSwitch     *consensus;
 
@@ -90,6 +93,60 @@ consensus_cb (SmTuningPanel *self)
     return;
   /* A flag read per query: setting it waits for nothing. */
   sm_engine_set_consensus (sm_session_get_engine (self->session), gtk_switch_get_active (self->consensus));
+}
+
+static void
+workload_changed_cb (SmTuningPanel *self)
+{
+  double mix[SM_N_DOMAINS];
+
+  if (self->updating || self->session == NULL)
+    return;
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    mix[d] = gtk_adjustment_get_value (self->mix[d]);
+  sm_session_set_workload (self->session, (SmWorkloadMode) adw_combo_row_get_selected (self->mode_row), mix);
+}
+
+static void
+preset_selected_cb (SmTuningPanel *self)
+{
+  guint selected = adw_combo_row_get_selected (self->preset_row);
+
+  if (self->updating || self->session == NULL || selected >= SM_N_PRESETS)
+    return;
+  sm_session_load_model (self->session, (SmPreset) selected, NULL);
+}
+
+static void
+model_chosen_cb (GtkNativeDialog *chooser,
+                 int              response,
+                 SmTuningPanel   *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->session != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *path = g_file_get_path (file);
+
+      sm_session_load_model (self->session, SM_PRESET_STANDARD, path);
+    }
+  g_object_unref (chooser);
+}
+
+static void
+open_model_cb (SmTuningPanel *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (_("Open a Model"),
+                                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  GtkFileFilter *filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, _("Safetensors models"));
+  gtk_file_filter_add_pattern (filter, "*.safetensors");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_object_unref (filter);
+  g_signal_connect (chooser, "response", G_CALLBACK (model_chosen_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 static GtkWidget *
@@ -162,6 +219,55 @@ sm_tuning_panel_init (SmTuningPanel *self)
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (engine_group), consensus_row);
 
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (engine_group));
+
+  /* The model: a preset, or a file. */
+  {
+    GtkWidget *group = adw_preferences_group_new ();
+    GtkStringList *presets = gtk_string_list_new (NULL);
+    GtkWidget *open = gtk_button_new_with_mnemonic (_("_Open File…"));
+
+    for (guint p = 0; p < SM_N_PRESETS; p++)
+      gtk_string_list_append (presets, sm_preset_get_name ((SmPreset) p));
+    adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Model"));
+    gtk_widget_set_valign (open, GTK_ALIGN_CENTER);
+    g_signal_connect_swapped (open, "clicked", G_CALLBACK (open_model_cb), self);
+    adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (group), open);
+    self->preset_row = ADW_COMBO_ROW (adw_combo_row_new ());
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->preset_row), _("Pr_eset"));
+    adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (self->preset_row), TRUE);
+    adw_combo_row_set_model (self->preset_row, G_LIST_MODEL (presets));
+    adw_combo_row_set_selected (self->preset_row, SM_PRESET_STANDARD);
+    g_signal_connect_swapped (self->preset_row, "notify::selected", G_CALLBACK (preset_selected_cb), self);
+    adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), GTK_WIDGET (self->preset_row));
+    adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
+  }
+
+  /* The workload: arrivals and the mix of domains. */
+  {
+    GtkWidget *group = adw_preferences_group_new ();
+    GtkStringList *modes = gtk_string_list_new ((const char *[]) {
+      _("Poisson arrivals"), _("Constant arrivals"), _("Closed loop"), NULL });
+
+    adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Workload"));
+    adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
+                                           _("Closed loop keeps the rate's number of queries outstanding."));
+    self->mode_row = ADW_COMBO_ROW (adw_combo_row_new ());
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->mode_row), _("_Arrivals"));
+    adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (self->mode_row), TRUE);
+    adw_combo_row_set_model (self->mode_row, G_LIST_MODEL (modes));
+    g_signal_connect_swapped (self->mode_row, "notify::selected", G_CALLBACK (workload_changed_cb), self);
+    adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), GTK_WIDGET (self->mode_row));
+    for (guint d = 0; d < SM_N_DOMAINS; d++)
+      {
+        g_autofree char *title = g_strdup_printf (_("%s share"), sm_domain_get_name ((SmDomain) d));
+
+        self->mix[d] = gtk_adjustment_new (1, 0, 10, 1, 1, 0);
+        g_signal_connect_swapped (self->mix[d], "value-changed", G_CALLBACK (workload_changed_cb), self);
+        adw_preferences_group_add (ADW_PREFERENCES_GROUP (group),
+                                   spin_row (title, _("Relative weight of its queries"), self->mix[d]));
+      }
+    adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
+  }
   adw_bin_set_child (ADW_BIN (self), page);
   gtk_widget_set_size_request (GTK_WIDGET (self), 340, -1);
 }

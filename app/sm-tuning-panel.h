@@ -8,7 +8,8 @@
 G_BEGIN_DECLS
 
 /* The engine's knobs beside the charts: kernels, worker threads, batch
- * size and wait, result cache, pool limit, consensus.  Changes apply live, off the main thread, and show as
+ * size and wait, result cache, pool limit, consensus; the model (a preset
+ * or a .safetensors file); the workload's arrivals and mix of domains.  Changes apply live, off the main thread, and show as
  * markers on the charts. */
 
 #define SM_TYPE_TUNING_PANEL (sm_tuning_panel_get_type ())

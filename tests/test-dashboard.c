@@ -147,6 +147,18 @@ test_dashboard_live (void)
   g_assert_true (changed);
   g_assert_cmpuint (sm_engine_get_threads (engine), ==, 3);
 
+  /* A model from the panel: loaded on a thread while the load runs. */
+  changed = FALSE;
+  adw_combo_row_set_selected (ADW_COMBO_ROW (find_row (GTK_WIDGET (dashboard), "Pr_eset")), SM_PRESET_MICRO);
+  while (!changed && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (changed);
+  {
+    g_autofree char *model = sm_engine_dup_model_description (engine);
+
+    g_assert_nonnull (strstr (model, "micro"));
+  }
+
   /* The session report: a PDF of the charts and recommendations. */
   {
     g_autofree char *dir = g_dir_make_tmp ("synmesh-report-XXXXXX", NULL);

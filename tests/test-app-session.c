@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "gtk-test-util.h"
+#include "sm-application.h"
+#include "sm-recommendations-page.h"
+#include "sm-sessions-page.h"
+#include "sm-window.h"
+
+/* The app end to end, as a user meets it: started with a load and a fresh
+ * database, kernels forced to scalar code, the advisor's recommendation
+ * applied from the Recommendations page, quit; started again, the run is
+ * on the Sessions page and in the database with the recommendation
+ * applied. */
+
+typedef struct
+{
+  SmApplication *app;
+  gint64         deadline;
+  guint          step;
+  gboolean       applied;
+  guint          sessions_seen;
+} Drive;
+
+static GtkWidget *
+page_of (SmApplication *app,
+         const char    *name)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+
+  return GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), SM_TYPE_WINDOW, name));
+}
+
+static void
+knob_changed_cb (SmSession  *session,
+                 double      t,
+                 const char *what,
+                 gboolean    ok,
+                 Drive      *drive)
+{
+  drive->applied = ok;
+}
+
+/* First run, polled from the main loop. */
+static gboolean
+first_run_cb (gpointer data)
+{
+  Drive *drive = data;
+  SmSession *session = sm_application_get_session (drive->app);
+  g_autoptr(GPtrArray) list = NULL;
+
+  g_assert_cmpint (g_get_monotonic_time (), <, drive->deadline);
+  switch (drive->step)
+    {
+    case 0:
+      g_assert_true (sm_session_get_running (session));
+      g_assert_true (sm_engine_set_backend (sm_application_get_engine (drive->app), SM_BACKEND_GENERIC, NULL));
+      g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), drive);
+      drive->step++;
+      break;
+    case 1:
+      /* The SIMD rule fires and its row is on the page: Apply there. */
+      list = sm_advisor_list (sm_session_get_advisor (session));
+      for (guint i = 0; i < list->len; i++)
+        {
+          SmRecommendation *rec = g_ptr_array_index (list, i);
+
+          if (g_str_equal (rec->rule, "simd-utilisation")
+              && sm_recommendations_page_get_n_rows (SM_RECOMMENDATIONS_PAGE (page_of (drive->app, "recommendations_page"))) > 0)
+            {
+              g_assert_true (gtk_widget_activate_action (page_of (drive->app, "recommendations_page"),
+                                                         "recommendations.apply", "u", rec->id));
+              drive->step++;
+              break;
+            }
+        }
+      break;
+    case 2:
+      if (drive->applied)
+        {
+          g_assert_cmpint (sm_engine_get_backend (sm_application_get_engine (drive->app)), ==, SM_BACKEND_AUTO);
+          g_action_group_activate_action (G_ACTION_GROUP (drive->app), "quit", NULL);
+          return G_SOURCE_REMOVE;
+        }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+second_run_cb (gpointer data)
+{
+  Drive *drive = data;
+  SmSessionsPage *sessions = SM_SESSIONS_PAGE (page_of (drive->app, "sessions_page"));
+
+  g_assert_cmpint (g_get_monotonic_time (), <, drive->deadline);
+  if (sm_sessions_page_get_n_sessions (sessions) == 0)
+    return G_SOURCE_CONTINUE;
+  drive->sessions_seen = sm_sessions_page_get_n_sessions (sessions);
+  g_action_group_activate_action (G_ACTION_GROUP (drive->app), "quit", NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+run (Drive       *drive,
+     GSourceFunc  poll,
+     gboolean     load)
+{
+  char *argv[] = { (char *) "synaptic-mesh", (char *) "--load", (char *) "1000", NULL };
+
+  drive->app = sm_application_new ();
+  drive->deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  drive->step = 0;
+  /* Tests run in parallel on one session bus: stay off the unique name. */
+  g_application_set_flags (G_APPLICATION (drive->app), G_APPLICATION_NON_UNIQUE);
+  g_timeout_add (50, poll, drive);
+  g_assert_cmpint (g_application_run (G_APPLICATION (drive->app), load ? 3 : 1, argv), ==, 0);
+  g_assert_finalize_object (drive->app);
+}
+
+static void
+test_app_session_end_to_end (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-e2e-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "synmesh.db", NULL);
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autoptr(SmStore) store = NULL;
+  g_autoptr(GPtrArray) sessions = NULL, recs = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean applied = FALSE;
+  Drive drive = { 0 };
+
+  g_setenv ("SYNMESH_DB", db, TRUE);
+  g_settings_set_string (settings, "mesh-bind", "tcp://127.0.0.1:*");
+  g_settings_set_uint (settings, "refresh-interval", 50);
+
+  run (&drive, first_run_cb, TRUE);
+  run (&drive, second_run_cb, FALSE);
+  g_assert_cmpuint (drive.sessions_seen, ==, 1);
+
+  store = sm_store_open (db, NULL, &error);
+  g_assert_no_error (error);
+  sessions = sm_store_list_sessions (store, &error);
+  g_assert_cmpuint (sessions->len, ==, 1);
+  g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, 0))->samples, >, 0);
+  recs = sm_store_list_recommendations (store, ((SmSessionInfo *) g_ptr_array_index (sessions, 0))->id, &error);
+  for (guint i = 0; i < recs->len; i++)
+    if (g_str_equal (((SmRecommendation *) g_ptr_array_index (recs, i))->rule, "simd-utilisation")
+        && ((SmRecommendation *) g_ptr_array_index (recs, i))->status == SM_RECOMMENDATION_APPLIED)
+      applied = TRUE;
+  g_assert_true (applied);
+
+  g_clear_pointer (&store, sm_store_free);
+  g_settings_reset (settings, "mesh-bind");
+  g_settings_reset (settings, "refresh-interval");
+  g_unsetenv ("SYNMESH_DB");
+  {
+    g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (listing)) != NULL)
+      {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+
+        g_unlink (path);
+      }
+  }
+  g_rmdir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/app/session/end-to-end", test_app_session_end_to_end);
+
+  return g_test_run ();
+}

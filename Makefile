@@ -42,7 +42,7 @@ bench: build
 asan: deps
 	$(call configure,$(ASAN_DIR),$(ASAN_FLAGS))
 	meson compile -C $(ASAN_DIR)
-	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0 \
 	 LSAN_OPTIONS=suppressions=$(CURDIR)/build-aux/lsan.supp:print_suppressions=0 \
 	 UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
 	 build-aux/run-tests.sh $(ASAN_DIR) --timeout-multiplier 4

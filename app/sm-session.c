@@ -101,7 +101,10 @@ deliver (SmSession         *self,
   delivery->snapshot = snapshot != NULL ? sm_monitor_snapshot_ref (snapshot) : NULL;
   delivery->recommendation = recommendation;
   delivery->outcome = outcome;
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_cb, delivery, delivery_free);
+  /* Always through the main loop: g_main_context_invoke() would run the
+   * callback right here, on the monitor's thread, whenever the main
+   * context happens to be free. */
+  g_idle_add_full (G_PRIORITY_DEFAULT, deliver_cb, delivery, delivery_free);
 }
 
 /* The session's row, begun on the first tick of a run (begin waits for

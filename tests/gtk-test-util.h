@@ -76,3 +76,19 @@ find_dialog (const char *text)
   g_error ("no dialog opened");
 }
 
+
+/* Lets the main loop run for @ms: work the test started on threads (a
+ * list read, a stop) hands its result back through the main loop, and a
+ * test that ends before that would leave it, and what it holds, behind. */
+static inline void
+drain_main_loop (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + (gint64) ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (2000);
+    }
+}

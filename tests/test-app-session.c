@@ -40,7 +40,9 @@ knob_changed_cb (SmSession  *session,
                  gboolean    ok,
                  Drive      *drive)
 {
-  drive->applied = ok;
+  if (!ok)
+    g_error ("the change was refused: %s", what);
+  drive->applied = TRUE;
 }
 
 /* First run, polled from the main loop. */
@@ -51,12 +53,16 @@ first_run_cb (gpointer data)
   SmSession *session = sm_application_get_session (drive->app);
   g_autoptr(GPtrArray) list = NULL;
 
-  g_assert_cmpint (g_get_monotonic_time (), <, drive->deadline);
+  if (g_get_monotonic_time () > drive->deadline)
+    g_error ("the first run is stuck at step %u", drive->step);
   switch (drive->step)
     {
     case 0:
       g_assert_true (sm_session_get_running (session));
       g_assert_true (sm_engine_set_backend (sm_application_get_engine (drive->app), SM_BACKEND_GENERIC, NULL));
+      /* Four ticks of evidence, not two seconds' worth: sanitizer builds
+       * are slow enough that a long window may never hold whole. */
+      sm_advisor_set_window (sm_session_get_advisor (session), 4);
       g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), drive);
       drive->step++;
       break;
@@ -113,7 +119,7 @@ run (Drive       *drive,
   char *argv[] = { (char *) "synaptic-mesh", (char *) "--load", (char *) "1000", NULL };
 
   drive->app = sm_application_new ();
-  drive->deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  drive->deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
   drive->step = 0;
   /* Tests run in parallel on one session bus: stay off the unique name. */
   g_application_set_flags (G_APPLICATION (drive->app), G_APPLICATION_NON_UNIQUE);

@@ -86,6 +86,12 @@ knob_changed_cb (SmSession  *session,
   *changed = TRUE;
 }
 
+static void
+count_tick (guint *ticks)
+{
+  (*ticks)++;
+}
+
 static gboolean
 charts_filled (SmDashboard *dashboard,
                gsize        samples)
@@ -193,6 +199,7 @@ test_dashboard_live (void)
   while (session != NULL && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_null (session);
+  drain_main_loop (500);
   sm_engine_free (engine);
 }
 
@@ -215,6 +222,7 @@ test_recommendations_apply (void)
   SmRecommendation *simd = NULL;
   SmSessionsPage *sessions_page;
   gboolean changed = FALSE;
+  guint ticks = 0, recorded_runs = 0;
   gint64 until;
 
   g_assert_no_error (error);
@@ -225,6 +233,7 @@ test_recommendations_apply (void)
   sm_advisor_set_window (sm_session_get_advisor (session), 4);
   sm_advisor_set_latency_target (sm_session_get_advisor (session), 1e9);
   g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), &changed);
+  g_signal_connect_swapped (session, "snapshot", G_CALLBACK (count_tick), &ticks);
   sm_recommendations_page_set_session (page, session);
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
   gtk_window_present (GTK_WINDOW (window));
@@ -254,10 +263,17 @@ test_recommendations_apply (void)
 
   /* The run ends and shows on the Sessions page, whose replay reads it
    * back from the database. */
+  until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
   sessions_page = SM_SESSIONS_PAGE (sm_sessions_page_new ());
   g_object_ref_sink (sessions_page);
   sm_sessions_page_set_session (sessions_page, session);
+  g_signal_connect_swapped (session, "run-recorded", G_CALLBACK (count_tick), &recorded_runs);
   sm_session_stop (session);
+  /* Listed once the run is complete in the database, not before. */
+  while (recorded_runs < 1 && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (recorded_runs, ==, 1);
+  sm_sessions_page_refresh (sessions_page);
   while (sm_sessions_page_get_n_sessions (sessions_page) == 0 && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (sm_sessions_page_get_n_sessions (sessions_page), ==, 1);
@@ -265,6 +281,7 @@ test_recommendations_apply (void)
     g_autoptr(GPtrArray) infos = sm_store_list_sessions (sm_session_get_store (session), &error);
     SmChartSeries *replayed = sm_chart_get_series (sm_sessions_page_get_replay_chart (sessions_page, 1), 0);
 
+    until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.open", "x",
                                                ((SmSessionInfo *) g_ptr_array_index (infos, 0))->id));
     while (sm_chart_series_get_length (replayed) == 0 && g_get_monotonic_time () < until)
@@ -274,9 +291,16 @@ test_recommendations_apply (void)
   /* A second run, and the two compared from the page: both selected by
    * their check buttons, charted from their starts. */
   sm_session_start (session, 1000);
-  g_usleep (500000);
+  ticks = 0;
+  until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (ticks < 5 && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
   sm_session_stop (session);
-  while (sm_sessions_page_get_n_sessions (sessions_page) < 2 && g_get_monotonic_time () < until + 10 * G_USEC_PER_SEC)
+  until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (recorded_runs < 2 && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  sm_sessions_page_refresh (sessions_page);
+  while (sm_sessions_page_get_n_sessions (sessions_page) < 2 && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (sm_sessions_page_get_n_sessions (sessions_page), ==, 2);
   {
@@ -289,7 +313,8 @@ test_recommendations_apply (void)
       gtk_check_button_set_active (g_ptr_array_index (checks, i), TRUE);
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.compare", NULL));
     b = sm_chart_get_series (sm_sessions_page_get_compare_chart (sessions_page, 1), 1);
-    while (sm_chart_series_get_length (b) == 0 && g_get_monotonic_time () < until + 20 * G_USEC_PER_SEC)
+    until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    while (sm_chart_series_get_length (b) == 0 && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);
     g_assert_cmpuint (sm_chart_series_get_length (b), >, 0);
   }
@@ -305,7 +330,8 @@ test_recommendations_apply (void)
     dialog = find_dialog (NULL);
     gtk_editable_set_text (GTK_EDITABLE (find_type (GTK_WIDGET (dialog), GTK_TYPE_TEXT)), "cache off, 2 threads");
     adw_message_dialog_response (dialog, "rename");
-    while (!renamed && g_get_monotonic_time () < until + 30 * G_USEC_PER_SEC)
+    until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    while (!renamed && g_get_monotonic_time () < until)
       {
         g_autoptr(GPtrArray) now = sm_store_list_sessions (sm_session_get_store (session), NULL);
 
@@ -321,9 +347,11 @@ test_recommendations_apply (void)
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
   g_object_unref (session);
-  while (session != NULL && g_get_monotonic_time () < until + 10 * G_USEC_PER_SEC)
+  until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (session != NULL && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_null (session);
+  drain_main_loop (500);
   sm_engine_free (engine);
 
   /* The run is in the database, with the recommendation as applied. */
@@ -337,19 +365,22 @@ test_recommendations_apply (void)
       g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, i))->samples, >, 0);
       g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (sessions, i))->ended_ms, >, 0);
     }
-  /* The first run (listed last: newest first) has the applied recommendation. */
-  recorded = sm_store_list_recommendations (store, ((SmSessionInfo *) g_ptr_array_index (sessions, sessions->len - 1))->id,
-                                            &error);
-  g_assert_no_error (error);
+  /* The first run has the applied recommendation. */
   {
     gboolean applied = FALSE;
 
-    for (guint i = 0; i < recorded->len; i++)
+    for (guint k = 0; k < sessions->len; k++)
       {
-        SmRecommendation *rec = g_ptr_array_index (recorded, i);
+        g_clear_pointer (&recorded, g_ptr_array_unref);
+        recorded = sm_store_list_recommendations (store, ((SmSessionInfo *) g_ptr_array_index (sessions, k))->id, &error);
+        g_assert_no_error (error);
+        for (guint i = 0; i < recorded->len; i++)
+          {
+            SmRecommendation *rec = g_ptr_array_index (recorded, i);
 
-        if (g_str_equal (rec->rule, "simd-utilisation") && rec->status == SM_RECOMMENDATION_APPLIED)
-          applied = TRUE;
+            if (g_str_equal (rec->rule, "simd-utilisation") && rec->status == SM_RECOMMENDATION_APPLIED)
+              applied = TRUE;
+          }
       }
     g_assert_true (applied);
   }

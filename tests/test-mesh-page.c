@@ -135,6 +135,7 @@ test_mesh_page_peer_lifecycle (void)
   g_settings_reset (settings, "mesh-discovery");
 
   gtk_window_destroy (GTK_WINDOW (window));
+  drain_main_loop (500);
   g_clear_object (&controller);
   test_node_stop (&b);
 }

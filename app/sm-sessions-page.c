@@ -489,17 +489,20 @@ delete_thread (GTask        *task,
     g_task_return_error (task, error);
 }
 
+/* A delete or rename on a thread ended: the list again, or why not. The
+ * task carries the words for a failure ("Not deleted"). */
 static void
-deleted_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
+store_changed_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
   g_autoptr(SmSessionsPage) self = user_data;
   g_autoptr(GError) error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      g_autofree char *text = g_strdup_printf (_("Not deleted: %s"), error->message);
+      g_autofree char *text = g_strdup_printf ("%s: %s", (const char *) g_object_get_data (G_OBJECT (result), "failure"),
+                                               error->message);
 
       toast (self, adw_toast_new (text));
     }
@@ -531,11 +534,12 @@ dismissed_cb (AdwToast *toast_,
 
   if (!deletion->undone && store != NULL)
     {
-      g_autoptr(GTask) task = g_task_new (deletion->page->session, NULL, deleted_cb, g_object_ref (deletion->page));
+      g_autoptr(GTask) task = g_task_new (deletion->page->session, NULL, store_changed_cb, g_object_ref (deletion->page));
       Doomed *doomed = g_new (Doomed, 1);
 
       doomed->store = store;
       doomed->id = deletion->id;
+      g_object_set_data (G_OBJECT (task), "failure", (gpointer) _("Not deleted"));
       g_task_set_task_data (task, doomed, g_free);
       g_task_run_in_thread (task, delete_thread);
     }
@@ -602,23 +606,6 @@ rename_thread (GTask        *task,
 }
 
 static void
-renamed_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(SmSessionsPage) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_autofree char *text = g_strdup_printf (_("Not renamed: %s"), error->message);
-
-      toast (self, adw_toast_new (text));
-    }
-  sm_sessions_page_refresh (self);
-}
-
-static void
 rename_response_cb (AdwMessageDialog *dialog,
                     const char       *response,
                     SmSessionsPage   *self)
@@ -629,9 +616,10 @@ rename_response_cb (AdwMessageDialog *dialog,
 
   if (g_str_equal (response, "rename") && store != NULL && self->session != NULL)
     {
-      g_autoptr(GTask) task = g_task_new (self->session, NULL, renamed_cb, g_object_ref (self));
+      g_autoptr(GTask) task = g_task_new (self->session, NULL, store_changed_cb, g_object_ref (self));
       Renaming *renaming = g_new0 (Renaming, 1);
 
+      g_object_set_data (G_OBJECT (task), "failure", (gpointer) _("Not renamed"));
       renaming->store = store;
       renaming->id = id;
       renaming->name = g_strdup (gtk_editable_get_text (entry));

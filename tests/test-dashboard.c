@@ -126,7 +126,7 @@ test_dashboard_live (void)
 
   sm_session_start (session, 2000);
   g_assert_true (sm_session_get_running (session));
-  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (!charts_filled (dashboard, 10) && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (charts_filled (dashboard, 10));
@@ -134,7 +134,7 @@ test_dashboard_live (void)
   /* Measured latencies, not placeholders: the newest p50 is a positive
    * number of microseconds. */
   p50 = sm_chart_get_series (sm_dashboard_get_chart (dashboard, 0), 0);
-  until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (!(sm_chart_series_value_at (p50, sm_chart_series_get_last_time (p50)) > 0)
          && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
@@ -148,6 +148,7 @@ test_dashboard_live (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-tuning", NULL));
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_type (find_row (GTK_WIDGET (dashboard), "Worker _Threads"),
                                                          GTK_TYPE_SPIN_BUTTON)), 3);
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (!changed && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (changed);
@@ -156,6 +157,7 @@ test_dashboard_live (void)
   /* A model from the panel: loaded on a thread while the load runs. */
   changed = FALSE;
   adw_combo_row_set_selected (ADW_COMBO_ROW (find_row (GTK_WIDGET (dashboard), "Pr_eset")), SM_PRESET_MICRO);
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (!changed && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (changed);
@@ -195,7 +197,7 @@ test_dashboard_live (void)
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
   g_object_unref (session);
-  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (session != NULL && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_null (session);
@@ -239,7 +241,7 @@ test_recommendations_apply (void)
   gtk_window_present (GTK_WINDOW (window));
 
   sm_session_start (session, 1000);
-  until = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (simd == NULL && g_get_monotonic_time () < until)
     {
       g_main_context_iteration (NULL, TRUE);
@@ -251,11 +253,13 @@ test_recommendations_apply (void)
     }
   g_assert_nonnull (simd);
   /* Delivered to the page through the main loop. */
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (sm_recommendations_page_get_n_rows (page) == 0 && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (sm_recommendations_page_get_n_rows (page), >=, 1);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "recommendations.apply", "u", simd->id));
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (!changed && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (changed);
@@ -263,7 +267,7 @@ test_recommendations_apply (void)
 
   /* The run ends and shows on the Sessions page, whose replay reads it
    * back from the database. */
-  until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   sessions_page = SM_SESSIONS_PAGE (sm_sessions_page_new ());
   g_object_ref_sink (sessions_page);
   sm_sessions_page_set_session (sessions_page, session);
@@ -281,7 +285,7 @@ test_recommendations_apply (void)
     g_autoptr(GPtrArray) infos = sm_store_list_sessions (sm_session_get_store (session), &error);
     SmChartSeries *replayed = sm_chart_get_series (sm_sessions_page_get_replay_chart (sessions_page, 1), 0);
 
-    until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.open", "x",
                                                ((SmSessionInfo *) g_ptr_array_index (infos, 0))->id));
     while (sm_chart_series_get_length (replayed) == 0 && g_get_monotonic_time () < until)
@@ -292,11 +296,11 @@ test_recommendations_apply (void)
    * their check buttons, charted from their starts. */
   sm_session_start (session, 1000);
   ticks = 0;
-  until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (ticks < 5 && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   sm_session_stop (session);
-  until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (recorded_runs < 2 && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   sm_sessions_page_refresh (sessions_page);
@@ -313,7 +317,7 @@ test_recommendations_apply (void)
       gtk_check_button_set_active (g_ptr_array_index (checks, i), TRUE);
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.compare", NULL));
     b = sm_chart_get_series (sm_sessions_page_get_compare_chart (sessions_page, 1), 1);
-    until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
     while (sm_chart_series_get_length (b) == 0 && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);
     g_assert_cmpuint (sm_chart_series_get_length (b), >, 0);
@@ -330,7 +334,7 @@ test_recommendations_apply (void)
     dialog = find_dialog (NULL);
     gtk_editable_set_text (GTK_EDITABLE (find_type (GTK_WIDGET (dialog), GTK_TYPE_TEXT)), "cache off, 2 threads");
     adw_message_dialog_response (dialog, "rename");
-    until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
     while (!renamed && g_get_monotonic_time () < until)
       {
         g_autoptr(GPtrArray) now = sm_store_list_sessions (sm_session_get_store (session), NULL);
@@ -347,7 +351,7 @@ test_recommendations_apply (void)
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
   g_object_unref (session);
-  until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (session != NULL && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_null (session);

@@ -827,21 +827,39 @@ sm_sessions_page_class_init (SmSessionsPageClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "sessions.back", NULL);
 }
 
+/* A sub-page (replay, comparison): a back button and a title above the
+ * content, all in a scrolled window (returned), the content's box in @box. */
 static GtkWidget *
-make_replay (SmSessionsPage *self)
+make_subpage (GtkWidget **box,
+              GtkWidget **title)
 {
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   GtkWidget *head = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *back = gtk_button_new_from_icon_name ("go-previous-symbolic");
   GtkWidget *scrolled = gtk_scrolled_window_new ();
 
+  *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   gtk_widget_set_tooltip_text (back, _("Back to the Sessions (Escape)"));
   gtk_actionable_set_action_name (GTK_ACTIONABLE (back), "sessions.back");
-  self->replay_title = gtk_label_new ("");
-  gtk_widget_add_css_class (self->replay_title, "title-3");
+  *title = gtk_label_new ("");
+  gtk_widget_add_css_class (*title, "title-4");
+  gtk_label_set_ellipsize (GTK_LABEL (*title), PANGO_ELLIPSIZE_MIDDLE);
   gtk_box_append (GTK_BOX (head), back);
-  gtk_box_append (GTK_BOX (head), self->replay_title);
-  gtk_box_append (GTK_BOX (box), head);
+  gtk_box_append (GTK_BOX (head), *title);
+  gtk_box_append (GTK_BOX (*box), head);
+  gtk_widget_set_margin_top (*box, 12);
+  gtk_widget_set_margin_bottom (*box, 12);
+  gtk_widget_set_margin_start (*box, 12);
+  gtk_widget_set_margin_end (*box, 12);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), *box);
+  return scrolled;
+}
+
+static GtkWidget *
+make_replay (SmSessionsPage *self)
+{
+  GtkWidget *box;
+  GtkWidget *scrolled = make_subpage (&box, &self->replay_title);
+
   for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
     {
       self->charts[c] = SM_CHART (sm_chart_new (_(replay_charts[c].title), replay_charts[c].unit));
@@ -852,30 +870,14 @@ make_replay (SmSessionsPage *self)
       gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, 220);
       gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->charts[c]));
     }
-  gtk_widget_set_margin_top (box, 12);
-  gtk_widget_set_margin_bottom (box, 12);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), box);
   return scrolled;
 }
 
 static GtkWidget *
 make_compare (SmSessionsPage *self)
 {
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *head = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *back = gtk_button_new_from_icon_name ("go-previous-symbolic");
-  GtkWidget *scrolled = gtk_scrolled_window_new ();
-
-  gtk_widget_set_tooltip_text (back, _("Back to the Sessions (Escape)"));
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (back), "sessions.back");
-  self->compare_title = gtk_label_new ("");
-  gtk_widget_add_css_class (self->compare_title, "title-4");
-  gtk_label_set_ellipsize (GTK_LABEL (self->compare_title), PANGO_ELLIPSIZE_MIDDLE);
-  gtk_box_append (GTK_BOX (head), back);
-  gtk_box_append (GTK_BOX (head), self->compare_title);
-  gtk_box_append (GTK_BOX (box), head);
+  GtkWidget *box;
+  GtkWidget *scrolled = make_subpage (&box, &self->compare_title);
 
   self->compare_table = gtk_grid_new ();
   gtk_grid_set_column_spacing (GTK_GRID (self->compare_table), 24);
@@ -892,11 +894,6 @@ make_compare (SmSessionsPage *self)
       gtk_widget_set_size_request (GTK_WIDGET (self->compare_charts[c]), -1, 220);
       gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->compare_charts[c]));
     }
-  gtk_widget_set_margin_top (box, 12);
-  gtk_widget_set_margin_bottom (box, 12);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), box);
   return scrolled;
 }
 

@@ -5,6 +5,7 @@
  * widget's kind. */
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 
 /* The first AdwPreferencesRow titled @title under @widget, or NULL. */
 static inline GtkWidget *
@@ -92,3 +93,32 @@ drain_main_loop (guint ms)
       g_usleep (2000);
     }
 }
+
+/* Removes a test's temporary folder and the files in it. */
+static inline void
+remove_tmp_dir (const char *dir)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+#ifdef __SANITIZE_ADDRESS__
+/* Runs of the whole load path take minutes under the sanitizers' full
+ * unwinding; `make test` runs them, the sanitizer run says it skipped. */
+static inline void
+skip_under_sanitizers (void)
+{
+  g_test_skip ("too slow under the sanitizers (make test runs it)");
+}
+#define SANITIZED(test) ((void) (test), skip_under_sanitizers)
+#else
+#define SANITIZED(test) test
+#endif

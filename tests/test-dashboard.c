@@ -389,32 +389,8 @@ test_recommendations_apply (void)
     g_assert_true (applied);
   }
   g_clear_pointer (&store, sm_store_free);
-  {
-    g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
-    const char *name;
-
-    while ((name = g_dir_read_name (listing)) != NULL)
-      {
-        g_autofree char *path = g_build_filename (dir, name, NULL);
-
-        g_unlink (path);
-      }
-  }
-  g_rmdir (dir);
+  remove_tmp_dir (dir);
 }
-
-#ifdef __SANITIZE_ADDRESS__
-/* Runs of the whole load path take minutes under the sanitizers' full
- * unwinding; `make test` runs them, the sanitizer run says it skipped. */
-static void
-skip_under_sanitizers (void)
-{
-  g_test_skip ("too slow under the sanitizers (make test runs it)");
-}
-#define SANITIZED(test) ((void) (test), skip_under_sanitizers)
-#else
-#define SANITIZED(test) test
-#endif
 
 int
 main (int   argc,

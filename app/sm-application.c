@@ -19,6 +19,7 @@ struct _SmApplication
   SmMeshController *mesh;
   double            load_rate;
   SmStallWatch     *stall_watch;   /* SYNMESH_STALL_WATCH=1 */
+  guint             retention_timeout;
 };
 
 G_DEFINE_FINAL_TYPE (SmApplication, sm_application, ADW_TYPE_APPLICATION)
@@ -135,6 +136,26 @@ measurement_settings_cb (SmApplication *self)
                          MAX (2, 2000 / g_settings_get_uint (self->settings, "refresh-interval")));
 }
 
+static gboolean
+apply_retention_cb (gpointer user_data)
+{
+  SmApplication *self = user_data;
+
+  self->retention_timeout = 0;
+  sm_session_apply_retention (self->session, g_settings_get_uint (self->settings, "retention-days"),
+                              (gint64) g_settings_get_uint (self->settings, "retention-size") * 1024 * 1024);
+  return G_SOURCE_REMOVE;
+}
+
+/* A spin button changes the limits a step at a time: applied once they
+ * rest for a second. */
+static void
+retention_settings_cb (SmApplication *self)
+{
+  g_clear_handle_id (&self->retention_timeout, g_source_remove);
+  self->retention_timeout = g_timeout_add_seconds (1, apply_retention_cb, self);
+}
+
 /* The engine runs for the application's whole life: its node serves peers
  * even while no session is charted. */
 static void
@@ -163,6 +184,11 @@ start_engine (SmApplication *self)
   g_signal_connect_object (self->settings, "changed::latency-target", G_CALLBACK (measurement_settings_cb), self,
                            G_CONNECT_SWAPPED);
   measurement_settings_cb (self);
+  g_signal_connect_object (self->settings, "changed::retention-days", G_CALLBACK (retention_settings_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::retention-size", G_CALLBACK (retention_settings_cb), self,
+                           G_CONNECT_SWAPPED);
+  apply_retention_cb (self);
 }
 
 static void
@@ -174,6 +200,7 @@ sm_application_shutdown (GApplication *application)
     sm_stall_watch_report (self->stall_watch);
   g_clear_pointer (&self->stall_watch, sm_stall_watch_free);
 
+  g_clear_handle_id (&self->retention_timeout, g_source_remove);
   /* The node and the load go before the engine whose queries they hold. */
   g_clear_object (&self->session);
   g_clear_object (&self->mesh);

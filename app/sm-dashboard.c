@@ -10,8 +10,12 @@
 #include "sm-report.h"
 #include "sm-tuning-panel.h"
 
-/* Samples each series keeps: an hour at the default 250 ms refresh. */
+/* Samples each series keeps until told otherwise: an hour at the default
+ * 250 ms refresh. */
 #define HISTORY 14400
+/* However long the history people ask for: 13 series of this many samples
+ * stay within a few tens of MiB. */
+#define MAX_HISTORY 100000
 
 typedef enum {
   TILE_P99,
@@ -574,6 +578,22 @@ sm_dashboard_set_window (SmDashboard *self,
 {
   for (guint c = 0; c < N_CHARTS; c++)
     sm_chart_set_window (self->charts[c], seconds);
+}
+
+gsize
+sm_dashboard_set_history (SmDashboard *self,
+                          guint        seconds,
+                          guint        interval_ms)
+{
+  gsize samples = CLAMP ((guint64) seconds * 1000 / MAX (interval_ms, 1), 16, MAX_HISTORY);
+
+  for (guint c = 0; c < N_CHARTS; c++)
+    {
+      for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
+        sm_chart_series_set_capacity (sm_chart_get_series (self->charts[c], s), samples);
+      sm_chart_samples_added (self->charts[c]);
+    }
+  return samples;
 }
 
 SmChart *

@@ -24,6 +24,12 @@ void        sm_dashboard_set_session   (SmDashboard *self,
 /* Seconds shown back from the newest sample; 0: the whole session. */
 void        sm_dashboard_set_window    (SmDashboard *self,
                                         double       seconds);
+/* Live history: the charts keep @seconds of measurements taken every
+ * @interval_ms (the newest ones when it shrinks), within a bound on
+ * memory; returns the samples each series now keeps. */
+gsize       sm_dashboard_set_history   (SmDashboard *self,
+                                        guint        seconds,
+                                        guint        interval_ms);
 /* A knob changed at @t (monitor time, s): a marker on every chart. */
 void        sm_dashboard_add_marker    (SmDashboard *self,
                                         double       t);

@@ -15,6 +15,10 @@ struct _SmPreferencesWindow
   AdwActionRow         *data_dir_row;
   GtkSpinButton        *refresh_spin;
   GtkSpinButton        *target_spin;
+  GtkSpinButton        *history_spin;
+  AdwComboRow          *latency_unit_row;
+  GtkSpinButton        *retention_days_spin;
+  GtkSpinButton        *retention_size_spin;
 
   /* Owned */
   GSettings            *settings;
@@ -30,18 +34,21 @@ G_DEFINE_FINAL_TYPE (SmPreferencesWindow, sm_preferences_window, ADW_TYPE_PREFER
 
 static GParamSpec *properties[N_PROPS];
 
-/* The combo row's items, in order, as the schema's enum nicks. */
-static const char * const style_nicks[] = { "default", "light", "dark" };
+/* The combo rows' items, in order, as the schema's enum nicks (NULL
+ * ended); each binding gets its list as user data. */
+static const char * const style_nicks[] = { "default", "light", "dark", NULL };
+static const char * const latency_unit_nicks[] = { "auto", "microseconds", "milliseconds", NULL };
 
 static gboolean
-style_get_mapping (GValue   *value,
-                   GVariant *variant,
-                   gpointer  user_data)
+nick_get_mapping (GValue   *value,
+                  GVariant *variant,
+                  gpointer  user_data)
 {
+  const char * const *nicks = user_data;
   const char *nick = g_variant_get_string (variant, NULL);
 
-  for (guint i = 0; i < G_N_ELEMENTS (style_nicks); i++)
-    if (g_str_equal (nick, style_nicks[i]))
+  for (guint i = 0; nicks[i] != NULL; i++)
+    if (g_str_equal (nick, nicks[i]))
       {
         g_value_set_uint (value, i);
         return TRUE;
@@ -51,16 +58,25 @@ style_get_mapping (GValue   *value,
 }
 
 static GVariant *
-style_set_mapping (const GValue       *value,
-                   const GVariantType *expected_type,
-                   gpointer            user_data)
+nick_set_mapping (const GValue       *value,
+                  const GVariantType *expected_type,
+                  gpointer            user_data)
 {
+  const char * const *nicks = user_data;
   guint selected = g_value_get_uint (value);
 
-  if (selected >= G_N_ELEMENTS (style_nicks))
+  if (selected >= g_strv_length ((char **) nicks))
     return NULL;
 
-  return g_variant_new_string (style_nicks[selected]);
+  return g_variant_new_string (nicks[selected]);
+}
+
+static void
+bind_spin (SmPreferencesWindow *self,
+           const char          *key,
+           GtkSpinButton       *spin)
+{
+  g_settings_bind (self->settings, key, gtk_spin_button_get_adjustment (spin), "value", G_SETTINGS_BIND_DEFAULT);
 }
 
 static void
@@ -74,13 +90,19 @@ sm_preferences_window_constructed (GObject *object)
   g_settings_bind_with_mapping (self->settings, "color-scheme",
                                 self->style_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT,
-                                style_get_mapping, style_set_mapping,
-                                NULL, NULL);
+                                nick_get_mapping, nick_set_mapping,
+                                (gpointer) style_nicks, NULL);
+  g_settings_bind_with_mapping (self->settings, "latency-unit",
+                                self->latency_unit_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT,
+                                nick_get_mapping, nick_set_mapping,
+                                (gpointer) latency_unit_nicks, NULL);
 
-  g_settings_bind (self->settings, "refresh-interval",
-                   gtk_spin_button_get_adjustment (self->refresh_spin), "value", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "latency-target",
-                   gtk_spin_button_get_adjustment (self->target_spin), "value", G_SETTINGS_BIND_DEFAULT);
+  bind_spin (self, "refresh-interval", self->refresh_spin);
+  bind_spin (self, "latency-target", self->target_spin);
+  bind_spin (self, "history-length", self->history_spin);
+  bind_spin (self, "retention-days", self->retention_days_spin);
+  bind_spin (self, "retention-size", self->retention_size_spin);
   adw_action_row_set_subtitle (self->data_dir_row, data_dir);
 }
 
@@ -137,6 +159,10 @@ sm_preferences_window_class_init (SmPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, data_dir_row);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, refresh_spin);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, target_spin);
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, history_spin);
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, latency_unit_row);
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, retention_days_spin);
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, retention_size_spin);
 }
 
 static void

@@ -42,6 +42,7 @@ enum {
   RECOMMENDATION,
   KNOB_CHANGED,
   RUN_RECORDED,
+  STORE_PRUNED,
   N_SIGNALS
 };
 
@@ -302,6 +303,16 @@ sm_session_class_init (SmSessionClass *klass)
    */
   signals[RUN_RECORDED] = g_signal_new ("run-recorded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * SmSession::store-pruned:
+   * @thinned: sessions thinned to coarse samples
+   * @deleted: sessions deleted
+   *
+   * sm_session_apply_retention() changed past sessions.
+   */
+  signals[STORE_PRUNED] = g_signal_new ("store-pruned", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_UINT);
 
   signals[KNOB_CHANGED] = g_signal_new ("knob-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_DOUBLE, G_TYPE_STRING,
@@ -570,6 +581,65 @@ sm_session_decide (SmSession        *self,
     decision->action = g_strdup ("");
   g_task_set_task_data (task, decision, decision_free);
   g_task_run_in_thread (task, decide_thread);
+}
+
+typedef struct
+{
+  double max_age_days;
+  gint64 max_bytes;
+  guint  thinned;
+  guint  deleted;
+} Retention;
+
+static void
+retention_thread (GTask        *task,
+                  gpointer      source,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  SmSession *self = source;
+  Retention *retention = task_data;
+  GError *error = NULL;
+
+  /* Old sessions are read whole to be thinned: never while the main
+   * thread waits. */
+  if (sm_store_apply_retention (self->store, retention->max_age_days, retention->max_bytes, 10000,
+                                &retention->thinned, &retention->deleted, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+retention_done_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Retention *retention = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("Retention not applied: %s", error->message);
+  else if (retention->thinned + retention->deleted > 0)
+    g_signal_emit (source, signals[STORE_PRUNED], 0, retention->thinned, retention->deleted);
+}
+
+void
+sm_session_apply_retention (SmSession *self,
+                            double     max_age_days,
+                            gint64     max_bytes)
+{
+  g_autoptr(GTask) task = NULL;
+  Retention *retention;
+
+  if (self->store == NULL || (max_age_days <= 0 && max_bytes <= 0))
+    return;
+  task = g_task_new (self, NULL, retention_done_cb, NULL);
+  retention = g_new0 (Retention, 1);
+  retention->max_age_days = max_age_days;
+  retention->max_bytes = max_bytes;
+  g_task_set_task_data (task, retention, g_free);
+  g_task_run_in_thread (task, retention_thread);
 }
 
 SmStore *

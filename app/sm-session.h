@@ -43,6 +43,13 @@ double      sm_session_get_rate     (SmSession *self);
 void        sm_session_set_workload (SmSession      *self,
                                      SmWorkloadMode  mode,
                                      const double   *mix);
+/* Retention, off the main thread: sessions that ended more than
+ * @max_age_days ago thinned to 10 s samples, then the oldest deleted while
+ * the database is over @max_bytes (0: no such limit); "store-pruned"
+ * follows when anything changed. */
+void        sm_session_apply_retention (SmSession *self,
+                                        double     max_age_days,
+                                        gint64     max_bytes);
 /* Loads a preset (@path NULL) or a .safetensors file, off the main thread;
  * "knob-changed" follows, with the error when it failed. */
 void        sm_session_load_model   (SmSession      *self,

@@ -56,9 +56,22 @@ struct _SmSessionsPage
   GPtrArray     *infos;          /* SmSessionInfo of the rows */
   GHashTable    *deleting;       /* ids hidden, deleted when their toast goes */
   gint64         selected[2];    /* for comparing; 0 when empty */
+
+  GtkWidget     *export_bar;     /* a revealer: label, progress, Cancel */
+  GtkWidget     *export_label;
+  GtkWidget     *export_progress;
+  struct Export *export;         /* the one running, owned by its task */
+  guint          export_tick;
 };
 
 G_DEFINE_FINAL_TYPE (SmSessionsPage, sm_sessions_page, ADW_TYPE_BIN)
+
+enum {
+  EXPORTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static SmStore *
 get_store (SmSessionsPage *self)
@@ -655,12 +668,14 @@ rename_action_cb (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
-typedef struct
+typedef struct Export
 {
-  SmStore *store;
-  gint64   id;
-  char    *format;
-  char    *path;
+  SmStore      *store;
+  gint64        id;
+  char         *format;
+  char         *path;
+  GCancellable *cancellable;
+  int           permille;     /* how far, written by the thread, read by the bar */
 } Export;
 
 static void
@@ -668,9 +683,20 @@ export_free (gpointer data)
 {
   Export *export = data;
 
+  g_clear_object (&export->cancellable);
   g_free (export->format);
   g_free (export->path);
   g_free (export);
+}
+
+static gboolean
+export_progress (double   fraction,
+                 gpointer user_data)
+{
+  Export *export = user_data;
+
+  g_atomic_int_set (&export->permille, (int) (1000 * fraction));
+  return !g_cancellable_is_cancelled (export->cancellable);
 }
 
 static void
@@ -682,10 +708,28 @@ export_thread (GTask        *task,
   Export *export = task_data;
   GError *error = NULL;
 
-  if (sm_store_export (export->store, export->id, export->format, export->path, &error))
+  if (sm_store_export (export->store, export->id, export->format, export->path, export_progress, export, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
+}
+
+static gboolean
+export_tick_cb (gpointer user_data)
+{
+  SmSessionsPage *self = user_data;
+
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->export_progress),
+                                 g_atomic_int_get (&self->export->permille) / 1000.0);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+export_finished (SmSessionsPage *self)
+{
+  g_clear_handle_id (&self->export_tick, g_source_remove);
+  self->export = NULL;
+  gtk_revealer_set_reveal_child (GTK_REVEALER (self->export_bar), FALSE);
 }
 
 static void
@@ -698,11 +742,63 @@ exported_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autofree char *title = NULL;
 
+  export_finished (self);
   if (g_task_propagate_boolean (G_TASK (result), &error))
     title = g_strdup_printf (_("Exported to %s"), export->path);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    title = g_strdup (_("Export cancelled"));
   else
     title = g_strdup_printf (_("Export failed: %s"), error->message);
   toast (self, adw_toast_new (title));
+  g_signal_emit (self, signals[EXPORTED], 0, error == NULL);
+}
+
+static void
+export_cancel_cb (SmSessionsPage *self)
+{
+  if (self->export != NULL)
+    g_cancellable_cancel (self->export->cancellable);
+}
+
+gboolean
+sm_sessions_page_export (SmSessionsPage *self,
+                         gint64          id,
+                         const char     *format,
+                         const char     *path)
+{
+  const SmSessionInfo *info = find_info (self, id);
+  SmStore *store = get_store (self);
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *label = NULL;
+  Export *export;
+
+  g_return_val_if_fail (SM_IS_SESSIONS_PAGE (self), FALSE);
+
+  /* One at a time: each holds a whole session in memory until written. */
+  if (info == NULL || store == NULL || self->export != NULL)
+    {
+      if (self->export != NULL)
+        toast (self, adw_toast_new (_("An export is already running")));
+      return FALSE;
+    }
+  export = g_new0 (Export, 1);
+  export->store = store;
+  export->id = id;
+  export->format = g_strdup (format);
+  export->path = g_strdup (path);
+  export->cancellable = g_cancellable_new ();
+  self->export = export;
+
+  label = g_strdup_printf (_("Exporting “%s”…"), info->name);
+  gtk_label_set_text (GTK_LABEL (self->export_label), label);
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->export_progress), 0);
+  gtk_revealer_set_reveal_child (GTK_REVEALER (self->export_bar), TRUE);
+  self->export_tick = g_timeout_add (100, export_tick_cb, self);
+
+  task = g_task_new (self->session, NULL, exported_cb, g_object_ref (self));
+  g_task_set_task_data (task, export, export_free);
+  g_task_run_in_thread (task, export_thread);
+  return TRUE;
 }
 
 static void
@@ -711,22 +807,16 @@ chooser_response_cb (GtkNativeDialog *chooser,
                      gpointer         user_data)
 {
   SmSessionsPage *self = SM_SESSIONS_PAGE (user_data);
-  Export *export = g_object_steal_data (G_OBJECT (chooser), "export");
-  SmStore *store = get_store (self);
+  g_autofree char *format = g_object_steal_data (G_OBJECT (chooser), "format");
+  gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (chooser), "session-id"));
 
-  if (response == GTK_RESPONSE_ACCEPT && store != NULL)
+  if (response == GTK_RESPONSE_ACCEPT)
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autoptr(GTask) task = g_task_new (self->session, NULL, exported_cb, g_object_ref (self));
+      g_autofree char *path = g_file_get_path (file);
 
-      export->store = store;
-      export->path = g_file_get_path (file);
-      g_task_set_task_data (task, export, export_free);
-      g_task_run_in_thread (task, export_thread);
-      export = NULL;
+      sm_sessions_page_export (self, id, format, path);
     }
-  if (export != NULL)
-    export_free (export);
   g_object_unref (chooser);
 }
 
@@ -739,7 +829,6 @@ export_session (SmSessionsPage *self,
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkFileChooserNative *chooser;
   g_autofree char *name = NULL;
-  Export *export;
 
   if (info == NULL)
     return;
@@ -748,10 +837,8 @@ export_session (SmSessionsPage *self,
   name = g_strdup_printf ("%s.%s", info->name, format);
   g_strdelimit (name, "/:", '-');
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  export = g_new0 (Export, 1);
-  export->id = id;
-  export->format = g_strdup (format);
-  g_object_set_data (G_OBJECT (chooser), "export", export);
+  g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup (format), g_free);
+  g_object_set_data (G_OBJECT (chooser), "session-id", GSIZE_TO_POINTER (id));
   g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
@@ -772,7 +859,8 @@ export_json_action_cb (GtkWidget  *widget,
   export_session (SM_SESSIONS_PAGE (widget), g_variant_get_int64 (parameter), "json");
 }
 
-/* A run that ended (and is in the database) is a new row. */
+/* A run that ended (and is in the database) is a new row; pruned ones
+ * change or go. */
 static void
 run_recorded_cb (SmSessionsPage *self)
 {
@@ -786,12 +874,40 @@ sm_sessions_page_map (GtkWidget *widget)
   sm_sessions_page_refresh (SM_SESSIONS_PAGE (widget));
 }
 
+/* Under the pages while an export runs: what, how far, and a way out. */
+static GtkWidget *
+make_export_bar (SmSessionsPage *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *cancel = gtk_button_new_with_mnemonic (_("_Cancel"));
+
+  gtk_widget_add_css_class (box, "toolbar");
+  self->export_label = gtk_label_new (NULL);
+  gtk_label_set_ellipsize (GTK_LABEL (self->export_label), PANGO_ELLIPSIZE_MIDDLE);
+  self->export_progress = gtk_progress_bar_new ();
+  gtk_widget_set_hexpand (self->export_progress, TRUE);
+  gtk_widget_set_valign (self->export_progress, GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->export_progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Export progress"), -1);
+  g_signal_connect_swapped (cancel, "clicked", G_CALLBACK (export_cancel_cb), self);
+  gtk_box_append (GTK_BOX (box), self->export_label);
+  gtk_box_append (GTK_BOX (box), self->export_progress);
+  gtk_box_append (GTK_BOX (box), cancel);
+
+  self->export_bar = gtk_revealer_new ();
+  gtk_revealer_set_transition_type (GTK_REVEALER (self->export_bar), GTK_REVEALER_TRANSITION_TYPE_SLIDE_UP);
+  gtk_revealer_set_child (GTK_REVEALER (self->export_bar), box);
+  return self->export_bar;
+}
+
 static void
 sm_sessions_page_dispose (GObject *object)
 {
   SmSessionsPage *self = SM_SESSIONS_PAGE (object);
 
   g_cancellable_cancel (self->cancellable);
+  if (self->export != NULL)
+    g_cancellable_cancel (self->export->cancellable);
   sm_sessions_page_set_session (self, NULL);
   G_OBJECT_CLASS (sm_sessions_page_parent_class)->dispose (object);
 }
@@ -816,6 +932,15 @@ sm_sessions_page_class_init (SmSessionsPageClass *klass)
   object_class->dispose = sm_sessions_page_dispose;
   object_class->finalize = sm_sessions_page_finalize;
   widget_class->map = sm_sessions_page_map;
+
+  /**
+   * SmSessionsPage::exported:
+   * @ok: whether the file was written
+   *
+   * An export started from the page has ended (its toast says how).
+   */
+  signals[EXPORTED] = g_signal_new ("exported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                    NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 
   gtk_widget_class_install_action (widget_class, "sessions.open", "x", open_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.back", NULL, back_action_cb);
@@ -903,6 +1028,7 @@ sm_sessions_page_init (SmSessionsPage *self)
   GtkWidget *empty = adw_status_page_new ();
   GtkWidget *scrolled = gtk_scrolled_window_new ();
   GtkWidget *clamp = adw_clamp_new ();
+  GtkWidget *page = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
 
   self->cancellable = g_cancellable_new ();
   self->infos = g_ptr_array_new ();
@@ -943,7 +1069,10 @@ sm_sessions_page_init (SmSessionsPage *self)
   gtk_stack_add_named (GTK_STACK (self->stack), scrolled, "list");
   gtk_stack_add_named (GTK_STACK (self->stack), make_replay (self), "replay");
   gtk_stack_add_named (GTK_STACK (self->stack), make_compare (self), "compare");
-  adw_bin_set_child (ADW_BIN (self), self->stack);
+  gtk_widget_set_vexpand (self->stack, TRUE);
+  gtk_box_append (GTK_BOX (page), self->stack);
+  gtk_box_append (GTK_BOX (page), make_export_bar (self));
+  adw_bin_set_child (ADW_BIN (self), page);
 }
 
 GtkWidget *
@@ -967,6 +1096,7 @@ sm_sessions_page_set_session (SmSessionsPage *self,
     return;
   self->session = g_object_ref (session);
   g_signal_connect_swapped (session, "run-recorded", G_CALLBACK (run_recorded_cb), self);
+  g_signal_connect_swapped (session, "store-pruned", G_CALLBACK (run_recorded_cb), self);
   sm_sessions_page_refresh (self);
 }
 

@@ -28,5 +28,13 @@ SmChart   *sm_sessions_page_get_replay_chart (SmSessionsPage *self,
                                               guint           index);
 SmChart   *sm_sessions_page_get_compare_chart (SmSessionsPage *self,
                                                guint           index);
+/* What the Export menu does once a file is chosen: writes @id as @format
+ * ("csv" or "json") to @path on a thread, with a progress bar and Cancel
+ * under the page, then a toast and "exported".  FALSE when it could not
+ * start (no such session, or an export is already running). */
+gboolean   sm_sessions_page_export           (SmSessionsPage *self,
+                                              gint64          id,
+                                              const char     *format,
+                                              const char     *path);
 
 G_END_DECLS

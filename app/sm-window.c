@@ -3,6 +3,8 @@
 
 #include <glib/gi18n.h>
 
+#include "sm-chart-axis.h"
+#include "sm-chart.h"
 #include "sm-dashboard.h"
 #include "sm-mesh-page.h"
 #include "sm-recommendations-page.h"
@@ -120,6 +122,18 @@ knob_changed_cb (SmSession  *session,
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (failed));
 }
 
+/* Old sessions thinned or deleted by the retention preferences. */
+static void
+store_pruned_cb (SmSession *session,
+                 guint      thinned,
+                 guint      deleted,
+                 SmWindow  *self)
+{
+  g_autofree char *title = g_strdup_printf (_("Retention: %u old sessions thinned, %u deleted"), thinned, deleted);
+
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (title));
+}
+
 static void
 set_session (SmWindow  *self,
              SmSession *session)
@@ -131,6 +145,7 @@ set_session (SmWindow  *self,
     {
       g_signal_connect (session, "recommendation", G_CALLBACK (recommendation_cb), self);
       g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), self);
+      g_signal_connect (session, "store-pruned", G_CALLBACK (store_pruned_cb), self);
     }
   sm_dashboard_set_session (self->dashboard, session);
   sm_recommendations_page_set_session (self->recommendations_page, session);
@@ -247,6 +262,31 @@ sm_window_class_init (SmWindowClass *klass)
 }
 
 static void
+history_settings_cb (SmWindow *self)
+{
+  sm_dashboard_set_history (self->dashboard, 60 * g_settings_get_uint (self->settings, "history-length"),
+                            g_settings_get_uint (self->settings, "refresh-interval"));
+}
+
+static void
+redraw_charts (GtkWidget *widget)
+{
+  if (SM_IS_CHART (widget))
+    gtk_widget_queue_draw (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    redraw_charts (child);
+}
+
+/* One unit for latencies everywhere they are written. */
+static void
+latency_unit_cb (SmWindow *self)
+{
+  sm_chart_set_time_unit (g_settings_get_enum (self->settings, "latency-unit"));
+  redraw_charts (GTK_WIDGET (self));
+}
+
+static void
 sm_window_init (SmWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
@@ -263,6 +303,14 @@ sm_window_init (SmWindow *self)
 
     adw_view_stack_set_visible_child_name (self->stack, page);
   }
+  g_signal_connect_object (self->settings, "changed::history-length", G_CALLBACK (history_settings_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::refresh-interval", G_CALLBACK (history_settings_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::latency-unit", G_CALLBACK (latency_unit_cb), self,
+                           G_CONNECT_SWAPPED);
+  history_settings_cb (self);
+  latency_unit_cb (self);
 }
 
 SmWindow *

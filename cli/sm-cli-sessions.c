@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <glib/gi18n.h>
 
 #include "sm-cli.h"
@@ -91,6 +92,15 @@ show_session (SmStore *store,
     }
 
   return SM_CLI_EXIT_OK;
+}
+
+/* On a terminal, a long export shows how far it is. */
+static gboolean
+print_progress (double   fraction,
+                gpointer user_data)
+{
+  g_printerr (fraction < 1 ? "\r%s %3.0f %%" : "\r%s %3.0f %%\n", _("Exporting…"), 100 * fraction);
+  return TRUE;
 }
 
 static int
@@ -202,7 +212,8 @@ sm_cli_sessions (int    argc,
       return SM_CLI_EXIT_OK;
     }
 
-  if (!sm_store_export (store, id, format != NULL ? format : "csv", output, &error))
+  if (!sm_store_export (store, id, format != NULL ? format : "csv", output,
+                        isatty (STDERR_FILENO) ? print_progress : NULL, NULL, &error))
     {
       g_printerr ("synmesh sessions: %s\n", error->message);
       return SM_CLI_EXIT_FAILED;

@@ -116,6 +116,19 @@ test_chart_units (void)
   assert_format (45, "%", "45 %");
   assert_format (3, "", "3");
   assert_format (NAN, "µs", "—");
+  assert_format (0.05, "%", "0.05 %");
+
+  /* Latencies in one unit when people ask for it. */
+  sm_chart_set_time_unit (SM_CHART_TIME_MICROSECONDS);
+  assert_format (1250, "µs", "1250 µs");
+  assert_format (0.25, "µs", "0.25 µs");
+  sm_chart_set_time_unit (SM_CHART_TIME_MILLISECONDS);
+  assert_format (1250, "µs", "1.25 ms");
+  assert_format (12, "µs", "0.012 ms");
+  assert_format (2.5e6, "µs", "2500 ms");
+  assert_format (12345, "ops/s", "12.3 k ops/s");
+  sm_chart_set_time_unit (SM_CHART_TIME_AUTO);
+  assert_format (2.5e6, "µs", "2.5 s");
 
   {
     g_autofree char *a = sm_chart_format_time (42);
@@ -124,6 +137,35 @@ test_chart_units (void)
     g_assert_cmpstr (a, ==, "0:42");
     g_assert_cmpstr (b, ==, "1:02:03");
   }
+}
+
+/* Growing or shrinking the history keeps the newest samples in order,
+ * across a ring that had wrapped. */
+static void
+test_chart_capacity (void)
+{
+  g_autoptr(SmChartSeries) series = sm_chart_series_new ("p99", 10);
+  const double *t1, *v1, *t2, *v2;
+  gsize n1, n2;
+
+  for (int i = 0; i < 25; i++)
+    sm_chart_series_append (series, i, 10 * i);
+  sm_chart_series_set_capacity (series, 4);
+  g_assert_cmpuint (sm_chart_series_get_length (series), ==, 4);
+  sm_chart_series_get_runs (series, &t1, &v1, &n1, &t2, &v2, &n2);
+  g_assert_cmpuint (n1, ==, 4);
+  g_assert_cmpuint (n2, ==, 0);
+  for (gsize i = 0; i < n1; i++)
+    {
+      g_assert_cmpfloat (t1[i], ==, 21 + i);
+      g_assert_cmpfloat (v1[i], ==, 10 * (21 + i));
+    }
+  sm_chart_series_set_capacity (series, 100);
+  for (int i = 25; i < 30; i++)
+    sm_chart_series_append (series, i, 10 * i);
+  g_assert_cmpuint (sm_chart_series_get_length (series), ==, 9);
+  g_assert_cmpfloat (sm_chart_series_value_at (series, 21), ==, 210);
+  g_assert_cmpfloat (sm_chart_series_get_last_time (series), ==, 29);
 }
 
 /* Statistics over a time range, and the value a crosshair shows. */
@@ -232,6 +274,7 @@ main (int   argc,
   g_test_add_func ("/chart/axis-ticks", test_chart_axis_ticks);
   g_test_add_func ("/chart/units", test_chart_units);
   g_test_add_func ("/chart/range-stats", test_chart_range_stats);
+  g_test_add_func ("/chart/capacity", test_chart_capacity);
   g_test_add_func ("/chart/render-toggle", test_chart_render_toggle);
 
   return g_test_run ();

@@ -142,6 +142,17 @@ test_dashboard_live (void)
   g_assert_true (g_str_has_suffix (sm_dashboard_get_tile_text (dashboard, 0), "s"));
   g_assert_true (g_str_has_suffix (sm_dashboard_get_tile_text (dashboard, 1), "ops/s"));
 
+  /* Live history: shrinking keeps the newest samples, within bounds. */
+  {
+    double newest = sm_chart_series_get_last_time (p50);
+
+    g_assert_cmpuint (sm_dashboard_set_history (dashboard, 1, 200), ==, 16);
+    g_assert_cmpuint (sm_chart_series_get_length (p50), <=, 16);
+    g_assert_cmpfloat (sm_chart_series_get_last_time (p50), ==, newest);
+    g_assert_cmpuint (sm_dashboard_set_history (dashboard, 24 * 3600, 50), ==, 100000);
+    g_assert_cmpuint (sm_dashboard_set_history (dashboard, 3600, 250), ==, 14400);
+  }
+
   /* A knob from the tuning panel (F9): applied off the main thread,
    * announced, and the engine has it. */
   g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), &changed);
@@ -208,6 +219,13 @@ test_dashboard_live (void)
 /* The advisor in the app: kernels forced to scalar code make the SIMD
  * rule fire, its row appears on the page, Apply there puts the best
  * kernels back (off the main thread) and a knob change is announced. */
+static void
+set_int (int     *target,
+         gboolean value)
+{
+  *target = value;
+}
+
 static void
 test_recommendations_apply (void)
 {
@@ -347,6 +365,30 @@ test_recommendations_apply (void)
     g_assert_true (renamed);
   }
 
+  /* Export: a progress bar while it runs, one export at a time, the file
+   * once it is done. */
+  {
+    g_autoptr(GPtrArray) infos = sm_store_list_sessions (sm_session_get_store (session), &error);
+    gint64 id = ((SmSessionInfo *) g_ptr_array_index (infos, 0))->id;
+    g_autofree char *csv_path = g_build_filename (dir, "export.csv", NULL);
+    g_autofree char *csv = NULL;
+    GtkRevealer *bar = GTK_REVEALER (find_type (GTK_WIDGET (sessions_page), GTK_TYPE_REVEALER));
+    int exported = -1;
+
+    g_signal_connect_swapped (sessions_page, "exported", G_CALLBACK (set_int), &exported);
+    g_assert_true (sm_sessions_page_export (sessions_page, id, "csv", csv_path));
+    g_assert_true (gtk_revealer_get_reveal_child (bar));
+    g_assert_false (sm_sessions_page_export (sessions_page, id, "json", csv_path));
+    until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+    while (exported < 0 && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpint (exported, ==, TRUE);
+    g_assert_false (gtk_revealer_get_reveal_child (bar));
+    g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+    g_assert_true (g_str_has_prefix (csv, "session,metric,t_ms,value\n"));
+    g_assert_false (sm_sessions_page_export (sessions_page, id + 1000, "csv", csv_path));
+  }
+
   g_object_unref (sessions_page);
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
@@ -392,6 +434,51 @@ test_recommendations_apply (void)
   remove_tmp_dir (dir);
 }
 
+static void
+count_pruned (SmSession *session,
+              guint      thinned,
+              guint      deleted,
+              guint     *total_deleted)
+{
+  *total_deleted += deleted;
+}
+
+/* Retention from the preferences: applied on a thread, the newest session
+ * kept, and the pages told. */
+static void
+test_session_retention (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-retention-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "synmesh.db", NULL);
+  g_autoptr(GError) error = NULL;
+  SmEngine *engine = sm_engine_new (64 * 1024 * 1024, 1, &error);
+  SmSession *session;
+  g_autoptr(GPtrArray) left = NULL;
+  guint deleted = 0;
+  gint64 until;
+
+  g_assert_no_error (error);
+  session = sm_session_new (engine, db);
+  for (int i = 0; i < 3; i++)
+    sm_store_end_session (sm_session_get_store (session),
+                          sm_store_begin_session (sm_session_get_store (session), "old", "m", "{}", NULL));
+  sm_store_flush (sm_session_get_store (session));
+  g_signal_connect (session, "store-pruned", G_CALLBACK (count_pruned), &deleted);
+  sm_session_apply_retention (session, 0, 1);
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (deleted == 0 && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (deleted, ==, 2);
+  left = sm_store_list_sessions (sm_session_get_store (session), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (left->len, ==, 1);
+
+  g_object_unref (session);
+  drain_main_loop (100);
+  sm_engine_free (engine);
+  remove_tmp_dir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -402,6 +489,7 @@ main (int   argc,
   g_test_add_func ("/app/chart/widget", test_chart_widget);
   g_test_add_func ("/app/dashboard/live", test_dashboard_live);
   g_test_add_func ("/app/recommendations/apply", SANITIZED (test_recommendations_apply));
+  g_test_add_func ("/app/session/retention", test_session_retention);
 
   return g_test_run ();
 }

@@ -80,6 +80,21 @@ integrity (const char *path)
   return ok;
 }
 
+static gboolean
+record_progress (double   fraction,
+                 gpointer user_data)
+{
+  g_array_append_val ((GArray *) user_data, fraction);
+  return TRUE;
+}
+
+static gboolean
+stop_at_first (double   fraction,
+               gpointer user_data)
+{
+  return FALSE;
+}
+
 static void
 test_store_round_trip (void)
 {
@@ -89,6 +104,7 @@ test_store_round_trip (void)
   g_autoptr(SmStore) store = sm_store_open (path, NULL, &error);
   g_autoptr(GPtrArray) sessions = NULL, recs = NULL;
   g_autoptr(GArray) points = NULL, coarse = NULL;
+  g_autoptr(GArray) fractions = g_array_new (FALSE, FALSE, sizeof (double));
   SmRecommendation rec = { .id = 1, .rule = "fragmentation", .title = (char *) "Fragmented",
                            .evidence = (char *) "70 %", .action = (char *) "Compact", .status = SM_RECOMMENDATION_OPEN };
   g_autofree char *csv_path = g_strconcat (path, ".csv", NULL), *json_path = g_strconcat (path, ".json", NULL);
@@ -145,18 +161,31 @@ test_store_round_trip (void)
   g_assert_cmpint (((SmRecommendation *) g_ptr_array_index (recs, 0))->status, ==, SM_RECOMMENDATION_APPLIED);
   g_assert_cmpstr (((SmRecommendation *) g_ptr_array_index (recs, 0))->outcome, ==, "Fragmentation 70 % → 0 %");
 
-  g_assert_true (sm_store_export (store, session, "csv", csv_path, &error));
+  g_assert_true (sm_store_export (store, session, "csv", csv_path, NULL, NULL, &error));
   g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
   for (const char *c = csv; *c; c++)
     count += *c == '\n';
   g_assert_cmpuint (count, ==, 2001);
   g_assert_true (g_str_has_prefix (csv, "session,metric,t_ms,value\n"));
-  g_assert_true (sm_store_export (store, session, "json", json_path, &error));
+  g_assert_true (sm_store_export (store, session, "json", json_path, NULL, NULL, &error));
   g_assert_true (json_parser_load_from_file (parser, json_path, &error));
   g_assert_no_error (error);
-  g_assert_false (sm_store_export (store, session, "xml", json_path, &error));
+  g_assert_false (sm_store_export (store, session, "xml", json_path, NULL, NULL, &error));
   g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
   g_clear_error (&error);
+
+  /* Progress along the way, and a stop that leaves the old file alone. */
+  g_assert_true (sm_store_export (store, session, "csv", csv_path, record_progress, fractions, &error));
+  g_assert_cmpuint (fractions->len, ==, 2);
+  g_assert_cmpfloat_with_epsilon (g_array_index (fractions, double, 0), 1024.0 / 2000, 1e-9);
+  g_assert_cmpfloat (g_array_index (fractions, double, 1), ==, 1.0);
+  g_assert_true (g_file_set_contents (csv_path, "keep", -1, NULL));
+  g_assert_false (sm_store_export (store, session, "csv", csv_path, stop_at_first, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_clear_pointer (&csv, g_free);
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+  g_assert_cmpstr (csv, ==, "keep");
 
   /* Renaming: trimmed, checked, and only an existing session. */
   g_assert_true (sm_store_rename_session (store, session, "  batch 64 vs 32  ", &error));

@@ -86,7 +86,8 @@ three_digits (double      value,
               const char *suffix)
 {
   double magnitude = fabs (value);
-  int decimals = magnitude >= 100 || magnitude == 0 ? 0 : magnitude >= 10 ? 1 : 2;
+  int decimals = magnitude >= 100 || magnitude == 0 ? 0 : magnitude >= 10 ? 1 : magnitude >= 1 ? 2
+                 : MIN (6, 2 - (int) floor (log10 (magnitude)));
   char *text = g_strdup_printf ("%.*f", decimals, value);
   char *end;
 
@@ -108,15 +109,34 @@ three_digits (double      value,
   return text;
 }
 
+static gint time_unit = SM_CHART_TIME_AUTO;   /* an SmChartTimeUnit */
+
+void
+sm_chart_set_time_unit (SmChartTimeUnit unit)
+{
+  g_atomic_int_set (&time_unit, unit);
+}
+
+SmChartTimeUnit
+sm_chart_get_time_unit (void)
+{
+  return g_atomic_int_get (&time_unit);
+}
+
 char *
 sm_chart_format_value (double      value,
                        const char *unit)
 {
   double magnitude = fabs (value);
+  SmChartTimeUnit time_unit_now = sm_chart_get_time_unit ();
 
   if (isnan (value))
     return g_strdup ("—");
 
+  if (g_str_equal (unit, "µs") && time_unit_now == SM_CHART_TIME_MICROSECONDS)
+    return three_digits (value, "µs");
+  if (g_str_equal (unit, "µs") && time_unit_now == SM_CHART_TIME_MILLISECONDS)
+    return three_digits (value / 1e3, "ms");
   if (g_str_equal (unit, "µs"))
     {
       if (magnitude >= 1e6)

@@ -26,9 +26,23 @@ void   sm_chart_axis_nice_range (double     *lo,
                                  double     *hi,
                                  guint       max_ticks);
 
+/* How latencies (values in µs) are written: scaled to each value (ns to
+ * s), or always in one unit so that columns of figures compare at a
+ * glance.  One choice for the whole program, as people set it. */
+typedef enum
+{
+  SM_CHART_TIME_AUTO,
+  SM_CHART_TIME_MICROSECONDS,
+  SM_CHART_TIME_MILLISECONDS,
+} SmChartTimeUnit;
+
+void             sm_chart_set_time_unit (SmChartTimeUnit unit);
+SmChartTimeUnit  sm_chart_get_time_unit (void);
+
 /* "850 µs", "1.25 ms", "12.3 k ops/s", "512 MiB", "1.5 GiB", "45 %": the
  * value in @unit ("µs", "ops/s", "MiB", "%", "" …), scaled to a readable
- * magnitude, with 3 significant digits. */
+ * magnitude (latencies as sm_chart_set_time_unit() says), with 3
+ * significant digits. */
 char  *sm_chart_format_value   (double      value,
                                 const char *unit);
 

@@ -61,6 +61,36 @@ sm_chart_series_clear (SmChartSeries *series)
 }
 
 void
+sm_chart_series_set_capacity (SmChartSeries *series,
+                              gsize          capacity)
+{
+  gsize keep = MIN (series->length, capacity);
+  double *t, *v;
+
+  g_return_if_fail (capacity > 0);
+
+  if (capacity == series->capacity)
+    return;
+  /* The newest @keep samples, unrolled to the start of the new ring. */
+  t = g_new (double, capacity);
+  v = g_new (double, capacity);
+  for (gsize i = 0; i < keep; i++)
+    {
+      gsize from = (series->start + series->length - keep + i) % series->capacity;
+
+      t[i] = series->t[from];
+      v[i] = series->v[from];
+    }
+  g_free (series->t);
+  g_free (series->v);
+  series->t = t;
+  series->v = v;
+  series->capacity = capacity;
+  series->start = 0;
+  series->length = keep;
+}
+
+void
 sm_chart_series_append (SmChartSeries *series,
                         double         t,
                         double         value)

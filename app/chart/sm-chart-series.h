@@ -28,6 +28,11 @@ const char    *sm_chart_series_get_name (SmChartSeries *series);
 gsize          sm_chart_series_get_length (SmChartSeries *series);
 void           sm_chart_series_clear    (SmChartSeries *series);
 
+/* Room for @capacity samples from now on, keeping the newest of those
+ * already there. */
+void           sm_chart_series_set_capacity (SmChartSeries *series,
+                                             gsize          capacity);
+
 void           sm_chart_series_append   (SmChartSeries *series,
                                          double         t,
                                          double         value);

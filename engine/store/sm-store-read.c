@@ -482,11 +482,19 @@ sm_store_rename_session (SmStore     *store,
 
 typedef struct
 {
-  GString     *csv;
-  JsonBuilder *json;
-  const char  *current;
-  gint64       session;
+  GString            *csv;
+  JsonBuilder        *json;
+  const char         *current;
+  gint64              session;
+  SmStoreProgressFunc progress;
+  gpointer            progress_data;
+  gint64              done;
+  gint64              total;
+  gboolean            stopped;
 } Export;
+
+/* Every this many samples the export says how far it is. */
+#define EXPORT_PROGRESS_STEP 1024
 
 static void
 export_sample (const char *metric,
@@ -495,6 +503,16 @@ export_sample (const char *metric,
                gpointer    user_data)
 {
   Export *e = user_data;
+
+  /* Replay cannot be stopped midway; what is left is only skipped. */
+  if (e->stopped)
+    return;
+  if (e->progress != NULL && ++e->done % EXPORT_PROGRESS_STEP == 0 &&
+      !e->progress (MIN (1.0, (double) e->done / MAX (e->total, 1)), e->progress_data))
+    {
+      e->stopped = TRUE;
+      return;
+    }
 
   if (e->csv != NULL)
     {
@@ -526,17 +544,19 @@ export_sample (const char *metric,
 }
 
 gboolean
-sm_store_export (SmStore     *store,
-                 gint64       session,
-                 const char  *format,
-                 const char  *path,
-                 GError     **error)
+sm_store_export (SmStore            *store,
+                 gint64              session,
+                 const char         *format,
+                 const char         *path,
+                 SmStoreProgressFunc progress,
+                 gpointer            progress_data,
+                 GError            **error)
 {
   g_autoptr(GPtrArray) sessions = sm_store_list_sessions (store, error);
   g_autoptr(GPtrArray) recommendations = NULL;
   g_autofree char *text = NULL;
   SmSessionInfo *info = NULL;
-  Export e = { .session = session };
+  Export e = { .session = session, .progress = progress, .progress_data = progress_data };
 
   if (sessions == NULL)
     return FALSE;
@@ -548,6 +568,7 @@ sm_store_export (SmStore     *store,
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "There is no session %" G_GINT64_FORMAT, session);
       return FALSE;
     }
+  e.total = info->samples;
 
   if (g_str_equal (format, "csv"))
     {
@@ -635,6 +656,11 @@ sm_store_export (SmStore     *store,
       return FALSE;
     }
 
+  if (e.stopped || (progress != NULL && !progress (1.0, progress_data)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The export was cancelled");
+      return FALSE;
+    }
   return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
 }
 

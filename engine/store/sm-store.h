@@ -187,13 +187,22 @@ gboolean   sm_store_apply_retention (SmStore        *store,
                                      guint          *thinned,
                                      guint          *deleted,
                                      GError        **error);
+/* How far a long task is, 0 to 1; returning FALSE stops it. */
+typedef gboolean (*SmStoreProgressFunc) (double   fraction,
+                                         gpointer user_data);
+
 /* CSV: a long-format samples file (session,metric,unit,t_ms,value), or
- * JSON: the session, its samples by metric, events and recommendations. */
-gboolean   sm_store_export          (SmStore        *store,
-                                     gint64          session,
-                                     const char     *format,
-                                     const char     *path,
-                                     GError        **error);
+ * JSON: the session, its samples by metric, events and recommendations.
+ * @progress (optional) hears how far it is every few thousand samples; when
+ * it says stop, the export fails with G_IO_ERROR_CANCELLED and @path is
+ * left as it was (the file is written whole or not at all). */
+gboolean   sm_store_export          (SmStore            *store,
+                                     gint64              session,
+                                     const char         *format,
+                                     const char         *path,
+                                     SmStoreProgressFunc progress,
+                                     gpointer            progress_data,
+                                     GError            **error);
 
 void       sm_session_info_free     (SmSessionInfo  *info);
 

@@ -51,12 +51,47 @@ follow (SmChart *self)
   self->view.t0 = self->window > 0 ? self->view.t1 - self->window : 0;
 }
 
-/* What a screen reader says: the title and each series' newest value. */
+/* Says what the crosshair is on, for people who cannot see it. */
+static void
+announce_crosshair (SmChart *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *at = sm_chart_format_time (self->view.hover_t);
+  double t0, t1;
+
+  g_string_append (text, at);
+  for (guint s = 0; s < self->view.n_series; s++)
+    {
+      g_autofree char *value = NULL;
+
+      if (self->view.hidden[s])
+        continue;
+      value = sm_chart_format_value (sm_chart_series_value_at (self->view.series[s], self->view.hover_t), self->unit);
+      g_string_append_printf (text, ", %s %s", sm_chart_series_get_name (self->view.series[s]), value);
+    }
+  if (sm_chart_get_selection (self, &t0, &t1))
+    {
+      g_autofree char *from = sm_chart_format_time (t0);
+      g_autofree char *to = sm_chart_format_time (t1);
+
+      g_string_append_printf (text, "; selected %s to %s", from, to);
+    }
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text->str, -1);
+}
+
+/* What a screen reader says: the title and each series' newest value, or
+ * what the crosshair is on. */
 static void
 update_description (SmChart *self)
 {
-  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GString) text = NULL;
 
+  if (!isnan (self->view.hover_t))
+    {
+      announce_crosshair (self);
+      return;
+    }
+  text = g_string_new (NULL);
   for (guint s = 0; s < self->view.n_series; s++)
     {
       SmChartSeries *series = self->view.series[s];
@@ -125,6 +160,7 @@ drag_begin_cb (GtkGestureDrag *gesture,
           return;
         }
     }
+  gtk_widget_grab_focus (GTK_WIDGET (self));
   self->drag_t0 = sm_chart_layout_time_at (&self->layout, &self->view, x);
   self->view.select_t0 = self->view.select_t1 = NAN;
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -152,6 +188,78 @@ drag_end_cb (GtkGestureDrag *gesture,
              SmChart        *self)
 {
   self->drag_t0 = NAN;
+}
+
+/* ---- the keyboard: a crosshair and a selection without a pointer ---- */
+
+/* Moves the crosshair to @t (within the view); with @extend the selection
+ * runs from where it was anchored to there. */
+static void
+move_crosshair (SmChart  *self,
+                double    t,
+                gboolean  extend)
+{
+  double from = isnan (self->view.hover_t) ? self->view.t1 : self->view.hover_t;
+
+  t = CLAMP (t, self->view.t0, self->view.t1);
+  if (extend)
+    {
+      if (isnan (self->view.select_t0))
+        self->view.select_t0 = from;
+      self->view.select_t1 = t;
+    }
+  self->view.hover_t = t;
+  announce_crosshair (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* "chart.step" (i): hundredths of the view; "chart.extend" (i) the same,
+ * growing the selection. */
+static void
+step_action_cb (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  SmChart *self = SM_CHART (widget);
+  double from = isnan (self->view.hover_t) ? self->view.t1 : self->view.hover_t;
+  double step = (self->view.t1 - self->view.t0) / 100;
+
+  move_crosshair (self, from + g_variant_get_int32 (parameter) * step, g_str_equal (action_name, "chart.extend"));
+}
+
+/* "chart.edge" (b): the view's start (FALSE) or end (TRUE). */
+static void
+edge_action_cb (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  SmChart *self = SM_CHART (widget);
+
+  move_crosshair (self, g_variant_get_boolean (parameter) ? self->view.t1 : self->view.t0, FALSE);
+}
+
+static void
+clear_action_cb (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  SmChart *self = SM_CHART (widget);
+
+  self->view.hover_t = self->view.select_t0 = self->view.select_t1 = NAN;
+  update_description (self);
+  gtk_widget_queue_draw (widget);
+}
+
+static void
+add_step_bindings (GtkWidgetClass *widget_class,
+                   guint           key,
+                   int             direction)
+{
+  gtk_widget_class_add_binding_action (widget_class, key, 0, "chart.step", "i", direction);
+  gtk_widget_class_add_binding_action (widget_class, key, GDK_CONTROL_MASK, "chart.step", "i", 10 * direction);
+  gtk_widget_class_add_binding_action (widget_class, key, GDK_SHIFT_MASK, "chart.extend", "i", direction);
+  gtk_widget_class_add_binding_action (widget_class, key, GDK_SHIFT_MASK | GDK_CONTROL_MASK,
+                                       "chart.extend", "i", 10 * direction);
 }
 
 static void
@@ -196,6 +304,16 @@ sm_chart_class_init (SmChartClass *klass)
   widget_class->snapshot = sm_chart_snapshot;
   widget_class->measure = sm_chart_measure;
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+
+  gtk_widget_class_install_action (widget_class, "chart.step", "i", step_action_cb);
+  gtk_widget_class_install_action (widget_class, "chart.extend", "i", step_action_cb);
+  gtk_widget_class_install_action (widget_class, "chart.edge", "b", edge_action_cb);
+  gtk_widget_class_install_action (widget_class, "chart.clear", NULL, clear_action_cb);
+  add_step_bindings (widget_class, GDK_KEY_Left, -1);
+  add_step_bindings (widget_class, GDK_KEY_Right, 1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Home, 0, "chart.edge", "b", FALSE);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_End, 0, "chart.edge", "b", TRUE);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "chart.clear", NULL);
   gtk_widget_class_set_css_name (widget_class, "chart");
 }
 
@@ -205,6 +323,7 @@ sm_chart_init (SmChart *self)
   GtkEventController *motion = gtk_event_controller_motion_new ();
   GtkGesture *drag = gtk_gesture_drag_new ();
 
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   self->live = TRUE;
   self->window = 60;
   self->drag_t0 = NAN;

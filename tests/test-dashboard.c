@@ -58,6 +58,28 @@ test_chart_widget (void)
   g_assert_cmpfloat (t0, ==, 80);
   g_assert_cmpfloat (t1, ==, 90);
 
+  /* The keyboard: End puts the crosshair on the newest sample, arrows
+   * step by a hundredth of the view, Shift extends a selection, Escape
+   * clears both. */
+  g_assert_true (gtk_widget_get_focusable (GTK_WIDGET (chart)));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.edge", "b", TRUE));
+  g_assert_cmpfloat (sm_chart_get_view (chart)->hover_t, ==, 130);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.step", "i", -1));
+  g_assert_cmpfloat_with_epsilon (sm_chart_get_view (chart)->hover_t, 129.4, 1e-9);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.clear", NULL));
+  g_assert_false (sm_chart_get_selection (chart, &t0, &t1));
+  g_assert_true (isnan (sm_chart_get_view (chart)->hover_t));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.step", "i", -1));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.extend", "i", -10));
+  g_assert_true (sm_chart_get_selection (chart, &t0, &t1));
+  g_assert_cmpfloat_with_epsilon (t0, 123.4, 1e-9);
+  g_assert_cmpfloat_with_epsilon (t1, 129.4, 1e-9);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.edge", "b", FALSE));
+  g_assert_cmpfloat (sm_chart_get_view (chart)->hover_t, ==, 70);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.step", "i", -10));
+  g_assert_cmpfloat (sm_chart_get_view (chart)->hover_t, ==, 70);   /* stays in the view */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.clear", NULL));
+
   g_assert_true (sm_chart_export (chart, png, 800, 300, &error));
   g_assert_no_error (error);
   g_assert_true (sm_chart_export (chart, svg, 800, 300, &error));

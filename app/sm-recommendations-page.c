@@ -45,7 +45,7 @@ show_state (Row                    *row,
             const SmRecommendation *rec)
 {
   gboolean open = rec->status == SM_RECOMMENDATION_OPEN;
-  g_autofree char *subtitle = NULL;
+  g_autofree char *subtitle = NULL, *repeats = NULL;
   const char *status;
 
   switch (rec->status)
@@ -65,8 +65,12 @@ show_state (Row                    *row,
       break;
     }
 
-  subtitle = g_strdup_printf (_("%s\nChange: %s. Expected: %s%s%s"), rec->evidence, rec->action, rec->expected,
-                              rec->outcome != NULL ? _("\nMeasured: ") : "", rec->outcome != NULL ? rec->outcome : "");
+  repeats = rec->repeats > 0 ? g_strdup_printf (ngettext (" (fired again %u time)", " (fired again %u times)",
+                                                          rec->repeats), rec->repeats)
+                             : g_strdup ("");
+  subtitle = g_strdup_printf (_("%s%s\nChange: %s. Expected: %s%s%s"), rec->evidence, repeats, rec->action,
+                              rec->expected, rec->outcome != NULL ? _("\nMeasured: ") : "",
+                              rec->outcome != NULL ? rec->outcome : "");
   adw_action_row_set_subtitle (row->row, subtitle);
   gtk_widget_set_sensitive (row->apply, TRUE);
   gtk_widget_set_sensitive (row->dismiss, TRUE);

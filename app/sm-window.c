@@ -83,7 +83,8 @@ sm_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (sm_window_parent_class)->close_request (window);
 }
 
-/* A new recommendation: a toast, with a button to the page. */
+/* A new recommendation: a toast, with a button to the page (not again
+ * when it only fired again while open). */
 static void
 recommendation_cb (SmSession              *session,
                    const SmRecommendation *rec,
@@ -93,7 +94,7 @@ recommendation_cb (SmSession              *session,
   g_autofree char *title = NULL;
   AdwToast *toast;
 
-  if (outcome)
+  if (outcome || rec->repeats > 0)
     return;
   title = g_strdup_printf (_("Recommendation: %s"), rec->title);
   toast = adw_toast_new (title);

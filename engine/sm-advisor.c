@@ -559,6 +559,23 @@ find_locked (SmAdvisor *a,
   return id >= 1 && id <= a->recommendations->len ? g_ptr_array_index (a->recommendations, id - 1) : NULL;
 }
 
+/* The open recommendation of @rule making the same change, if any. */
+static SmRecommendation *
+find_open_locked (SmAdvisor        *a,
+                  const char       *rule,
+                  const Proposal   *proposal)
+{
+  for (guint i = 0; i < a->recommendations->len; i++)
+    {
+      SmRecommendation *rec = g_ptr_array_index (a->recommendations, i);
+
+      if (rec->status == SM_RECOMMENDATION_OPEN && rec->rule == rule && rec->knob == proposal->knob
+          && rec->new_value == proposal->new_value)
+        return rec;
+    }
+  return NULL;
+}
+
 static gboolean
 apply_locked (SmAdvisor  *a,
               guint       id,
@@ -691,6 +708,19 @@ sm_advisor_evaluate (SmAdvisor         *a,
           continue;
         }
       state->open = TRUE;
+
+      /* The same advice again while the first is unanswered: one
+       * recommendation, with the newest evidence and a count. */
+      rec = find_open_locked (a, rules[r].id, proposal);
+      if (rec != NULL)
+        {
+          g_free (rec->evidence);
+          rec->evidence = g_steal_pointer (&evidence);
+          rec->repeats++;
+          proposal_free (proposal);
+          g_ptr_array_add (fired, rec);
+          continue;
+        }
 
       rec = g_new0 (SmRecommendation, 1);
       rec->id = a->recommendations->len + 1;

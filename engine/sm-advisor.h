@@ -62,6 +62,7 @@ typedef struct
   double                  before;        /* the outcome's figures, NaN until measured */
   double                  after;
   gboolean                worse;         /* the outcome went the wrong way */
+  guint                   repeats;       /* times it fired again while still open */
 } SmRecommendation;
 
 typedef struct _SmAdvisor SmAdvisor;

@@ -390,7 +390,8 @@ test_advisor_slow_peer (void)
 
 /* Hysteresis on a noisy signal: fed by hand, fragmentation alternating
  * around the threshold never fires; a steady excess fires once; after a
- * clear window it may fire again. */
+ * clear window it may fire again (folded into the first while that one is
+ * open). */
 static void
 test_advisor_hysteresis (void)
 {
@@ -422,12 +423,26 @@ test_advisor_hysteresis (void)
   g_assert_cmpuint (list->len, ==, 1);
   g_clear_pointer (&list, g_ptr_array_unref);
 
+  /* Firing again while the first is unanswered adds no second one: the
+   * first counts the repeat. */
+  for (guint i = 0; i < WINDOW; i++)
+    FEED (10);
+  for (guint i = 0; i < WINDOW; i++)
+    FEED (45);
+  list = sm_advisor_list (advisor);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_assert_cmpuint (((SmRecommendation *) g_ptr_array_index (list, 0))->repeats, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  /* Once it was answered, the next firing is a new recommendation. */
+  g_assert_true (sm_advisor_dismiss (advisor, 1, NULL));
   for (guint i = 0; i < WINDOW; i++)
     FEED (10);
   for (guint i = 0; i < WINDOW; i++)
     FEED (45);
   list = sm_advisor_list (advisor);
   g_assert_cmpuint (list->len, ==, 2);
+  g_assert_cmpuint (((SmRecommendation *) g_ptr_array_index (list, 1))->repeats, ==, 0);
 #undef FEED
 
   g_free (snapshot.values);

@@ -10,7 +10,7 @@ WERROR := $(if $(CI),true,false)
 MESON_FLAGS := -Dwerror=$(WERROR)
 ASAN_FLAGS  := $(MESON_FLAGS) -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
-.PHONY: all deps build run test bench asan install clean
+.PHONY: all deps build run test bench asan install screenshots clean
 
 all: build
 
@@ -49,6 +49,12 @@ asan: deps
 
 install: build
 	meson install -C $(BUILD_DIR)
+
+# The end-to-end app test photographs the window; the latest pictures are
+# kept in the tree for the metainfo.
+screenshots: build
+	@build-aux/run-tests.sh $(BUILD_DIR) test-app-session
+	cp $(BUILD_DIR)/tests/screenshots/*.png data/screenshots/
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

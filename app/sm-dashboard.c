@@ -95,6 +95,7 @@ set_tile (SmDashboard *self,
 {
   gtk_label_set_text (GTK_LABEL (self->tile_values[tile]), text);
   gtk_label_set_text (GTK_LABEL (self->tile_details[tile]), detail);
+  gtk_widget_set_tooltip_text (self->tile_details[tile], detail);
 }
 
 static double
@@ -222,10 +223,11 @@ make_tile (SmDashboard *self,
   gtk_widget_add_css_class (title, "dim-label");
   gtk_label_set_xalign (GTK_LABEL (title), 0);
   self->tile_values[tile] = gtk_label_new ("—");
-  gtk_widget_add_css_class (self->tile_values[tile], "title-3");
+  gtk_widget_add_css_class (self->tile_values[tile], "title-4");
   gtk_widget_add_css_class (self->tile_values[tile], "numeric");
   gtk_label_set_xalign (GTK_LABEL (self->tile_values[tile]), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (self->tile_values[tile]), PANGO_ELLIPSIZE_END);
+  /* Wide enough for the longest figure ("888 k ops/s"). */
+  gtk_label_set_width_chars (GTK_LABEL (self->tile_values[tile]), 9);
   gtk_widget_set_margin_start (self->tile_values[tile], 12);
   gtk_widget_set_margin_end (self->tile_values[tile], 12);
   self->tile_details[tile] = gtk_label_new ("");
@@ -233,6 +235,8 @@ make_tile (SmDashboard *self,
   gtk_widget_add_css_class (self->tile_details[tile], "dim-label");
   gtk_label_set_xalign (GTK_LABEL (self->tile_details[tile]), 0);
   gtk_label_set_ellipsize (GTK_LABEL (self->tile_details[tile]), PANGO_ELLIPSIZE_END);
+  /* A long detail must not make every tile wide (they share one width). */
+  gtk_label_set_max_width_chars (GTK_LABEL (self->tile_details[tile]), 12);
   gtk_widget_set_margin_bottom (self->tile_details[tile], 10);
   gtk_widget_set_margin_start (self->tile_details[tile], 12);
   gtk_widget_set_margin_end (self->tile_details[tile], 12);
@@ -467,7 +471,7 @@ sm_dashboard_init (SmDashboard *self)
   GtkWidget *scrolled = gtk_scrolled_window_new ();
   GtkWidget *clamp = adw_clamp_new ();
   GtkWidget *column = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *tiles = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *tiles = gtk_flow_box_new ();
   GtkWidget *grid = gtk_grid_new ();
 
   adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 1600);
@@ -479,9 +483,20 @@ sm_dashboard_init (SmDashboard *self)
   gtk_widget_set_margin_end (column, 12);
   gtk_box_append (GTK_BOX (column), make_toolbar (self));
 
-  gtk_box_set_homogeneous (GTK_BOX (tiles), TRUE);
+  /* Six across on a wide window, three by two on a narrow one: figures
+   * are never cut short. */
+  gtk_flow_box_set_homogeneous (GTK_FLOW_BOX (tiles), TRUE);
+  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (tiles), GTK_SELECTION_NONE);
+  gtk_flow_box_set_min_children_per_line (GTK_FLOW_BOX (tiles), 2);
+  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (tiles), N_TILES);
+  gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (tiles), 12);
+  gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (tiles), 12);
   for (guint t = 0; t < N_TILES; t++)
-    gtk_box_append (GTK_BOX (tiles), make_tile (self, t));
+    {
+      gtk_flow_box_append (GTK_FLOW_BOX (tiles), make_tile (self, t));
+      /* Figures to read, not items to pick. */
+      gtk_widget_set_focusable (GTK_WIDGET (gtk_flow_box_get_child_at_index (GTK_FLOW_BOX (tiles), (int) t)), FALSE);
+    }
   gtk_box_append (GTK_BOX (column), tiles);
 
   gtk_grid_set_row_spacing (GTK_GRID (grid), 12);

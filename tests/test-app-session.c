@@ -13,16 +13,66 @@
  * database, kernels forced to scalar code, the advisor's recommendation
  * applied from the Recommendations page, quit; started again, the run is
  * on the Sessions page and in the database with the recommendation
- * applied. */
+ * applied.  On the way it takes the screenshots the metainfo shows (into
+ * tests/screenshots/ of the build; `make screenshots` keeps them in
+ * data/screenshots/). */
+
+/* Seconds of load before the dashboard is photographed, and polls (50 ms
+ * each) for a page to be laid out and drawn after a change. */
+#define LOAD_SECONDS 10
+#define SETTLE_POLLS 6
 
 typedef struct
 {
   SmApplication *app;
   gint64         deadline;
+  gint64         started;
   guint          step;
+  guint          settle;
   gboolean       applied;
   guint          sessions_seen;
 } Drive;
+
+/* The window as the compositor would show it, drawn by its own renderer. */
+static void
+save_screenshot (SmApplication *app,
+                 const char    *name)
+{
+  GtkWidget *window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  int width = gtk_widget_get_width (window), height = gtk_widget_get_height (window);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *dir = g_test_build_filename (G_TEST_BUILT, "screenshots", NULL);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot %s (%d x %d)", path, width, height);
+}
+
+/* TRUE once a change has had SETTLE_POLLS polls to show. */
+static gboolean
+settled (Drive *drive)
+{
+  if (++drive->settle < SETTLE_POLLS)
+    return FALSE;
+  drive->settle = 0;
+  return TRUE;
+}
+
+static void
+show_page (SmApplication *app,
+           const char    *name)
+{
+  sm_window_set_visible_page (SM_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app))), name);
+}
 
 static GtkWidget *
 page_of (SmApplication *app,
@@ -45,12 +95,24 @@ knob_changed_cb (SmSession  *session,
   drive->applied = TRUE;
 }
 
+static gboolean
+outcome_measured (SmSession *session)
+{
+  g_autoptr(GPtrArray) list = sm_advisor_list (sm_session_get_advisor (session));
+
+  for (guint i = 0; i < list->len; i++)
+    if (((SmRecommendation *) g_ptr_array_index (list, i))->outcome != NULL)
+      return TRUE;
+  return FALSE;
+}
+
 /* First run, polled from the main loop. */
 static gboolean
 first_run_cb (gpointer data)
 {
   Drive *drive = data;
   SmSession *session = sm_application_get_session (drive->app);
+  g_autoptr(GSettings) settings = NULL;
   g_autoptr(GPtrArray) list = NULL;
 
   if (g_get_monotonic_time () > drive->deadline)
@@ -64,9 +126,42 @@ first_run_cb (gpointer data)
        * are slow enough that a long window may never hold whole. */
       sm_advisor_set_window (sm_session_get_advisor (session), 4);
       g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), drive);
+      drive->started = g_get_monotonic_time ();
       drive->step++;
       break;
     case 1:
+      /* The dashboard with some history, the whole session in view. */
+      if (g_get_monotonic_time () - drive->started < LOAD_SECONDS * G_USEC_PER_SEC)
+        break;
+      show_page (drive->app, "dashboard");
+      g_assert_true (gtk_widget_activate_action (page_of (drive->app, "dashboard"), "dashboard.show-window", "u", 3));
+      drive->step++;
+      break;
+    case 2:
+      if (!settled (drive))
+        break;
+      save_screenshot (drive->app, "dashboard.png");
+      settings = g_settings_new (APP_ID);
+      g_settings_set_string (settings, "color-scheme", "dark");
+      drive->step++;
+      break;
+    case 3:
+      if (!settled (drive))
+        break;
+      save_screenshot (drive->app, "dashboard-dark.png");
+      settings = g_settings_new (APP_ID);
+      g_settings_reset (settings, "color-scheme");
+      show_page (drive->app, "mesh");
+      drive->step++;
+      break;
+    case 4:
+      if (!settled (drive))
+        break;
+      save_screenshot (drive->app, "mesh.png");
+      show_page (drive->app, "recommendations");
+      drive->step++;
+      break;
+    case 5:
       /* The SIMD rule fires and its row is on the page: Apply there. */
       list = sm_advisor_list (sm_session_get_advisor (session));
       for (guint i = 0; i < list->len; i++)
@@ -83,14 +178,19 @@ first_run_cb (gpointer data)
             }
         }
       break;
-    case 2:
-      if (drive->applied)
-        {
-          g_assert_cmpint (sm_engine_get_backend (sm_application_get_engine (drive->app)), ==, SM_BACKEND_AUTO);
-          g_action_group_activate_action (G_ACTION_GROUP (drive->app), "quit", NULL);
-          return G_SOURCE_REMOVE;
-        }
+    case 6:
+      if (!drive->applied)
+        break;
+      g_assert_cmpint (sm_engine_get_backend (sm_application_get_engine (drive->app)), ==, SM_BACKEND_AUTO);
+      drive->step++;
       break;
+    case 7:
+      /* The outcome measured on the row, then the picture of it. */
+      if (!settled (drive) || !outcome_measured (session))
+        break;
+      save_screenshot (drive->app, "recommendations.png");
+      g_action_group_activate_action (G_ACTION_GROUP (drive->app), "quit", NULL);
+      return G_SOURCE_REMOVE;
     default:
       g_assert_not_reached ();
     }
@@ -143,6 +243,12 @@ test_app_session_end_to_end (void)
   g_setenv ("SYNMESH_DB", db, TRUE);
   g_settings_set_string (settings, "mesh-bind", "tcp://127.0.0.1:*");
   g_settings_set_uint (settings, "refresh-interval", 50);
+  /* Only the SIMD rule's toast, gone before the first picture. */
+  g_settings_set_uint (settings, "latency-target", 1000000);
+  /* Screenshots within what app stores show whole (≤ 1000×700). */
+  g_settings_set_int (settings, "window-width", 1000);
+  g_settings_set_int (settings, "window-height", 700);
+  g_settings_set_boolean (settings, "window-maximized", FALSE);
 
   run (&drive, first_run_cb, TRUE);
   run (&drive, second_run_cb, FALSE);
@@ -163,6 +269,9 @@ test_app_session_end_to_end (void)
   g_clear_pointer (&store, sm_store_free);
   g_settings_reset (settings, "mesh-bind");
   g_settings_reset (settings, "refresh-interval");
+  g_settings_reset (settings, "latency-target");
+  g_settings_reset (settings, "window-width");
+  g_settings_reset (settings, "window-height");
   g_unsetenv ("SYNMESH_DB");
   remove_tmp_dir (dir);
 }

@@ -158,6 +158,30 @@ draw_text (cairo_t    *cr,
   cairo_show_text (cr, text);
 }
 
+/* Room for the longest tick label the unit writes, so that labels never
+ * run off the left edge and the plot does not shift as values move. */
+static double
+axis_width (cairo_t           *cr,
+            const SmChartView *view)
+{
+  static const double typical_widest[] = { 888, 88.8e3 };
+  double widest = 0;
+
+  cairo_save (cr);
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, FONT_SIZE);
+  for (guint i = 0; i < G_N_ELEMENTS (typical_widest); i++)
+    {
+      g_autofree char *label = sm_chart_format_value (typical_widest[i], view->unit);
+      cairo_text_extents_t extents;
+
+      cairo_text_extents (cr, label, &extents);
+      widest = MAX (widest, extents.x_advance);
+    }
+  cairo_restore (cr);
+  return MAX (AXIS_WIDTH, ceil (widest) + 2 * PAD);
+}
+
 static void
 draw_head (cairo_t           *cr,
            const SmChartView *view,
@@ -549,13 +573,14 @@ sm_chart_render (cairo_t           *cr,
 {
   SmChartLayout local;
   Columns cols = { 0 };
-  double sx = 1, sy = 1;
+  double sx = 1, sy = 1, axis;
   guint columns;
 
   if (layout == NULL)
     layout = &local;
   memset (layout, 0, sizeof *layout);
-  layout->plot = (SmChartRect) { AXIS_WIDTH, HEAD_HEIGHT + PAD, MAX (1, width - AXIS_WIDTH - PAD),
+  axis = axis_width (cr, view);
+  layout->plot = (SmChartRect) { axis, HEAD_HEIGHT + PAD, MAX (1, width - axis - PAD),
                                  MAX (1, height - HEAD_HEIGHT - PAD - TIME_HEIGHT) };
   /* One column per device pixel (HiDPI included). */
   cairo_user_to_device_distance (cr, &sx, &sy);

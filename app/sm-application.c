@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <signal.h>
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 
 #include "sm-application.h"
 #include "sm-preferences-window.h"
@@ -20,6 +22,8 @@ struct _SmApplication
   double            load_rate;
   SmStallWatch     *stall_watch;   /* SYNMESH_STALL_WATCH=1 */
   guint             retention_timeout;
+  gboolean          frames_watched;
+  guint             signal_sources[2];   /* SIGINT, SIGTERM */
 };
 
 G_DEFINE_FINAL_TYPE (SmApplication, sm_application, ADW_TYPE_APPLICATION)
@@ -153,6 +157,8 @@ static void
 retention_settings_cb (SmApplication *self)
 {
   g_clear_handle_id (&self->retention_timeout, g_source_remove);
+  for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
+    g_clear_handle_id (&self->signal_sources[i], g_source_remove);
   self->retention_timeout = g_timeout_add_seconds (1, apply_retention_cb, self);
 }
 
@@ -169,6 +175,9 @@ start_engine (SmApplication *self)
       g_printerr (_("The engine cannot start: %s\n"), error->message);
       return;
     }
+  /* At full load the workers (and their spinning for work) take every
+   * core; the window's frames come first. */
+  sm_engine_set_worker_nice (self->engine, 5);
   {
     g_autofree char *store_path = sm_store_default_path ();
 
@@ -201,12 +210,21 @@ sm_application_shutdown (GApplication *application)
   g_clear_pointer (&self->stall_watch, sm_stall_watch_free);
 
   g_clear_handle_id (&self->retention_timeout, g_source_remove);
+  for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
+    g_clear_handle_id (&self->signal_sources[i], g_source_remove);
   /* The node and the load go before the engine whose queries they hold. */
   g_clear_object (&self->session);
   g_clear_object (&self->mesh);
   g_clear_pointer (&self->engine, sm_engine_free);
 
   G_APPLICATION_CLASS (sm_application_parent_class)->shutdown (application);
+}
+
+static gboolean
+quit_on_signal_cb (gpointer user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -229,6 +247,10 @@ sm_application_startup (GApplication *application)
   color_scheme_changed_cb (self, "color-scheme", self->settings);
 
   start_engine (self);
+  /* Ctrl+C or a polite kill quits as the menu would: the running session
+   * is closed and written, not cut off. */
+  self->signal_sources[0] = g_unix_signal_add (SIGINT, quit_on_signal_cb, self);
+  self->signal_sources[1] = g_unix_signal_add (SIGTERM, quit_on_signal_cb, self);
 }
 
 static void
@@ -241,6 +263,11 @@ sm_application_activate (GApplication *application)
     window = GTK_WINDOW (sm_window_new (self));
 
   gtk_window_present (window);
+  if (self->stall_watch != NULL && !self->frames_watched)
+    {
+      sm_stall_watch_add_frame_clock (self->stall_watch, gtk_widget_get_frame_clock (GTK_WIDGET (window)));
+      self->frames_watched = TRUE;
+    }
   if (self->load_rate > 0 && self->session != NULL)
     sm_session_start (self->session, self->load_rate);
 }

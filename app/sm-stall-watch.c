@@ -18,6 +18,11 @@ struct _SmStallWatch
   guint   n;
   gint64  max_late;
   guint32 late_us[SAMPLES];
+
+  gint64  frame_start;     /* 0 outside a frame */
+  guint   n_frames;
+  gint64  max_frame;
+  guint32 frame_us[SAMPLES];
 };
 
 static gboolean
@@ -46,6 +51,37 @@ sm_stall_watch_new (void)
   return watch;
 }
 
+static void
+before_paint_cb (GdkFrameClock *clock,
+                 SmStallWatch  *watch)
+{
+  watch->frame_start = g_get_monotonic_time ();
+}
+
+static void
+after_paint_cb (GdkFrameClock *clock,
+                SmStallWatch  *watch)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 took = now - watch->frame_start;
+
+  if (watch->frame_start == 0 || now - watch->start < WARMUP_US)
+    return;
+  watch->frame_start = 0;
+  watch->max_frame = MAX (watch->max_frame, took);
+  watch->frame_us[watch->n_frames++ % SAMPLES] = (guint32) MIN (took, G_MAXUINT32);
+}
+
+void
+sm_stall_watch_add_frame_clock (SmStallWatch  *watch,
+                                GdkFrameClock *clock)
+{
+  /* The clock outlives the watch only as long as the window does; the
+   * watch is freed at shutdown, after every window. */
+  g_signal_connect (clock, "before-paint", G_CALLBACK (before_paint_cb), watch);
+  g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), watch);
+}
+
 static int
 compare_u32 (const void *a,
              const void *b)
@@ -65,6 +101,12 @@ sm_stall_watch_report (SmStallWatch *watch)
   qsort (watch->late_us, n, sizeof watch->late_us[0], compare_u32);
   g_printerr ("main loop: %u ticks, lateness p99 %.2f ms, longest stall %.2f ms\n", watch->n,
               watch->late_us[(gsize) n * 99 / 100] / 1e3, watch->max_late / 1e3);
+  n = MIN (watch->n_frames, SAMPLES);
+  if (n == 0)
+    return;
+  qsort (watch->frame_us, n, sizeof watch->frame_us[0], compare_u32);
+  g_printerr ("frames: %u, p99 %.2f ms, longest %.2f ms\n", watch->n_frames,
+              watch->frame_us[(gsize) n * 99 / 100] / 1e3, watch->max_frame / 1e3);
 }
 
 void

@@ -5,6 +5,9 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <xxhash.h>
 
 #include "sm-engine.h"
@@ -76,6 +79,7 @@ typedef struct
 {
   SmEngine            *engine;
   GThread             *thread;
+  gint                 tid;           /* the kernel's id, once it runs */
   SmPoolArena         *arena;
   SmHistogramRecorder *recorders[N_STAGES];
 } Worker;
@@ -119,6 +123,7 @@ struct _SmEngine
   gint          running;           /* written under queue_lock, read atomically too */
   gint          spinners;          /* idle workers spinning for work: 0 or 1 */
   GPtrArray    *workers;
+  gint          worker_nice;       /* each worker's niceness (0: as the process) */
 
   /* Knobs, read atomically on the hot path */
   gint          backend;
@@ -670,12 +675,28 @@ spin_for_work (SmEngine *engine)
   return work;
 }
 
+static void
+apply_nice (gint tid,
+            int  nice)
+{
+  /* Linux gives each thread its own niceness.  Raising it is always
+   * allowed; a failure leaves the worker as it was. */
+  if (tid > 0)
+    (void) setpriority (PRIO_PROCESS, (id_t) tid, nice);
+}
+
 static gpointer
 worker_main (gpointer data)
 {
   Worker *worker = data;
   SmEngine *engine = worker->engine;
   g_autofree Job **batch = g_new (Job *, SM_ENGINE_MAX_BATCH);
+
+  g_mutex_lock (&engine->queue_lock);
+  worker->tid = (gint) syscall (SYS_gettid);
+  if (engine->worker_nice != 0)
+    apply_nice (worker->tid, engine->worker_nice);
+  g_mutex_unlock (&engine->queue_lock);
 
   g_mutex_lock (&engine->queue_lock);
   while (engine->running)
@@ -1514,6 +1535,21 @@ sm_engine_set_threads (SmEngine  *engine,
   g_mutex_unlock (&engine->queue_lock);
 
   return TRUE;
+}
+
+void
+sm_engine_set_worker_nice (SmEngine *engine,
+                           int       nice)
+{
+  /* Relative to the caller's: a program already run under `nice` keeps
+   * its workers below its own priority too. */
+  int base = getpriority (PRIO_PROCESS, 0);
+
+  g_mutex_lock (&engine->queue_lock);
+  engine->worker_nice = CLAMP (base + MAX (nice, 0), 0, 19);
+  for (guint i = 0; i < engine->workers->len; i++)
+    apply_nice (((Worker *) g_ptr_array_index (engine->workers, i))->tid, engine->worker_nice);
+  g_mutex_unlock (&engine->queue_lock);
 }
 
 guint

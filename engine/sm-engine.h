@@ -124,6 +124,12 @@ gboolean     sm_engine_set_threads     (SmEngine       *engine,
                                         guint           threads,
                                         GError        **error);
 guint        sm_engine_get_threads     (SmEngine       *engine);
+/* Lowers the worker threads' priority: their niceness becomes the
+ * caller's plus @nice (at most 19), now and for workers started later.  A
+ * program with a window does so that its main loop is not starved by
+ * workers that use every core. */
+void         sm_engine_set_worker_nice (SmEngine       *engine,
+                                        int             nice);
 gboolean     sm_engine_set_max_batch   (SmEngine       *engine,
                                         guint           max_batch,
                                         GError        **error);

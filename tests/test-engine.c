@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "sm-engine.h"
 #include "sm-error.h"
@@ -403,6 +405,58 @@ test_engine_offload (void)
   sm_engine_set_offload (engine, NULL, NULL);
 }
 
+/* The lowest niceness among the running worker threads (100 when there
+ * are none); @n_workers says how many there are. */
+static int
+workers_nice (guint *n_workers)
+{
+  g_autoptr(GDir) tasks = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  int nice = 100;
+
+  *n_workers = 0;
+  while (tasks != NULL && (tid = g_dir_read_name (tasks)) != NULL)
+    {
+      g_autofree char *comm_path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
+      g_autofree char *stat_path = g_strdup_printf ("/proc/self/task/%s/stat", tid);
+      g_autofree char *comm = NULL, *stat = NULL;
+      g_auto(GStrv) fields = NULL;
+
+      if (!g_file_get_contents (comm_path, &comm, NULL, NULL) || !g_str_has_prefix (comm, "sm-worker")
+          || !g_file_get_contents (stat_path, &stat, NULL, NULL))
+        continue;
+      /* Fields after the command's closing parenthesis; niceness is the 19th of stat. */
+      fields = g_strsplit (strrchr (stat, ')') + 2, " ", -1);
+      g_assert_cmpuint (g_strv_length (fields), >, 16);
+      nice = MIN (nice, atoi (fields[16]));
+      (*n_workers)++;
+    }
+  return nice;
+}
+
+/* A window's program lowers its workers' priority: the running ones and
+ * those a later thread change starts. */
+static void
+test_engine_worker_nice (void)
+{
+  g_autoptr(SmEngine) engine = sm_engine_new (SM_POOL_DEFAULT_LIMIT, 2, NULL);
+  int want = MIN (getpriority (PRIO_PROCESS, 0) + 5, 19);
+  guint n = 0;
+  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  sm_engine_set_worker_nice (engine, 5);
+  while ((workers_nice (&n) != want || n < 2) && g_get_monotonic_time () < until)
+    g_usleep (1000);
+  g_assert_cmpint (workers_nice (&n), ==, want);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_true (sm_engine_set_threads (engine, 3, NULL));
+  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((workers_nice (&n) != want || n < 3) && g_get_monotonic_time () < until)
+    g_usleep (1000);
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpint (workers_nice (&n), ==, want);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -410,6 +464,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/engine/engine/infer", test_engine_infer);
+  g_test_add_func ("/engine/engine/worker-nice", test_engine_worker_nice);
   g_test_add_func ("/engine/engine/async", test_engine_async);
   g_test_add_func ("/engine/engine/cache", test_engine_cache);
   g_test_add_func ("/engine/engine/consensus", test_engine_consensus);

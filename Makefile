@@ -10,7 +10,7 @@ WERROR := $(if $(CI),true,false)
 MESON_FLAGS := -Dwerror=$(WERROR)
 ASAN_FLAGS  := $(MESON_FLAGS) -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
-.PHONY: all deps build run test bench asan install screenshots clean
+.PHONY: all deps build run test bench asan install screenshots flatpak clean
 
 all: build
 
@@ -50,6 +50,11 @@ asan: deps
 install: build
 	meson install -C $(BUILD_DIR)
 
+# Builds and installs the Flatpak for this user (needs flatpak-builder and
+# the GNOME 50 SDK: see the README's "Install").
+flatpak:
+	flatpak-builder --user --install --force-clean _flatpak flatpak/io.github.synmesh.SynapticMesh.json
+
 # The end-to-end app test photographs the window; the latest pictures are
 # kept in the tree for the metainfo.
 screenshots: build
@@ -57,4 +62,4 @@ screenshots: build
 	cp $(BUILD_DIR)/tests/screenshots/*.png data/screenshots/
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) _flatpak .flatpak-builder

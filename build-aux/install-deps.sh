@@ -25,6 +25,9 @@ desktop-file-utils appstream xvfb xauth dbus-daemon
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 # benchmarks: the OpenBLAS baseline (loaded at run time, never linked)
 libopenblas-dev
+# packaging checks: the Flatpak manifest parsed by flatpak-builder and
+# checked against the manifest schema
+flatpak-builder python3-jsonschema
 LIST
 )
 

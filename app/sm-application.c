@@ -6,6 +6,7 @@
 #include <glib-unix.h>
 
 #include "sm-application.h"
+#include "sm-dialogs.h"
 #include "sm-preferences-window.h"
 #include "sm-stall-watch.h"
 #include "sm-window.h"
@@ -84,9 +85,7 @@ about_action_cb (GSimpleAction *action,
   const char *developers[] = { "The Synaptic Mesh developers", NULL };
   GtkWidget *about;
 
-  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
-                        "transient-for", parent,
-                        "modal", TRUE,
+  about = g_object_new (SM_TYPE_ABOUT,
                         "application-name", _("Synaptic Mesh"),
                         "application-icon", APP_ID,
                         "developer-name", _("The Synaptic Mesh developers"),
@@ -99,7 +98,7 @@ about_action_cb (GSimpleAction *action,
                         "comments", _("Live tuning sessions for a neural inference engine: "
                                       "every number shown is measured on this machine."),
                         NULL);
-  gtk_window_present (GTK_WINDOW (about));
+  sm_dialog_present (about, GTK_WIDGET (parent));
 }
 
 static void
@@ -112,8 +111,7 @@ preferences_action_cb (GSimpleAction *action,
   SmPreferencesWindow *preferences;
 
   preferences = sm_preferences_window_new (self->settings);
-  gtk_window_set_transient_for (GTK_WINDOW (preferences), parent);
-  gtk_window_present (GTK_WINDOW (preferences));
+  sm_dialog_present (preferences, GTK_WIDGET (parent));
 }
 
 static const GActionEntry app_actions[] = {

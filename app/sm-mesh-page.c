@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "sm-dialogs.h"
 #include "sm-mesh-page.h"
 
 /* Round trips kept per peer for its sparkline: a minute at one a second. */
@@ -306,9 +307,9 @@ static void show_add_peer_dialog (SmMeshPage *self,
                                   const char *problem);
 
 static void
-add_peer_response_cb (AdwMessageDialog *dialog,
-                      const char       *response,
-                      gpointer          user_data)
+add_peer_response_cb (SmAlert    *dialog,
+                      const char *response,
+                      gpointer    user_data)
 {
   AddPeer *add = user_data;
   g_autoptr(GError) error = NULL;
@@ -343,30 +344,28 @@ show_add_peer_dialog (SmMeshPage *self,
                       const char *key,
                       const char *problem)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  AdwMessageDialog *dialog;
+  SmAlert *dialog;
   GtkListBox *list = GTK_LIST_BOX (gtk_list_box_new ());
   AddPeer *add = g_new0 (AddPeer, 1);
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                                       _("Add a Peer"),
-                                                       problem != NULL ? problem
-                                                       : _("The peer is trusted and connected to at once. "
-                                                           "Its public key is what `synmesh keygen --show` prints there.")));
+  dialog = sm_alert_new (_("Add a Peer"),
+                         problem != NULL ? problem
+                         : _("The peer is trusted and connected to at once. "
+                             "Its public key is what `synmesh keygen --show` prints there."));
   gtk_list_box_set_selection_mode (list, GTK_SELECTION_NONE);
   gtk_widget_add_css_class (GTK_WIDGET (list), "boxed-list");
   add->page = self;
   add->name = add_entry (list, _("_Name"), name);
   add->endpoint = add_entry (list, _("_Endpoint"), endpoint);
   add->key = add_entry (list, _("_Public Key"), key);
-  adw_message_dialog_set_extra_child (dialog, GTK_WIDGET (list));
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "add", _("_Add"), NULL);
-  adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (dialog, "add");
-  adw_message_dialog_set_close_response (dialog, "cancel");
+  sm_alert_set_extra_child (dialog, GTK_WIDGET (list));
+  sm_alert_add_responses (dialog, "cancel", _("_Cancel"), "add", _("_Add"), NULL);
+  sm_alert_set_response_appearance (dialog, "add", ADW_RESPONSE_SUGGESTED);
+  sm_alert_set_default_response (dialog, "add");
+  sm_alert_set_close_response (dialog, "cancel");
   g_signal_connect_data (dialog, "response", G_CALLBACK (add_peer_response_cb), add,
                          (GClosureNotify) (void (*) (void)) g_free, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  sm_dialog_present (dialog, GTK_WIDGET (self));
 }
 
 static void

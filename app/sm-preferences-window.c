@@ -8,7 +8,7 @@
 
 struct _SmPreferencesWindow
 {
-  AdwPreferencesWindow  parent_instance;
+  SmPreferencesParent   parent_instance;
 
   /* Template widgets */
   AdwComboRow          *style_row;
@@ -30,7 +30,7 @@ enum {
   N_PROPS
 };
 
-G_DEFINE_FINAL_TYPE (SmPreferencesWindow, sm_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
+G_DEFINE_FINAL_TYPE (SmPreferencesWindow, sm_preferences_window, SM_TYPE_PREFERENCES_PARENT)
 
 static GParamSpec *properties[N_PROPS];
 

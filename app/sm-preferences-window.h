@@ -3,11 +3,15 @@
 
 #include <adwaita.h>
 
+#include "sm-dialogs.h"
+
 G_BEGIN_DECLS
 
 #define SM_TYPE_PREFERENCES_WINDOW (sm_preferences_window_get_type ())
 
-G_DECLARE_FINAL_TYPE (SmPreferencesWindow, sm_preferences_window, SM, PREFERENCES_WINDOW, AdwPreferencesWindow)
+/* An AdwPreferencesWindow, or an AdwPreferencesDialog where libadwaita has
+ * it (sm-dialogs.h); show it with sm_dialog_present(). */
+G_DECLARE_FINAL_TYPE (SmPreferencesWindow, sm_preferences_window, SM, PREFERENCES_WINDOW, SmPreferencesParent)
 
 /* The window edits @settings (the application's GSettings) directly; every
  * change is saved at once, as GNOME preferences are. */

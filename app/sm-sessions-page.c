@@ -6,6 +6,7 @@
 
 #include "sm-chart-axis.h"
 #include "sm-chart.h"
+#include "sm-dialogs.h"
 #include "sm-sessions-page.h"
 
 /* What a replay charts: metric, legend name; per chart. */
@@ -619,9 +620,9 @@ rename_thread (GTask        *task,
 }
 
 static void
-rename_response_cb (AdwMessageDialog *dialog,
-                    const char       *response,
-                    SmSessionsPage   *self)
+rename_response_cb (SmAlert        *dialog,
+                    const char     *response,
+                    SmSessionsPage *self)
 {
   GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
   gint64 id = *(gint64 *) g_object_get_data (G_OBJECT (dialog), "session-id");
@@ -648,24 +649,24 @@ rename_action_cb (GtkWidget  *widget,
 {
   SmSessionsPage *self = SM_SESSIONS_PAGE (widget);
   const SmSessionInfo *info = find_info (self, g_variant_get_int64 (parameter));
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkWidget *dialog, *entry;
+  GtkWidget *entry;
+  SmAlert *dialog;
 
   if (info == NULL)
     return;
-  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, _("Rename Session"), NULL);
+  dialog = sm_alert_new (_("Rename Session"), NULL);
   entry = gtk_entry_new ();
   gtk_editable_set_text (GTK_EDITABLE (entry), info->name);
   gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"), "rename", _("_Rename"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "rename", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "rename");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  sm_alert_set_extra_child (dialog, entry);
+  sm_alert_add_responses (dialog, "cancel", _("_Cancel"), "rename", _("_Rename"), NULL);
+  sm_alert_set_response_appearance (dialog, "rename", ADW_RESPONSE_SUGGESTED);
+  sm_alert_set_default_response (dialog, "rename");
+  sm_alert_set_close_response (dialog, "cancel");
   g_object_set_data (G_OBJECT (dialog), "entry", entry);
   g_object_set_data_full (G_OBJECT (dialog), "session-id", g_memdup2 (&info->id, sizeof info->id), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (rename_response_cb), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  sm_dialog_present (dialog, widget);
 }
 
 typedef struct Export

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include <adwaita.h>
+#include <glib/gi18n.h>
 #include <cairo-svg.h>
 
 #include "sm-chart-axis.h"
@@ -23,6 +24,13 @@ struct _SmChart
 };
 
 G_DEFINE_FINAL_TYPE (SmChart, sm_chart, GTK_TYPE_WIDGET)
+
+enum {
+  SERIES_TOGGLED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 /* The window's end: the newest sample of any series. */
 static double
@@ -74,7 +82,7 @@ announce_crosshair (SmChart *self)
       g_autofree char *from = sm_chart_format_time (t0);
       g_autofree char *to = sm_chart_format_time (t1);
 
-      g_string_append_printf (text, "; selected %s to %s", from, to);
+      g_string_append_printf (text, _("; selected %s to %s"), from, to);
     }
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text->str, -1);
 }
@@ -156,6 +164,7 @@ drag_begin_cb (GtkGestureDrag *gesture,
       if (x >= r->x && x <= r->x + r->width && y >= r->y && y <= r->y + r->height)
         {
           sm_chart_set_series_visible (self, s, self->view.hidden[s]);
+          g_signal_emit (self, signals[SERIES_TOGGLED], 0, s, !self->view.hidden[s]);
           gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
           return;
         }
@@ -304,6 +313,16 @@ sm_chart_class_init (SmChartClass *klass)
   widget_class->snapshot = sm_chart_snapshot;
   widget_class->measure = sm_chart_measure;
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+
+  /**
+   * SmChart::series-toggled:
+   * @index: the series
+   * @visible: whether it is shown now
+   *
+   * A click on the legend showed or hid a series.
+   */
+  signals[SERIES_TOGGLED] = g_signal_new ("series-toggled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                          NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_BOOLEAN);
 
   gtk_widget_class_install_action (widget_class, "chart.step", "i", step_action_cb);
   gtk_widget_class_install_action (widget_class, "chart.extend", "i", step_action_cb);

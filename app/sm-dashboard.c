@@ -72,6 +72,7 @@ struct _SmDashboard
   GtkWidget  *live_button;
   GtkWidget  *window_dropdown;
   GtkWidget  *tuning_button;
+  GSettings  *settings;        /* the time window and hidden series, remembered */
   GtkWidget  *tuning_revealer;
   SmTuningPanel *tuning;
   GtkWidget  *tile_values[N_TILES];
@@ -309,11 +310,60 @@ make_toolbar (SmDashboard *self)
   return bar;
 }
 
+/* Hidden series are remembered as "METRIC@CHART" (the chart's index):
+ * stable across languages and releases that keep the metric. */
+static char *
+series_key (guint c,
+            guint s)
+{
+  return g_strdup_printf ("%s@%u", chart_specs[c].series[s].metric, c);
+}
+
+static void
+series_toggled_cb (SmChart  *chart,
+                   guint     s,
+                   gboolean  visible,
+                   gpointer  user_data)
+{
+  SmDashboard *self = SM_DASHBOARD (user_data);
+  g_auto(GStrv) hidden = g_settings_get_strv (self->settings, "hidden-series");
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *key = NULL;
+  g_auto(GStrv) updated = NULL;
+  guint c = 0;
+
+  while (c < N_CHARTS && self->charts[c] != chart)
+    c++;
+  key = series_key (c, s);
+  for (guint i = 0; hidden[i] != NULL; i++)
+    if (!g_str_equal (hidden[i], key))
+      g_strv_builder_add (builder, hidden[i]);
+  if (!visible)
+    g_strv_builder_add (builder, key);
+  updated = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "hidden-series", (const char * const *) updated);
+}
+
+static void
+restore_hidden_series (SmDashboard *self)
+{
+  g_auto(GStrv) hidden = g_settings_get_strv (self->settings, "hidden-series");
+
+  for (guint c = 0; c < N_CHARTS; c++)
+    for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
+      {
+        g_autofree char *key = series_key (c, s);
+
+        sm_chart_set_series_visible (self->charts[c], s, !g_strv_contains ((const char * const *) hidden, key));
+      }
+}
+
 static void
 sm_dashboard_dispose (GObject *object)
 {
   SmDashboard *self = SM_DASHBOARD (object);
 
+  g_clear_object (&self->settings);
   sm_dashboard_set_session (self, NULL);
   G_OBJECT_CLASS (sm_dashboard_parent_class)->dispose (object);
 }
@@ -520,6 +570,14 @@ sm_dashboard_init (SmDashboard *self)
         gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (self->charts[c]), (int) (c - 1) % 2, 1 + (int) (c - 1) / 2, 1, 1);
     }
   gtk_box_append (GTK_BOX (column), grid);
+
+  /* Chart settings outlive the window: its time window and the series
+   * people hid. */
+  self->settings = g_settings_new (APP_ID);
+  g_settings_bind (self->settings, "chart-window", self->window_dropdown, "selected", G_SETTINGS_BIND_DEFAULT);
+  restore_hidden_series (self);
+  for (guint c = 0; c < N_CHARTS; c++)
+    g_signal_connect_object (self->charts[c], "series-toggled", G_CALLBACK (series_toggled_cb), self, 0);
 
   adw_clamp_set_child (ADW_CLAMP (clamp), column);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), clamp);

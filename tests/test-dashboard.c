@@ -219,6 +219,27 @@ test_dashboard_live (void)
   /* The window picker: the whole session starts at zero. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.show-window", "u", 3));
   g_assert_cmpfloat (sm_chart_get_view (sm_dashboard_get_chart (dashboard, 0))->t0, ==, 0);
+
+  /* Chart settings are remembered: a new dashboard opens on the same time
+   * window, with the series hidden from a legend still hidden. */
+  sm_chart_set_series_visible (sm_dashboard_get_chart (dashboard, 0), 1, FALSE);
+  g_signal_emit_by_name (sm_dashboard_get_chart (dashboard, 0), "series-toggled", 1, FALSE);
+  {
+    SmDashboard *again = SM_DASHBOARD (g_object_ref_sink (sm_dashboard_new ()));
+    g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+    g_auto(GStrv) hidden = NULL;
+
+    g_assert_false (sm_chart_get_series_visible (sm_dashboard_get_chart (again, 0), 1));
+    g_assert_true (sm_chart_get_series_visible (sm_dashboard_get_chart (again, 0), 0));
+    g_assert_cmpuint (g_settings_get_uint (settings, "chart-window"), ==, 3);
+    g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (find_type (GTK_WIDGET (again), GTK_TYPE_DROP_DOWN))),
+                      ==, 3);
+    g_signal_emit_by_name (sm_dashboard_get_chart (dashboard, 0), "series-toggled", 1, TRUE);
+    hidden = g_settings_get_strv (settings, "hidden-series");
+    g_assert_cmpuint (g_strv_length (hidden), ==, 0);
+    g_settings_reset (settings, "chart-window");
+    g_object_unref (again);
+  }
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-live", NULL));
   g_assert_false (sm_chart_get_live (sm_dashboard_get_chart (dashboard, 0)));
 

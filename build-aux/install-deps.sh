@@ -15,6 +15,9 @@ libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libxxhash-dev libsqlite3-dev 
 libzmq3-dev
 libczmq-dev
 libcairo2-dev
+# the Vulkan compute backend: headers, the shader compiler, and Mesa's
+# lavapipe (a CPU Vulkan driver) for its tests on machines without a GPU
+libvulkan-dev glslc mesa-vulkan-drivers
 # glib-compile-resources strips blanks from .ui files with xmllint
 libxml2-utils
 # the application

@@ -298,6 +298,16 @@ sm_expert_copy_layer (SmExpert *expert,
   memcpy (bias, sm_pool_block_get_data (l->bias), (gsize) out * sizeof (float));
 }
 
+void
+sm_expert_get_packed_layer (SmExpert     *expert,
+                            guint         layer,
+                            const float **packed,
+                            const float **bias)
+{
+  *packed = sm_pool_block_get_data (expert->layers[layer].packed);
+  *bias = sm_pool_block_get_data (expert->layers[layer].bias);
+}
+
 /* Two ping-pong buffers of batch × widest layer, each rounded to 16 floats
  * so that the second starts 64-byte aligned. */
 gsize

@@ -109,6 +109,13 @@ void          sm_expert_copy_layer     (SmExpert      *expert,
                                         float         *weights,
                                         float         *bias);
 
+/* Layer @layer as the kernels hold it: weights in the packed layout
+ * (sm_f32_packed_weights_size() floats) and shape.out biases. */
+void          sm_expert_get_packed_layer (SmExpert    *expert,
+                                        guint          layer,
+                                        const float  **packed,
+                                        const float  **bias);
+
 /* Scratch floats sm_expert_forward() needs for @batch rows. */
 gsize         sm_expert_scratch_floats (SmExpert      *expert,
                                         guint          batch);

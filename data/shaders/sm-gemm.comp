@@ -1,0 +1,131 @@
+#version 450
+// C = act (A · W + bias), tiled: each workgroup computes a TS×TS tile of C
+// through shared memory, each invocation WPT×WPT outputs of it kept in
+// registers.  Tile sizes are specialisation constants (set by the host),
+// odd shapes are padded with zeros at the edges.  The activations and their
+// forms are the CPU kernels' (engine/simd/sm-vmath-generic.h).
+
+#extension GL_GOOGLE_include_directive : require
+#include "sm-args.glsl"
+
+layout (constant_id = 0) const uint TS = 64u;    // tile side
+layout (constant_id = 1) const uint WPT = 4u;    // outputs per invocation, each way
+layout (constant_id = 2) const uint TK = 16u;    // tile depth
+// The workgroup is (TS / WPT)²: the host sets both to TS / WPT.
+layout (local_size_x_id = 3, local_size_y_id = 4) in;
+
+layout (std430, binding = 0) readonly buffer In { float a[]; };
+layout (std430, binding = 1) readonly buffer Weights { float w[]; };
+layout (std430, binding = 2) writeonly buffer Out { float c[]; };
+
+shared float a_tile[TK * TS];   // [depth][row]
+shared float w_tile[TK * TS];   // [depth][column]
+
+const uint ACT_IDENTITY = 0u;
+const uint ACT_RELU = 1u;
+const uint ACT_LEAKY_RELU = 2u;
+const uint ACT_SIGMOID = 3u;
+const uint ACT_TANH = 4u;
+const uint ACT_GELU = 5u;
+
+float packed_w (uint row, uint col)
+{
+  uint k0 = (row / KBLOCK) * KBLOCK;
+  uint kc = min (KBLOCK, args.k - k0);
+  uint panels = (args.n + PANEL - 1u) / PANEL;
+
+  return w[args.w_offset + k0 * panels * PANEL + (col / PANEL) * kc * PANEL + (row - k0) * PANEL + col % PANEL];
+}
+
+float sigmoid (float x)
+{
+  return 1.0 / (1.0 + exp (-x));
+}
+
+// tanh through exp, stable at both ends (GLSL's tanh may overflow there).
+float tanh_stable (float x)
+{
+  float e = exp (-2.0 * abs (x));
+  return sign (x) * (1.0 - e) / (1.0 + e);
+}
+
+float activate (float x)
+{
+  switch (args.act)
+    {
+    case ACT_RELU:
+      return max (x, 0.0);
+    case ACT_LEAKY_RELU:
+      return x < 0.0 ? args.alpha * x : x;
+    case ACT_SIGMOID:
+      return sigmoid (x);
+    case ACT_TANH:
+      return tanh_stable (x);
+    case ACT_GELU:
+      {
+        float xc = max (x, -20.0);
+        return xc * sigmoid (1.5957691216057308 * (xc + 0.044715 * xc * xc * xc));
+      }
+    default:
+      return x;
+    }
+}
+
+void main ()
+{
+  const uint side = TS / WPT;
+  const uint threads = side * side;
+  uint tx = gl_LocalInvocationID.x;
+  uint ty = gl_LocalInvocationID.y;
+  uint tid = ty * side + tx;
+  uint row0 = gl_WorkGroupID.y * TS;
+  uint col0 = gl_WorkGroupID.x * TS;
+  float acc[WPT][WPT];
+
+  for (uint i = 0u; i < WPT; i++)
+    for (uint j = 0u; j < WPT; j++)
+      acc[i][j] = 0.0;
+
+  for (uint t = 0u; t < args.k; t += TK)
+    {
+      for (uint e = tid; e < TK * TS; e += threads)
+        {
+          // A along its rows (k fastest), W along its panel rows (columns fastest).
+          uint a_depth = e % TK, a_row = e / TK;
+          uint w_col = e % TS, w_depth = e / TS;
+          uint gr = row0 + a_row, ga = t + a_depth;
+          uint gc = col0 + w_col, gw = t + w_depth;
+
+          a_tile[a_depth * TS + a_row] = gr < args.m && ga < args.k ? a[gr * args.lda + ga] : 0.0;
+          w_tile[w_depth * TS + w_col] = gc < args.n && gw < args.k ? packed_w (gw, gc) : 0.0;
+        }
+      barrier ();
+
+      for (uint d = 0u; d < TK; d++)
+        {
+          float a_reg[WPT];
+          float w_reg[WPT];
+
+          // Rows and columns interleaved by `side`: neighbouring invocations
+          // read neighbouring words, and store neighbouring outputs.
+          for (uint i = 0u; i < WPT; i++)
+            a_reg[i] = a_tile[d * TS + ty + i * side];
+          for (uint j = 0u; j < WPT; j++)
+            w_reg[j] = w_tile[d * TS + tx + j * side];
+          for (uint i = 0u; i < WPT; i++)
+            for (uint j = 0u; j < WPT; j++)
+              acc[i][j] = fma (a_reg[i], w_reg[j], acc[i][j]);
+        }
+      barrier ();
+    }
+
+  for (uint i = 0u; i < WPT; i++)
+    for (uint j = 0u; j < WPT; j++)
+      {
+        uint r = row0 + ty + i * side;
+        uint col = col0 + tx + j * side;
+
+        if (r < args.m && col < args.n)
+          c[r * args.ldc + col] = activate (acc[i][j] + (args.has_bias != 0u ? w[args.bias_offset + col] : 0.0));
+      }
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "sm-error.h"
+#include "sm-gpu.h"
+
+/* The backend in a build without Vulkan (meson -Dvulkan=disabled): it says
+ * so, and the engine runs on the CPU. */
+
+gboolean
+sm_gpu_is_built (void)
+{
+  return FALSE;
+}
+
+SmGpu *
+sm_gpu_new (GError **error)
+{
+  g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+               "GPU support not built (configure with -Dvulkan=enabled and the Vulkan headers and glslc installed)");
+  return NULL;
+}
+
+void
+sm_gpu_free (SmGpu *gpu)
+{
+  g_return_if_fail (gpu == NULL);
+}
+
+const SmGpuInfo *
+sm_gpu_get_info (SmGpu *gpu)
+{
+  g_return_val_if_reached (NULL);
+}
+
+SmGpuModel *
+sm_gpu_model_new (SmGpu             *gpu,
+                  SmExpert * const  *experts,
+                  guint              n_experts,
+                  GError           **error)
+{
+  g_return_val_if_reached (NULL);
+}
+
+void
+sm_gpu_model_free (SmGpuModel *model)
+{
+  g_return_if_fail (model == NULL);
+}
+
+gboolean
+sm_gpu_model_forward (SmGpuModel   *model,
+                      guint         index,
+                      const float  *input,
+                      guint         batch,
+                      float        *output,
+                      SmGpuTiming  *timing,
+                      GError      **error)
+{
+  g_return_val_if_reached (FALSE);
+}

@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <gio/gio.h>
+
+#include "sm-error.h"
+#include "sm-gpu-private.h"
+#include "sm-gpu-shaders.h"
+
+#define SHADER_PREFIX "/io/github/synmesh/SynapticMesh/gpu/"
+
+gboolean
+sm_gpu_is_built (void)
+{
+  return TRUE;
+}
+
+gboolean
+sm_gpu_check (VkResult     result,
+              const char  *what,
+              GError     **error)
+{
+  if (result == VK_SUCCESS)
+    return TRUE;
+  g_set_error (error, SM_ENGINE_ERROR,
+               result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY
+               ? SM_ENGINE_ERROR_NO_MEMORY : SM_ENGINE_ERROR_NOT_SUPPORTED,
+               "%s: %s (%d)", what, sm_vk_result_name (result), (int) result);
+  return FALSE;
+}
+
+/* ---- choosing a device ---- */
+
+static const char *
+device_type_name (VkPhysicalDeviceType type)
+{
+  switch (type)
+    {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+      return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+      return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+      return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+      return "cpu";
+    case VK_PHYSICAL_DEVICE_TYPE_OTHER:
+    default:
+      return "other";
+    }
+}
+
+/* Higher is better; negative is never. */
+static int
+device_rank (VkPhysicalDeviceType type,
+             gboolean             allow_cpu)
+{
+  switch (type)
+    {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+      return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+      return 3;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+      return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+      return allow_cpu ? 1 : -1;
+    case VK_PHYSICAL_DEVICE_TYPE_OTHER:
+    default:
+      return 0;
+    }
+}
+
+/* A queue family that computes, or -1. */
+static int
+compute_family (SmGpu            *gpu,
+                VkPhysicalDevice  physical)
+{
+  guint32 n = 0;
+  g_autofree VkQueueFamilyProperties *families = NULL;
+
+  gpu->vk.vkGetPhysicalDeviceQueueFamilyProperties (physical, &n, NULL);
+  families = g_new0 (VkQueueFamilyProperties, MAX (n, 1));
+  gpu->vk.vkGetPhysicalDeviceQueueFamilyProperties (physical, &n, families);
+  for (guint32 i = 0; i < n; i++)
+    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
+      return (int) i;
+  return -1;
+}
+
+static gboolean
+pick_device (SmGpu   *gpu,
+             GError **error)
+{
+  gboolean allow_cpu = g_strcmp0 (g_getenv ("SM_GPU_ALLOW_CPU"), "1") == 0;
+  g_autoptr(GString) found = g_string_new (NULL);
+  g_autofree VkPhysicalDevice *devices = NULL;
+  guint32 n = 0;
+  int best_rank = -1;
+
+  if (!sm_gpu_check (gpu->vk.vkEnumeratePhysicalDevices (gpu->instance, &n, NULL), "Listing Vulkan devices", error))
+    return FALSE;
+  devices = g_new0 (VkPhysicalDevice, MAX (n, 1));
+  if (!sm_gpu_check (gpu->vk.vkEnumeratePhysicalDevices (gpu->instance, &n, devices), "Listing Vulkan devices", error))
+    return FALSE;
+
+  for (guint32 i = 0; i < n; i++)
+    {
+      VkPhysicalDeviceProperties props;
+      int family = compute_family (gpu, devices[i]);
+      int rank;
+
+      gpu->vk.vkGetPhysicalDeviceProperties (devices[i], &props);
+      rank = device_rank (props.deviceType, allow_cpu);
+      g_string_append_printf (found, "%s%s [%s]", found->len > 0 ? "; " : "", props.deviceName,
+                              device_type_name (props.deviceType));
+      if (family < 0 || props.apiVersion < VK_API_VERSION_1_1 || rank <= best_rank)
+        continue;
+      best_rank = rank;
+      gpu->physical = devices[i];
+      gpu->queue_family = (guint32) family;
+    }
+
+  if (gpu->physical == VK_NULL_HANDLE)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                   "No usable Vulkan device (%s)%s", n > 0 ? found->str : "none found",
+                   allow_cpu ? "" : "; CPU implementations such as lavapipe need SM_GPU_ALLOW_CPU=1");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+describe_device (SmGpu *gpu)
+{
+  VkPhysicalDeviceSubgroupProperties subgroup = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES };
+  VkPhysicalDeviceDriverProperties driver = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES };
+  VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &subgroup };
+  g_autofree VkQueueFamilyProperties *families = NULL;
+  guint32 n_families = 0;
+  VkPhysicalDeviceLimits *limits = &props.properties.limits;
+
+  gpu->vk.vkGetPhysicalDeviceProperties (gpu->physical, &props.properties);
+  /* Driver names are Vulkan 1.2's; a 1.1 device gets its version number. */
+  if (props.properties.apiVersion >= VK_API_VERSION_1_2)
+    subgroup.pNext = &driver;
+  gpu->vk.vkGetPhysicalDeviceProperties2 (gpu->physical, &props);
+  gpu->vk.vkGetPhysicalDeviceMemoryProperties (gpu->physical, &gpu->memory);
+
+  gpu->info.device_name = g_strdup (props.properties.deviceName);
+  gpu->info.driver = driver.driverName[0] != '\0'
+                     ? g_strdup_printf ("%s %s", driver.driverName, driver.driverInfo)
+                     : g_strdup_printf ("driver version %u", props.properties.driverVersion);
+  gpu->info.device_type = device_type_name (props.properties.deviceType);
+  gpu->info.api_version = props.properties.apiVersion;
+  gpu->info.vendor_id = props.properties.vendorID;
+  gpu->info.device_id = props.properties.deviceID;
+  gpu->info.subgroup_size = subgroup.subgroupSize;
+  gpu->info.max_workgroup_invocations = limits->maxComputeWorkGroupInvocations;
+  gpu->info.max_shared_memory = limits->maxComputeSharedMemorySize;
+  gpu->max_storage_range = limits->maxStorageBufferRange;
+  for (guint32 h = 0; h < gpu->memory.memoryHeapCount; h++)
+    if (gpu->memory.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+      gpu->info.device_local_bytes = MAX (gpu->info.device_local_bytes, gpu->memory.memoryHeaps[h].size);
+
+  gpu->vk.vkGetPhysicalDeviceQueueFamilyProperties (gpu->physical, &n_families, NULL);
+  families = g_new0 (VkQueueFamilyProperties, MAX (n_families, 1));
+  gpu->vk.vkGetPhysicalDeviceQueueFamilyProperties (gpu->physical, &n_families, families);
+  if (families[gpu->queue_family].timestampValidBits > 0)
+    gpu->info.timestamp_period_ns = limits->timestampPeriod;
+}
+
+/* ---- pipelines ---- */
+
+static gboolean
+create_shader (SmGpu           *gpu,
+               const char      *name,
+               VkShaderModule  *module,
+               GError         **error)
+{
+  g_autofree char *path = g_strconcat (SHADER_PREFIX, name, NULL);
+  g_autoptr(GBytes) bytes = g_resources_lookup_data (path, G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+  g_autofree guint32 *code = NULL;
+  gconstpointer data;
+  gsize size;
+  VkShaderModuleCreateInfo info = { .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO };
+
+  if (bytes == NULL)
+    return FALSE;
+  /* SPIR-V is read as 32-bit words: a copy is aligned whatever the
+   * resource's placement. */
+  data = g_bytes_get_data (bytes, &size);
+  code = g_memdup2 (data, size);
+  info.codeSize = size;
+  info.pCode = code;
+  return sm_gpu_check (gpu->vk.vkCreateShaderModule (gpu->device, &info, NULL, module), name, error);
+}
+
+static gboolean
+create_pipeline (SmGpu                      *gpu,
+                 const char                 *shader,
+                 const VkSpecializationInfo *specialization,
+                 VkPipeline                 *pipeline,
+                 GError                    **error)
+{
+  VkShaderModule module = VK_NULL_HANDLE;
+  VkComputePipelineCreateInfo info = {
+    .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+    .stage = {
+      .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+      .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+      .pName = "main",
+      .pSpecializationInfo = specialization,
+    },
+    .layout = gpu->pipeline_layout,
+  };
+  gboolean ok;
+
+  if (!create_shader (gpu, shader, &module, error))
+    return FALSE;
+  info.stage.module = module;
+  ok = sm_gpu_check (gpu->vk.vkCreateComputePipelines (gpu->device, VK_NULL_HANDLE, 1, &info, NULL, pipeline),
+                     shader, error);
+  gpu->vk.vkDestroyShaderModule (gpu->device, module, NULL);
+  return ok;
+}
+
+static gboolean
+create_pipelines (SmGpu   *gpu,
+                  GError **error)
+{
+  VkDescriptorSetLayoutBinding bindings[3];
+  VkDescriptorSetLayoutCreateInfo set_info = {
+    .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+    .bindingCount = G_N_ELEMENTS (bindings),
+    .pBindings = bindings,
+  };
+  VkPushConstantRange push = { VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof (SmGpuArgs) };
+  VkPipelineLayoutCreateInfo layout_info = {
+    .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+    .setLayoutCount = 1,
+    .pSetLayouts = &gpu->set_layout,
+    .pushConstantRangeCount = 1,
+    .pPushConstantRanges = &push,
+  };
+  /* Tile side, outputs per invocation, depth, then the workgroup's sides. */
+  const guint32 constants[5] = { SM_GPU_TILE, SM_GPU_WORK_PER_THREAD, SM_GPU_TILE_K,
+                                 SM_GPU_TILE / SM_GPU_WORK_PER_THREAD, SM_GPU_TILE / SM_GPU_WORK_PER_THREAD };
+  VkSpecializationMapEntry entries[5];
+  VkSpecializationInfo specialization = { G_N_ELEMENTS (entries), entries, sizeof constants, constants };
+  guint32 invocations = (SM_GPU_TILE / SM_GPU_WORK_PER_THREAD) * (SM_GPU_TILE / SM_GPU_WORK_PER_THREAD);
+
+  if (gpu->info.max_workgroup_invocations < MAX (invocations, 256)
+      || gpu->info.max_shared_memory < 2 * SM_GPU_TILE * SM_GPU_TILE_K * sizeof (float))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                   "%s allows %u invocations and %u bytes of shared memory per workgroup; the GEMM needs %u and %zu",
+                   gpu->info.device_name, gpu->info.max_workgroup_invocations, gpu->info.max_shared_memory,
+                   MAX (invocations, 256), 2 * SM_GPU_TILE * SM_GPU_TILE_K * sizeof (float));
+      return FALSE;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bindings); i++)
+    bindings[i] = (VkDescriptorSetLayoutBinding) { i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (entries); i++)
+    entries[i] = (VkSpecializationMapEntry) { i, i * sizeof (guint32), sizeof (guint32) };
+
+  return sm_gpu_check (gpu->vk.vkCreateDescriptorSetLayout (gpu->device, &set_info, NULL, &gpu->set_layout),
+                       "Creating the descriptor set layout", error)
+         && sm_gpu_check (gpu->vk.vkCreatePipelineLayout (gpu->device, &layout_info, NULL, &gpu->pipeline_layout),
+                          "Creating the pipeline layout", error)
+         && create_pipeline (gpu, "sm-gemm.spv", &specialization, &gpu->gemm, error)
+         && create_pipeline (gpu, "sm-softmax.spv", NULL, &gpu->softmax, error);
+}
+
+static gboolean
+create_commands (SmGpu   *gpu,
+                 GError **error)
+{
+  VkCommandPoolCreateInfo pool_info = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+    .queueFamilyIndex = gpu->queue_family,
+  };
+  VkCommandBufferAllocateInfo buffer_info = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+    .commandBufferCount = 1,
+  };
+  VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+  VkQueryPoolCreateInfo query_info = {
+    .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+    .queryType = VK_QUERY_TYPE_TIMESTAMP,
+    .queryCount = SM_GPU_MAX_TIMESTAMPS,
+  };
+
+  if (!sm_gpu_check (gpu->vk.vkCreateCommandPool (gpu->device, &pool_info, NULL, &gpu->command_pool),
+                     "Creating a command pool", error))
+    return FALSE;
+  buffer_info.commandPool = gpu->command_pool;
+  if (!sm_gpu_check (gpu->vk.vkAllocateCommandBuffers (gpu->device, &buffer_info, &gpu->commands),
+                     "Allocating a command buffer", error)
+      || !sm_gpu_check (gpu->vk.vkCreateFence (gpu->device, &fence_info, NULL, &gpu->fence), "Creating a fence", error))
+    return FALSE;
+  if (gpu->info.timestamp_period_ns > 0
+      && !sm_gpu_check (gpu->vk.vkCreateQueryPool (gpu->device, &query_info, NULL, &gpu->timestamps),
+                        "Creating timestamp queries", error))
+    return FALSE;
+  return TRUE;
+}
+
+SmGpu *
+sm_gpu_new (GError **error)
+{
+  g_autoptr(SmGpu) gpu = g_new0 (SmGpu, 1);
+  VkApplicationInfo app = {
+    .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+    .pApplicationName = "Synaptic Mesh",
+    .pEngineName = "synmesh",
+    .apiVersion = VK_API_VERSION_1_1,
+  };
+  VkInstanceCreateInfo instance_info = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
+  float priority = 1.0f;
+  VkDeviceQueueCreateInfo queue_info = {
+    .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+    .queueCount = 1,
+    .pQueuePriorities = &priority,
+  };
+  VkDeviceCreateInfo device_info = {
+    .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+    .queueCreateInfoCount = 1,
+    .pQueueCreateInfos = &queue_info,
+  };
+
+  g_mutex_init (&gpu->lock);
+  gpu->orphans = g_array_new (FALSE, FALSE, sizeof (SmGpuBuffer));
+  gpu->orphan_pools = g_array_new (FALSE, FALSE, sizeof (VkDescriptorPool));
+  gpu->timeout_ns = g_getenv ("SM_GPU_TIMEOUT_MS") != NULL
+                    ? g_ascii_strtoull (g_getenv ("SM_GPU_TIMEOUT_MS"), NULL, 10) * 1000000u : SM_GPU_TIMEOUT_NS;
+  sm_gpu_shaders_register_resource ();
+  if (!sm_vk_open (&gpu->vk, error)
+      || !sm_gpu_check (gpu->vk.vkCreateInstance (&instance_info, NULL, &gpu->instance), "Creating a Vulkan instance", error)
+      || !sm_vk_load_instance (&gpu->vk, gpu->instance, error)
+      || !pick_device (gpu, error))
+    return NULL;
+
+  queue_info.queueFamilyIndex = gpu->queue_family;
+  if (!sm_gpu_check (gpu->vk.vkCreateDevice (gpu->physical, &device_info, NULL, &gpu->device),
+                     "Creating the Vulkan device", error)
+      || !sm_vk_load_device (&gpu->vk, gpu->device, error))
+    return NULL;
+  gpu->vk.vkGetDeviceQueue (gpu->device, gpu->queue_family, 0, &gpu->queue);
+  describe_device (gpu);
+  if (!create_pipelines (gpu, error) || !create_commands (gpu, error))
+    return NULL;
+
+  return g_steal_pointer (&gpu);
+}
+
+void
+sm_gpu_free (SmGpu *gpu)
+{
+  SmVk *vk;
+
+  if (gpu == NULL)
+    return;
+  vk = &gpu->vk;
+  if (gpu->device != VK_NULL_HANDLE)
+    {
+      vk->vkDeviceWaitIdle (gpu->device);
+      for (guint i = 0; i < gpu->orphans->len; i++)
+        sm_gpu_buffer_destroy (gpu, &g_array_index (gpu->orphans, SmGpuBuffer, i));
+      for (guint i = 0; i < gpu->orphan_pools->len; i++)
+        vk->vkDestroyDescriptorPool (gpu->device, g_array_index (gpu->orphan_pools, VkDescriptorPool, i), NULL);
+      if (gpu->timestamps != VK_NULL_HANDLE)
+        vk->vkDestroyQueryPool (gpu->device, gpu->timestamps, NULL);
+      if (gpu->fence != VK_NULL_HANDLE)
+        vk->vkDestroyFence (gpu->device, gpu->fence, NULL);
+      if (gpu->command_pool != VK_NULL_HANDLE)
+        vk->vkDestroyCommandPool (gpu->device, gpu->command_pool, NULL);
+      if (gpu->gemm != VK_NULL_HANDLE)
+        vk->vkDestroyPipeline (gpu->device, gpu->gemm, NULL);
+      if (gpu->softmax != VK_NULL_HANDLE)
+        vk->vkDestroyPipeline (gpu->device, gpu->softmax, NULL);
+      if (gpu->pipeline_layout != VK_NULL_HANDLE)
+        vk->vkDestroyPipelineLayout (gpu->device, gpu->pipeline_layout, NULL);
+      if (gpu->set_layout != VK_NULL_HANDLE)
+        vk->vkDestroyDescriptorSetLayout (gpu->device, gpu->set_layout, NULL);
+      vk->vkDestroyDevice (gpu->device, NULL);
+    }
+  if (gpu->instance != VK_NULL_HANDLE)
+    vk->vkDestroyInstance (gpu->instance, NULL);
+  sm_vk_close (vk);
+  g_free (gpu->info.device_name);
+  g_free (gpu->info.driver);
+  g_clear_pointer (&gpu->orphans, g_array_unref);
+  g_clear_pointer (&gpu->orphan_pools, g_array_unref);
+  g_mutex_clear (&gpu->lock);
+  g_free (gpu);
+}
+
+const SmGpuInfo *
+sm_gpu_get_info (SmGpu *gpu)
+{
+  return &gpu->info;
+}
+
+/* ---- buffers and submissions ---- */
+
+static int
+memory_type (SmGpu                 *gpu,
+             guint32                allowed,
+             VkMemoryPropertyFlags  wanted)
+{
+  for (guint32 i = 0; i < gpu->memory.memoryTypeCount; i++)
+    if ((allowed & (1u << i)) && (gpu->memory.memoryTypes[i].propertyFlags & wanted) == wanted)
+      return (int) i;
+  return -1;
+}
+
+gboolean
+sm_gpu_buffer_create (SmGpu              *gpu,
+                      VkDeviceSize        size,
+                      VkBufferUsageFlags  usage,
+                      gboolean            host_visible,
+                      SmGpuBuffer        *buffer,
+                      GError            **error)
+{
+  VkBufferCreateInfo info = {
+    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+    .size = MAX (size, 4),
+    .usage = usage,
+    .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+  };
+  VkMemoryAllocateInfo allocate = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO };
+  VkMemoryRequirements needs;
+  int type;
+
+  memset (buffer, 0, sizeof *buffer);
+  if (!host_visible && size > gpu->max_storage_range)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY,
+                   "%s binds at most %" G_GUINT64_FORMAT " bytes per buffer; %" G_GUINT64_FORMAT " are needed",
+                   gpu->info.device_name, (guint64) gpu->max_storage_range, (guint64) size);
+      return FALSE;
+    }
+  if (!sm_gpu_check (gpu->vk.vkCreateBuffer (gpu->device, &info, NULL, &buffer->buffer), "Creating a buffer", error))
+    return FALSE;
+  gpu->vk.vkGetBufferMemoryRequirements (gpu->device, buffer->buffer, &needs);
+  type = host_visible
+         ? memory_type (gpu, needs.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)
+         : memory_type (gpu, needs.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+  if (type < 0 && !host_visible)
+    type = memory_type (gpu, needs.memoryTypeBits, 0);
+  if (type < 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, "%s has no suitable memory for a buffer",
+                   gpu->info.device_name);
+      sm_gpu_buffer_destroy (gpu, buffer);
+      return FALSE;
+    }
+  allocate.allocationSize = needs.size;
+  allocate.memoryTypeIndex = (guint32) type;
+  buffer->size = size;
+  if (!sm_gpu_check (gpu->vk.vkAllocateMemory (gpu->device, &allocate, NULL, &buffer->memory),
+                     "Allocating GPU memory", error)
+      || !sm_gpu_check (gpu->vk.vkBindBufferMemory (gpu->device, buffer->buffer, buffer->memory, 0),
+                        "Binding GPU memory", error)
+      || (host_visible
+          && !sm_gpu_check (gpu->vk.vkMapMemory (gpu->device, buffer->memory, 0, VK_WHOLE_SIZE, 0, &buffer->mapped),
+                            "Mapping GPU memory", error)))
+    {
+      sm_gpu_buffer_destroy (gpu, buffer);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+sm_gpu_buffer_destroy (SmGpu       *gpu,
+                       SmGpuBuffer *buffer)
+{
+  if (buffer->mapped != NULL)
+    gpu->vk.vkUnmapMemory (gpu->device, buffer->memory);
+  if (buffer->buffer != VK_NULL_HANDLE)
+    gpu->vk.vkDestroyBuffer (gpu->device, buffer->buffer, NULL);
+  if (buffer->memory != VK_NULL_HANDLE)
+    gpu->vk.vkFreeMemory (gpu->device, buffer->memory, NULL);
+  memset (buffer, 0, sizeof *buffer);
+}
+
+void
+sm_gpu_buffer_retire (SmGpu       *gpu,
+                      SmGpuBuffer *buffer)
+{
+  if (gpu->lost && buffer->buffer != VK_NULL_HANDLE)
+    {
+      g_array_append_val (gpu->orphans, *buffer);
+      memset (buffer, 0, sizeof *buffer);
+    }
+  else
+    sm_gpu_buffer_destroy (gpu, buffer);
+}
+
+gboolean
+sm_gpu_check_alive (SmGpu   *gpu,
+                    GError **error)
+{
+  if (!gpu->lost)
+    return TRUE;
+  g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+               "%s stopped answering earlier; the CPU runs the model", gpu->info.device_name);
+  return FALSE;
+}
+
+gboolean
+sm_gpu_begin (SmGpu   *gpu,
+              GError **error)
+{
+  VkCommandBufferBeginInfo begin = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+  };
+
+  return sm_gpu_check_alive (gpu, error)
+         && sm_gpu_check (gpu->vk.vkResetCommandBuffer (gpu->commands, 0), "Resetting the command buffer", error)
+         && sm_gpu_check (gpu->vk.vkBeginCommandBuffer (gpu->commands, &begin), "Recording commands", error);
+}
+
+gboolean
+sm_gpu_submit_and_wait (SmGpu   *gpu,
+                        GError **error)
+{
+  VkSubmitInfo submit = {
+    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+    .commandBufferCount = 1,
+    .pCommandBuffers = &gpu->commands,
+  };
+  VkResult result;
+
+  if (!sm_gpu_check (gpu->vk.vkEndCommandBuffer (gpu->commands), "Recording commands", error)
+      || !sm_gpu_check (gpu->vk.vkResetFences (gpu->device, 1, &gpu->fence), "Resetting a fence", error))
+    return FALSE;
+  result = gpu->vk.vkQueueSubmit (gpu->queue, 1, &submit, gpu->fence);
+  if (result == VK_SUCCESS)
+    result = gpu->vk.vkWaitForFences (gpu->device, 1, &gpu->fence, VK_TRUE, gpu->timeout_ns);
+  if (result == VK_SUCCESS)
+    return TRUE;
+  /* A hung or lost device never gets another submission: the engine runs
+   * on the CPU from now on. */
+  gpu->lost = TRUE;
+  if (result == VK_TIMEOUT)
+    g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                 "%s did not finish within %" G_GUINT64_FORMAT " ms", gpu->info.device_name,
+                 gpu->timeout_ns / 1000000u);
+  else
+    sm_gpu_check (result, "Running on the GPU", error);
+  return FALSE;
+}
+
+void
+sm_gpu_barrier (SmGpu                *gpu,
+                VkPipelineStageFlags  src_stage,
+                VkAccessFlags         src_access,
+                VkPipelineStageFlags  dst_stage,
+                VkAccessFlags         dst_access)
+{
+  VkMemoryBarrier barrier = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+    .srcAccessMask = src_access,
+    .dstAccessMask = dst_access,
+  };
+
+  gpu->vk.vkCmdPipelineBarrier (gpu->commands, src_stage, dst_stage, 0, 1, &barrier, 0, NULL, 0, NULL);
+}

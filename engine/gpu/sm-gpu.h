@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "sm-model.h"
+
+G_BEGIN_DECLS
+
+/* The Vulkan compute backend: one device, its pipelines (a tiled GEMM with
+ * the bias and activation fused, a row-wise softmax; SPIR-V built from
+ * data/shaders/ and embedded), and models uploaded to it.  Every failure is
+ * a GError the engine answers by running on the CPU: no loader, no device,
+ * a pipeline that will not build, memory that runs out, a device lost or a
+ * submission that never finishes. */
+
+typedef struct _SmGpu      SmGpu;
+typedef struct _SmGpuModel SmGpuModel;
+
+typedef struct
+{
+  char       *device_name;
+  char       *driver;                 /* the driver's name and version */
+  const char *device_type;            /* "discrete", "integrated", "virtual", "cpu", "other" */
+  guint32     api_version;            /* VK_MAKE_API_VERSION */
+  guint32     vendor_id;
+  guint32     device_id;
+  guint64     device_local_bytes;     /* the largest device-local heap */
+  guint32     subgroup_size;
+  guint32     max_workgroup_invocations;
+  guint32     max_shared_memory;      /* bytes per workgroup */
+  double      timestamp_period_ns;    /* 0: the queue keeps no timestamps */
+} SmGpuInfo;
+
+typedef struct
+{
+  double total_us;      /* upload, dispatches and download, on the CPU's clock */
+  double dispatch_us;   /* the GPU's own time from the first dispatch's start to the last's end; NaN without timestamps */
+  guint  dispatches;
+} SmGpuTiming;
+
+/* Whether this build has the backend ("GPU support not built" otherwise). */
+gboolean         sm_gpu_is_built      (void);
+
+/* The best device: discrete, then integrated, then virtual.  Devices that
+ * are CPU implementations (Mesa's lavapipe) only when SM_GPU_ALLOW_CPU=1:
+ * they run the shaders correctly but slower than the CPU kernels. */
+SmGpu           *sm_gpu_new           (GError         **error);
+void             sm_gpu_free          (SmGpu           *gpu);
+const SmGpuInfo *sm_gpu_get_info      (SmGpu           *gpu);
+
+/* Uploads the experts' packed weights and biases to device memory, once;
+ * @experts may hold NULLs (absent domains). */
+SmGpuModel      *sm_gpu_model_new     (SmGpu           *gpu,
+                                       SmExpert * const *experts,
+                                       guint            n_experts,
+                                       GError         **error);
+void             sm_gpu_model_free    (SmGpuModel      *model);
+
+/* output[batch × out] = expert @index (input[batch × in]), the whole MLP as
+ * one command buffer.  Thread-safe (submissions are serialised); @timing is
+ * optional. */
+gboolean         sm_gpu_model_forward (SmGpuModel      *model,
+                                       guint            index,
+                                       const float     *input,
+                                       guint            batch,
+                                       float           *output,
+                                       SmGpuTiming     *timing,
+                                       GError         **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmGpu, sm_gpu_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmGpuModel, sm_gpu_model_free)
+
+G_END_DECLS

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sm-error.h"
+#include "sm-gpu.h"
+#include "sm-model.h"
+#include "sm-pool.h"
+#include "sm-simd.h"
+
+/* The Vulkan backend against the CPU kernels: every preset, odd shapes,
+ * every activation, batches of 1, 3, 17 and 256; and the ways it fails.
+ * CI runs it on Mesa's lavapipe (SM_GPU_ALLOW_CPU=1); without a Vulkan
+ * device the cases are skipped, never passed. */
+
+#define NMSE_LIMIT    1e-7
+#define MAX_ABS_LIMIT 1e-4
+
+static const guint batches[] = { 1, 3, 17, 256 };
+
+static SmGpu *
+gpu_or_skip (void)
+{
+  g_autoptr(GError) error = NULL;
+  SmGpu *gpu;
+
+  if (!sm_gpu_is_built ())
+    {
+      g_test_skip ("GPU support not built");
+      return NULL;
+    }
+  gpu = sm_gpu_new (&error);
+  if (gpu == NULL)
+    {
+      g_autofree char *why = g_strdup_printf ("no Vulkan device: %s", error->message);
+
+      g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+      g_test_skip (why);
+      return NULL;
+    }
+  g_test_message ("device: %s (%s), %s", sm_gpu_get_info (gpu)->device_name, sm_gpu_get_info (gpu)->device_type,
+                  sm_gpu_get_info (gpu)->driver);
+  return gpu;
+}
+
+static void
+fill_random (GRand *rand,
+             float *x,
+             gsize  n)
+{
+  for (gsize i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (rand, -1, 1);
+}
+
+/* The GPU's answer for @batch rows against the generic kernels'. */
+static void
+compare_expert (SmGpuModel *model,
+                guint       index,
+                SmExpert   *expert,
+                guint       batch,
+                GRand      *rand)
+{
+  guint in = sm_expert_get_input_width (expert), out = sm_expert_get_output_width (expert);
+  g_autofree float *input = g_new (float, (gsize) batch * in);
+  g_autofree float *cpu = g_new (float, (gsize) batch * out);
+  g_autofree float *gpu = g_new (float, (gsize) batch * out);
+  float *scratch = g_aligned_alloc (sm_expert_scratch_floats (expert, batch), sizeof (float), 64);
+  g_autoptr(GError) error = NULL;
+  double err = 0, ref = 0, max_abs = 0;
+  SmGpuTiming timing;
+
+  fill_random (rand, input, (gsize) batch * in);
+  sm_expert_forward (expert, &sm_kernels_generic, input, batch, cpu, scratch);
+  g_aligned_free (scratch);
+  g_assert_true (sm_gpu_model_forward (model, index, input, batch, gpu, &timing, &error));
+  g_assert_no_error (error);
+
+  for (gsize i = 0; i < (gsize) batch * out; i++)
+    {
+      double d = (double) gpu[i] - cpu[i];
+
+      g_assert_true (isfinite (gpu[i]));
+      err += d * d;
+      ref += (double) cpu[i] * cpu[i];
+      max_abs = MAX (max_abs, fabs (d));
+    }
+  g_test_message ("expert %u, batch %u: NMSE %.2e, max |error| %.2e, %u dispatches, %.0f µs", index, batch,
+                  ref > 0 ? err / ref : err, max_abs, timing.dispatches, timing.total_us);
+  g_assert_cmpfloat (ref > 0 ? err / ref : err, <=, NMSE_LIMIT);
+  g_assert_cmpfloat (max_abs, <=, MAX_ABS_LIMIT);
+  g_assert_cmpfloat (timing.total_us, >, 0);
+  g_assert_true (isnan (timing.dispatch_us) || timing.dispatch_us > 0);
+}
+
+static void
+test_gpu_presets (void)
+{
+  g_autoptr(SmGpu) gpu = gpu_or_skip ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+
+  if (gpu == NULL)
+    return;
+  for (SmPreset preset = 0; preset < SM_N_PRESETS; preset++)
+    {
+      g_autoptr(SmPool) pool = sm_pool_new (160 * 1024 * 1024, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SmModel) model = sm_model_new_preset (preset, pool, &error);
+      SmExpert *experts[SM_N_DOMAINS];
+      g_autoptr(SmGpuModel) on_gpu = NULL;
+
+      g_assert_no_error (error);
+      for (SmDomain d = 0; d < SM_N_DOMAINS; d++)
+        experts[d] = sm_model_get_expert (model, d);
+      on_gpu = sm_gpu_model_new (gpu, experts, SM_N_DOMAINS, &error);
+      g_assert_no_error (error);
+      /* Every expert at one batch size, one expert at all of them (the
+       * large preset's CPU reference is slow in the generic kernels). */
+      for (SmDomain d = 0; d < SM_N_DOMAINS; d++)
+        compare_expert (on_gpu, d, experts[d], 3, rand);
+      for (guint b = 0; b < G_N_ELEMENTS (batches); b++)
+        compare_expert (on_gpu, SM_DOMAIN_CONTEXT, experts[SM_DOMAIN_CONTEXT], batches[b], rand);
+    }
+}
+
+/* Widths that are no multiple of the tiles (16, 64), a depth over one K
+ * block (256), each activation in turn, softmax at the end. */
+static SmExpert *
+odd_expert (SmPool       *pool,
+            SmActivation  hidden,
+            GRand        *rand)
+{
+  const SmLayerShape shapes[3] = {
+    { 37, 300, hidden },
+    { 300, 70, hidden },
+    { 70, 19, { SM_ACT_SOFTMAX, 0 } },
+  };
+  float *weights[3], *biases[3];
+  g_autoptr(GError) error = NULL;
+  SmExpert *expert;
+
+  for (guint l = 0; l < 3; l++)
+    {
+      weights[l] = g_new (float, (gsize) shapes[l].in * shapes[l].out);
+      biases[l] = g_new (float, shapes[l].out);
+      fill_random (rand, weights[l], (gsize) shapes[l].in * shapes[l].out);
+      fill_random (rand, biases[l], shapes[l].out);
+    }
+  expert = sm_expert_new (pool, 3, shapes, (const float * const *) weights, (const float * const *) biases, &error);
+  g_assert_no_error (error);
+  for (guint l = 0; l < 3; l++)
+    {
+      g_free (weights[l]);
+      g_free (biases[l]);
+    }
+  return expert;
+}
+
+static void
+test_gpu_odd_shapes_and_activations (void)
+{
+  g_autoptr(SmGpu) gpu = gpu_or_skip ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  g_autoptr(SmPool) pool = sm_pool_new (64 * 1024 * 1024, NULL);
+  const SmActivation activations[] = {
+    { SM_ACT_IDENTITY, 0 }, { SM_ACT_RELU, 0 }, { SM_ACT_LEAKY_RELU, 0.1f },
+    { SM_ACT_SIGMOID, 0 }, { SM_ACT_TANH, 0 }, { SM_ACT_GELU, 0 },
+  };
+  SmExpert *experts[G_N_ELEMENTS (activations)];
+  g_autoptr(SmGpuModel) on_gpu = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (gpu == NULL)
+    return;
+  for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
+    experts[a] = odd_expert (pool, activations[a], rand);
+  on_gpu = sm_gpu_model_new (gpu, experts, G_N_ELEMENTS (experts), &error);
+  g_assert_no_error (error);
+  for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
+    for (guint b = 0; b < G_N_ELEMENTS (batches); b++)
+      compare_expert (on_gpu, a, experts[a], batches[b], rand);
+
+  /* An index without an expert is an error, not a crash. */
+  g_assert_false (sm_gpu_model_forward (on_gpu, 99, NULL, 1, NULL, NULL, &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_clear_pointer (&on_gpu, sm_gpu_model_free);
+  for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
+    sm_expert_free (experts[a]);
+}
+
+/* With the loader pointed at no driver there is no device: a clear error
+ * (the engine then runs on the CPU), no crash. */
+static void
+test_gpu_no_driver (void)
+{
+  if (!sm_gpu_is_built ())
+    {
+      g_test_skip ("GPU support not built");
+      return;
+    }
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      SmGpu *gpu;
+
+      g_setenv ("VK_ICD_FILENAMES", "/nonexistent/icd.json", TRUE);
+      g_setenv ("VK_DRIVER_FILES", "/nonexistent/icd.json", TRUE);
+      gpu = sm_gpu_new (&error);
+      g_assert_null (gpu);
+      g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+      g_printerr ("%s\n", error->message);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*Vulkan*");
+}
+
+/* A submission that does not finish in time marks the device lost: the
+ * call fails at once with the reason, and so does every later one. */
+static void
+test_gpu_timeout (void)
+{
+  if (!sm_gpu_is_built ())
+    {
+      g_test_skip ("GPU support not built");
+      return;
+    }
+  if (g_test_subprocess ())
+    {
+      g_autoptr(SmGpu) gpu = NULL;
+      g_autoptr(SmPool) pool = sm_pool_new (160 * 1024 * 1024, NULL);
+      g_autoptr(SmModel) model = NULL;
+      g_autoptr(SmGpuModel) on_gpu = NULL;
+      g_autoptr(GError) error = NULL;
+      SmExpert *expert;
+      g_autofree float *input = NULL, *output = NULL;
+      guint batch = 256;
+
+      /* Long enough to upload the weights, far too short for a forward
+       * pass of the large preset on 256 rows. */
+      g_setenv ("SM_GPU_TIMEOUT_MS", "1", TRUE);
+      gpu = sm_gpu_new (&error);
+      g_assert_no_error (error);
+      model = sm_model_new_preset (SM_PRESET_LARGE, pool, &error);
+      g_assert_no_error (error);
+      expert = sm_model_get_expert (model, SM_DOMAIN_CONTEXT);
+      on_gpu = sm_gpu_model_new (gpu, &expert, 1, &error);
+      if (on_gpu == NULL)
+        {
+          /* Even the upload outran 1 ms: that is the same path. */
+          g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+          g_printerr ("lost: %s\n", error->message);
+          return;
+        }
+      input = g_new0 (float, (gsize) batch * sm_expert_get_input_width (expert));
+      output = g_new0 (float, (gsize) batch * sm_expert_get_output_width (expert));
+      g_assert_false (sm_gpu_model_forward (on_gpu, 0, input, batch, output, NULL, &error));
+      g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+      g_printerr ("lost: %s\n", error->message);
+      g_clear_error (&error);
+      g_assert_false (sm_gpu_model_forward (on_gpu, 0, input, 1, output, NULL, &error));
+      g_assert_nonnull (strstr (error->message, "stopped answering"));
+      return;
+    }
+  {
+    g_autoptr(SmGpu) probe = gpu_or_skip ();
+
+    if (probe == NULL)
+      return;
+  }
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*lost:*");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/engine/gpu/presets", test_gpu_presets);
+  g_test_add_func ("/engine/gpu/odd-shapes-and-activations", test_gpu_odd_shapes_and_activations);
+  g_test_add_func ("/engine/gpu/no-driver", test_gpu_no_driver);
+  g_test_add_func ("/engine/gpu/timeout", test_gpu_timeout);
+
+  return g_test_run ();
+}

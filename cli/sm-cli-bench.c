@@ -8,6 +8,7 @@
 #include "sm-chart-bench.h"
 #include "sm-cli.h"
 #include "sm-engine-bench.h"
+#include "sm-gpu-bench.h"
 #include "sm-mesh-bench.h"
 #include "sm-pool-bench.h"
 #include "sm-simd-bench.h"
@@ -75,6 +76,13 @@ run_ui (SmBenchReport *report,
   sm_chart_bench (report);
 }
 
+static void
+run_gpu (SmBenchReport *report,
+         gboolean       quick)
+{
+  sm_gpu_bench (report, quick);
+}
+
 static const Area areas[] = {
   { "kernels", N_("SIMD kernels: FMA peak, GEMM/GEMV against OpenBLAS and generic, activations, two threads"), run_kernels },
   { "pool",    N_("Memory pool against glibc malloc, histogram recording, monitor overhead"), run_pool },
@@ -82,6 +90,7 @@ static const Area areas[] = {
   { "store",   N_("Session database: ingest, downsampled read, replay, recording overhead"), run_store },
   { "mesh",    N_("Mesh: wire codec, raw ZeroMQ against PING/PONG round trips, remote inference"), run_mesh },
   { "ui",      N_("Dashboard charts drawn headless: four charts of 100,000 points per series"), run_ui },
+  { "gpu",     N_("Vulkan backend against the CPU kernels per batch size, the crossover, GEMM GFLOP/s"), run_gpu },
 };
 
 int

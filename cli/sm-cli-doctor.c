@@ -11,6 +11,7 @@
 #include "sm-paths.h"
 #include "sm-simd.h"
 #include "sm-trust.h"
+#include "sm-gpu.h"
 #include "sm-vulkan-loader.h"
 
 /* Everything doctor reports, gathered once and then printed either as an
@@ -19,6 +20,8 @@ typedef struct
 {
   const SmCpuInfo *cpu;
   SmVulkanLoader  *vulkan;
+  SmGpu           *gpu;            /* the device the backend would use, or NULL */
+  char            *gpu_error;      /* why there is none */
   char            *data_dir;
   gboolean         data_dir_exists;
   char            *key_path;
@@ -33,6 +36,8 @@ static void
 report_clear (Report *report)
 {
   g_clear_pointer (&report->vulkan, sm_vulkan_loader_free);
+  g_clear_pointer (&report->gpu, sm_gpu_free);
+  g_clear_pointer (&report->gpu_error, g_free);
   g_clear_pointer (&report->data_dir, g_free);
   g_clear_pointer (&report->key_path, g_free);
   g_clear_pointer (&report->fingerprint, g_free);
@@ -174,6 +179,29 @@ print_text (const Report *report)
       g_autofree char *missing = g_strdup_printf (_("not found (%s)"), report->vulkan->error);
       print_row (_("loader"), missing);
     }
+  if (report->gpu != NULL)
+    {
+      const SmGpuInfo *info = sm_gpu_get_info (report->gpu);
+      g_autofree char *device = g_strdup_printf ("%s (%s)", info->device_name, info->device_type);
+      g_autofree char *api = format_api_version (info->api_version);
+      g_autofree char *memory = g_format_size_full (info->device_local_bytes, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *subgroup = g_strdup_printf ("%u", info->subgroup_size);
+      g_autofree char *limits = g_strdup_printf (_("%u invocations, %u KiB shared memory per workgroup"),
+                                                 info->max_workgroup_invocations, info->max_shared_memory / 1024);
+      g_autofree char *timestamps = info->timestamp_period_ns > 0
+                                    ? g_strdup_printf (_("yes, %.3g ns per tick"), info->timestamp_period_ns)
+                                    : g_strdup (_("no"));
+
+      print_row (_("device"), device);
+      print_row (_("driver"), info->driver);
+      print_row (_("device API"), api);
+      print_row (_("device memory"), memory);
+      print_row (_("subgroup size"), subgroup);
+      print_row (_("limits"), limits);
+      print_row (_("timestamps"), timestamps);
+    }
+  else
+    print_row (_("device"), report->gpu_error);
 }
 
 static void
@@ -295,6 +323,41 @@ print_json (const Report *report)
     json_builder_add_null_value (builder);
   json_builder_end_object (builder);
 
+  json_builder_set_member_name (builder, "gpu");
+  if (report->gpu != NULL)
+    {
+      const SmGpuInfo *info = sm_gpu_get_info (report->gpu);
+      g_autofree char *api = format_api_version (info->api_version);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "device");
+      json_builder_add_string_value (builder, info->device_name);
+      json_builder_set_member_name (builder, "type");
+      json_builder_add_string_value (builder, info->device_type);
+      json_builder_set_member_name (builder, "driver");
+      json_builder_add_string_value (builder, info->driver);
+      json_builder_set_member_name (builder, "api_version");
+      json_builder_add_string_value (builder, api);
+      json_builder_set_member_name (builder, "device_local_bytes");
+      json_builder_add_int_value (builder, (gint64) info->device_local_bytes);
+      json_builder_set_member_name (builder, "subgroup_size");
+      json_builder_add_int_value (builder, info->subgroup_size);
+      json_builder_set_member_name (builder, "max_workgroup_invocations");
+      json_builder_add_int_value (builder, info->max_workgroup_invocations);
+      json_builder_set_member_name (builder, "max_shared_memory");
+      json_builder_add_int_value (builder, info->max_shared_memory);
+      json_builder_set_member_name (builder, "timestamp_period_ns");
+      json_builder_add_double_value (builder, info->timestamp_period_ns);
+      json_builder_end_object (builder);
+    }
+  else
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "error");
+      json_builder_add_string_value (builder, report->gpu_error);
+      json_builder_end_object (builder);
+    }
+
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -334,6 +397,13 @@ sm_cli_doctor (int    argc,
 
   report.cpu = sm_cpu_info_get ();
   report.vulkan = sm_vulkan_loader_probe ();
+  {
+    g_autoptr(GError) error = NULL;
+
+    report.gpu = sm_gpu_new (&error);
+    if (report.gpu == NULL)
+      report.gpu_error = g_strdup (error->message);
+  }
   report.data_dir = sm_paths_get_data_dir ();
   report.data_dir_exists = g_file_test (report.data_dir, G_FILE_TEST_IS_DIR);
   report_mesh (&report);

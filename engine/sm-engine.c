@@ -13,6 +13,8 @@
 #include "sm-engine.h"
 #include "sm-error.h"
 #include "sm-features.h"
+#include "sm-gpu.h"
+#include "sm-gpu-calibration.h"
 #include "sm-names.h"
 #include "sm-router.h"
 #include "sm-safetensors.h"
@@ -23,6 +25,7 @@ enum {
   STAGE_QUEUE,
   STAGE_INFERENCE,
   STAGE_REMOTE,
+  STAGE_GPU,
   STAGE_TOTAL,
   N_STAGES
 };
@@ -37,6 +40,7 @@ static const struct {
   { "stage.queue", "Queue wait", TRUE },
   { "stage.inference", "Inference", TRUE },
   { "stage.remote", "Mesh round trip", TRUE },
+  { "stage.gpu", "GPU dispatch", TRUE },
   { "latency", "End to end", FALSE },
 };
 
@@ -112,6 +116,19 @@ struct _SmEngine
   SmEngineOffloadFunc offload;
   gpointer            offload_data;
   guint               offload_percent;     /* knobs, atomic */
+
+  /* The GPU: the device (made on first use, under gpu_lock), the model on
+   * it (swapped with the model, under model_lock), how batches use it. */
+  GMutex              gpu_lock;
+  SmGpu              *gpu;
+  SmGpuModel         *gpu_model;
+  gint                gpu_mode;            /* SmGpuMode, atomic */
+  guint               gpu_crossover;       /* atomic: AUTO's smallest batch */
+  char               *gpu_status;          /* under gpu_lock */
+  guint64             gpu_batches;         /* atomic */
+  guint64             gpu_busy_ns;         /* atomic: the dispatches' own time */
+  guint64             gpu_busy_seen_ns;    /* the busy gauge's last reading, and when */
+  gint64              gpu_busy_seen_at;
   guint               offload_queue_above;
   guint64             offload_counter;
 
@@ -467,6 +484,77 @@ job_fail (Job                 *job,
 /* ---- workers ---- */
 
 /* Runs one batch of jobs for @domain; called without the queue lock. */
+/* ---- the GPU ---- */
+
+static void
+set_gpu_status (SmEngine   *engine,
+                char       *status)
+{
+  g_mutex_lock (&engine->gpu_lock);
+  g_free (engine->gpu_status);
+  engine->gpu_status = status;
+  g_mutex_unlock (&engine->gpu_lock);
+}
+
+/* A batch the GPU could not run: it is run on the CPU (nothing is lost) and
+ * so is everything after it, with the reason for people to see. */
+static void
+gpu_failed (SmEngine     *engine,
+            const GError *error)
+{
+  g_atomic_int_set (&engine->gpu_mode, SM_GPU_OFF);
+  g_message ("GPU off, the CPU runs the model: %s", error->message);
+  set_gpu_status (engine, g_strdup_printf ("GPU off: %s", error->message));
+}
+
+static SmGpuModel *
+upload_model (SmGpu    *gpu,
+              SmModel  *model,
+              GError  **error)
+{
+  SmExpert *experts[SM_N_DOMAINS];
+
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    experts[d] = sm_model_get_expert (model, d);
+  return sm_gpu_model_new (gpu, experts, SM_N_DOMAINS, error);
+}
+
+/* The batch on the GPU when the mode says so, otherwise (and when the GPU
+ * fails) with the CPU kernels.  Under the model's reader lock. */
+static void
+run_expert (Worker          *worker,
+            SmDomain         domain,
+            SmExpert        *expert,
+            const SmKernels *kernels,
+            const float     *x,
+            guint            n,
+            float           *y,
+            float           *scratch)
+{
+  SmEngine *engine = worker->engine;
+  SmGpuMode mode = g_atomic_int_get (&engine->gpu_mode);
+  g_autoptr(GError) error = NULL;
+  SmGpuTiming timing;
+
+  if (engine->gpu_model != NULL
+      && (mode == SM_GPU_ON || (mode == SM_GPU_AUTO && n >= (guint) g_atomic_int_get (&engine->gpu_crossover))))
+    {
+      if (sm_gpu_model_forward (engine->gpu_model, domain, x, n, y, &timing, &error))
+        {
+          guint64 busy_ns = (guint64) ((isnan (timing.dispatch_us) ? timing.total_us : timing.dispatch_us) * 1e3);
+
+          if (worker->recorders[STAGE_GPU] == NULL)
+            worker->recorders[STAGE_GPU] = sm_histogram_add_recorder (engine->histograms[STAGE_GPU]);
+          sm_histogram_recorder_record (worker->recorders[STAGE_GPU], busy_ns);
+          __atomic_fetch_add (&engine->gpu_batches, 1, __ATOMIC_RELAXED);
+          __atomic_fetch_add (&engine->gpu_busy_ns, busy_ns, __ATOMIC_RELAXED);
+          return;
+        }
+      gpu_failed (engine, error);
+    }
+  sm_expert_forward (expert, kernels, x, n, y, scratch);
+}
+
 static void
 run_batch (Worker   *worker,
            SmDomain  domain,
@@ -529,7 +617,7 @@ run_batch (Worker   *worker,
                 }
             }
 
-          sm_expert_forward (expert, kernels, x, n, y, scratch);
+          run_expert (worker, domain, expert, kernels, x, n, y, scratch);
 
           for (guint j = 0; j < n; j++)
             {
@@ -856,6 +944,29 @@ POOL_GAUGE (gauge_pool_limit, s.limit / 1048576.0)
 POOL_GAUGE (gauge_pool_fragmentation, 100.0 * s.fragmentation)
 POOL_GAUGE (gauge_pool_failures, (double) s.failures)
 
+static guint64
+counter_gpu_batches (gpointer data)
+{
+  return __atomic_load_n (&((SmEngine *) data)->gpu_batches, __ATOMIC_RELAXED);
+}
+
+/* The share of time the GPU ran dispatches since the last tick (the
+ * monitor's thread is the only caller). */
+static double
+gauge_gpu_busy (gpointer data)
+{
+  SmEngine *engine = data;
+  guint64 busy = __atomic_load_n (&engine->gpu_busy_ns, __ATOMIC_RELAXED);
+  gint64 now = precise_ns ();
+  double share = engine->gpu_busy_seen_at > 0 && now > engine->gpu_busy_seen_at
+                 ? 100.0 * (double) (busy - engine->gpu_busy_seen_ns) / (double) (now - engine->gpu_busy_seen_at)
+                 : 0;
+
+  engine->gpu_busy_seen_ns = busy;
+  engine->gpu_busy_seen_at = now;
+  return MIN (share, 100);
+}
+
 static void
 register_metrics (SmEngine *engine)
 {
@@ -867,6 +978,8 @@ register_metrics (SmEngine *engine)
   sm_monitor_add_rate (m, "engine.failures", "Failed queries", "1/s", counter_failures, engine);
   sm_monitor_add_rate (m, "engine.offloaded", "Sent to peers", "ops/s", counter_offloaded, engine);
   sm_monitor_add_gauge (m, "engine.offload_share", "Offload share", "%", gauge_offload_share, engine);
+  sm_monitor_add_rate (m, "gpu.batches", "Batches on the GPU", "1/s", counter_gpu_batches, engine);
+  sm_monitor_add_gauge (m, "gpu.busy", "GPU busy", "%", gauge_gpu_busy, engine);
   sm_monitor_add_gauge (m, "engine.queue_depth", "Queue depth", "", gauge_queue_depth, engine);
   sm_monitor_add_gauge (m, "engine.mean_batch", "Mean batch", "", gauge_mean_batch, engine);
   sm_monitor_add_gauge (m, "engine.cache_hit_rate", "Cache hit rate", "%", gauge_cache_hit_rate, engine);
@@ -907,6 +1020,9 @@ sm_engine_new (gsize    pool_limit,
   for (guint s = 0; s < N_STAGES; s++)
     engine->histograms[s] = sm_histogram_new ();
   g_rw_lock_init (&engine->model_lock);
+  g_mutex_init (&engine->gpu_lock);
+  engine->gpu_status = g_strdup (sm_gpu_is_built () ? "GPU off" : "GPU support not built");
+  engine->gpu_crossover = G_MAXUINT;
   g_rw_lock_init (&engine->offload_lock);
   g_mutex_init (&engine->queue_lock);
   g_cond_init (&engine->work);
@@ -953,6 +1069,10 @@ sm_engine_free (SmEngine *engine)
   g_hash_table_unref (engine->cache);
   g_queue_clear (&engine->cache_order);
   sm_model_free (engine->model);
+  sm_gpu_model_free (engine->gpu_model);
+  sm_gpu_free (engine->gpu);
+  g_free (engine->gpu_status);
+  g_mutex_clear (&engine->gpu_lock);
   for (guint s = 0; s < N_STAGES; s++)
     sm_histogram_free (engine->histograms[s]);
   sm_pool_free (engine->pool);
@@ -1007,9 +1127,20 @@ swap_model (SmEngine *engine,
             SmModel  *model)
 {
   SmModel *old;
+  SmGpuModel *gpu_model = NULL, *old_gpu_model;
   guint width = 0;
   guint32 mask = 0;
   guint64 hash = model_hash (model);
+
+  /* The GPU gets the new weights before the model is swapped in. */
+  if (g_atomic_int_get (&engine->gpu_mode) != SM_GPU_OFF && engine->gpu != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      gpu_model = upload_model (engine->gpu, model, &error);
+      if (gpu_model == NULL)
+        gpu_failed (engine, error);
+    }
 
   for (guint d = 0; d < SM_N_DOMAINS; d++)
     if (sm_model_get_expert (model, d) != NULL)
@@ -1021,6 +1152,8 @@ swap_model (SmEngine *engine,
   g_rw_lock_writer_lock (&engine->model_lock);
   old = engine->model;
   engine->model = model;
+  old_gpu_model = engine->gpu_model;
+  engine->gpu_model = gpu_model;
   engine->model_hash = hash;
   engine->expert_mask = mask;
   g_atomic_int_set (&engine->features_width, width);
@@ -1028,6 +1161,7 @@ swap_model (SmEngine *engine,
 
   /* Cached answers came from the old model. */
   cache_clear (engine);
+  sm_gpu_model_free (old_gpu_model);
   sm_model_free (old);
 }
 
@@ -1683,4 +1817,104 @@ SmPool *
 sm_engine_get_pool (SmEngine *engine)
 {
   return engine->pool;
+}
+
+gboolean
+sm_engine_set_gpu_mode (SmEngine   *engine,
+                        SmGpuMode   mode,
+                        GError    **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  SmGpuModel *gpu_model = NULL, *old;
+  SmGpu *gpu;
+  guint crossover = 0;
+
+  g_return_val_if_fail (mode <= SM_GPU_AUTO, FALSE);
+
+  if (mode == SM_GPU_OFF)
+    {
+      g_atomic_int_set (&engine->gpu_mode, SM_GPU_OFF);
+      g_rw_lock_writer_lock (&engine->model_lock);
+      old = g_steal_pointer (&engine->gpu_model);
+      g_rw_lock_writer_unlock (&engine->model_lock);
+      sm_gpu_model_free (old);
+      set_gpu_status (engine, g_strdup (sm_gpu_is_built () ? "GPU off" : "GPU support not built"));
+      return TRUE;
+    }
+
+  g_mutex_lock (&engine->gpu_lock);
+  if (engine->gpu == NULL)
+    engine->gpu = sm_gpu_new (&local_error);
+  gpu = engine->gpu;
+  g_mutex_unlock (&engine->gpu_lock);
+  if (gpu == NULL)
+    goto failed;
+
+  /* Upload (and for AUTO, time) the model in use; the weights move to the
+   * device once, the workers go on meanwhile. */
+  g_rw_lock_reader_lock (&engine->model_lock);
+  if (engine->model != NULL)
+    {
+      gpu_model = upload_model (gpu, engine->model, &local_error);
+      if (gpu_model != NULL && mode == SM_GPU_AUTO)
+        for (guint d = 0; d < SM_N_DOMAINS; d++)
+          if (sm_model_get_expert (engine->model, d) != NULL)
+            {
+              crossover = sm_gpu_calibrate (gpu_model, d, sm_model_get_expert (engine->model, d),
+                                            current_kernels (engine), SM_ENGINE_MAX_BATCH, NULL, &local_error);
+              break;
+            }
+    }
+  g_rw_lock_reader_unlock (&engine->model_lock);
+  if (local_error != NULL)
+    {
+      sm_gpu_model_free (gpu_model);
+      goto failed;
+    }
+
+  g_rw_lock_writer_lock (&engine->model_lock);
+  old = engine->gpu_model;
+  engine->gpu_model = gpu_model;
+  g_atomic_int_set (&engine->gpu_crossover, crossover);
+  g_atomic_int_set (&engine->gpu_mode, mode);
+  g_rw_lock_writer_unlock (&engine->model_lock);
+  sm_gpu_model_free (old);
+
+  if (mode == SM_GPU_ON)
+    set_gpu_status (engine, g_strdup_printf ("GPU on: %s", sm_gpu_get_info (gpu)->device_name));
+  else if (crossover == G_MAXUINT)
+    set_gpu_status (engine, g_strdup_printf ("GPU auto: %s, slower than the CPU at every batch size",
+                                             sm_gpu_get_info (gpu)->device_name));
+  else
+    set_gpu_status (engine, g_strdup_printf ("GPU auto: %s from batches of %u", sm_gpu_get_info (gpu)->device_name,
+                                             crossover));
+  return TRUE;
+
+failed:
+  set_gpu_status (engine, g_strdup_printf ("GPU off: %s", local_error->message));
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+SmGpuMode
+sm_engine_get_gpu_mode (SmEngine *engine)
+{
+  return g_atomic_int_get (&engine->gpu_mode);
+}
+
+guint
+sm_engine_get_gpu_crossover (SmEngine *engine)
+{
+  return (guint) g_atomic_int_get (&engine->gpu_crossover);
+}
+
+char *
+sm_engine_dup_gpu_status (SmEngine *engine)
+{
+  char *status;
+
+  g_mutex_lock (&engine->gpu_lock);
+  status = g_strdup (engine->gpu_status);
+  g_mutex_unlock (&engine->gpu_lock);
+  return status;
 }

@@ -31,6 +31,13 @@ typedef enum {
   SM_N_BACKENDS
 } SmBackend;
 
+/* How batches use the GPU (engine/gpu). */
+typedef enum {
+  SM_GPU_OFF,           /* the CPU kernels only */
+  SM_GPU_ON,            /* every batch on the GPU */
+  SM_GPU_AUTO,          /* batches from the calibrated crossover size on */
+} SmGpuMode;
+
 #define SM_ENGINE_MAX_THREADS     64
 #define SM_ENGINE_MAX_BATCH       1024
 #define SM_ENGINE_DEFAULT_BATCH   32
@@ -195,6 +202,20 @@ void         sm_engine_set_offload_share (SmEngine     *engine,
                                         guint           queue_above);
 guint        sm_engine_get_offload_share (SmEngine     *engine,
                                         guint          *queue_above);
+
+/* Turns the GPU on, to auto or off.  On and auto find the device, upload
+ * the model (and auto times it against the CPU kernels for the crossover
+ * batch): seconds, so never on a main loop.  FALSE, with the reason, leaves
+ * it off.  Should a batch fail on the GPU later, the engine runs it and all
+ * after it on the CPU and the status says why. */
+gboolean     sm_engine_set_gpu_mode    (SmEngine       *engine,
+                                        SmGpuMode       mode,
+                                        GError        **error);
+SmGpuMode    sm_engine_get_gpu_mode    (SmEngine       *engine);
+/* AUTO's smallest GPU batch; G_MAXUINT when the GPU never won. */
+guint        sm_engine_get_gpu_crossover (SmEngine     *engine);
+/* "GPU off", "GPU on: NVIDIA …", "GPU off: <why>", for people. */
+char        *sm_engine_dup_gpu_status  (SmEngine       *engine);
 
 /* The mesh node installs a hook that the engine offers those queries to
  * after routing (consensus queries stay local); the hook declines when no

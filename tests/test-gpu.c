@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "sm-engine.h"
 #include "sm-error.h"
 #include "sm-gpu.h"
 #include "sm-model.h"
@@ -275,6 +276,124 @@ test_gpu_timeout (void)
   g_test_trap_assert_stderr ("*lost:*");
 }
 
+typedef struct
+{
+  gint answered;
+  gint failed;
+} Tally;
+
+static void
+count_done (SmResult     *result,
+            const GError *error,
+            gpointer      user_data)
+{
+  Tally *tally = user_data;
+
+  if (error != NULL)
+    g_atomic_int_inc (&tally->failed);
+  else
+    g_atomic_int_inc (&tally->answered);
+  if (result != NULL)
+    sm_result_free (result);
+}
+
+/* The engine with the GPU switched on and off while queries run: every
+ * query answered, the same answer as the CPU's, the GPU's batches
+ * counted. */
+static void
+test_gpu_engine_live_switch (void)
+{
+  g_autoptr(SmGpu) probe = gpu_or_skip ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmEngine) engine = NULL;
+  g_autoptr(SmResult) cpu = NULL, gpu = NULL;
+  g_autofree char *status = NULL;
+  Tally tally = { 0, 0 };
+  const guint rounds = 6, per_round = 200;
+
+  if (probe == NULL)
+    return;
+  engine = sm_engine_new (64 * 1024 * 1024, 2, &error);
+  g_assert_no_error (error);
+  sm_engine_set_cache_size (engine, 0);
+  cpu = sm_engine_infer (engine, "integrate x squared from zero to one", &error);
+  g_assert_no_error (error);
+
+  for (guint r = 0; r < rounds; r++)
+    {
+      for (guint q = 0; q < per_round; q++)
+        {
+          g_autofree char *text = g_strdup_printf ("query %u of round %u: sort a list of %u numbers", q, r, q * 7);
+
+          sm_engine_submit (engine, text, -1, 0, count_done, &tally);
+        }
+      /* Switched while those are in the queues. */
+      g_assert_true (sm_engine_set_gpu_mode (engine, r % 2 == 0 ? SM_GPU_ON : SM_GPU_OFF, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (sm_engine_set_gpu_mode (engine, SM_GPU_ON, &error));
+  gpu = sm_engine_infer (engine, "integrate x squared from zero to one", &error);
+  g_assert_no_error (error);
+  sm_engine_drain (engine);
+  g_assert_cmpint (g_atomic_int_get (&tally.answered), ==, rounds * per_round);
+  g_assert_cmpint (g_atomic_int_get (&tally.failed), ==, 0);
+
+  g_assert_cmpuint (gpu->argmax, ==, cpu->argmax);
+  g_assert_cmpfloat_with_epsilon (gpu->confidence, cpu->confidence, 1e-4);
+  status = sm_engine_dup_gpu_status (engine);
+  g_assert_true (g_str_has_prefix (status, "GPU on: "));
+  {
+    SmMonitor *monitor = sm_engine_get_monitor (engine);
+    g_autoptr(SmMonitorSnapshot) snapshot = sm_monitor_tick (monitor);
+
+    g_assert_cmpfloat (snapshot->values[sm_monitor_find_metric (monitor, "stage.gpu.count")], >, 0);
+  }
+
+  /* Auto: calibrated against the CPU kernels, a crossover (or none). */
+  g_assert_true (sm_engine_set_gpu_mode (engine, SM_GPU_AUTO, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&status, g_free);
+  status = sm_engine_dup_gpu_status (engine);
+  g_test_message ("%s (crossover %u)", status, sm_engine_get_gpu_crossover (engine));
+  g_assert_true (g_str_has_prefix (status, "GPU auto: "));
+  g_assert_true (sm_engine_set_gpu_mode (engine, SM_GPU_OFF, &error));
+}
+
+/* No driver: turning the GPU on fails with the reason, it stays off, and
+ * queries are answered on the CPU as before. */
+static void
+test_gpu_engine_fallback (void)
+{
+  if (!sm_gpu_is_built ())
+    {
+      g_test_skip ("GPU support not built");
+      return;
+    }
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SmEngine) engine = NULL;
+      g_autoptr(SmResult) result = NULL;
+      g_autofree char *status = NULL;
+
+      g_setenv ("VK_ICD_FILENAMES", "/nonexistent/icd.json", TRUE);
+      g_setenv ("VK_DRIVER_FILES", "/nonexistent/icd.json", TRUE);
+      engine = sm_engine_new (64 * 1024 * 1024, 1, &error);
+      g_assert_false (sm_engine_set_gpu_mode (engine, SM_GPU_ON, &error));
+      g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+      g_clear_error (&error);
+      g_assert_cmpint (sm_engine_get_gpu_mode (engine), ==, SM_GPU_OFF);
+      status = sm_engine_dup_gpu_status (engine);
+      g_assert_true (g_str_has_prefix (status, "GPU off: "));
+      result = sm_engine_infer (engine, "what is the capital of france", &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (result);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -285,6 +404,8 @@ main (int   argc,
   g_test_add_func ("/engine/gpu/odd-shapes-and-activations", test_gpu_odd_shapes_and_activations);
   g_test_add_func ("/engine/gpu/no-driver", test_gpu_no_driver);
   g_test_add_func ("/engine/gpu/timeout", test_gpu_timeout);
+  g_test_add_func ("/engine/gpu/engine-live-switch", test_gpu_engine_live_switch);
+  g_test_add_func ("/engine/gpu/engine-fallback", test_gpu_engine_fallback);
 
   return g_test_run ();
 }

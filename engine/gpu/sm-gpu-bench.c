@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+
+#include "sm-engine.h"
+#include "sm-gpu-bench.h"
+#include "sm-gpu-calibration.h"
+#include "sm-pool.h"
+
+/* One layer of @side × @side, identity: the GEMM shader alone. */
+static SmExpert *
+square_layer (SmPool  *pool,
+              guint    side,
+              GError **error)
+{
+  SmLayerShape shape = { side, side, { SM_ACT_IDENTITY, 0 } };
+  g_autofree float *weights = g_new (float, (gsize) side * side);
+  g_autofree float *bias = g_new0 (float, side);
+  const float *w = weights, *b = bias;
+
+  for (gsize i = 0; i < (gsize) side * side; i++)
+    weights[i] = (float) (i % 17) / 17.0f - 0.5f;
+  return sm_expert_new (pool, 1, &shape, &w, &b, error);
+}
+
+static void
+bench_gemm (SmBenchReport *report,
+            SmGpu         *gpu,
+            guint          side)
+{
+  g_autoptr(SmPool) pool = sm_pool_new ((gsize) side * side * sizeof (float) * 2 + 64 * 1024 * 1024, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmExpert) expert = square_layer (pool, side, &error);
+  g_autoptr(SmGpuModel) model = NULL;
+  g_autofree float *input = NULL, *output = NULL;
+  g_autofree char *params = g_strdup_printf ("m=%u n=%u k=%u", side, side, side);
+  double best = INFINITY;
+
+  if (expert == NULL || (model = sm_gpu_model_new (gpu, &expert, 1, &error)) == NULL)
+    {
+      g_printerr ("bench gpu: GEMM %u: %s\n", side, error->message);
+      return;
+    }
+  input = g_new (float, (gsize) side * side);
+  output = g_new (float, (gsize) side * side);
+  for (gsize i = 0; i < (gsize) side * side; i++)
+    input[i] = (float) (i % 13) / 13.0f;
+  for (guint r = 0; r < 3; r++)
+    {
+      SmGpuTiming timing;
+
+      if (!sm_gpu_model_forward (model, 0, input, side, output, &timing, &error))
+        {
+          g_printerr ("bench gpu: GEMM %u: %s\n", side, error->message);
+          return;
+        }
+      best = MIN (best, isnan (timing.dispatch_us) ? timing.total_us : timing.dispatch_us);
+    }
+  /* The share of the device's fp32 peak needs its peak, which Vulkan does
+   * not report: the GFLOP/s stand alone, the peak comes from the vendor. */
+  sm_bench_report_add (report, "gpu-gemm", params, 2.0 * side * side * side / (best * 1e3), "GFLOP/s");
+}
+
+void
+sm_gpu_bench (SmBenchReport *report,
+              gboolean       quick)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmGpu) gpu = sm_gpu_new (&error);
+  g_autoptr(SmPool) pool = NULL;
+  g_autoptr(SmModel) model = NULL;
+  g_autoptr(SmGpuModel) on_gpu = NULL;
+  g_autoptr(GArray) points = g_array_new (FALSE, FALSE, sizeof (SmGpuCalibrationPoint));
+  const SmKernels *kernels = sm_backend_get_kernels (SM_BACKEND_AUTO, NULL);
+  SmExpert *expert;
+  guint crossover;
+
+  if (gpu == NULL)
+    {
+      g_printerr ("bench gpu: %s\n", error->message);
+      return;
+    }
+  pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  model = sm_model_new_preset (SM_PRESET_STANDARD, pool, &error);
+  expert = model != NULL ? sm_model_get_expert (model, 0) : NULL;
+  if (expert == NULL || (on_gpu = sm_gpu_model_new (gpu, &expert, 1, &error)) == NULL)
+    {
+      g_printerr ("bench gpu: %s\n", error->message);
+      return;
+    }
+
+  crossover = sm_gpu_calibrate (on_gpu, 0, expert, kernels, quick ? 256 : 4096, points, &error);
+  for (guint i = 0; i < points->len; i++)
+    {
+      SmGpuCalibrationPoint *p = &g_array_index (points, SmGpuCalibrationPoint, i);
+      g_autofree char *params = g_strdup_printf ("preset=standard batch=%u device=%s", p->batch,
+                                                 sm_gpu_get_info (gpu)->device_type);
+      g_autofree char *cpu_params = g_strdup_printf ("preset=standard batch=%u kernels=%s", p->batch, kernels->name);
+      guint cpu = sm_bench_report_add (report, "cpu-forward", cpu_params, p->cpu_us, "µs");
+
+      sm_bench_report_compare (report, "gpu-forward-total", params, p->gpu_total_us, "µs", cpu, NULL);
+      if (!isnan (p->gpu_dispatch_us))
+        sm_bench_report_compare (report, "gpu-forward-dispatch", params, p->gpu_dispatch_us, "µs", cpu, NULL);
+    }
+  if (error != NULL)
+    g_printerr ("bench gpu: %s\n", error->message);
+  sm_bench_report_add (report, "crossover-batch", "preset=standard",
+                       crossover == G_MAXUINT ? NAN : (double) crossover, "rows");
+  bench_gemm (report, gpu, quick ? 1024 : 4096);
+}

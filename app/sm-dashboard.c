@@ -119,11 +119,12 @@ update_tiles (SmDashboard       *self,
   g_autofree char *limit_text = g_strdup_printf (_("of a %s limit"), limit);
   g_autofree char *fragmentation = sm_chart_format_value (value_of (snapshot, self->tile_metrics[TILE_FRAGMENTATION]), "%");
   g_autofree char *simd = sm_chart_format_value (value_of (snapshot, self->tile_metrics[TILE_SIMD]), "%");
-  g_autofree char *backend_text = NULL;
+  g_autofree char *backend_text = NULL, *gpu_status = NULL;
   SmBackend backend = sm_engine_get_backend (sm_session_get_engine (self->session));
   const SmKernels *kernels = sm_backend_get_kernels (backend, NULL);
 
-  backend_text = g_strdup_printf (_("backend %s"), sm_backend_get_name (backend));
+  gpu_status = sm_engine_dup_gpu_status (sm_session_get_engine (self->session));
+  backend_text = g_strdup_printf (_("backend %s · %s"), sm_backend_get_name (backend), gpu_status);
   set_tile (self, TILE_P99, p99, p50_text);
   set_tile (self, TILE_THROUGHPUT, ops, sm_session_get_running (self->session) ? _("load running") : _("no load"));
   set_tile (self, TILE_POOL, in_use, limit_text);
@@ -689,6 +690,14 @@ sm_dashboard_get_tile_text (SmDashboard *self,
 {
   g_return_val_if_fail (index < N_TILES, NULL);
   return gtk_label_get_text (GTK_LABEL (self->tile_values[index]));
+}
+
+const char *
+sm_dashboard_get_tile_detail (SmDashboard *self,
+                              guint        index)
+{
+  g_return_val_if_fail (index < N_TILES, NULL);
+  return gtk_label_get_text (GTK_LABEL (self->tile_details[index]));
 }
 
 void

@@ -43,5 +43,8 @@ gboolean    sm_dashboard_write_report  (SmDashboard *self,
 /* The text tile @index shows now (for tests and screen readers). */
 const char *sm_dashboard_get_tile_text (SmDashboard *self,
                                         guint        index);
+/* The line under a tile's figure ("backend auto · GPU off"). */
+const char *sm_dashboard_get_tile_detail (SmDashboard *self,
+                                          guint        index);
 
 G_END_DECLS

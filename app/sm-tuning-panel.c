@@ -25,6 +25,7 @@ struct _SmTuningPanel
   AdwBin         parent_instance;
 
   AdwComboRow   *backend_row;
+  AdwComboRow   *gpu_row;
   AdwComboRow   *mode_row;
   AdwComboRow   *preset_row;
   GtkAdjustment *mix[SM_N_DOMAINS];
@@ -48,6 +49,12 @@ sync_from_engine (SmTuningPanel *self)
   advisor = sm_session_get_advisor (self->session);
   self->updating = TRUE;
   adw_combo_row_set_selected (self->backend_row, (guint) sm_advisor_get_knob (advisor, SM_KNOB_BACKEND));
+  adw_combo_row_set_selected (self->gpu_row, (guint) sm_advisor_get_knob (advisor, SM_KNOB_GPU_MODE));
+  {
+    g_autofree char *status = sm_engine_dup_gpu_status (sm_session_get_engine (self->session));
+
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->gpu_row), status);
+  }
   for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
     gtk_adjustment_set_value (self->adjustments[i], sm_advisor_get_knob (advisor, spins[i].knob) / spins[i].scale);
   gtk_switch_set_active (self->consensus, sm_engine_get_consensus (sm_session_get_engine (self->session)));
@@ -64,6 +71,23 @@ backend_selected_cb (SmTuningPanel *self)
     return;
   what = g_strdup_printf (_("Kernels: %s"), sm_backend_get_name ((SmBackend) selected));
   sm_session_set_knob (self->session, SM_KNOB_BACKEND, selected, what);
+}
+
+/* On and auto upload the model first (and auto times it): the change
+ * arrives, or fails with its reason, through "knob-changed". */
+static void
+gpu_selected_cb (SmTuningPanel *self)
+{
+  static const char * const modes[] = { N_("off"), N_("on"), N_("auto") };
+  guint selected = adw_combo_row_get_selected (self->gpu_row);
+  g_autofree char *what = NULL;
+
+  if (self->updating || self->session == NULL || selected >= G_N_ELEMENTS (modes))
+    return;
+  what = g_strdup_printf (_("GPU: %s"), _(modes[selected]));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->gpu_row),
+                               selected == SM_GPU_OFF ? "" : _("Uploading the model…"));
+  sm_session_set_knob (self->session, SM_KNOB_GPU_MODE, selected, what);
 }
 
 static void
@@ -198,6 +222,19 @@ sm_tuning_panel_init (SmTuningPanel *self)
   adw_combo_row_set_model (self->backend_row, G_LIST_MODEL (backends));
   g_signal_connect_swapped (self->backend_row, "notify::selected", G_CALLBACK (backend_selected_cb), self);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (engine_group), GTK_WIDGET (self->backend_row));
+
+  self->gpu_row = ADW_COMBO_ROW (adw_combo_row_new ());
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->gpu_row), _("_GPU"));
+  adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (self->gpu_row), TRUE);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (self->gpu_row), 2);
+  {
+    g_autoptr(GtkStringList) modes = gtk_string_list_new ((const char *[]) {
+      _("Off"), _("On"), _("Auto (from the crossover batch)"), NULL });
+
+    adw_combo_row_set_model (self->gpu_row, G_LIST_MODEL (modes));
+  }
+  g_signal_connect_swapped (self->gpu_row, "notify::selected", G_CALLBACK (gpu_selected_cb), self);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (engine_group), GTK_WIDGET (self->gpu_row));
 
   for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
     {

@@ -106,7 +106,7 @@ sm_cli_run (int    argc,
   g_autoptr(SmWorkload) workload = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(SmHistogramSnapshot) latency = NULL;
-  g_autofree char *model_path = NULL, *preset_name = NULL, *backend_name = NULL, *mode_name = NULL;
+  g_autofree char *model_path = NULL, *preset_name = NULL, *backend_name = NULL, *mode_name = NULL, *gpu_name = NULL;
   g_autofree char *description = NULL;
   double rate = 2000, duration = 0;
   int threads = 2, max_batch = SM_ENGINE_DEFAULT_BATCH, max_wait = SM_ENGINE_DEFAULT_WAIT_US;
@@ -132,6 +132,7 @@ sm_cli_run (int    argc,
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, N_("Load this .safetensors model"), N_("FILE") },
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset_name, N_("Use a preset: micro, standard (default), large"), N_("NAME") },
     { "backend", 'b', 0, G_OPTION_ARG_STRING, &backend_name, N_("Kernels: auto, generic, avx2, avx512, neon"), N_("NAME") },
+    { "gpu", 0, 0, G_OPTION_ARG_STRING, &gpu_name, N_("The Vulkan GPU: off (default), on, or auto (from the batch size where it beats the CPU)"), N_("MODE") },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Worker threads (default 2)"), N_("N") },
     { "max-batch", 0, 0, G_OPTION_ARG_INT, &max_batch, N_("Largest micro-batch (default 32)"), N_("N") },
     { "max-wait-us", 0, 0, G_OPTION_ARG_INT, &max_wait, N_("Longest wait for a batch to fill, µs (default 200)"), N_("US") },
@@ -157,6 +158,7 @@ sm_cli_run (int    argc,
   if ((preset_name != NULL && !sm_preset_from_name (preset_name, &preset)) ||
       (backend_name != NULL && !sm_backend_from_name (backend_name, &backend)) ||
       (mode_name != NULL && !sm_workload_mode_from_name (mode_name, &mode)) ||
+      (gpu_name != NULL && !g_strv_contains ((const char * const[]) { "off", "on", "auto", NULL }, gpu_name)) ||
       !(rate > 0) || duration < 0 || pool_mib <= 0 || cache < 0)
     {
       g_printerr (_("synmesh run: invalid option value. Try “synmesh run --help”.\n"));
@@ -169,7 +171,9 @@ sm_cli_run (int    argc,
       !sm_engine_set_max_batch (engine, (guint) CLAMP (max_batch, 0, 100000), &error) ||
       !sm_monitor_set_interval (sm_engine_get_monitor (engine), (guint) CLAMP (refresh_ms, 0, 100000), &error) ||
       (model_path != NULL && !sm_engine_load_model (engine, model_path, &error)) ||
-      (model_path == NULL && preset != SM_PRESET_STANDARD && !sm_engine_load_preset (engine, preset, &error)))
+      (model_path == NULL && preset != SM_PRESET_STANDARD && !sm_engine_load_preset (engine, preset, &error)) ||
+      (gpu_name != NULL && !g_str_equal (gpu_name, "off")
+       && !sm_engine_set_gpu_mode (engine, g_str_equal (gpu_name, "on") ? SM_GPU_ON : SM_GPU_AUTO, &error)))
     {
       g_printerr ("synmesh run: %s\n", error->message);
       return SM_CLI_EXIT_FAILED;
@@ -285,6 +289,12 @@ sm_cli_run (int    argc,
 
     getrusage (RUSAGE_SELF, &usage);
     g_print (_("  memory     peak RSS %.1f MiB\n"), usage.ru_maxrss / 1024.0);
+  if (gpu_name != NULL)
+    {
+      g_autofree char *status = sm_engine_dup_gpu_status (engine);
+
+      g_print (_("  gpu        %s\n"), status);
+    }
   }
   g_print (_("  latency    p50 %.1f µs, p90 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs\n"),
            sm_histogram_snapshot_get_percentile (latency, 50) / 1e3,

@@ -104,6 +104,7 @@ knob_value (SmAdvisor *a,
     case SM_KNOB_MAX_WAIT_US: return sm_engine_get_max_wait_us (a->engine);
     case SM_KNOB_CACHE_SIZE: return sm_engine_get_cache_size (a->engine);
     case SM_KNOB_OFFLOAD_SHARE: return sm_engine_get_offload_share (a->engine, NULL);
+    case SM_KNOB_GPU_MODE: return sm_engine_get_gpu_mode (a->engine);
     case SM_KNOB_POOL_LIMIT:
       sm_pool_get_stats (sm_engine_get_pool (a->engine), &stats);
       return (double) stats.limit;
@@ -135,6 +136,7 @@ set_knob (SmAdvisor  *a,
         return TRUE;
       }
     case SM_KNOB_POOL_LIMIT: return sm_engine_set_pool_limit (a->engine, (gsize) value, error);
+    case SM_KNOB_GPU_MODE: return sm_engine_set_gpu_mode (a->engine, (SmGpuMode) value, error);
     case SM_KNOB_COMPACT_POOL: sm_engine_compact_pool (a->engine); return TRUE;
     default: g_assert_not_reached ();
     }

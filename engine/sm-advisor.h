@@ -42,6 +42,7 @@ typedef enum {
   SM_KNOB_POOL_LIMIT,
   SM_KNOB_COMPACT_POOL,           /* an action, no value */
   SM_KNOB_OFFLOAD_SHARE,          /* % of queries sent to mesh peers */
+  SM_KNOB_GPU_MODE,               /* an SmGpuMode; auto calibrates (seconds) */
 } SmKnob;
 
 typedef struct

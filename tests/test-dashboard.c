@@ -8,6 +8,7 @@
 
 #include "gtk-test-util.h"
 #include "sm-dashboard.h"
+#include "sm-gpu.h"
 #include "sm-recommendations-page.h"
 #include "sm-sessions-page.h"
 
@@ -477,6 +478,61 @@ test_recommendations_apply (void)
   remove_tmp_dir (dir);
 }
 
+/* The GPU from the tuning panel: uploaded off the main thread, announced,
+ * and the engine runs on it; its status is on the Kernels tile. */
+static void
+test_tuning_gpu (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmGpu) probe = sm_gpu_new (&error);
+  SmEngine *engine;
+  SmSession *session;
+  GtkWidget *window;
+  SmDashboard *dashboard;
+  gboolean changed = FALSE;
+  gint64 until;
+
+  if (probe == NULL)
+    {
+      g_test_skip (error->message);
+      return;
+    }
+  g_clear_pointer (&probe, sm_gpu_free);
+  engine = sm_engine_new (64 * 1024 * 1024, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (sm_monitor_set_interval (sm_engine_get_monitor (engine), 50, NULL));
+  session = sm_session_new (engine, NULL);
+  window = gtk_window_new ();
+  dashboard = SM_DASHBOARD (sm_dashboard_new ());
+  sm_dashboard_set_session (dashboard, session);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (dashboard));
+  gtk_window_present (GTK_WINDOW (window));
+  g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), &changed);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-tuning", NULL));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (find_row (GTK_WIDGET (dashboard), "_GPU")), SM_GPU_ON);
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (!changed && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (changed);
+  g_assert_cmpint (sm_engine_get_gpu_mode (engine), ==, SM_GPU_ON);
+  sm_session_start (session, 200);
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (strstr (sm_dashboard_get_tile_detail (dashboard, 5), "GPU on") == NULL && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (strstr (sm_dashboard_get_tile_detail (dashboard, 5), "GPU on"));
+  sm_session_stop (session);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
+  g_object_unref (session);
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (session != NULL && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  drain_main_loop (200);
+  sm_engine_free (engine);
+}
+
 static void
 count_pruned (SmSession *session,
               guint      thinned,
@@ -533,6 +589,8 @@ main (int   argc,
   g_test_add_func ("/app/dashboard/live", test_dashboard_live);
   g_test_add_func ("/app/recommendations/apply", SANITIZED (test_recommendations_apply));
   g_test_add_func ("/app/session/retention", test_session_retention);
+  /* Shaders on lavapipe under full unwinding take minutes: not with the sanitizers. */
+  g_test_add_func ("/app/tuning/gpu", SANITIZED (test_tuning_gpu));
 
   return g_test_run ();
 }

@@ -419,6 +419,56 @@ peer_propose (SmAdvisor *a, const double *v, Proposal *p)
   return TRUE;
 }
 
+/* The GPU against its measured crossover (set once to auto): on while
+ * batches stay below it costs latency; off while they are above it leaves
+ * speed unused. */
+static gboolean
+gpu_overhead_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  guint crossover = sm_engine_get_gpu_crossover (a->engine);
+
+  if (sm_engine_get_gpu_mode (a->engine) != SM_GPU_ON || crossover == 0 || !(V (M_BATCH) < crossover))
+    return FALSE;
+  *evidence = crossover == G_MAXUINT
+              ? g_strdup_printf ("Every batch runs on the GPU, which was slower than the CPU kernels at every batch size "
+                                 "measured (batches now average %.1f)", V (M_BATCH))
+              : g_strdup_printf ("Batches average %.1f on the GPU, which beats the CPU kernels only from %u",
+                                 V (M_BATCH), crossover);
+  return TRUE;
+}
+
+static gboolean
+gpu_overhead_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  gboolean never = sm_engine_get_gpu_crossover (a->engine) == G_MAXUINT;
+
+  *p = (Proposal) { SM_KNOB_GPU_MODE, never ? SM_GPU_OFF : SM_GPU_AUTO,
+                    g_strdup (never ? "Turn the GPU off" : "Set the GPU to auto"),
+                    g_strdup ("Small batches on the CPU kernels: lower latency"), M_P50, TRUE };
+  return TRUE;
+}
+
+static gboolean
+gpu_opportunity_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  guint crossover = sm_engine_get_gpu_crossover (a->engine);
+
+  if (sm_engine_get_gpu_mode (a->engine) != SM_GPU_OFF || crossover == 0 || crossover == G_MAXUINT
+      || !(V (M_BATCH) >= crossover))
+    return FALSE;
+  *evidence = g_strdup_printf ("Batches average %.1f; from %u the GPU was faster than the CPU kernels", V (M_BATCH),
+                               crossover);
+  return TRUE;
+}
+
+static gboolean
+gpu_opportunity_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  *p = (Proposal) { SM_KNOB_GPU_MODE, SM_GPU_AUTO, g_strdup ("Set the GPU to auto"),
+                    g_strdup ("Large batches on the GPU: lower latency, cores freed"), M_P50, TRUE };
+  return TRUE;
+}
+
 static const Rule rules[] = {
   { "simd-utilisation", SM_SEVERITY_WARNING, "Kernels run without vector instructions", simd_condition, simd_propose },
   { "fragmentation", SM_SEVERITY_WARNING, "The memory pool is fragmented", fragmentation_condition, fragmentation_propose },
@@ -430,6 +480,10 @@ static const Rule rules[] = {
   { "small-batches", SM_SEVERITY_INFO, "Batches stay small while queries wait", batch_condition, batch_propose },
   { "rising-latency", SM_SEVERITY_INFO, "Latency is rising", trend_condition, trend_propose },
   { "slow-peer", SM_SEVERITY_WARNING, "Peers answer slower than this node", peer_condition, peer_propose },
+  { "gpu-overhead", SM_SEVERITY_WARNING, "The GPU runs batches too small for it", gpu_overhead_condition,
+    gpu_overhead_propose },
+  { "gpu-opportunity", SM_SEVERITY_INFO, "Batches are large enough for the GPU", gpu_opportunity_condition,
+    gpu_opportunity_propose },
 };
 
 /* ---- life cycle ---- */

@@ -123,7 +123,8 @@ struct _SmEngine
   SmGpu              *gpu;
   SmGpuModel         *gpu_model;
   gint                gpu_mode;            /* SmGpuMode, atomic */
-  guint               gpu_crossover;       /* atomic: AUTO's smallest batch */
+  guint               gpu_crossover;       /* atomic: AUTO's smallest batch; 0 until measured */
+  guint64             gpu_calibrated_hash; /* the model it was measured on, under gpu_lock */
   char               *gpu_status;          /* under gpu_lock */
   guint64             gpu_batches;         /* atomic */
   guint64             gpu_busy_ns;         /* atomic: the dispatches' own time */
@@ -517,6 +518,41 @@ upload_model (SmGpu    *gpu,
   for (guint d = 0; d < SM_N_DOMAINS; d++)
     experts[d] = sm_model_get_expert (model, d);
   return sm_gpu_model_new (gpu, experts, SM_N_DOMAINS, error);
+}
+
+/* AUTO's crossover for @model (already on the GPU as @gpu_model): measured
+ * once per model, then remembered. */
+static guint
+crossover_for (SmEngine    *engine,
+               SmGpuModel  *gpu_model,
+               SmModel     *model,
+               guint64      hash,
+               GError     **error)
+{
+  guint crossover = 0;
+
+  g_mutex_lock (&engine->gpu_lock);
+  if (engine->gpu_calibrated_hash == hash && g_atomic_int_get (&engine->gpu_crossover) != 0)
+    crossover = (guint) g_atomic_int_get (&engine->gpu_crossover);
+  g_mutex_unlock (&engine->gpu_lock);
+  if (crossover != 0)
+    return crossover;
+
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    if (sm_model_get_expert (model, d) != NULL)
+      {
+        crossover = sm_gpu_calibrate (gpu_model, d, sm_model_get_expert (model, d), current_kernels (engine),
+                                      SM_ENGINE_MAX_BATCH, NULL, error);
+        break;
+      }
+  if (crossover != 0 && (error == NULL || *error == NULL))
+    {
+      g_mutex_lock (&engine->gpu_lock);
+      engine->gpu_calibrated_hash = hash;
+      g_atomic_int_set (&engine->gpu_crossover, crossover);
+      g_mutex_unlock (&engine->gpu_lock);
+    }
+  return crossover;
 }
 
 /* The batch on the GPU when the mode says so, otherwise (and when the GPU
@@ -1022,7 +1058,7 @@ sm_engine_new (gsize    pool_limit,
   g_rw_lock_init (&engine->model_lock);
   g_mutex_init (&engine->gpu_lock);
   engine->gpu_status = g_strdup (sm_gpu_is_built () ? "GPU off" : "GPU support not built");
-  engine->gpu_crossover = G_MAXUINT;
+  engine->gpu_crossover = 0;
   g_rw_lock_init (&engine->offload_lock);
   g_mutex_init (&engine->queue_lock);
   g_cond_init (&engine->work);
@@ -1138,8 +1174,13 @@ swap_model (SmEngine *engine,
       g_autoptr(GError) error = NULL;
 
       gpu_model = upload_model (engine->gpu, model, &error);
-      if (gpu_model == NULL)
-        gpu_failed (engine, error);
+      if (gpu_model != NULL && g_atomic_int_get (&engine->gpu_mode) == SM_GPU_AUTO)
+        crossover_for (engine, gpu_model, model, hash, &error);
+      if (error != NULL)
+        {
+          g_clear_pointer (&gpu_model, sm_gpu_model_free);
+          gpu_failed (engine, error);
+        }
     }
 
   for (guint d = 0; d < SM_N_DOMAINS; d++)
@@ -1857,13 +1898,7 @@ sm_engine_set_gpu_mode (SmEngine   *engine,
     {
       gpu_model = upload_model (gpu, engine->model, &local_error);
       if (gpu_model != NULL && mode == SM_GPU_AUTO)
-        for (guint d = 0; d < SM_N_DOMAINS; d++)
-          if (sm_model_get_expert (engine->model, d) != NULL)
-            {
-              crossover = sm_gpu_calibrate (gpu_model, d, sm_model_get_expert (engine->model, d),
-                                            current_kernels (engine), SM_ENGINE_MAX_BATCH, NULL, &local_error);
-              break;
-            }
+        crossover = crossover_for (engine, gpu_model, engine->model, engine->model_hash, &local_error);
     }
   g_rw_lock_reader_unlock (&engine->model_lock);
   if (local_error != NULL)
@@ -1875,7 +1910,6 @@ sm_engine_set_gpu_mode (SmEngine   *engine,
   g_rw_lock_writer_lock (&engine->model_lock);
   old = engine->gpu_model;
   engine->gpu_model = gpu_model;
-  g_atomic_int_set (&engine->gpu_crossover, crossover);
   g_atomic_int_set (&engine->gpu_mode, mode);
   g_rw_lock_writer_unlock (&engine->model_lock);
   sm_gpu_model_free (old);
@@ -1905,7 +1939,16 @@ sm_engine_get_gpu_mode (SmEngine *engine)
 guint
 sm_engine_get_gpu_crossover (SmEngine *engine)
 {
-  return (guint) g_atomic_int_get (&engine->gpu_crossover);
+  guint64 hash;
+  guint crossover;
+
+  g_rw_lock_reader_lock (&engine->model_lock);
+  hash = engine->model_hash;
+  g_rw_lock_reader_unlock (&engine->model_lock);
+  g_mutex_lock (&engine->gpu_lock);
+  crossover = engine->gpu_calibrated_hash == hash ? (guint) g_atomic_int_get (&engine->gpu_crossover) : 0;
+  g_mutex_unlock (&engine->gpu_lock);
+  return crossover;
 }
 
 char *

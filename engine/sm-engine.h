@@ -212,7 +212,8 @@ gboolean     sm_engine_set_gpu_mode    (SmEngine       *engine,
                                         SmGpuMode       mode,
                                         GError        **error);
 SmGpuMode    sm_engine_get_gpu_mode    (SmEngine       *engine);
-/* AUTO's smallest GPU batch; G_MAXUINT when the GPU never won. */
+/* AUTO's smallest GPU batch for the model in use, measured the first time
+ * it is set to auto; G_MAXUINT when the GPU never won, 0 until measured. */
 guint        sm_engine_get_gpu_crossover (SmEngine     *engine);
 /* "GPU off", "GPU on: NVIDIA …", "GPU off: <why>", for people. */
 char        *sm_engine_dup_gpu_status  (SmEngine       *engine);

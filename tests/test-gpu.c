@@ -8,6 +8,7 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
+#include "sm-advisor.h"
 #include "sm-engine.h"
 #include "sm-error.h"
 #include "sm-gpu.h"
@@ -368,6 +369,60 @@ test_gpu_engine_live_switch (void)
   g_assert_true (sm_engine_set_gpu_mode (engine, SM_GPU_OFF, &error));
 }
 
+/* The advisor against the measured crossover: with the GPU on for batches
+ * below it, it recommends auto (or off, where the GPU never won), and the
+ * recommendation applied changes the mode. */
+static void
+test_gpu_advisor_overhead (void)
+{
+  g_autoptr(SmGpu) probe = gpu_or_skip ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmEngine) engine = NULL;
+  g_autoptr(SmAdvisor) advisor = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  SmMonitor *monitor;
+  SmMonitorSnapshot snapshot = { 1, 0, 0, NULL, -1, NAN };
+  SmRecommendation *rec = NULL;
+  guint crossover;
+
+  if (probe == NULL)
+    return;
+  engine = sm_engine_new (64 * 1024 * 1024, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sm_engine_get_gpu_crossover (engine), ==, 0);
+  g_assert_true (sm_engine_set_gpu_mode (engine, SM_GPU_AUTO, &error));
+  g_assert_no_error (error);
+  crossover = sm_engine_get_gpu_crossover (engine);
+  g_assert_cmpuint (crossover, >, 0);
+  g_assert_true (sm_engine_set_gpu_mode (engine, SM_GPU_ON, &error));
+  /* Measured once per model: on again, the same crossover. */
+  g_assert_cmpuint (sm_engine_get_gpu_crossover (engine), ==, crossover);
+
+  monitor = sm_engine_get_monitor (engine);
+  advisor = sm_advisor_new (engine);
+  sm_advisor_set_window (advisor, 3);
+  snapshot.n_values = sm_monitor_get_n_metrics (monitor);
+  snapshot.values = g_new (double, snapshot.n_values);
+  for (guint i = 0; i < snapshot.n_values; i++)
+    snapshot.values[i] = NAN;
+  snapshot.values[sm_monitor_find_metric (monitor, "engine.mean_batch")] = 1;
+  for (guint t = 0; t < 6; t++)
+    {
+      snapshot.t_ms += 250;
+      sm_advisor_evaluate (advisor, &snapshot);
+    }
+  list = sm_advisor_list (advisor);
+  for (guint i = 0; i < list->len; i++)
+    if (g_str_equal (((SmRecommendation *) g_ptr_array_index (list, i))->rule, "gpu-overhead"))
+      rec = g_ptr_array_index (list, i);
+  g_assert_nonnull (rec);
+  g_test_message ("%s: %s", rec->evidence, rec->action);
+  g_assert_true (sm_advisor_apply (advisor, rec->id, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (sm_engine_get_gpu_mode (engine), ==, crossover == G_MAXUINT ? SM_GPU_OFF : SM_GPU_AUTO);
+  g_free (snapshot.values);
+}
+
 /* No driver: turning the GPU on fails with the reason, it stays off, and
  * queries are answered on the CPU as before. */
 static void
@@ -421,6 +476,7 @@ main (int   argc,
   g_test_add_func ("/engine/gpu/timeout", test_gpu_timeout);
   g_test_add_func ("/engine/gpu/engine-live-switch", test_gpu_engine_live_switch);
   g_test_add_func ("/engine/gpu/engine-fallback", test_gpu_engine_fallback);
+  g_test_add_func ("/engine/gpu/advisor-overhead", test_gpu_advisor_overhead);
 
   return g_test_run ();
 }

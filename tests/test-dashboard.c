@@ -14,6 +14,25 @@
 
 /* The chart widget: a live window that follows the newest sample and
  * stays put when paused, series toggled, a selection kept, exports. */
+/* The window goes, then the session once its stop has finished on its
+ * thread, then the engine after it. */
+static void
+close_all (GtkWidget *window,
+           SmSession *session,
+           SmEngine  *engine)
+{
+  gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
+  g_object_unref (session);
+  while (session != NULL && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (session);
+  drain_main_loop (500);
+  sm_engine_free (engine);
+}
+
 static void
 test_chart_widget (void)
 {
@@ -247,17 +266,7 @@ test_dashboard_live (void)
   sm_session_stop (session);
   g_assert_false (sm_session_get_running (session));
 
-  /* The stop finishes on a thread, then the session can go; the engine
-   * after it. */
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
-  g_object_unref (session);
-  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  while (session != NULL && g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_null (session);
-  drain_main_loop (500);
-  sm_engine_free (engine);
+  close_all (window, session, engine);
 }
 
 /* The advisor in the app: kernels forced to scalar code make the SIMD
@@ -434,15 +443,7 @@ test_recommendations_apply (void)
   }
 
   g_object_unref (sessions_page);
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
-  g_object_unref (session);
-  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  while (session != NULL && g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_null (session);
-  drain_main_loop (500);
-  sm_engine_free (engine);
+  close_all (window, session, engine);
 
   /* The run is in the database, with the recommendation as applied. */
   store = sm_store_open (db, NULL, &error);
@@ -522,15 +523,7 @@ test_tuning_gpu (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_nonnull (strstr (sm_dashboard_get_tile_detail (dashboard, 5), "GPU on"));
   sm_session_stop (session);
-
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &session);
-  g_object_unref (session);
-  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  while (session != NULL && g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, TRUE);
-  drain_main_loop (200);
-  sm_engine_free (engine);
+  close_all (window, session, engine);
 }
 
 static void

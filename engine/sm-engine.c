@@ -503,7 +503,10 @@ static void
 gpu_failed (SmEngine     *engine,
             const GError *error)
 {
-  g_atomic_int_set (&engine->gpu_mode, SM_GPU_OFF);
+  /* Another worker's batch may fail the same way at once: the first
+   * reason is the one that says what happened. */
+  if (g_atomic_int_exchange (&engine->gpu_mode, SM_GPU_OFF) == SM_GPU_OFF)
+    return;
   g_message ("GPU off, the CPU runs the model: %s", error->message);
   set_gpu_status (engine, g_strdup_printf ("GPU off: %s", error->message));
 }

@@ -485,7 +485,7 @@ static void
 test_tuning_gpu (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(SmGpu) probe = sm_gpu_new (&error);
+  g_autoptr(SmGpu) probe = NULL;
   SmEngine *engine;
   SmSession *session;
   GtkWidget *window;
@@ -493,6 +493,9 @@ test_tuning_gpu (void)
   gboolean changed = FALSE;
   gint64 until;
 
+  /* Mesa's lavapipe stands in where there is no GPU. */
+  g_setenv ("SM_GPU_ALLOW_CPU", "1", TRUE);
+  probe = sm_gpu_new (&error);
   if (probe == NULL)
     {
       g_test_skip (error->message);

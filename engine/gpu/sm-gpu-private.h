@@ -11,9 +11,11 @@ G_BEGIN_DECLS
 #define SM_GPU_TILE            64u
 #define SM_GPU_WORK_PER_THREAD 4u
 #define SM_GPU_TILE_K          16u
-/* A submission not done by then is taken as a hung device (SM_GPU_TIMEOUT_MS
- * changes it: a slow device may need longer, a test much less). */
-#define SM_GPU_TIMEOUT_NS      (G_GUINT64_CONSTANT (10) * 1000000000u)
+/* A forward pass not done by then is taken as a hung device (SM_GPU_TIMEOUT_MS
+ * changes it: a slow device may need longer, a test much less).  Uploading
+ * a model's weights may take longer: it gets at least a minute. */
+#define SM_GPU_TIMEOUT_NS        (G_GUINT64_CONSTANT (10) * 1000000000u)
+#define SM_GPU_UPLOAD_TIMEOUT_NS (G_GUINT64_CONSTANT (60) * 1000000000u)
 /* Timestamps per submission: one before the first dispatch, one after each. */
 #define SM_GPU_MAX_TIMESTAMPS  64u
 
@@ -60,6 +62,7 @@ struct _SmGpu
   GArray                          *orphan_pools; /* VkDescriptorPool, the same */
   GMutex                           lock;         /* one recording and submission at a time */
   gboolean                         lost;         /* a submission failed or hung: nothing more runs */
+  char                            *lost_reason;  /* what happened then, for every later refusal */
 };
 
 /* FALSE, with @what and the result's name in @error, unless VK_SUCCESS. */
@@ -85,8 +88,9 @@ gboolean sm_gpu_check_alive      (SmGpu            *gpu,
 gboolean sm_gpu_begin            (SmGpu            *gpu,
                                   GError          **error);
 /* Under @gpu->lock: submits what was recorded and waits for it, at most
- * SM_GPU_TIMEOUT_NS; a failure or a timeout marks the device lost. */
+ * @timeout_ns; a failure or a timeout marks the device lost. */
 gboolean sm_gpu_submit_and_wait  (SmGpu            *gpu,
+                                  guint64           timeout_ns,
                                   GError          **error);
 /* A barrier making @src_access in @src_stage visible to @dst_access in
  * @dst_stage, for every buffer. */

@@ -395,6 +395,7 @@ sm_gpu_free (SmGpu *gpu)
   sm_vk_close (vk);
   g_free (gpu->info.device_name);
   g_free (gpu->info.driver);
+  g_free (gpu->lost_reason);
   g_clear_pointer (&gpu->orphans, g_array_unref);
   g_clear_pointer (&gpu->orphan_pools, g_array_unref);
   g_mutex_clear (&gpu->lock);
@@ -510,8 +511,7 @@ sm_gpu_check_alive (SmGpu   *gpu,
 {
   if (!gpu->lost)
     return TRUE;
-  g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-               "%s stopped answering earlier; the CPU runs the model", gpu->info.device_name);
+  g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, "%s", gpu->lost_reason);
   return FALSE;
 }
 
@@ -531,6 +531,7 @@ sm_gpu_begin (SmGpu   *gpu,
 
 gboolean
 sm_gpu_submit_and_wait (SmGpu   *gpu,
+                        guint64  timeout_ns,
                         GError **error)
 {
   VkSubmitInfo submit = {
@@ -545,18 +546,18 @@ sm_gpu_submit_and_wait (SmGpu   *gpu,
     return FALSE;
   result = gpu->vk.vkQueueSubmit (gpu->queue, 1, &submit, gpu->fence);
   if (result == VK_SUCCESS)
-    result = gpu->vk.vkWaitForFences (gpu->device, 1, &gpu->fence, VK_TRUE, gpu->timeout_ns);
+    result = gpu->vk.vkWaitForFences (gpu->device, 1, &gpu->fence, VK_TRUE, timeout_ns);
   if (result == VK_SUCCESS)
     return TRUE;
   /* A hung or lost device never gets another submission: the engine runs
-   * on the CPU from now on. */
+   * on the CPU from now on, and every refusal says why. */
   gpu->lost = TRUE;
-  if (result == VK_TIMEOUT)
-    g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                 "%s did not finish within %" G_GUINT64_FORMAT " ms", gpu->info.device_name,
-                 gpu->timeout_ns / 1000000u);
-  else
-    sm_gpu_check (result, "Running on the GPU", error);
+  g_free (gpu->lost_reason);
+  gpu->lost_reason = result == VK_TIMEOUT
+                     ? g_strdup_printf ("%s did not finish within %" G_GUINT64_FORMAT " ms", gpu->info.device_name,
+                                        timeout_ns / 1000000u)
+                     : g_strdup_printf ("%s failed: %s", gpu->info.device_name, sm_vk_result_name (result));
+  g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, "%s", gpu->lost_reason);
   return FALSE;
 }
 

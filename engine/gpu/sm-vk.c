@@ -20,6 +20,10 @@ sm_vk_open (SmVk    *vk,
                    "No Vulkan loader (libvulkan.so.1): %s", g_module_error ());
       return FALSE;
     }
+  /* The loader and the drivers keep process-wide state (Mesa's includes
+   * LLVM): loaded once, never unloaded.  It also lets LeakSanitizer name
+   * them in reports. */
+  g_module_make_resident (module);
   vk->module = module;
   if (!g_module_symbol (module, "vkGetInstanceProcAddr", (gpointer *) &vk->vkGetInstanceProcAddr)
       || vk->vkGetInstanceProcAddr == NULL)

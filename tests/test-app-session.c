@@ -33,8 +33,10 @@ typedef struct
   guint          sessions_seen;
 } Drive;
 
-/* The window as the compositor would show it, drawn by its own renderer. */
-static void
+/* The window as the compositor would show it, drawn by its own renderer;
+ * FALSE while a frame is pending and there is nothing to draw yet (the
+ * step tries again at the next poll, within the run's deadline). */
+static gboolean
 save_screenshot (SmApplication *app,
                  const char    *name)
 {
@@ -49,12 +51,14 @@ save_screenshot (SmApplication *app,
 
   gdk_paintable_snapshot (paintable, snapshot, width, height);
   node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
+  if (node == NULL)
+    return FALSE;
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
                                          &GRAPHENE_RECT_INIT (0, 0, width, height));
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("screenshot %s (%d x %d)", path, width, height);
+  return TRUE;
 }
 
 /* TRUE once a change has had SETTLE_POLLS polls to show. */
@@ -140,7 +144,8 @@ first_run_cb (gpointer data)
     case 2:
       if (!settled (drive))
         break;
-      save_screenshot (drive->app, "dashboard.png");
+      if (!save_screenshot (drive->app, "dashboard.png"))
+        break;
       settings = g_settings_new (APP_ID);
       g_settings_set_string (settings, "color-scheme", "dark");
       drive->step++;
@@ -148,7 +153,8 @@ first_run_cb (gpointer data)
     case 3:
       if (!settled (drive))
         break;
-      save_screenshot (drive->app, "dashboard-dark.png");
+      if (!save_screenshot (drive->app, "dashboard-dark.png"))
+        break;
       settings = g_settings_new (APP_ID);
       g_settings_reset (settings, "color-scheme");
       show_page (drive->app, "mesh");
@@ -157,7 +163,8 @@ first_run_cb (gpointer data)
     case 4:
       if (!settled (drive))
         break;
-      save_screenshot (drive->app, "mesh.png");
+      if (!save_screenshot (drive->app, "mesh.png"))
+        break;
       show_page (drive->app, "recommendations");
       drive->step++;
       break;
@@ -188,7 +195,8 @@ first_run_cb (gpointer data)
       /* The outcome measured on the row, then the picture of it. */
       if (!settled (drive) || !outcome_measured (session))
         break;
-      save_screenshot (drive->app, "recommendations.png");
+      if (!save_screenshot (drive->app, "recommendations.png"))
+        break;
       g_action_group_activate_action (G_ACTION_GROUP (drive->app), "quit", NULL);
       return G_SOURCE_REMOVE;
     default:

@@ -96,7 +96,9 @@ set_tile (SmDashboard *self,
 {
   gtk_label_set_text (GTK_LABEL (self->tile_values[tile]), text);
   gtk_label_set_text (GTK_LABEL (self->tile_details[tile]), detail);
-  gtk_widget_set_tooltip_text (self->tile_details[tile], detail);
+  /* Every tick sets the same text: the tooltip only when it changes. */
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (self->tile_details[tile]), detail) != 0)
+    gtk_widget_set_tooltip_text (self->tile_details[tile], detail);
 }
 
 static double

@@ -289,14 +289,8 @@ sm_recommendations_page_set_session (SmRecommendationsPage *self,
 {
   g_return_if_fail (SM_IS_RECOMMENDATIONS_PAGE (self));
 
-  if (self->session != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->session, self);
-      g_clear_object (&self->session);
-    }
-  if (session == NULL)
+  if (!sm_session_watch (&self->session, session, self))
     return;
-  self->session = g_object_ref (session);
   g_signal_connect (session, "recommendation", G_CALLBACK (recommendation_cb), self);
   g_signal_connect_swapped (session, "knob-changed", G_CALLBACK (knob_changed_cb), self);
 }

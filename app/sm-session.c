@@ -748,3 +748,14 @@ sm_session_load_model (SmSession  *self,
   g_task_set_task_data (task, load, model_load_free);
   g_task_run_in_thread (task, load_thread);
 }
+
+gboolean
+sm_session_watch (SmSession **slot,
+                  SmSession  *session,
+                  gpointer    watcher)
+{
+  if (*slot != NULL)
+    g_signal_handlers_disconnect_by_data (*slot, watcher);
+  g_set_object (slot, session);
+  return session != NULL;
+}

@@ -81,4 +81,11 @@ void        sm_session_set_knob     (SmSession        *self,
 void        sm_session_stop         (SmSession *self);
 gboolean    sm_session_get_running  (SmSession *self);
 
+/* For the pages that watch a session: disconnects @watcher's handlers from
+ * the session *@slot holds, points *@slot at @session (a new reference, or
+ * NULL) and returns whether there is one to connect to. */
+gboolean    sm_session_watch        (SmSession     **slot,
+                                     SmSession      *session,
+                                     gpointer        watcher);
+
 G_END_DECLS

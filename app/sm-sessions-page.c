@@ -1088,14 +1088,8 @@ sm_sessions_page_set_session (SmSessionsPage *self,
 {
   g_return_if_fail (SM_IS_SESSIONS_PAGE (self));
 
-  if (self->session != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->session, self);
-      g_clear_object (&self->session);
-    }
-  if (session == NULL)
+  if (!sm_session_watch (&self->session, session, self))
     return;
-  self->session = g_object_ref (session);
   g_signal_connect_swapped (session, "run-recorded", G_CALLBACK (run_recorded_cb), self);
   g_signal_connect_swapped (session, "store-pruned", G_CALLBACK (run_recorded_cb), self);
   sm_sessions_page_refresh (self);

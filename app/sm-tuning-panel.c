@@ -321,14 +321,8 @@ sm_tuning_panel_set_session (SmTuningPanel *self,
 {
   g_return_if_fail (SM_IS_TUNING_PANEL (self));
 
-  if (self->session != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->session, self);
-      g_clear_object (&self->session);
-    }
-  if (session == NULL)
+  if (!sm_session_watch (&self->session, session, self))
     return;
-  self->session = g_object_ref (session);
   /* A change (here, or an applied recommendation) shows its real value,
    * and a refused one springs back. */
   g_signal_connect_swapped (session, "knob-changed", G_CALLBACK (sync_from_engine), self);

@@ -139,10 +139,7 @@ static void
 set_session (SmWindow  *self,
              SmSession *session)
 {
-  if (self->session != NULL)
-    g_signal_handlers_disconnect_by_data (self->session, self);
-  g_set_object (&self->session, session);
-  if (session != NULL)
+  if (sm_session_watch (&self->session, session, self))
     {
       g_signal_connect (session, "recommendation", G_CALLBACK (recommendation_cb), self);
       g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), self);
@@ -170,9 +167,7 @@ sm_window_dispose (GObject *object)
 {
   SmWindow *self = SM_WINDOW (object);
 
-  if (self->session != NULL)
-    g_signal_handlers_disconnect_by_data (self->session, self);
-  g_clear_object (&self->session);
+  sm_session_watch (&self->session, NULL, self);
   gtk_widget_dispose_template (GTK_WIDGET (self), SM_TYPE_WINDOW);
   g_clear_object (&self->settings);
 

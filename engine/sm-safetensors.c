@@ -3,7 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <sys/stat.h>
 
 #include "sm-error.h"
 #include "sm-safetensors.h"
@@ -163,6 +165,86 @@ parse_tensor (const char   *name,
   return TRUE;
 }
 
+/* The deepest a valid header nests: the root object, a tensor's object, its
+ * shape (or data_offsets) array. */
+#define MAX_HEADER_DEPTH 3
+#define MAX_NAME_BYTES   256
+
+/* Walks the header's bytes once, without recursion, before any JSON parser
+ * sees them: json-glib recurses per level, so a header of 100,000 '[' would
+ * overflow the stack, and it lets a repeated member silently replace the
+ * first, so a name given twice is found here.  Strings are skipped with
+ * their escapes; the header is already known to be valid UTF-8. */
+static gboolean
+check_header_shape (const char *header,
+                    gsize       len,
+                    guint      *n_names,
+                    GError    **error)
+{
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  int depth = 0;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = header[i];
+
+      if (c == '"')
+        {
+          gsize start = ++i;
+
+          while (i < len && header[i] != '"')
+            i += header[i] == '\\' ? 2 : 1;
+          if (i >= len)
+            return TRUE;  /* unterminated: the JSON parser says so */
+
+          /* A member name of the root object: the next non-blank is ':'. */
+          if (depth == 1)
+            {
+              gsize j = i + 1;
+
+              while (j < len && g_ascii_isspace (header[j]))
+                j++;
+              if (j < len && header[j] == ':')
+                {
+                  char *name;
+
+                  /* Names end up in messages: a long one is no real tensor's. */
+                  if (i - start > MAX_NAME_BYTES)
+                    return fail (error, "The header names a tensor with %zu bytes; a name has at most %d",
+                                 i - start, MAX_NAME_BYTES);
+                  name = g_strndup (header + start, i - start);
+
+                  if (!g_hash_table_add (names, name))
+                    {
+                      /* Control characters escaped, the rest of UTF-8 kept. */
+                      char high[128];
+                      g_autofree char *shown = NULL;
+
+                      for (int b = 0; b < 127; b++)
+                        high[b] = (char) (0x80 + b);
+                      high[127] = '\0';
+                      shown = g_strescape (name, high);
+
+                      return fail (error, "The header names “%s” twice", shown);
+                    }
+                }
+            }
+        }
+      else if (c == '{' || c == '[')
+        {
+          if (++depth > MAX_HEADER_DEPTH)
+            return fail (error, "The header nests deeper than %d levels; a safetensors header "
+                         "is an object of tensors, each with a shape", MAX_HEADER_DEPTH);
+        }
+      else if (c == '}' || c == ']')
+        depth--;
+    }
+
+  *n_names = g_hash_table_size (names);
+
+  return TRUE;
+}
+
 static gboolean
 parse (GBytes  *bytes,
        Parsed  *p,
@@ -174,6 +256,7 @@ parse (GBytes  *bytes,
   g_autoptr(GError) json_error = NULL;
   g_autoptr(GPtrArray) by_offset = g_ptr_array_new ();
   guint64 header_len, data_len;
+  guint n_names = 0;
   const guint8 *data;
   JsonObject *root;
   JsonObjectIter iter;
@@ -197,11 +280,16 @@ parse (GBytes  *bytes,
 
   if (!g_utf8_validate ((const char *) file + 8, (gssize) header_len, NULL))
     return fail (error, "The header is not valid UTF-8");
+  if (!check_header_shape ((const char *) file + 8, header_len, &n_names, error))
+    return FALSE;
   if (!json_parser_load_from_data (parser, (const char *) file + 8, (gssize) header_len, &json_error))
     return fail (error, "The header is not valid JSON: %s", json_error->message);
   if (json_parser_get_root (parser) == NULL || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return fail (error, "The header is not a JSON object");
   root = json_node_get_object (json_parser_get_root (parser));
+  /* Fewer members than names: two names differed only in their escapes. */
+  if (json_object_get_size (root) != n_names)
+    return fail (error, "The header names a tensor twice (written with different escapes)");
 
   p->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   p->tensors = g_array_new (FALSE, TRUE, sizeof (Tensor));
@@ -533,6 +621,17 @@ sm_safetensors_load (const char  *path,
   g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GBytes) bytes = NULL;
   SmModel *model;
+  GStatBuf st;
+
+  /* Mapping a folder fails with "No such device", and opening a FIFO
+   * blocks: say what the path is before trying. */
+  if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   S_ISDIR (st.st_mode) ? "%s is a folder, not a model file"
+                                        : "%s is not a regular file, so not a model file", path);
+      return NULL;
+    }
 
   mapped = g_mapped_file_new (path, FALSE, error);
   if (mapped == NULL)

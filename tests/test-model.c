@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 
 #include "corpus-test-util.h"
@@ -421,6 +422,30 @@ test_safetensors_missing_file (void)
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
 }
 
+/* A folder or a FIFO given as a model is named for what it is; opening the
+ * FIFO would block forever. */
+static void
+test_safetensors_not_a_file (void)
+{
+  g_autoptr(SmPool) pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-model-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "model.safetensors", NULL);
+  g_autoptr(GError) dir_error = NULL;
+  g_autoptr(GError) fifo_error = NULL;
+
+  g_assert_null (sm_safetensors_load (dir, pool, &dir_error));
+  g_assert_error (dir_error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (dir_error->message, "is a folder"));
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_null (sm_safetensors_load (fifo, pool, &fifo_error));
+  g_assert_error (fifo_error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (fifo_error->message, "not a regular file"));
+
+  g_unlink (fifo);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -437,6 +462,7 @@ main (int   argc,
   g_test_add_func ("/engine/safetensors/truncations", test_safetensors_truncations);
   g_test_add_func ("/engine/safetensors/round-trip", test_safetensors_round_trip);
   g_test_add_func ("/engine/safetensors/missing-file", test_safetensors_missing_file);
+  g_test_add_func ("/engine/safetensors/not-a-file", test_safetensors_not_a_file);
 
   return g_test_run ();
 }

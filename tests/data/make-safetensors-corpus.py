@@ -133,6 +133,30 @@ write('unexpected-name.safetensors', serialize([('encoder.weight', 'F32', [2, 2]
 write('mixed-single-and-experts.safetensors',
       serialize(sequential('F32') + sequential('F32', prefix='experts.coding.')), 'mixes')
 
+# Structure-aware cases: what a JSON parser sees before the model checks do.
+def raw_header(text, data=GOOD_DATA):
+    return struct.pack('<Q', len(text)) + text + data
+
+
+GOOD_TEXT = json.dumps(good_header()).encode()
+write('header-deep-arrays.safetensors', raw_header(b'[' * 100000 + b']' * 100000), 'nests deeper')
+write('header-deep-objects.safetensors', raw_header(b'{"a":' * 50000 + b'1' + b'}' * 50000), 'nests deeper')
+write('shape-nested.safetensors', edited('shape', '0.weight', [[4], [5]]), 'nests deeper')
+write('name-twice.safetensors',
+      raw_header(GOOD_TEXT[:-1] + b', "0.bias": {"dtype": "F32", "shape": [4], "data_offsets": [80, 96]}}'),
+      'names “0.bias” twice')
+write('name-twice-escaped.safetensors',
+      raw_header(GOOD_TEXT[:-1] + b', "0.bi\\u0061s": {"dtype": "F32", "shape": [4], "data_offsets": [80, 96]}}'),
+      'different escapes')
+write('number-huge-float.safetensors', raw_header(GOOD_TEXT.replace(b'"shape": [4, 5]', b'"shape": [1e400, 5]')),
+      'dimension 0')
+write('number-huge-int.safetensors', raw_header(GOOD_TEXT.replace(b'"shape": [4, 5]', b'"shape": [99999999999999999999999, 5]')),
+      'dimension 0')
+write('number-negative.safetensors', edited('shape', '0.weight', [-4, 5]), 'dimension 0')
+write('number-fraction.safetensors', edited('data_offsets', '0.weight', [0.5, 80]), 'data_offsets')
+write('name-long.safetensors', serialize([('x' * 100000, 'F32', [2, 2], pack([0.5] * 4, 'F32'))]), 'at most 256')
+write('metadata-nested.safetensors', raw_header(b'{"__metadata__": {"a": {"b": "c"}}}'), 'not a string')
+
 with open('%s/expected.txt' % OUT, 'w') as f:
     f.write('# file<TAB>"ok" or a fragment of the error message; made by ../make-safetensors-corpus.py\n')
     for name, outcome in expected:

@@ -8,6 +8,7 @@
 #include "sm-cli.h"
 #include "sm-cpu.h"
 #include "sm-identity.h"
+#include "sm-json.h"
 #include "sm-paths.h"
 #include "sm-simd.h"
 #include "sm-trust.h"
@@ -347,7 +348,7 @@ print_json (const Report *report)
       json_builder_set_member_name (builder, "max_shared_memory");
       json_builder_add_int_value (builder, info->max_shared_memory);
       json_builder_set_member_name (builder, "timestamp_period_ns");
-      json_builder_add_double_value (builder, info->timestamp_period_ns);
+      sm_json_builder_add_number (builder, info->timestamp_period_ns);
       json_builder_end_object (builder);
     }
   else

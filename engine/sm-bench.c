@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sm-bench.h"
+#include "sm-json.h"
 #include "sm-cpu.h"
 
 typedef struct
@@ -142,6 +143,9 @@ result_met (SmBenchReport *report,
     ratio = r->value;
   else if (!result_ratio (report, r, &ratio))
     return FALSE;
+  /* Nothing measured: neither met nor missed. */
+  if (isnan (ratio))
+    return FALSE;
 
   number = r->target + strspn (r->target, "<>= ");
   bound = g_ascii_strtod (number, &end);
@@ -189,7 +193,7 @@ add_params (JsonBuilder *builder,
       json_builder_set_member_name (builder, key);
       number = g_ascii_strtod (eq + 1, &end);
       if (end != eq + 1 && *end == '\0')
-        json_builder_add_double_value (builder, number);
+        sm_json_builder_add_number (builder, number);
       else
         json_builder_add_string_value (builder, eq + 1);
     }
@@ -242,7 +246,7 @@ sm_bench_report_to_json (SmBenchReport *report)
       json_builder_set_member_name (builder, "params");
       add_params (builder, r->params);
       json_builder_set_member_name (builder, "value");
-      json_builder_add_double_value (builder, r->value);
+      sm_json_builder_add_number (builder, r->value);
       json_builder_set_member_name (builder, "unit");
       json_builder_add_string_value (builder, r->unit);
 
@@ -257,7 +261,7 @@ sm_bench_report_to_json (SmBenchReport *report)
 
       json_builder_set_member_name (builder, "ratio");
       if (result_ratio (report, r, &ratio))
-        json_builder_add_double_value (builder, ratio);
+        sm_json_builder_add_number (builder, ratio);
       else
         json_builder_add_null_value (builder);
 

@@ -210,7 +210,13 @@ sm_application_shutdown (GApplication *application)
   g_clear_handle_id (&self->retention_timeout, g_source_remove);
   for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
-  /* The node and the load go before the engine whose queries they hold. */
+  /* The load, the threads working for the session and the node end before
+   * the engine whose queries they hold, whoever still holds a reference to
+   * them (a page, a task in flight): disposing stops and joins them. */
+  if (self->session != NULL)
+    g_object_run_dispose (G_OBJECT (self->session));
+  if (self->mesh != NULL)
+    g_object_run_dispose (G_OBJECT (self->mesh));
   g_clear_object (&self->session);
   g_clear_object (&self->mesh);
   g_clear_pointer (&self->engine, sm_engine_free);

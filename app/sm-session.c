@@ -29,6 +29,12 @@ struct _SmSession
   double      rate;
   gboolean    running;
   gint        stopping;      /* workload stops in flight */
+
+  /* Threads that use the engine or the store (sm_session_run_in_thread):
+   * dispose waits for them, so neither is freed under one of them. */
+  guint       workers;       /* under record_lock */
+  GCond       workers_done;
+  gboolean    disposed;
 };
 
 enum {
@@ -210,6 +216,16 @@ sm_session_dispose (GObject *object)
 {
   SmSession *self = SM_SESSION (object);
 
+  /* The application disposes the session at shutdown whoever still holds
+   * it, before it frees the engine: first every thread working for it
+   * ends (a workload stop, a knob change, a model load, a store task). */
+  self->disposed = TRUE;
+  self->running = FALSE;
+  g_mutex_lock (&self->record_lock);
+  while (self->workers > 0)
+    g_cond_wait (&self->workers_done, &self->record_lock);
+  g_mutex_unlock (&self->record_lock);
+
   if (self->subscription != 0)
     {
       sm_monitor_unsubscribe (self->monitor, self->subscription);
@@ -237,6 +253,7 @@ sm_session_finalize (GObject *object)
   SmSession *self = SM_SESSION (object);
 
   g_mutex_clear (&self->record_lock);
+  g_cond_clear (&self->workers_done);
   g_free (self->store_error);
   G_OBJECT_CLASS (sm_session_parent_class)->finalize (object);
 }
@@ -323,6 +340,7 @@ static void
 sm_session_init (SmSession *self)
 {
   g_mutex_init (&self->record_lock);
+  g_cond_init (&self->workers_done);
   self->store_session = -1;
 }
 
@@ -369,7 +387,8 @@ void
 sm_session_start (SmSession *self,
                   double     rate)
 {
-  if (self->running || g_atomic_int_get (&self->stopping) > 0)
+  /* After dispose (the application's shutdown) there is no load to start. */
+  if (self->running || g_atomic_int_get (&self->stopping) > 0 || self->workload == NULL)
     return;
   sm_session_set_rate (self, rate);
   g_mutex_lock (&self->record_lock);
@@ -385,13 +404,61 @@ sm_session_set_rate (SmSession *self,
                      double     rate)
 {
   self->rate = rate;
-  sm_workload_set_rate (self->workload, rate);
+  if (self->workload != NULL)
+    sm_workload_set_rate (self->workload, rate);
 }
 
 double
 sm_session_get_rate (SmSession *self)
 {
   return self->rate;
+}
+
+typedef struct
+{
+  GTaskThreadFunc func;
+} Worker;
+
+static void
+worker_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  SmSession *self = source;
+  Worker *worker = g_object_get_data (G_OBJECT (task), "sm-session-worker");
+
+  worker->func (task, source, task_data, cancellable);
+
+  g_mutex_lock (&self->record_lock);
+  if (--self->workers == 0)
+    g_cond_broadcast (&self->workers_done);
+  g_mutex_unlock (&self->record_lock);
+}
+
+void
+sm_session_run_in_thread (SmSession       *self,
+                          GTask           *task,
+                          GTaskThreadFunc  func)
+{
+  Worker *worker = g_new (Worker, 1);
+
+  g_return_if_fail (SM_IS_SESSION (self));
+  g_return_if_fail (g_task_get_source_object (task) == self);
+
+  /* Disposed: the engine and the store are gone or going. */
+  if (self->disposed)
+    {
+      g_free (worker);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CLOSED, "The session has ended");
+      return;
+    }
+  worker->func = func;
+  g_object_set_data_full (G_OBJECT (task), "sm-session-worker", worker, g_free);
+  g_mutex_lock (&self->record_lock);
+  self->workers++;
+  g_mutex_unlock (&self->record_lock);
+  g_task_run_in_thread (task, worker_thread);
 }
 
 static void
@@ -441,7 +508,7 @@ sm_session_stop (SmSession *self)
   g_atomic_int_inc (&self->stopping);
   task = g_task_new (self, NULL, stopped_cb, NULL);
   g_task_set_task_data (task, self->workload, NULL);
-  g_task_run_in_thread (task, stop_thread);
+  sm_session_run_in_thread (self, task, stop_thread);
 }
 
 gboolean
@@ -580,7 +647,7 @@ sm_session_decide (SmSession        *self,
   if (decision->action == NULL)
     decision->action = g_strdup ("");
   g_task_set_task_data (task, decision, decision_free);
-  g_task_run_in_thread (task, decide_thread);
+  sm_session_run_in_thread (self, task, decide_thread);
 }
 
 typedef struct
@@ -639,7 +706,7 @@ sm_session_apply_retention (SmSession *self,
   retention->max_age_days = max_age_days;
   retention->max_bytes = max_bytes;
   g_task_set_task_data (task, retention, g_free);
-  g_task_run_in_thread (task, retention_thread);
+  sm_session_run_in_thread (self, task, retention_thread);
 }
 
 SmStore *
@@ -669,7 +736,7 @@ sm_session_set_knob (SmSession  *self,
   decision->value = value;
   decision->action = g_strdup (description);
   g_task_set_task_data (task, decision, decision_free);
-  g_task_run_in_thread (task, decide_thread);
+  sm_session_run_in_thread (self, task, decide_thread);
 }
 
 void
@@ -679,6 +746,8 @@ sm_session_set_workload (SmSession      *self,
 {
   g_autofree char *what = g_strdup_printf ("Workload: %s", sm_workload_mode_get_name (mode));
 
+  if (self->workload == NULL)
+    return;
   sm_workload_set_mode (self->workload, mode);
   sm_workload_set_mix (self->workload, mix);
   record_event (self, "workload", what);
@@ -746,7 +815,7 @@ sm_session_load_model (SmSession  *self,
   load->preset = preset;
   load->path = g_strdup (path);
   g_task_set_task_data (task, load, model_load_free);
-  g_task_run_in_thread (task, load_thread);
+  sm_session_run_in_thread (self, task, load_thread);
 }
 
 gboolean

@@ -448,7 +448,7 @@ compare_action_cb (GtkWidget  *widget,
   comparison->ids[1] = b->id;
   task = g_task_new (self->session, self->cancellable, compared_cb, self);
   g_task_set_task_data (task, comparison, comparison_free);
-  g_task_run_in_thread (task, compare_thread);
+  sm_session_run_in_thread (self->session, task, compare_thread);
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "compare");
 }
 
@@ -555,7 +555,7 @@ dismissed_cb (AdwToast *toast_,
       doomed->id = deletion->id;
       g_object_set_data (G_OBJECT (task), "failure", (gpointer) _("Not deleted"));
       g_task_set_task_data (task, doomed, g_free);
-      g_task_run_in_thread (task, delete_thread);
+      sm_session_run_in_thread (deletion->page->session, task, delete_thread);
     }
   g_hash_table_remove (deletion->page->deleting, &deletion->id);
   g_object_unref (deletion->page);
@@ -638,7 +638,7 @@ rename_response_cb (SmAlert        *dialog,
       renaming->id = id;
       renaming->name = g_strdup (gtk_editable_get_text (entry));
       g_task_set_task_data (task, renaming, renaming_free);
-      g_task_run_in_thread (task, rename_thread);
+      sm_session_run_in_thread (self->session, task, rename_thread);
     }
 }
 
@@ -798,7 +798,7 @@ sm_sessions_page_export (SmSessionsPage *self,
 
   task = g_task_new (self->session, NULL, exported_cb, g_object_ref (self));
   g_task_set_task_data (task, export, export_free);
-  g_task_run_in_thread (task, export_thread);
+  sm_session_run_in_thread (self->session, task, export_thread);
   return TRUE;
 }
 

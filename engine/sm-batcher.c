@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#define G_LOG_DOMAIN "sm-engine"
+
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "sm-engine-private.h"
+#include "sm-error.h"
+#include "sm-features.h"
+
+/* The micro-batcher: a queue per expert, worker threads that take a batch
+ * when it is full or its oldest job has waited max_wait, run it and
+ * complete the queries it belongs to. */
+
+/* ---- completing queries ---- */
+
+void
+sm_batcher_flight_add (SmEngine *engine)
+{
+  g_mutex_lock (&engine->flight_lock);
+  engine->in_flight++;
+  g_mutex_unlock (&engine->flight_lock);
+}
+
+void
+sm_batcher_flight_remove (SmEngine *engine)
+{
+  g_mutex_lock (&engine->flight_lock);
+  if (--engine->in_flight == 0)
+    g_cond_broadcast (&engine->flight_done);
+  g_mutex_unlock (&engine->flight_lock);
+}
+
+void
+sm_batcher_query_free (Query *query)
+{
+  for (guint s = 0; s < SM_ROUTER_MAX_K; s++)
+    g_free (query->outputs[s]);
+  g_free (query->features);
+  g_free (query->text);
+  g_clear_error (&query->error);
+  g_free (query);
+}
+
+/* Mixes the experts' outputs (those as wide as the first one's), finds the
+ * answer and its softmax confidence, and hands the result over. */
+void
+sm_batcher_query_finish (Query               *query,
+                         SmHistogramRecorder *total_recorder)
+{
+  SmEngine *engine = query->engine;
+  SmResult *result;
+  guint width;
+  double weight_sum = 0, max = -INFINITY, sum = 0;
+
+  if (query->error != NULL)
+    {
+      __atomic_fetch_add (&engine->failures, 1, __ATOMIC_RELAXED);
+      query->done (NULL, query->error, query->user_data);
+      sm_batcher_query_free (query);
+      sm_batcher_flight_remove (engine);
+      return;
+    }
+
+  result = g_new0 (SmResult, 1);
+  width = query->output_widths[0];
+  result->domain = query->route.domains[0];
+  result->output = g_new0 (float, width);
+  result->output_width = width;
+
+  for (guint s = 0; s < query->route.n; s++)
+    if (query->output_widths[s] == width)
+      {
+        result->experts[result->n_experts] = query->route.domains[s];
+        result->weights[result->n_experts] = query->route.weights[s];
+        weight_sum += query->route.weights[s];
+        result->n_experts++;
+      }
+  for (guint s = 0, e = 0; s < query->route.n; s++)
+    if (query->output_widths[s] == width)
+      {
+        float w = (float) (result->weights[e] / weight_sum);
+
+        result->weights[e++] = w;
+        for (guint i = 0; i < width; i++)
+          result->output[i] += w * query->outputs[s][i];
+      }
+
+  for (guint i = 0; i < width; i++)
+    if (result->output[i] > max)
+      {
+        max = result->output[i];
+        result->argmax = i;
+      }
+  for (guint i = 0; i < width; i++)
+    sum += exp ((double) result->output[i] - max);
+  result->confidence = (float) (1.0 / sum);
+
+  result->features_ns = query->features_ns;
+  result->routing_ns = query->routing_ns;
+  result->queue_ns = query->queue_ns;
+  result->inference_ns = query->inference_ns;
+  result->total_ns = (guint64) MAX (0, precise_ns () - query->intended_ns);
+  result->remote = query->remote;
+  sm_histogram_recorder_record (total_recorder, result->total_ns);
+
+  /* Queries that came as features (from a peer) have no text to key on. */
+  if (query->text != NULL)
+    sm_result_cache_insert (engine, query->cache_key, result);
+  __atomic_fetch_add (&engine->completed, 1, __ATOMIC_RELAXED);
+
+  query->done (result, NULL, query->user_data);
+  sm_batcher_query_free (query);
+  sm_batcher_flight_remove (engine);
+}
+
+void
+sm_batcher_job_fail (Job                 *job,
+                     const GError        *error,
+                     SmHistogramRecorder *total_recorder)
+{
+  Query *query = job->query;
+
+  g_mutex_lock (&query->engine->flight_lock);
+  if (query->error == NULL)
+    query->error = g_error_copy (error);
+  g_mutex_unlock (&query->engine->flight_lock);
+
+  if (g_atomic_int_dec_and_test (&query->pending))
+    sm_batcher_query_finish (query, total_recorder);
+  g_free (job);
+}
+
+
+static void
+run_batch (Worker   *worker,
+           SmDomain  domain,
+           Job     **jobs,
+           guint     n)
+{
+  SmEngine *engine = worker->engine;
+  SmHistogramRecorder **rec = worker->recorders;
+  g_autoptr(GError) error = NULL;
+  const SmKernels *kernels = sm_engine_current_kernels (engine);
+  SmExpert *expert;
+  gint64 start = precise_ns ();
+  guint64 inference_ns;
+  guint8 narrow[SM_ENGINE_MAX_BATCH] = { 0 };
+
+  g_rw_lock_reader_lock (&engine->model_lock);
+  expert = engine->model != NULL ? sm_model_get_expert (engine->model, domain) : NULL;
+
+  if (expert == NULL)
+    g_set_error (&error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                 "The model has no %s expert", sm_domain_get_name (domain));
+  else
+    {
+      guint in = sm_expert_get_input_width (expert), out = sm_expert_get_output_width (expert);
+      gsize needed = ((gsize) n * in + (gsize) n * out + sm_expert_scratch_floats (expert, n) + 48) * sizeof (float);
+      float *x, *y, *scratch;
+
+      /* The arena follows the largest batch and model seen. */
+      if (worker->arena == NULL || sm_pool_arena_get_capacity (worker->arena) < needed)
+        {
+          g_clear_pointer (&worker->arena, sm_pool_arena_free);
+          worker->arena = sm_pool_arena_new (engine->pool, needed, &error);
+          if (worker->arena == NULL)
+            g_prefix_error (&error, "No scratch memory for a batch of %u: ", n);
+        }
+
+      if (worker->arena != NULL)
+        {
+          x = sm_pool_arena_alloc (worker->arena, (gsize) n * in * sizeof (float));
+          y = sm_pool_arena_alloc (worker->arena, (gsize) n * out * sizeof (float));
+          scratch = sm_pool_arena_alloc (worker->arena, sm_expert_scratch_floats (expert, n) * sizeof (float));
+          g_assert (x != NULL && y != NULL && scratch != NULL);
+
+          for (guint j = 0; j < n; j++)
+            {
+              Query *query = jobs[j]->query;
+
+              /* A model swapped since submission may want wider features;
+               * extract them again into the batch, leaving the query as it
+               * is (another worker may be reading it for another expert).
+               * A peer's features cannot be: that query fails alone. */
+              if (query->features_width >= in)
+                memcpy (x + (gsize) j * in, query->features, in * sizeof (float));
+              else if (query->text != NULL)
+                sm_features_extract (query->text, (gssize) query->length, x + (gsize) j * in, in, NULL);
+              else
+                {
+                  narrow[j] = 1;
+                  memset (x + (gsize) j * in, 0, in * sizeof (float));
+                }
+            }
+
+          sm_engine_gpu_run_expert (worker, domain, expert, kernels, x, n, y, scratch);
+
+          for (guint j = 0; j < n; j++)
+            {
+              Query *query = jobs[j]->query;
+
+              query->outputs[jobs[j]->slot] = g_memdup2 (y + (gsize) j * out, out * sizeof (float));
+              query->output_widths[jobs[j]->slot] = out;
+            }
+          sm_pool_arena_reset (worker->arena);
+        }
+    }
+  g_rw_lock_reader_unlock (&engine->model_lock);
+
+  inference_ns = (guint64) (precise_ns () - start);
+  if (error == NULL)
+    sm_histogram_recorder_record (rec[STAGE_INFERENCE], inference_ns);
+  __atomic_fetch_add (&engine->batches, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&engine->batched_jobs, n, __ATOMIC_RELAXED);
+
+  for (guint j = 0; j < n; j++)
+    {
+      Job *job = jobs[j];
+      Query *query = job->query;
+      guint64 waited = (guint64) MAX (0, start - job->enqueued_ns);
+
+      if (error != NULL)
+        {
+          sm_batcher_job_fail (job, error, rec[STAGE_TOTAL]);
+          continue;
+        }
+      if (narrow[j])
+        {
+          g_autoptr(GError) narrow_error = g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                                                        "The model changed: its %s expert needs more features than the query has",
+                                                        sm_domain_get_name (domain));
+
+          sm_batcher_job_fail (job, narrow_error, rec[STAGE_TOTAL]);
+          continue;
+        }
+
+      sm_histogram_recorder_record (rec[STAGE_QUEUE], waited);
+      g_mutex_lock (&engine->flight_lock);
+      query->queue_ns = MAX (query->queue_ns, waited);
+      query->inference_ns = MAX (query->inference_ns, inference_ns);
+      g_mutex_unlock (&engine->flight_lock);
+
+      if (g_atomic_int_dec_and_test (&query->pending))
+        sm_batcher_query_finish (query, rec[STAGE_TOTAL]);
+      g_free (job);
+    }
+}
+
+/* The queue to serve next: one whose batch is full or whose oldest job has
+ * waited max_wait, round robin; else -1 and, in @deadline, when the first
+ * non-empty queue will be due (0 when all are empty). */
+static int
+pick_queue_locked (SmEngine *engine,
+                   gint64    now,
+                   gint64   *deadline)
+{
+  guint max_batch = g_atomic_int_get (&engine->max_batch);
+  gint64 max_wait = (gint64) g_atomic_int_get (&engine->max_wait_us) * 1000;
+
+  *deadline = 0;
+  for (guint i = 0; i < SM_N_DOMAINS; i++)
+    {
+      guint d = (engine->next_queue + i) % SM_N_DOMAINS;
+      GQueue *queue = &engine->queues[d];
+      Job *oldest;
+      gint64 due;
+
+      if (g_queue_is_empty (queue))
+        continue;
+      oldest = g_queue_peek_head (queue);
+      due = oldest->enqueued_ns + max_wait;
+      if (queue->length >= max_batch || now >= due)
+        {
+          engine->next_queue = (d + 1) % SM_N_DOMAINS;
+          return (int) d;
+        }
+      if (*deadline == 0 || due < *deadline)
+        *deadline = due;
+    }
+
+  return -1;
+}
+
+/* A worker that runs out of work, and a caller waiting for its answer,
+ * spin this long before they sleep: waking a sleeping thread costs tens of
+ * microseconds on a virtual machine, more than a small model's whole
+ * forward pass.  Bounded, so an idle engine still sleeps. */
+#define SPIN_NS 100000
+
+static inline void
+cpu_relax (void)
+{
+#if SM_ARCH_X86_64
+  __builtin_ia32_pause ();
+#elif SM_ARCH_AARCH64
+  __asm__ volatile ("yield");
+#endif
+}
+
+/* Spins until @flag is non-zero or SPIN_NS pass; returns the flag. */
+gboolean
+sm_batcher_spin_until_set (gint *flag)
+{
+  gint64 until = precise_ns () + SPIN_NS;
+
+  while (!g_atomic_int_get (flag))
+    {
+      for (int i = 0; i < 64; i++)
+        cpu_relax ();
+      if (precise_ns () > until)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* One idle worker at a time spins: the others sleep at once, so that
+ * spinning never takes more than one core from the threads that submit. */
+static gboolean
+spin_for_work (SmEngine *engine)
+{
+  gint64 until = precise_ns () + SPIN_NS;
+  gboolean work = TRUE;
+
+  if (!g_atomic_int_compare_and_exchange (&engine->spinners, 0, 1))
+    return g_atomic_int_get (&engine->queue_depth) > 0;
+
+  while (g_atomic_int_get (&engine->queue_depth) == 0 && g_atomic_int_get (&engine->running))
+    {
+      for (int i = 0; i < 64; i++)
+        cpu_relax ();
+      if (precise_ns () > until)
+        {
+          work = FALSE;
+          break;
+        }
+    }
+  g_atomic_int_set (&engine->spinners, 0);
+
+  return work;
+}
+
+void
+sm_batcher_apply_nice (gint tid,
+                       int  nice)
+{
+  /* Linux gives each thread its own niceness.  Raising it is always
+   * allowed; a failure leaves the worker as it was. */
+  if (tid > 0)
+    (void) setpriority (PRIO_PROCESS, (id_t) tid, nice);
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  Worker *worker = data;
+  SmEngine *engine = worker->engine;
+  g_autofree Job **batch = g_new (Job *, SM_ENGINE_MAX_BATCH);
+
+  g_mutex_lock (&engine->queue_lock);
+  worker->tid = (gint) syscall (SYS_gettid);
+  if (engine->worker_nice != 0)
+    sm_batcher_apply_nice (worker->tid, engine->worker_nice);
+  g_mutex_unlock (&engine->queue_lock);
+
+  g_mutex_lock (&engine->queue_lock);
+  while (engine->running)
+    {
+      gint64 deadline;
+      int d = pick_queue_locked (engine, precise_ns (), &deadline);
+      guint n = 0, max_batch;
+
+      if (d < 0)
+        {
+          if (deadline == 0)
+            {
+              gboolean work;
+
+              g_mutex_unlock (&engine->queue_lock);
+              work = spin_for_work (engine);
+              g_mutex_lock (&engine->queue_lock);
+              if (!work && engine->running && g_atomic_int_get (&engine->queue_depth) == 0)
+                g_cond_wait (&engine->work, &engine->queue_lock);
+            }
+          else
+            g_cond_wait_until (&engine->work, &engine->queue_lock,
+                               g_get_monotonic_time () + MAX (1, (deadline - precise_ns ()) / 1000));
+          continue;
+        }
+
+      max_batch = g_atomic_int_get (&engine->max_batch);
+      while (n < max_batch && !g_queue_is_empty (&engine->queues[d]))
+        batch[n++] = g_queue_pop_head (&engine->queues[d]);
+      g_atomic_int_add (&engine->queue_depth, -(int) n);
+
+      g_mutex_unlock (&engine->queue_lock);
+      run_batch (worker, (SmDomain) d, batch, n);
+      g_mutex_lock (&engine->queue_lock);
+    }
+  g_mutex_unlock (&engine->queue_lock);
+
+  return NULL;
+}
+
+void
+sm_batcher_start_workers_locked (SmEngine *engine,
+                                 guint     threads)
+{
+  g_atomic_int_set (&engine->running, TRUE);
+  for (guint i = 0; i < threads; i++)
+    {
+      Worker *worker = g_new0 (Worker, 1);
+      g_autofree char *name = g_strdup_printf ("sm-worker-%u", i);
+
+      worker->engine = engine;
+      /* A worker times the queue wait, inference and, completing queries,
+       * the end-to-end latency. */
+      worker->recorders[STAGE_QUEUE] = sm_histogram_add_recorder (engine->histograms[STAGE_QUEUE]);
+      worker->recorders[STAGE_INFERENCE] = sm_histogram_add_recorder (engine->histograms[STAGE_INFERENCE]);
+      worker->recorders[STAGE_TOTAL] = sm_histogram_add_recorder (engine->histograms[STAGE_TOTAL]);
+      worker->thread = g_thread_new (name, worker_main, worker);
+      g_ptr_array_add (engine->workers, worker);
+    }
+}
+
+/* Stops every worker after its current batch; queued jobs stay queued. */
+void
+sm_batcher_stop_workers (SmEngine *engine)
+{
+  g_autoptr(GPtrArray) workers = NULL;
+
+  g_mutex_lock (&engine->queue_lock);
+  g_atomic_int_set (&engine->running, FALSE);
+  g_cond_broadcast (&engine->work);
+  workers = g_steal_pointer (&engine->workers);
+  engine->workers = g_ptr_array_new ();
+  g_mutex_unlock (&engine->queue_lock);
+
+  for (guint i = 0; i < workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (workers, i);
+
+      g_thread_join (worker->thread);
+      sm_pool_arena_free (worker->arena);
+      g_free (worker);
+    }
+}
+
+/* Queues one job per expert of @query for the workers. */
+void
+sm_batcher_enqueue (SmEngine *engine,
+                    Query    *query,
+                    gint64    now)
+{
+  g_mutex_lock (&engine->queue_lock);
+  for (guint s = 0; s < query->route.n; s++)
+    {
+      Job *job = g_new (Job, 1);
+
+      job->query = query;
+      job->slot = s;
+      job->enqueued_ns = now;
+      g_queue_push_tail (&engine->queues[query->route.domains[s]], job);
+    }
+  g_atomic_int_add (&engine->queue_depth, (int) query->route.n);
+  g_cond_signal (&engine->work);
+  g_mutex_unlock (&engine->queue_lock);
+}
+
+
+void
+sm_engine_job_run_locally (SmEngineJob *job)
+{
+  SmEngine *engine = job->query->engine;
+
+  job->enqueued_ns = precise_ns ();
+  g_mutex_lock (&engine->queue_lock);
+  g_queue_push_tail (&engine->queues[sm_engine_job_get_domain (job)], job);
+  g_atomic_int_add (&engine->queue_depth, 1);
+  g_cond_signal (&engine->work);
+  g_mutex_unlock (&engine->queue_lock);
+}
+

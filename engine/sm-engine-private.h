@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* The engine's insides, shared by the files that make it up (GNOME Text
+ * Editor's window split is the model): sm-engine.c is the façade (life
+ * cycle, models, submitting, knobs), sm-batcher.c the queues and workers,
+ * sm-result-cache.c the LRU of answers, sm-engine-gpu.c the Vulkan routing
+ * and sm-engine-metrics.c what the monitor reads.  Nothing outside engine/
+ * includes this header. */
+
+#include <time.h>
+
+#include "sm-engine.h"
+#include "sm-gpu.h"
+#include "sm-router.h"
+
+G_BEGIN_DECLS
+
+enum {
+  STAGE_FEATURES,
+  STAGE_ROUTING,
+  STAGE_QUEUE,
+  STAGE_INFERENCE,
+  STAGE_REMOTE,
+  STAGE_GPU,
+  STAGE_TOTAL,
+  N_STAGES
+};
+
+typedef struct _Query Query;
+
+/* One expert's share of a query, waiting in that expert's queue or, as an
+ * SmEngineJob, at a mesh peer. */
+typedef struct _SmEngineJob
+{
+  Query   *query;
+  guint    slot;          /* which of the query's experts */
+  gint64   enqueued_ns;
+} Job;
+
+struct _Query
+{
+  SmEngine          *engine;
+  SmEngineDoneFunc   done;
+  gpointer           user_data;
+  char              *text;
+  gsize              length;
+  gint64             intended_ns;
+  guint64            features_ns;
+  guint64            routing_ns;
+  guint64            cache_key;
+  SmRoute            route;
+  float             *features;
+  guint              features_width;
+  float             *outputs[SM_ROUTER_MAX_K];
+  guint              output_widths[SM_ROUTER_MAX_K];
+  guint64            queue_ns;      /* the longest of its jobs */
+  guint64            inference_ns;
+  gint               pending;       /* jobs not yet done */
+  GError            *error;         /* the first job's error, under engine->query_lock */
+  gboolean           remote;        /* a peer answered it */
+};
+
+/* A worker's own recorders and scratch arena. */
+typedef struct
+{
+  SmEngine            *engine;
+  GThread             *thread;
+  gint                 tid;           /* the kernel's id, once it runs */
+  SmPoolArena         *arena;
+  SmHistogramRecorder *recorders[N_STAGES];
+} Worker;
+
+typedef struct
+{
+  guint64  key;
+  SmResult result;      /* output owned here */
+  GList   *link;
+} CacheEntry;
+
+struct _SmEngine
+{
+  guint64       id;                /* unique per process: see get_thread_recorders() */
+  SmPool       *pool;
+  SmMonitor    *monitor;
+  SmHistogram  *histograms[N_STAGES];
+
+  /* The model, swapped under the writer lock; workers hold the reader lock
+   * while they run a batch. */
+  GRWLock       model_lock;
+  SmModel      *model;
+  guint         features_width;    /* widest expert input, atomic */
+  guint64       model_hash;        /* under model_lock */
+  guint32       expert_mask;
+
+  /* Remote inference: the mesh node's hook, swapped under the writer lock
+   * so that a node going away never has a call still running in it. */
+  GRWLock             offload_lock;
+  SmEngineOffloadFunc offload;
+  gpointer            offload_data;
+  guint               offload_percent;     /* knobs, atomic */
+
+  /* The GPU: the device (made on first use, under gpu_lock), the model on
+   * it (swapped with the model, under model_lock), how batches use it. */
+  GMutex              gpu_lock;
+  SmGpu              *gpu;
+  SmGpuModel         *gpu_model;
+  gint                gpu_mode;            /* SmGpuMode, atomic */
+  guint               gpu_crossover;       /* atomic: AUTO's smallest batch; 0 until measured */
+  guint64             gpu_calibrated_hash; /* the model it was measured on, under gpu_lock */
+  char               *gpu_status;          /* under gpu_lock */
+  guint64             gpu_batches;         /* atomic */
+  guint64             gpu_busy_ns;         /* atomic: the dispatches' own time */
+  guint64             gpu_busy_seen_ns;    /* the busy gauge's last reading, and when */
+  gint64              gpu_busy_seen_at;
+  guint               offload_queue_above;
+  guint64             offload_counter;
+
+  /* Queues, one per domain, and the workers that drain them. */
+  GMutex        queue_lock;
+  GCond         work;
+  GQueue        queues[SM_N_DOMAINS];
+  guint         next_queue;
+  gint          running;           /* written under queue_lock, read atomically too */
+  gint          spinners;          /* idle workers spinning for work: 0 or 1 */
+  GPtrArray    *workers;
+  gint          worker_nice;       /* each worker's niceness (0: as the process) */
+
+  /* Knobs, read atomically on the hot path */
+  gint          backend;
+  guint         max_batch;
+  guint         max_wait_us;
+  gint          consensus;
+
+  /* Result cache, LRU */
+  GMutex        cache_lock;
+  GHashTable   *cache;
+  GQueue        cache_order;       /* most recent first */
+  guint         cache_size;
+
+  /* Counters for the monitor */
+  guint64       completed;
+  guint64       batches;
+  guint64       batched_jobs;
+  guint64       cache_hits;
+  guint64       cache_lookups;
+  guint64       failures;
+  guint64       offloaded;
+  gint          queue_depth;
+
+  /* Queries in flight, for sm_engine_drain() and shutdown */
+  GMutex        flight_lock;
+  GCond         flight_done;
+  guint         in_flight;
+
+  /* Mean batch, between two readings by the monitor */
+  guint64       last_batches;
+  guint64       last_batched_jobs;
+  guint64       last_hits;
+  guint64       last_lookups;
+};
+
+static inline gint64
+now_ns (void)
+{
+  return g_get_monotonic_time () * 1000;
+}
+
+/* A precise clock for the short stages: the monotonic time in µs is too
+ * coarse for a one-microsecond feature extraction. */
+static inline gint64
+precise_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* sm-engine.c */
+const SmKernels      *sm_engine_current_kernels          (SmEngine *engine);
+
+/* sm-engine-metrics.c */
+SmHistogramRecorder **sm_engine_get_thread_recorders     (SmEngine *engine);
+void                  sm_engine_register_metrics         (SmEngine *engine);
+
+/* sm-result-cache.c: lookups and inserts take cache_lock. */
+void                  sm_result_cache_entry_free         (gpointer        data);
+void                  sm_result_cache_clear              (SmEngine       *engine);
+SmResult             *sm_result_cache_lookup             (SmEngine       *engine,
+                                                          guint64         key);
+void                  sm_result_cache_insert             (SmEngine       *engine,
+                                                          guint64         key,
+                                                          const SmResult *result);
+
+/* sm-batcher.c */
+void                  sm_batcher_flight_add              (SmEngine            *engine);
+void                  sm_batcher_flight_remove           (SmEngine            *engine);
+void                  sm_batcher_query_free              (Query               *query);
+void                  sm_batcher_query_finish            (Query               *query,
+                                                          SmHistogramRecorder *total_recorder);
+void                  sm_batcher_job_fail                (Job                 *job,
+                                                          const GError        *error,
+                                                          SmHistogramRecorder *total_recorder);
+void                  sm_batcher_enqueue                 (SmEngine            *engine,
+                                                          Query               *query,
+                                                          gint64               now);
+void                  sm_batcher_start_workers_locked    (SmEngine            *engine,
+                                                          guint                threads);
+void                  sm_batcher_stop_workers            (SmEngine            *engine);
+void                  sm_batcher_apply_nice              (gint                 tid,
+                                                          int                  nice);
+gboolean              sm_batcher_spin_until_set          (gint                *flag);
+
+/* sm-engine-gpu.c */
+void                  sm_engine_gpu_set_status           (SmEngine        *engine,
+                                                          char            *status);
+void                  sm_engine_gpu_failed               (SmEngine        *engine,
+                                                          const GError    *error);
+SmGpuModel           *sm_engine_gpu_upload_model         (SmGpu           *gpu,
+                                                          SmModel         *model,
+                                                          GError         **error);
+guint                 sm_engine_gpu_crossover_for        (SmEngine        *engine,
+                                                          SmGpuModel      *gpu_model,
+                                                          SmModel         *model,
+                                                          guint64          hash,
+                                                          GError         **error);
+void                  sm_engine_gpu_run_expert           (Worker          *worker,
+                                                          SmDomain         domain,
+                                                          SmExpert        *expert,
+                                                          const SmKernels *kernels,
+                                                          const float     *x,
+                                                          guint            n,
+                                                          float           *y,
+                                                          float           *scratch);
+
+G_END_DECLS

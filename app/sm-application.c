@@ -155,8 +155,6 @@ static void
 retention_settings_cb (SmApplication *self)
 {
   g_clear_handle_id (&self->retention_timeout, g_source_remove);
-  for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
-    g_clear_handle_id (&self->signal_sources[i], g_source_remove);
   self->retention_timeout = g_timeout_add_seconds (1, apply_retention_cb, self);
 }
 
@@ -251,10 +249,6 @@ sm_application_startup (GApplication *application)
   color_scheme_changed_cb (self, "color-scheme", self->settings);
 
   start_engine (self);
-  /* Ctrl+C or a polite kill quits as the menu would: the running session
-   * is closed and written, not cut off. */
-  self->signal_sources[0] = g_unix_signal_add (SIGINT, quit_on_signal_cb, self);
-  self->signal_sources[1] = g_unix_signal_add (SIGTERM, quit_on_signal_cb, self);
 }
 
 static void
@@ -296,6 +290,9 @@ sm_application_finalize (GObject *object)
 {
   SmApplication *self = SM_APPLICATION (object);
 
+  /* An application that never ran never shut down: its sources go here. */
+  for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
+    g_clear_handle_id (&self->signal_sources[i], g_source_remove);
   g_clear_object (&self->session);
   g_clear_object (&self->mesh);
   g_clear_pointer (&self->engine, sm_engine_free);
@@ -328,6 +325,11 @@ sm_application_init (SmApplication *self)
 
   g_application_add_main_option_entries (G_APPLICATION (self), options);
   self->settings = g_settings_new (APP_ID);
+  /* Ctrl+C or a polite kill quits as the menu would: the running session
+   * is closed and written, not cut off.  From the start, so that a signal
+   * during start-up is no different (it is handled once the loop runs). */
+  self->signal_sources[0] = g_unix_signal_add (SIGINT, quit_on_signal_cb, self);
+  self->signal_sources[1] = g_unix_signal_add (SIGTERM, quit_on_signal_cb, self);
 }
 
 SmApplication *

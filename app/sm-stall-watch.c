@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "sm-stall-watch.h"
+#include "sm-stats.h"
 
 #define PERIOD_MS 4
 #define SAMPLES   65536
@@ -100,13 +101,13 @@ sm_stall_watch_report (SmStallWatch *watch)
     return;
   qsort (watch->late_us, n, sizeof watch->late_us[0], compare_u32);
   g_printerr ("main loop: %u ticks, lateness p99 %.2f ms, longest stall %.2f ms\n", watch->n,
-              watch->late_us[(gsize) n * 99 / 100] / 1e3, watch->max_late / 1e3);
+              watch->late_us[sm_stats_nearest_rank (n, 99) - 1] / 1e3, watch->max_late / 1e3);
   n = MIN (watch->n_frames, SAMPLES);
   if (n == 0)
     return;
   qsort (watch->frame_us, n, sizeof watch->frame_us[0], compare_u32);
   g_printerr ("frames: %u, p99 %.2f ms, longest %.2f ms\n", watch->n_frames,
-              watch->frame_us[(gsize) n * 99 / 100] / 1e3, watch->max_frame / 1e3);
+              watch->frame_us[sm_stats_nearest_rank (n, 99) - 1] / 1e3, watch->max_frame / 1e3);
 }
 
 void

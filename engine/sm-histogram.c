@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sm-histogram.h"
+#include "sm-stats.h"
 
 struct _SmHistogram
 {
@@ -183,8 +184,7 @@ sm_histogram_snapshot_get_percentile (SmHistogramSnapshot *snapshot,
     return 0;
 
   percent = CLAMP (percent, 0.0, 100.0);
-  rank = (guint64) ceil (percent / 100.0 * m->count);
-  rank = CLAMP (rank, 1, m->count);
+  rank = sm_stats_nearest_rank (m->count, percent);
 
   /* The extremes are known exactly; everything between, to its bucket. */
   if (rank == m->count)

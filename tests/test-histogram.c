@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "sm-histogram.h"
+#include "sm-stats.h"
 
 static int
 compare_u64 (const void *a,
@@ -189,6 +190,31 @@ test_histogram_threads (void)
   g_assert_cmpuint (sm_histogram_snapshot_get_max (snapshot), ==, 4000999);
 }
 
+/* One definition of a percentile everywhere: nearest rank. */
+static void
+test_histogram_nearest_rank (void)
+{
+  g_autoptr(SmHistogram) histogram = sm_histogram_new ();
+  g_autoptr(SmHistogramSnapshot) snapshot = NULL;
+  SmHistogramRecorder *recorder = sm_histogram_add_recorder (histogram);
+
+  g_assert_cmpuint (sm_stats_nearest_rank (1, 99), ==, 1);
+  g_assert_cmpuint (sm_stats_nearest_rank (100, 99), ==, 99);
+  g_assert_cmpuint (sm_stats_nearest_rank (101, 99), ==, 100);
+  g_assert_cmpuint (sm_stats_nearest_rank (200, 50), ==, 100);
+  g_assert_cmpuint (sm_stats_nearest_rank (10, 0), ==, 1);
+  g_assert_cmpuint (sm_stats_nearest_rank (10, 100), ==, 10);
+  g_assert_cmpuint (sm_stats_nearest_rank (10, 250), ==, 10);
+
+  /* Two values: the median is the smaller one (to its bucket), p51 the
+   * larger. */
+  sm_histogram_recorder_record (recorder, 1000);
+  sm_histogram_recorder_record (recorder, 5000);
+  snapshot = sm_histogram_snapshot (histogram);
+  g_assert_cmpuint (sm_histogram_snapshot_get_percentile (snapshot, 50), <, 1010);
+  g_assert_cmpuint (sm_histogram_snapshot_get_percentile (snapshot, 51), ==, 5000);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -200,6 +226,7 @@ main (int   argc,
   g_test_add_func ("/engine/histogram/empty", test_histogram_empty);
   g_test_add_func ("/engine/histogram/intervals", test_histogram_intervals);
   g_test_add_func ("/engine/histogram/threads", test_histogram_threads);
+  g_test_add_func ("/engine/histogram/nearest-rank", test_histogram_nearest_rank);
 
   return g_test_run ();
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "sm-chart-series.h"
+#include "sm-stats.h"
 
 struct _SmChartSeries
 {
@@ -206,8 +207,8 @@ sm_chart_series_get_stats (SmChartSeries *series,
   stats->max = values[n - 1];
   stats->mean = sum / n;
   /* Nearest rank, as the histograms report percentiles. */
-  stats->p50 = values[(guint) ceil (0.50 * n) - 1];
-  stats->p99 = values[(guint) ceil (0.99 * n) - 1];
+  stats->p50 = values[sm_stats_nearest_rank (n, 50) - 1];
+  stats->p99 = values[sm_stats_nearest_rank (n, 99) - 1];
   return TRUE;
 }
 

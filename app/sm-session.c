@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "sm-recorder.h"
 #include "sm-session.h"
 #include "sm-store.h"
 #include "sm-workload.h"
@@ -15,24 +16,22 @@ struct _SmSession
   SmAdvisor  *advisor;
   guint       subscription;
 
-  /* Recording: while the load runs, every snapshot, recommendation and
-   * knob change goes to the database, from the monitor's thread or the
-   * decision's, never the main one. */
+  /* Recording: while the load runs, the recorder writes every snapshot,
+   * recommendation and knob change to the database, from the monitor's
+   * thread or the decision's, never the main one. */
   SmStore    *store;
+  SmRecorder *recorder;
   char       *store_error;
-  GMutex      record_lock;
-  gboolean    recording;     /* under record_lock */
-  gint64      store_session; /* under record_lock; -1 until the first tick */
-  gint64      run_start_ms;  /* monitor time of that tick: session time 0 */
-  gint64      last_tick_ms;  /* under record_lock: the newest tick's time */
   gint64      last_t_ms;
   double      rate;
+  SmWorkloadMode workload_mode;
   gboolean    running;
   gint        stopping;      /* workload stops in flight */
 
   /* Threads that use the engine or the store (sm_session_run_in_thread):
    * dispose waits for them, so neither is freed under one of them. */
-  guint       workers;       /* under record_lock */
+  GMutex      workers_lock;
+  guint       workers;       /* under workers_lock */
   GCond       workers_done;
   gboolean    disposed;
 };
@@ -114,68 +113,14 @@ deliver (SmSession         *self,
   g_idle_add_full (G_PRIORITY_DEFAULT, deliver_cb, delivery, delivery_free);
 }
 
-/* The session's row, begun on the first tick of a run (begin waits for
- * the new id: never on the main thread).  Under record_lock. */
-static gint64
-store_session_locked (SmSession *self)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (self->store == NULL || !self->recording)
-    return -1;
-  if (self->store_session < 0)
-    {
-      g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-      g_autofree char *name = g_date_time_format (now, "Session %Y-%m-%d %H:%M:%S");
-      g_autofree char *model = sm_engine_dup_model_description (self->engine);
-      g_autofree char *config = g_strdup_printf ("{\"backend\": \"%s\", \"threads\": %u, \"max_batch\": %u, "
-                                                 "\"max_wait_us\": %u, \"rate\": %g}",
-                                                 sm_backend_get_name (sm_engine_get_backend (self->engine)),
-                                                 sm_engine_get_threads (self->engine),
-                                                 sm_engine_get_max_batch (self->engine),
-                                                 sm_engine_get_max_wait_us (self->engine), self->rate);
-
-      self->run_start_ms = self->last_tick_ms;
-      self->store_session = sm_store_begin_session (self->store, name, model, config, &error);
-      if (self->store_session < 0)
-        {
-          g_warning ("Not recording this session: %s", error->message);
-          self->recording = FALSE;
-        }
-    }
-  return self->store_session;
-}
-
-/* In session time.  Under record_lock. */
-static void
-record_recommendation_locked (SmSession              *self,
-                              gint64                  session,
-                              const SmRecommendation *recommendation)
-{
-  g_autoptr(SmRecommendation) rebased = sm_recommendation_copy (recommendation);
-
-  rebased->fired_ms -= self->run_start_ms;
-  sm_store_add_recommendation (self->store, session, rebased);
-}
-
 /* On the monitor's thread. */
 static void
 snapshot_cb (SmMonitorSnapshot *snapshot,
              gpointer           user_data)
 {
   SmSession *self = user_data;
-  gint64 session;
 
-  g_mutex_lock (&self->record_lock);
-  self->last_tick_ms = snapshot->t_ms;
-  session = store_session_locked (self);
-  if (session >= 0)
-    {
-      g_autoptr(SmMonitorSnapshot) rebased = sm_monitor_snapshot_copy_at (snapshot, snapshot->t_ms - self->run_start_ms);
-
-      sm_store_add_snapshot (self->store, session, self->monitor, rebased);
-    }
-  g_mutex_unlock (&self->record_lock);
+  /* The recorder has its own subscription: this one is for the pages. */
   deliver (self, snapshot, NULL, FALSE);
 }
 
@@ -187,13 +132,9 @@ recommendation_cb (SmAdvisor        *advisor,
                    gpointer          user_data)
 {
   SmSession *self = user_data;
-  gint64 session;
 
-  g_mutex_lock (&self->record_lock);
-  session = store_session_locked (self);
-  if (session >= 0)
-    record_recommendation_locked (self, session, recommendation);
-  g_mutex_unlock (&self->record_lock);
+  if (self->recorder != NULL)
+    sm_recorder_add_recommendation (self->recorder, recommendation);
   deliver (self, NULL, recommendation, outcome);
 }
 
@@ -202,13 +143,8 @@ record_event (SmSession  *self,
               const char *kind,
               const char *detail)
 {
-  gint64 session;
-
-  g_mutex_lock (&self->record_lock);
-  session = store_session_locked (self);
-  if (session >= 0)
-    sm_store_add_event (self->store, session, self->last_tick_ms - self->run_start_ms, kind, detail);
-  g_mutex_unlock (&self->record_lock);
+  if (self->recorder != NULL)
+    sm_recorder_add_event (self->recorder, kind, detail);
 }
 
 static void
@@ -221,10 +157,10 @@ sm_session_dispose (GObject *object)
    * ends (a workload stop, a knob change, a model load, a store task). */
   self->disposed = TRUE;
   self->running = FALSE;
-  g_mutex_lock (&self->record_lock);
+  g_mutex_lock (&self->workers_lock);
   while (self->workers > 0)
-    g_cond_wait (&self->workers_done, &self->record_lock);
-  g_mutex_unlock (&self->record_lock);
+    g_cond_wait (&self->workers_done, &self->workers_lock);
+  g_mutex_unlock (&self->workers_lock);
 
   if (self->subscription != 0)
     {
@@ -235,13 +171,9 @@ sm_session_dispose (GObject *object)
    * flight is what must happen then. */
   g_clear_pointer (&self->workload, sm_workload_free);
   g_clear_pointer (&self->advisor, sm_advisor_free);
-  g_mutex_lock (&self->record_lock);
-  if (self->store_session >= 0)
-    sm_store_end_session (self->store, self->store_session);
-  self->store_session = -1;
-  self->recording = FALSE;
-  g_mutex_unlock (&self->record_lock);
-  /* Commits what is queued; the monitor it names outlives it. */
+  /* Ends the run; then the store commits what is queued (the monitor it
+   * names outlives it). */
+  g_clear_pointer (&self->recorder, sm_recorder_free);
   g_clear_pointer (&self->store, sm_store_free);
 
   G_OBJECT_CLASS (sm_session_parent_class)->dispose (object);
@@ -252,7 +184,7 @@ sm_session_finalize (GObject *object)
 {
   SmSession *self = SM_SESSION (object);
 
-  g_mutex_clear (&self->record_lock);
+  g_mutex_clear (&self->workers_lock);
   g_cond_clear (&self->workers_done);
   g_free (self->store_error);
   G_OBJECT_CLASS (sm_session_parent_class)->finalize (object);
@@ -339,9 +271,9 @@ sm_session_class_init (SmSessionClass *klass)
 static void
 sm_session_init (SmSession *self)
 {
-  g_mutex_init (&self->record_lock);
+  g_mutex_init (&self->workers_lock);
   g_cond_init (&self->workers_done);
-  self->store_session = -1;
+  self->workload_mode = SM_WORKLOAD_POISSON;
 }
 
 SmSession *
@@ -363,6 +295,8 @@ sm_session_new (SmEngine   *engine,
 
   self->engine = engine;
   self->monitor = sm_engine_get_monitor (engine);
+  if (self->store != NULL)
+    self->recorder = sm_recorder_new (self->store, engine);
   self->workload = sm_workload_new (engine, SM_WORKLOAD_POISSON, 1000, (guint64) g_get_real_time ());
   self->advisor = sm_advisor_new (engine);
   self->subscription = sm_monitor_subscribe (self->monitor, snapshot_cb, self, NULL);
@@ -391,9 +325,11 @@ sm_session_start (SmSession *self,
   if (self->running || g_atomic_int_get (&self->stopping) > 0 || self->workload == NULL)
     return;
   sm_session_set_rate (self, rate);
-  g_mutex_lock (&self->record_lock);
-  self->recording = TRUE;
-  g_mutex_unlock (&self->record_lock);
+  if (self->recorder != NULL)
+    sm_recorder_begin (self->recorder, &(SmRecorderRun) {
+                         .workload = sm_workload_mode_get_name (self->workload_mode),
+                         .rate = rate,
+                       });
   sm_workload_start (self->workload);
   self->running = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
@@ -430,10 +366,10 @@ worker_thread (GTask        *task,
 
   worker->func (task, source, task_data, cancellable);
 
-  g_mutex_lock (&self->record_lock);
+  g_mutex_lock (&self->workers_lock);
   if (--self->workers == 0)
     g_cond_broadcast (&self->workers_done);
-  g_mutex_unlock (&self->record_lock);
+  g_mutex_unlock (&self->workers_lock);
 }
 
 void
@@ -455,9 +391,9 @@ sm_session_run_in_thread (SmSession       *self,
     }
   worker->func = func;
   g_object_set_data_full (G_OBJECT (task), "sm-session-worker", worker, g_free);
-  g_mutex_lock (&self->record_lock);
+  g_mutex_lock (&self->workers_lock);
   self->workers++;
-  g_mutex_unlock (&self->record_lock);
+  g_mutex_unlock (&self->workers_lock);
   g_task_run_in_thread (task, worker_thread);
 }
 
@@ -470,12 +406,8 @@ stop_thread (GTask        *task,
   SmSession *self = source;
 
   sm_workload_stop (task_data);
-  g_mutex_lock (&self->record_lock);
-  if (self->store_session >= 0)
-    sm_store_end_session (self->store, self->store_session);
-  self->store_session = -1;
-  self->recording = FALSE;
-  g_mutex_unlock (&self->record_lock);
+  if (self->recorder != NULL)
+    sm_recorder_end (self->recorder);
   /* "run-recorded" promises the whole run is readable. */
   if (self->store != NULL)
     sm_store_flush (self->store);
@@ -554,14 +486,10 @@ record_decision (SmSession *self,
                  guint      id)
 {
   g_autoptr(GPtrArray) list = sm_advisor_list (self->advisor);
-  gint64 session;
 
-  g_mutex_lock (&self->record_lock);
-  session = store_session_locked (self);
-  for (guint i = 0; session >= 0 && i < list->len; i++)
+  for (guint i = 0; self->recorder != NULL && i < list->len; i++)
     if (((SmRecommendation *) g_ptr_array_index (list, i))->id == id)
-      record_recommendation_locked (self, session, g_ptr_array_index (list, i));
-  g_mutex_unlock (&self->record_lock);
+      sm_recorder_add_recommendation (self->recorder, g_ptr_array_index (list, i));
 }
 
 static void
@@ -748,6 +676,7 @@ sm_session_set_workload (SmSession      *self,
 
   if (self->workload == NULL)
     return;
+  self->workload_mode = mode;
   sm_workload_set_mode (self->workload, mode);
   sm_workload_set_mix (self->workload, mix);
   record_event (self, "workload", what);

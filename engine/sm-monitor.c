@@ -469,6 +469,12 @@ record_history (History *h,
   h->have_ewma = TRUE;
 }
 
+gint64
+sm_monitor_get_time_ms (SmMonitor *monitor)
+{
+  return (g_get_monotonic_time () - monitor->start_us) / 1000;
+}
+
 SmMonitorSnapshot *
 sm_monitor_tick (SmMonitor *monitor)
 {

@@ -119,6 +119,8 @@ guint              sm_monitor_get_interval      (SmMonitor      *monitor);
 void               sm_monitor_start             (SmMonitor      *monitor);
 void               sm_monitor_stop              (SmMonitor      *monitor);
 
+/* The monitor's clock: ms since it was made, the time base of snapshots. */
+gint64             sm_monitor_get_time_ms       (SmMonitor      *monitor);
 /* Takes one snapshot now and delivers it, as a tick does; the monitor's
  * thread calls it, and so can tests and a stopped monitor's owner. */
 SmMonitorSnapshot *sm_monitor_tick              (SmMonitor      *monitor);

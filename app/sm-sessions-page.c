@@ -6,6 +6,7 @@
 
 #include "sm-chart-axis.h"
 #include "sm-chart.h"
+#include "sm-comparison.h"
 #include "sm-dialogs.h"
 #include "sm-sessions-page.h"
 
@@ -29,12 +30,11 @@ static const struct {
   const char *metric;
   const char *name;
   const char *unit;
-  gboolean    lower_is_better;
 } compared[] = {
-  { "latency.p99", N_("p99 latency"), "µs", TRUE },
-  { "engine.throughput", N_("Throughput"), "ops/s", FALSE },
-  { "latency.p50", N_("p50 latency"), "µs", TRUE },
-  { "pool.in_use", N_("Pool in use"), "MiB", TRUE },
+  { "latency.p99", N_("p99 latency"), "µs" },
+  { "engine.throughput", N_("Throughput"), "ops/s" },
+  { "latency.p50", N_("p50 latency"), "µs" },
+  { "pool.in_use", N_("Pool in use"), "MiB" },
 };
 
 struct _SmSessionsPage
@@ -339,21 +339,6 @@ compare_thread (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
-static double
-mean_of (GArray *points)
-{
-  double sum = 0;
-  guint n = 0;
-
-  for (guint i = 0; points != NULL && i < points->len; i++)
-    if (g_array_index (points, SmStorePoint, i).count > 0)
-      {
-        sum += g_array_index (points, SmStorePoint, i).mean;
-        n++;
-      }
-  return n > 0 ? sum / n : NAN;
-}
-
 static void
 table_cell (GtkWidget  *table,
             const char *text,
@@ -406,18 +391,15 @@ compared_cb (GObject      *source,
   table_cell (self->compare_table, _("B against A"), 3, 0, TRUE);
   for (guint m = 0; m < G_N_ELEMENTS (compared); m++)
     {
-      double a = mean_of (comparison->points[m][0]), b = mean_of (comparison->points[m][1]);
-      g_autofree char *a_text = sm_chart_format_value (a, compared[m].unit);
-      g_autofree char *b_text = sm_chart_format_value (b, compared[m].unit);
-      g_autofree char *change = NULL;
+      SmComparison summary;
+      g_autofree char *a_text = NULL, *b_text = NULL, *change = NULL;
 
-      if (a > 0 && !isnan (b))
-        {
-          double percent = 100.0 * (b - a) / a;
-          gboolean better = compared[m].lower_is_better ? percent < 0 : percent > 0;
-
-          change = g_strdup_printf ("%+.1f %% (%s)", percent, fabs (percent) < 1 ? _("same") : better ? _("better") : _("worse"));
-        }
+      /* The store's rule, the one `synmesh sessions compare` shows too. */
+      sm_comparison_compute (compared[m].metric, comparison->points[m][0], comparison->points[m][1], &summary);
+      a_text = sm_chart_format_value (summary.mean_a, compared[m].unit);
+      b_text = sm_chart_format_value (summary.mean_b, compared[m].unit);
+      if (summary.verdict != SM_VERDICT_UNKNOWN)
+        change = g_strdup_printf ("%+.1f %% (%s)", summary.change, _(sm_verdict_get_name (summary.verdict)));
       else
         change = g_strdup ("—");
       table_cell (self->compare_table, _(compared[m].name), 0, (int) m + 1, FALSE);

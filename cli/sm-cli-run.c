@@ -9,6 +9,7 @@
 #include "sm-cli.h"
 #include "sm-advisor.h"
 #include "sm-engine.h"
+#include "sm-recorder.h"
 #include "sm-store.h"
 #include "sm-workload.h"
 
@@ -42,23 +43,6 @@ snapshot_cb (SmMonitorSnapshot *snapshot,
            v[c->pool], v[c->fragmentation], v[c->simd], v[c->cpu], v[c->failures]);
 }
 
-/* Where the session is recorded; NULL store with --no-store. */
-typedef struct
-{
-  SmStore   *store;
-  gint64     session;
-  SmMonitor *monitor;
-} Recording;
-
-static void
-record_snapshot_cb (SmMonitorSnapshot *snapshot,
-                    gpointer           user_data)
-{
-  Recording *r = user_data;
-
-  sm_store_add_snapshot (r->store, r->session, r->monitor, snapshot);
-}
-
 /* Recommendations as they fire, and their outcomes once measured; on the
  * monitor's thread, like the live lines. */
 static void
@@ -67,13 +51,14 @@ recommendation_cb (SmAdvisor        *advisor,
                    gboolean          outcome,
                    gpointer          user_data)
 {
-  Recording *r = user_data;
+  SmRecorder *recorder = user_data;
 
-  if (r->store != NULL)
+  /* NULL with --no-store. */
+  if (recorder != NULL)
     {
-      sm_store_add_recommendation (r->store, r->session, rec);
+      sm_recorder_add_recommendation (recorder, rec);
       if (!outcome && rec->status == SM_RECOMMENDATION_APPLIED)
-        sm_store_add_event (r->store, r->session, rec->fired_ms, "knob", rec->action);
+        sm_recorder_add_event (recorder, "knob", rec->action);
     }
 
   if (!outcome)
@@ -112,8 +97,9 @@ sm_cli_run (int    argc,
   int threads = 2, max_batch = SM_ENGINE_DEFAULT_BATCH, max_wait = SM_ENGINE_DEFAULT_WAIT_US;
   int cache = 0, pool_mib = SM_POOL_DEFAULT_LIMIT / (1024 * 1024), refresh_ms = 1000;
   gboolean consensus = FALSE, unique = FALSE, auto_apply = FALSE, no_store = FALSE;
-  g_autofree char *db_path = NULL, *recovered = NULL, *config = NULL;
-  Recording recording = { 0 };
+  g_autofree char *db_path = NULL, *recovered = NULL;
+  g_autoptr(SmStore) store = NULL;
+  g_autoptr(SmRecorder) recorder = NULL;
   double latency_target = SM_ADVISOR_DEFAULT_TARGET_US;
   g_autoptr(SmAdvisor) advisor = NULL;
   SmPreset preset = SM_PRESET_STANDARD;
@@ -209,8 +195,8 @@ sm_cli_run (int    argc,
       g_autofree char *name = NULL;
       g_autoptr(GDateTime) now = g_date_time_new_now_local ();
 
-      recording.store = sm_store_open (path, &recovered, &error);
-      if (recording.store == NULL)
+      store = sm_store_open (path, &recovered, &error);
+      if (store == NULL)
         {
           g_printerr ("synmesh run: %s\n", error->message);
           return SM_CLI_EXIT_FAILED;
@@ -218,23 +204,20 @@ sm_cli_run (int    argc,
       if (recovered != NULL)
         g_printerr ("synmesh run: %s\n", recovered);
       name = g_date_time_format (now, "synmesh run %Y-%m-%d %H:%M:%S");
-      config = g_strdup_printf ("{\"backend\": \"%s\", \"threads\": %u, \"max_batch\": %u, \"max_wait_us\": %u, "
-                                "\"cache\": %u, \"consensus\": %s, \"pool_limit_mib\": %d, \"mode\": \"%s\", "
-                                "\"rate\": %g, \"unique\": %s}",
-                                sm_backend_get_name (backend), sm_engine_get_threads (engine),
-                                sm_engine_get_max_batch (engine), sm_engine_get_max_wait_us (engine),
-                                sm_engine_get_cache_size (engine), consensus ? "true" : "false", pool_mib,
-                                sm_workload_mode_get_name (mode), rate, unique ? "true" : "false");
-      recording.session = sm_store_begin_session (recording.store, name, description, config, &error);
-      if (recording.session < 0)
+      recorder = sm_recorder_new (store, engine);
+      sm_recorder_begin (recorder, &(SmRecorderRun) {
+                           .name = name,
+                           .workload = sm_workload_mode_get_name (mode),
+                           .rate = rate,
+                           .unique = unique,
+                         });
+      /* Here, unlike in the app, waiting for the row is fine: a database
+       * that cannot take the session stops the run before it starts. */
+      if (sm_recorder_ensure_session (recorder, &error) < 0)
         {
           g_printerr ("synmesh run: %s\n", error->message);
-          sm_store_free (recording.store);
           return SM_CLI_EXIT_FAILED;
         }
-      recording.monitor = monitor;
-      sm_store_add_event (recording.store, recording.session, 0, "model", description);
-      sm_monitor_subscribe (monitor, record_snapshot_cb, &recording, NULL);
     }
 
   loop = g_main_loop_new (NULL, FALSE);
@@ -251,7 +234,7 @@ sm_cli_run (int    argc,
   sm_advisor_set_auto_apply (advisor, auto_apply);
   /* Rules look at a few seconds of history whatever the refresh interval. */
   sm_advisor_set_window (advisor, MAX (2, 2000 / MAX (1, refresh_ms)));
-  sm_advisor_attach (advisor, recommendation_cb, &recording);
+  sm_advisor_attach (advisor, recommendation_cb, recorder);
   started = g_get_monotonic_time ();
   sm_monitor_start (monitor);
   sm_workload_start (workload);
@@ -262,20 +245,23 @@ sm_cli_run (int    argc,
   sm_monitor_stop (monitor);
   elapsed = (g_get_monotonic_time () - started) / 1e6;
   g_clear_pointer (&advisor, sm_advisor_free);
-  if (recording.store != NULL)
+  if (recorder != NULL)
     {
+      gint64 session = sm_recorder_get_session (recorder);
       SmStoreStatus status;
 
-      sm_store_end_session (recording.store, recording.session);
-      sm_store_flush (recording.store);
-      sm_store_get_status (recording.store, &status);
+      sm_recorder_end (recorder);
+      sm_store_flush (store);
+      sm_store_get_status (store, &status);
       if (status.healthy)
         g_print (_("Recorded as session %" G_GINT64_FORMAT " in %s (%" G_GUINT64_FORMAT " samples).\n"),
-                 recording.session, sm_store_get_path (recording.store), status.committed);
+                 session, sm_store_get_path (store), status.committed);
       else
         g_printerr (_("synmesh run: the session could not be saved completely: %s\n"), status.error);
       sm_store_status_clear (&status);
-      sm_store_free (recording.store);
+      /* Before the engine whose monitor the store names. */
+      g_clear_pointer (&recorder, sm_recorder_free);
+      g_clear_pointer (&store, sm_store_free);
     }
 
   sm_workload_get_counts (workload, &counts);

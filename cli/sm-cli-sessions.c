@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "sm-cli.h"
+#include "sm-comparison.h"
 #include "sm-store.h"
 
 static char *
@@ -111,6 +112,7 @@ compare_sessions (SmStore    *store,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) pa = NULL, pb = NULL;
+  SmComparison result;
 
   if (!sm_store_compare (store, a, b, metric, 20, &pa, &pb, &error))
     {
@@ -126,6 +128,14 @@ compare_sessions (SmStore    *store,
       g_print ("%10.1f  %14.4g  %14.4g  %+7.0f%%\n", x->t_ms / 1e3, x->mean, y->mean,
                x->mean != 0 ? 100 * (y->mean - x->mean) / fabs (x->mean) : 0.0);
     }
+
+  /* The verdict the Sessions page shows for the same two runs. */
+  sm_comparison_compute (metric, pa, pb, &result);
+  g_print ("%10s  %14.4g  %14.4g  ", _("mean"), result.mean_a, result.mean_b);
+  if (result.verdict != SM_VERDICT_UNKNOWN)
+    g_print ("%+7.1f%% %s\n", result.change, _(sm_verdict_get_name (result.verdict)));
+  else
+    g_print ("%8s %s\n", "—", _(sm_verdict_get_name (result.verdict)));
   return SM_CLI_EXIT_OK;
 }
 

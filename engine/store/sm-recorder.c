@@ -6,6 +6,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sm-cpu.h"
+#include "sm-error.h"
 #include "sm-json.h"
 #include "sm-recorder.h"
 #include "sm-simd.h"
@@ -31,27 +32,44 @@ struct _SmRecorder
 /* The session's row, made on first use: the run's name, model and
  * configuration as they were when it began.  Under lock. */
 static gint64
-session_locked (SmRecorder *recorder)
+session_locked (SmRecorder  *recorder,
+                GError     **error)
 {
-  g_autoptr(GError) error = NULL;
-
   if (!recorder->recording)
-    return -1;
+    {
+      g_set_error_literal (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "No run is being recorded");
+      return -1;
+    }
   if (recorder->session < 0)
     {
       recorder->session = sm_store_begin_session (recorder->store, recorder->name, recorder->model,
-                                                  recorder->config, &error);
+                                                  recorder->config, error);
       if (recorder->session < 0)
         {
-          /* The store's status says so too; nothing more of this run is
-           * recorded rather than half of it under no session. */
-          g_message ("Not recording this run: %s", error->message);
+          /* Nothing more of this run is recorded rather than half of it
+           * under no session. */
           recorder->recording = FALSE;
           return -1;
         }
       sm_store_add_event (recorder->store, recorder->session, 0, "model", recorder->model);
     }
   return recorder->session;
+}
+
+/* Where a tick or an event makes the row, a failure is only logged: the
+ * store's status tells the front-end. */
+static gint64
+session_or_log_locked (SmRecorder *recorder)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 session;
+
+  if (!recorder->recording)
+    return -1;
+  session = session_locked (recorder, &error);
+  if (session < 0)
+    g_message ("Not recording this run: %s", error->message);
+  return session;
 }
 
 /* On the monitor's thread. */
@@ -63,7 +81,7 @@ snapshot_cb (SmMonitorSnapshot *snapshot,
   gint64 session;
 
   g_mutex_lock (&recorder->lock);
-  session = session_locked (recorder);
+  session = session_or_log_locked (recorder);
   /* Ticks from before the run began belong to no run. */
   if (session >= 0 && snapshot->t_ms >= recorder->base_ms)
     {
@@ -254,6 +272,21 @@ sm_recorder_is_recording (SmRecorder *recorder)
 }
 
 gint64
+sm_recorder_ensure_session (SmRecorder  *recorder,
+                            GError     **error)
+{
+  gint64 session;
+
+  g_return_val_if_fail (recorder != NULL, -1);
+
+  g_mutex_lock (&recorder->lock);
+  session = session_locked (recorder, error);
+  g_mutex_unlock (&recorder->lock);
+
+  return session;
+}
+
+gint64
 sm_recorder_get_session (SmRecorder *recorder)
 {
   gint64 session;
@@ -275,7 +308,7 @@ sm_recorder_add_event (SmRecorder *recorder,
   g_return_if_fail (recorder != NULL && kind != NULL);
 
   g_mutex_lock (&recorder->lock);
-  session = session_locked (recorder);
+  session = session_or_log_locked (recorder);
   if (session >= 0)
     sm_store_add_event (recorder->store, session,
                         MAX (0, sm_monitor_get_time_ms (recorder->monitor) - recorder->base_ms),
@@ -292,7 +325,7 @@ sm_recorder_add_recommendation (SmRecorder             *recorder,
   g_return_if_fail (recorder != NULL && recommendation != NULL);
 
   g_mutex_lock (&recorder->lock);
-  session = session_locked (recorder);
+  session = session_or_log_locked (recorder);
   if (session >= 0)
     {
       g_autoptr(SmRecommendation) rebased = sm_recommendation_copy (recommendation);

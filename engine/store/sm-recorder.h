@@ -39,6 +39,10 @@ void        sm_recorder_begin            (SmRecorder          *recorder,
 /* Ends the run: its end time is written; nothing more is recorded. */
 void        sm_recorder_end              (SmRecorder          *recorder);
 gboolean    sm_recorder_is_recording     (SmRecorder          *recorder);
+/* Makes the run's row now (waiting for the database) and returns its id,
+ * or -1 with the reason: for a front-end that would rather fail at once. */
+gint64      sm_recorder_ensure_session   (SmRecorder          *recorder,
+                                          GError             **error);
 /* The run's session id, or -1 while it has no row yet (or on a failure). */
 gint64      sm_recorder_get_session      (SmRecorder          *recorder);
 

@@ -7,6 +7,7 @@
 #include "sm-chart-axis.h"
 #include "sm-chart.h"
 #include "sm-dashboard.h"
+#include "sm-metric-ids.h"
 #include "sm-report.h"
 #include "sm-tuning-panel.h"
 
@@ -52,13 +53,13 @@ enum { CHART_LATENCY, CHART_THROUGHPUT, CHART_POOL, CHART_FRAGMENTATION, CHART_Q
 
 static const ChartSpec chart_specs[N_CHARTS] = {
   { N_("End-to-end latency"), "µs", TRUE,
-    { { "latency.p50", "p50", FALSE }, { "latency.p90", "p90", FALSE }, { "latency.p99", "p99", FALSE } } },
-  { N_("Throughput"), "ops/s", FALSE, { { "engine.throughput", N_("answered"), FALSE } } },
+    { { SM_METRIC_ID_LATENCY_P50, "p50", FALSE }, { SM_METRIC_ID_LATENCY_P90, "p90", FALSE }, { SM_METRIC_ID_LATENCY_P99, "p99", FALSE } } },
+  { N_("Throughput"), "ops/s", FALSE, { { SM_METRIC_ID_THROUGHPUT, N_("answered"), FALSE } } },
   { N_("Memory pool"), "MiB", FALSE,
-    { { "pool.in_use", N_("in use"), FALSE }, { "pool.reserved", N_("reserved"), FALSE }, { "pool.limit", N_("limit"), TRUE } } },
-  { N_("Fragmentation"), "%", FALSE, { { "pool.fragmentation", N_("fragmentation"), FALSE } } },
+    { { SM_METRIC_ID_POOL_IN_USE, N_("in use"), FALSE }, { SM_METRIC_ID_POOL_RESERVED, N_("reserved"), FALSE }, { SM_METRIC_ID_POOL_LIMIT, N_("limit"), TRUE } } },
+  { N_("Fragmentation"), "%", FALSE, { { SM_METRIC_ID_POOL_FRAGMENTATION, N_("fragmentation"), FALSE } } },
   { N_("Queue and batches"), "", FALSE,
-    { { "engine.queue_depth", N_("queue depth"), FALSE }, { "engine.mean_batch", N_("mean batch"), FALSE } } },
+    { { SM_METRIC_ID_QUEUE_DEPTH, N_("queue depth"), FALSE }, { SM_METRIC_ID_MEAN_BATCH, N_("mean batch"), FALSE } } },
 };
 
 static const double windows[] = { 60, 300, 900, 0 };
@@ -637,11 +638,11 @@ sm_dashboard_set_session (SmDashboard *self,
       self->metrics[c][s] = chart_specs[c].series[s].metric != NULL
                             ? sm_monitor_find_metric (sm_session_get_monitor (session), chart_specs[c].series[s].metric)
                             : -1;
-  self->tile_metrics[TILE_P99] = sm_monitor_find_metric (sm_session_get_monitor (session), "latency.p99");
-  self->tile_metrics[TILE_THROUGHPUT] = sm_monitor_find_metric (sm_session_get_monitor (session), "engine.throughput");
-  self->tile_metrics[TILE_POOL] = sm_monitor_find_metric (sm_session_get_monitor (session), "pool.in_use");
-  self->tile_metrics[TILE_FRAGMENTATION] = sm_monitor_find_metric (sm_session_get_monitor (session), "pool.fragmentation");
-  self->tile_metrics[TILE_SIMD] = sm_monitor_find_metric (sm_session_get_monitor (session), "simd.utilisation");
+  self->tile_metrics[TILE_P99] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_LATENCY_P99);
+  self->tile_metrics[TILE_THROUGHPUT] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_THROUGHPUT);
+  self->tile_metrics[TILE_POOL] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_POOL_IN_USE);
+  self->tile_metrics[TILE_FRAGMENTATION] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_POOL_FRAGMENTATION);
+  self->tile_metrics[TILE_SIMD] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_SIMD_UTILISATION);
   self->tile_metrics[TILE_BACKEND] = -1;
   self->snapshot_id = g_signal_connect (session, "snapshot", G_CALLBACK (snapshot_cb), self);
   self->running_id = g_signal_connect_swapped (session, "notify::running", G_CALLBACK (running_cb), self);

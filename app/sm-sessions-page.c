@@ -8,6 +8,7 @@
 #include "sm-chart.h"
 #include "sm-comparison.h"
 #include "sm-dialogs.h"
+#include "sm-metric-ids.h"
 #include "sm-sessions-page.h"
 
 /* What a replay charts: metric, legend name; per chart. */
@@ -18,9 +19,9 @@ static const struct {
   const char *metrics[2];
   const char *names[2];
 } replay_charts[] = {
-  { N_("End-to-end latency"), "µs", TRUE, { "latency.p50", "latency.p99" }, { "p50", "p99" } },
-  { N_("Throughput"), "ops/s", FALSE, { "engine.throughput", NULL }, { N_("answered"), NULL } },
-  { N_("Memory pool"), "MiB", FALSE, { "pool.in_use", "pool.limit" }, { N_("in use"), N_("limit") } },
+  { N_("End-to-end latency"), "µs", TRUE, { SM_METRIC_ID_LATENCY_P50, SM_METRIC_ID_LATENCY_P99 }, { "p50", "p99" } },
+  { N_("Throughput"), "ops/s", FALSE, { SM_METRIC_ID_THROUGHPUT, NULL }, { N_("answered"), NULL } },
+  { N_("Memory pool"), "MiB", FALSE, { SM_METRIC_ID_POOL_IN_USE, SM_METRIC_ID_POOL_LIMIT }, { N_("in use"), N_("limit") } },
 };
 
 #define REPLAY_POINTS 1200
@@ -31,10 +32,10 @@ static const struct {
   const char *name;
   const char *unit;
 } compared[] = {
-  { "latency.p99", N_("p99 latency"), "µs" },
-  { "engine.throughput", N_("Throughput"), "ops/s" },
-  { "latency.p50", N_("p50 latency"), "µs" },
-  { "pool.in_use", N_("Pool in use"), "MiB" },
+  { SM_METRIC_ID_LATENCY_P99, N_("p99 latency"), "µs" },
+  { SM_METRIC_ID_THROUGHPUT, N_("Throughput"), "ops/s" },
+  { SM_METRIC_ID_LATENCY_P50, N_("p50 latency"), "µs" },
+  { SM_METRIC_ID_POOL_IN_USE, N_("Pool in use"), "MiB" },
 };
 
 struct _SmSessionsPage

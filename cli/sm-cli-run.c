@@ -9,6 +9,7 @@
 #include "sm-cli.h"
 #include "sm-advisor.h"
 #include "sm-engine.h"
+#include "sm-metric-ids.h"
 #include "sm-recorder.h"
 #include "sm-store.h"
 #include "sm-workload.h"
@@ -170,16 +171,16 @@ sm_cli_run (int    argc,
 
   monitor = sm_engine_get_monitor (engine);
   columns = (Columns) {
-    sm_monitor_find_metric (monitor, "engine.throughput"),
-    sm_monitor_find_metric (monitor, "latency.p50"),
-    sm_monitor_find_metric (monitor, "latency.p99"),
-    sm_monitor_find_metric (monitor, "engine.queue_depth"),
-    sm_monitor_find_metric (monitor, "engine.mean_batch"),
-    sm_monitor_find_metric (monitor, "pool.in_use"),
-    sm_monitor_find_metric (monitor, "pool.fragmentation"),
-    sm_monitor_find_metric (monitor, "simd.utilisation"),
-    sm_monitor_find_metric (monitor, "process.cpu"),
-    sm_monitor_find_metric (monitor, "engine.failures"),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_THROUGHPUT),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_LATENCY_P50),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_LATENCY_P99),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_QUEUE_DEPTH),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_MEAN_BATCH),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_POOL_IN_USE),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_POOL_FRAGMENTATION),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_SIMD_UTILISATION),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_PROCESS_CPU),
+    sm_monitor_find_metric (monitor, SM_METRIC_ID_FAILURES),
     0,
   };
 

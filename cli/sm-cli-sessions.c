@@ -8,6 +8,7 @@
 
 #include "sm-cli.h"
 #include "sm-comparison.h"
+#include "sm-metric-ids.h"
 #include "sm-store.h"
 
 static char *
@@ -197,7 +198,7 @@ sm_cli_sessions (int    argc,
   if (g_str_equal (verb, "show"))
     return show_session (store, id);
   if (g_str_equal (verb, "compare"))
-    return compare_sessions (store, id, other, metric != NULL ? metric : "latency.p99");
+    return compare_sessions (store, id, other, metric != NULL ? metric : SM_METRIC_ID_LATENCY_P99);
   if (g_str_equal (verb, "prune"))
     {
       guint thinned = 0, deleted = 0;

@@ -7,6 +7,7 @@
 
 #include "sm-advisor.h"
 #include "sm-error.h"
+#include "sm-metric-ids.h"
 
 /* Metrics the rules read, resolved once. */
 enum {
@@ -17,10 +18,10 @@ enum {
 };
 
 static const char * const metric_ids[N_METRICS] = {
-  "simd.utilisation", "pool.fragmentation", "engine.cache_hit_rate", "latency.p50", "latency.p99",
-  "engine.queue_depth", "engine.mean_batch", "engine.throughput",
-  "pool.reserved", "pool.limit", "pool.failures", "engine.failures",
-  "stage.remote.p50", "stage.queue.p50", "stage.inference.p50",
+  SM_METRIC_ID_SIMD_UTILISATION, SM_METRIC_ID_POOL_FRAGMENTATION, SM_METRIC_ID_CACHE_HIT_RATE, SM_METRIC_ID_LATENCY_P50, SM_METRIC_ID_LATENCY_P99,
+  SM_METRIC_ID_QUEUE_DEPTH, SM_METRIC_ID_MEAN_BATCH, SM_METRIC_ID_THROUGHPUT,
+  SM_METRIC_ID_POOL_RESERVED, SM_METRIC_ID_POOL_LIMIT, SM_METRIC_ID_POOL_FAILURES, SM_METRIC_ID_FAILURES,
+  SM_METRIC_ID_STAGE_REMOTE_P50, SM_METRIC_ID_STAGE_QUEUE_P50, SM_METRIC_ID_STAGE_INFERENCE_P50,
 };
 
 typedef struct _Rule Rule;

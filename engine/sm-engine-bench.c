@@ -8,6 +8,7 @@
 #include "sm-engine-bench.h"
 #include "sm-features.h"
 #include "sm-histogram.h"
+#include "sm-metric-ids.h"
 #include "sm-router.h"
 #include "sm-workload.h"
 
@@ -129,7 +130,7 @@ bench_throughput (SmBenchReport *report,
   g_autoptr(SmEngine) engine = sm_engine_new (SM_POOL_DEFAULT_LIMIT, 2, NULL);
   g_autoptr(SmWorkload) workload = sm_workload_new (engine, SM_WORKLOAD_CLOSED, 256, 7);
   SmMonitor *monitor = sm_engine_get_monitor (engine);
-  int mean_batch = sm_monitor_find_metric (monitor, "engine.mean_batch");
+  int mean_batch = sm_monitor_find_metric (monitor, SM_METRIC_ID_MEAN_BATCH);
   g_autoptr(SmMonitorSnapshot) snapshot = NULL;
   const double only_maths[SM_N_DOMAINS] = { 0, 0, 0, 1, 0, 0 };
   SmWorkloadCounts before, after;

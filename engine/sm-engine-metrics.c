@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "sm-engine-private.h"
+#include "sm-metric-ids.h"
 
 /* What the engine gives the monitor: a latency histogram per stage (each
  * thread records into its own recorder, lock-free), counters and gauges. */
@@ -15,13 +16,13 @@ static const struct {
   const char *name;
   gboolean    is_stage;
 } stages[N_STAGES] = {
-  { "stage.features", "Features", TRUE },
-  { "stage.routing", "Routing", TRUE },
-  { "stage.queue", "Queue wait", TRUE },
-  { "stage.inference", "Inference", TRUE },
-  { "stage.remote", "Mesh round trip", TRUE },
-  { "stage.gpu", "GPU dispatch", TRUE },
-  { "latency", "End to end", FALSE },
+  { SM_METRIC_ID_STAGE_FEATURES, "Features", TRUE },
+  { SM_METRIC_ID_STAGE_ROUTING, "Routing", TRUE },
+  { SM_METRIC_ID_STAGE_QUEUE, "Queue wait", TRUE },
+  { SM_METRIC_ID_STAGE_INFERENCE, "Inference", TRUE },
+  { SM_METRIC_ID_STAGE_REMOTE, "Mesh round trip", TRUE },
+  { SM_METRIC_ID_STAGE_GPU, "GPU dispatch", TRUE },
+  { SM_METRIC_ID_LATENCY, "End to end", FALSE },
 };
 
 static GPrivate thread_recorders = G_PRIVATE_INIT (g_free);
@@ -159,20 +160,20 @@ sm_engine_register_metrics (SmEngine *engine)
 
   for (guint s = 0; s < N_STAGES; s++)
     sm_monitor_add_latency (m, stages[s].id, stages[s].name, engine->histograms[s], stages[s].is_stage);
-  sm_monitor_add_rate (m, "engine.throughput", "Throughput", "ops/s", counter_completed, engine);
-  sm_monitor_add_rate (m, "engine.failures", "Failed queries", "1/s", counter_failures, engine);
-  sm_monitor_add_rate (m, "engine.offloaded", "Sent to peers", "ops/s", counter_offloaded, engine);
-  sm_monitor_add_gauge (m, "engine.offload_share", "Offload share", "%", gauge_offload_share, engine);
-  sm_monitor_add_rate (m, "gpu.batches", "Batches on the GPU", "1/s", counter_gpu_batches, engine);
-  sm_monitor_add_gauge (m, "gpu.busy", "GPU busy", "%", gauge_gpu_busy, engine);
-  sm_monitor_add_gauge (m, "engine.queue_depth", "Queue depth", "", gauge_queue_depth, engine);
-  sm_monitor_add_gauge (m, "engine.mean_batch", "Mean batch", "", gauge_mean_batch, engine);
-  sm_monitor_add_gauge (m, "engine.cache_hit_rate", "Cache hit rate", "%", gauge_cache_hit_rate, engine);
-  sm_monitor_add_gauge (m, "pool.in_use", "Pool in use", "MiB", gauge_pool_in_use, engine->pool);
-  sm_monitor_add_gauge (m, "pool.reserved", "Pool reserved", "MiB", gauge_pool_reserved, engine->pool);
-  sm_monitor_add_gauge (m, "pool.limit", "Pool limit", "MiB", gauge_pool_limit, engine->pool);
-  sm_monitor_add_gauge (m, "pool.fragmentation", "Fragmentation", "%", gauge_pool_fragmentation, engine->pool);
-  sm_monitor_add_gauge (m, "pool.failures", "Pool allocation failures", "", gauge_pool_failures, engine->pool);
+  sm_monitor_add_rate (m, SM_METRIC_ID_THROUGHPUT, "Throughput", "ops/s", counter_completed, engine);
+  sm_monitor_add_rate (m, SM_METRIC_ID_FAILURES, "Failed queries", "1/s", counter_failures, engine);
+  sm_monitor_add_rate (m, SM_METRIC_ID_OFFLOADED, "Sent to peers", "ops/s", counter_offloaded, engine);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_OFFLOAD_SHARE, "Offload share", "%", gauge_offload_share, engine);
+  sm_monitor_add_rate (m, SM_METRIC_ID_GPU_BATCHES, "Batches on the GPU", "1/s", counter_gpu_batches, engine);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_GPU_BUSY, "GPU busy", "%", gauge_gpu_busy, engine);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_QUEUE_DEPTH, "Queue depth", "", gauge_queue_depth, engine);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_MEAN_BATCH, "Mean batch", "", gauge_mean_batch, engine);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_CACHE_HIT_RATE, "Cache hit rate", "%", gauge_cache_hit_rate, engine);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_POOL_IN_USE, "Pool in use", "MiB", gauge_pool_in_use, engine->pool);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_POOL_RESERVED, "Pool reserved", "MiB", gauge_pool_reserved, engine->pool);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_POOL_LIMIT, "Pool limit", "MiB", gauge_pool_limit, engine->pool);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_POOL_FRAGMENTATION, "Fragmentation", "%", gauge_pool_fragmentation, engine->pool);
+  sm_monitor_add_gauge (m, SM_METRIC_ID_POOL_FAILURES, "Pool allocation failures", "", gauge_pool_failures, engine->pool);
   sm_monitor_add_simd_metrics (m);
   sm_monitor_add_process_metrics (m);
 }

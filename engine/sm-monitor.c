@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sm-error.h"
+#include "sm-metric-ids.h"
 #include "sm-monitor.h"
 #include "sm-simd.h"
 
@@ -279,9 +280,9 @@ read_cpu_us (gpointer user_data)
 void
 sm_monitor_add_process_metrics (SmMonitor *monitor)
 {
-  sm_monitor_add_gauge (monitor, "process.rss", "Memory (RSS)", "MiB", read_rss_mib, NULL);
+  sm_monitor_add_gauge (monitor, SM_METRIC_ID_PROCESS_RSS, "Memory (RSS)", "MiB", read_rss_mib, NULL);
   /* CPU µs per second of wall time / 10⁴ = % of one core. */
-  add_rate (monitor, "process.cpu", "CPU", "%", read_cpu_us, NULL, 1e-4);
+  add_rate (monitor, SM_METRIC_ID_PROCESS_CPU, "CPU", "%", read_cpu_us, NULL, 1e-4);
 }
 
 void
@@ -290,7 +291,7 @@ sm_monitor_add_simd_metrics (SmMonitor *monitor)
   Source source = { .kind = SOURCE_SIMD };
 
   sm_simd_get_flop_counts (&source.last_count, &source.last_scalar);
-  add_source (monitor, &source, "simd.utilisation", "SIMD utilisation", "%", SM_METRIC_GAUGE);
+  add_source (monitor, &source, SM_METRIC_ID_SIMD_UTILISATION, "SIMD utilisation", "%", SM_METRIC_GAUGE);
 }
 
 guint
@@ -341,6 +342,11 @@ sm_monitor_find_metric (SmMonitor  *monitor,
   g_mutex_lock (&monitor->lock);
   index = find_metric_locked (monitor, id);
   g_mutex_unlock (&monitor->lock);
+
+  /* Every id comes from sm-metric-ids.h: one that is not registered is a
+   * bug, which would otherwise show as a chart of NaN. */
+  if (index < 0)
+    g_critical ("No metric “%s” in the monitor", id);
 
   return index;
 }

@@ -100,7 +100,8 @@ guint              sm_monitor_get_n_metrics     (SmMonitor      *monitor);
 /* Valid as long as the monitor; NULL past the last metric. */
 const SmMetricInfo *sm_monitor_get_metric       (SmMonitor      *monitor,
                                                  guint           index);
-/* The index of metric @id, or -1. */
+/* The index of metric @id (an SM_METRIC_ id), or -1 with a critical: an
+ * id the monitor lacks is a bug. */
 int                sm_monitor_find_metric       (SmMonitor      *monitor,
                                                  const char     *id);
 

@@ -34,7 +34,7 @@ test_monitor_gauge_and_rate (void)
   counter_value = 0;
   rate = sm_monitor_add_rate (monitor, "ops", "Throughput", "ops/s", read_counter, NULL);
   g_assert_cmpint (sm_monitor_find_metric (monitor, "ops"), ==, (int) rate);
-  g_assert_cmpint (sm_monitor_find_metric (monitor, "nope"), ==, -1);
+
   g_assert_cmpstr (sm_monitor_get_metric (monitor, rate)->unit, ==, "ops/s");
   g_assert_null (sm_monitor_get_metric (monitor, 99));
 
@@ -307,6 +307,23 @@ test_monitor_simd (void)
   sm_monitor_snapshot_unref (snapshot);
 }
 
+/* An id the monitor lacks is a bug, said loudly (fatal in tests), not a
+ * chart of NaN. */
+static void
+test_monitor_unknown_id (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(SmMonitor) monitor = sm_monitor_new ();
+
+      g_assert_cmpint (sm_monitor_find_metric (monitor, "nope"), ==, -1);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*No metric*nope*");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -320,6 +337,7 @@ main (int   argc,
   g_test_add_func ("/engine/monitor/trend", test_monitor_trend);
   g_test_add_func ("/engine/monitor/process-metrics", test_monitor_process_metrics);
   g_test_add_func ("/engine/monitor/simd", test_monitor_simd);
+  g_test_add_func ("/engine/monitor/unknown-id", test_monitor_unknown_id);
 
   return g_test_run ();
 }

@@ -5,6 +5,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "sm-comparison.h"
+#include "sm-metric-ids.h"
 
 static double
 weighted_mean (GArray *points)
@@ -30,8 +31,8 @@ sm_metric_lower_is_better (const char *metric)
 {
   /* Throughput and hit rates are better higher; every other figure the
    * engine measures is a cost (time, memory, failures, waiting work). */
-  return !(g_str_has_suffix (metric, "throughput") || g_str_has_suffix (metric, "hit_rate")
-           || g_str_has_prefix (metric, "simd.") || g_str_equal (metric, "engine.mean_batch"));
+  return !(g_str_equal (metric, SM_METRIC_ID_THROUGHPUT) || g_str_equal (metric, SM_METRIC_ID_CACHE_HIT_RATE)
+           || g_str_equal (metric, SM_METRIC_ID_SIMD_UTILISATION) || g_str_equal (metric, SM_METRIC_ID_MEAN_BATCH));
 }
 
 void

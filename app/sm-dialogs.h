@@ -20,12 +20,14 @@ typedef AdwPreferencesDialog        SmPreferencesParent;
 typedef AdwPreferencesDialogClass   SmPreferencesParentClass;
 #define SM_TYPE_PREFERENCES_PARENT  ADW_TYPE_PREFERENCES_DIALOG
 #define SM_TYPE_ABOUT               ADW_TYPE_ABOUT_DIALOG
+#define SM_TYPE_ALERT               ADW_TYPE_ALERT_DIALOG
 
 #define sm_alert_set_extra_child          adw_alert_dialog_set_extra_child
 #define sm_alert_add_responses            adw_alert_dialog_add_responses
 #define sm_alert_set_response_appearance  adw_alert_dialog_set_response_appearance
 #define sm_alert_set_default_response     adw_alert_dialog_set_default_response
 #define sm_alert_set_close_response       adw_alert_dialog_set_close_response
+#define sm_alert_get_body                 adw_alert_dialog_get_body
 
 static inline SmAlert *
 sm_alert_new (const char *heading,
@@ -50,12 +52,14 @@ typedef AdwPreferencesWindow        SmPreferencesParent;
 typedef AdwPreferencesWindowClass   SmPreferencesParentClass;
 #define SM_TYPE_PREFERENCES_PARENT  ADW_TYPE_PREFERENCES_WINDOW
 #define SM_TYPE_ABOUT               ADW_TYPE_ABOUT_WINDOW
+#define SM_TYPE_ALERT               ADW_TYPE_MESSAGE_DIALOG
 
 #define sm_alert_set_extra_child          adw_message_dialog_set_extra_child
 #define sm_alert_add_responses            adw_message_dialog_add_responses
 #define sm_alert_set_response_appearance  adw_message_dialog_set_response_appearance
 #define sm_alert_set_default_response     adw_message_dialog_set_default_response
 #define sm_alert_set_close_response       adw_message_dialog_set_close_response
+#define sm_alert_get_body                 adw_message_dialog_get_body
 
 static inline SmAlert *
 sm_alert_new (const char *heading,

@@ -7,6 +7,8 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
+#include "sm-dialogs.h"
+
 /* The first AdwPreferencesRow titled @title under @widget, or NULL. */
 static inline GtkWidget *
 find_row (GtkWidget  *widget,
@@ -54,9 +56,31 @@ collect_type (GtkWidget *widget,
     collect_type (child, type, found);
 }
 
-/* A message dialog shown whose body holds @text (NULL: any), once the
- * main loop has run enough to show it. */
-static inline AdwMessageDialog *
+/* Dialogs, whichever kind this libadwaita has (app/sm-dialogs.h): on 1.2
+ * an alert is a window of its own, from 1.5 a widget in its parent's
+ * window (or in a window made for it).  Either way it is found under
+ * some toplevel. */
+
+/* A shown widget of @type, a toplevel or inside one, or NULL. */
+static inline GtkWidget *
+find_shown (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* not ours */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+      GtkWidget *found = gtk_widget_get_visible (window) ? find_type (window, type) : NULL;
+
+      if (found != NULL && gtk_widget_get_mapped (found))
+        return found;
+    }
+  return NULL;
+}
+
+/* An alert shown whose body holds @text (NULL: any), once the main loop has
+ * run enough to show it. */
+static inline SmAlert *
 find_dialog (const char *text)
 {
   for (guint tries = 0; tries < 100; tries++)
@@ -65,11 +89,18 @@ find_dialog (const char *text)
 
       for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
         {
-          g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+          g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+          g_autoptr(GPtrArray) alerts = g_ptr_array_new ();
 
-          if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window))
-              && (text == NULL || g_strrstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (window)) ?: "", text) != NULL))
-            return ADW_MESSAGE_DIALOG (window);
+          collect_type (window, SM_TYPE_ALERT, alerts);
+          for (guint k = 0; k < alerts->len; k++)
+            {
+              SmAlert *alert = g_ptr_array_index (alerts, k);
+
+              if (gtk_widget_get_mapped (GTK_WIDGET (alert))
+                  && (text == NULL || g_strrstr (sm_alert_get_body (alert) ?: "", text) != NULL))
+                return alert;
+            }
         }
       g_main_context_iteration (NULL, FALSE);
       g_usleep (2000);
@@ -77,6 +108,42 @@ find_dialog (const char *text)
   g_error ("no dialog opened");
 }
 
+/* Presses the button labelled @label (with its mnemonic: "_Add") in
+ * @dialog, as a person would; the dialog answers and closes. */
+static inline void
+press_dialog_button (gpointer    dialog,
+                     const char *label)
+{
+  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+
+  collect_type (GTK_WIDGET (dialog), GTK_TYPE_BUTTON, buttons);
+  for (guint i = 0; i < buttons->len; i++)
+    if (g_strcmp0 (gtk_button_get_label (g_ptr_array_index (buttons, i)), label) == 0)
+      {
+        gtk_widget_activate (g_ptr_array_index (buttons, i));
+        return;
+      }
+  g_error ("no button “%s” in the dialog", label);
+}
+
+/* Closes a dialog shown (or only made) as the user's Escape would,
+ * without an answer. */
+static inline void
+close_dialog (gpointer dialog)
+{
+#if SM_ADW_DIALOGS
+  if (gtk_widget_get_parent (GTK_WIDGET (dialog)) != NULL)
+    adw_dialog_force_close (ADW_DIALOG (dialog));
+  else
+    {
+      /* Never presented: only its floating reference to drop. */
+      g_object_ref_sink (dialog);
+      g_object_unref (dialog);
+    }
+#else
+  gtk_window_destroy (GTK_WINDOW (dialog));
+#endif
+}
 
 /* Lets the main loop run for @ms: work the test started on threads (a
  * list read, a stop) hands its result back through the main loop, and a

@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "gtk-test-util.h"
 #include "sm-application.h"
 #include "sm-preferences-window.h"
 #include "sm-window.h"
@@ -30,15 +31,17 @@ find_toplevel (GType type)
   return NULL;
 }
 
+/* Closes the dialog of @type that is shown: a window of its own with
+ * libadwaita 1.2, a widget over the main window from 1.5. */
 static void
-destroy_toplevel (GType type)
+close_shown (GType type)
 {
-  GtkWindow *window = find_toplevel (type);
+  GtkWidget *dialog = find_shown (type);
 
-  g_assert_nonnull (window);
-  gtk_window_destroy (window);
+  g_assert_nonnull (dialog);
+  close_dialog (dialog);
   flush_events ();
-  g_assert_null (find_toplevel (type));
+  g_assert_null (find_shown (type));
 }
 
 /* Runs @app through g_application_run(), as main() does, and calls @steps
@@ -68,11 +71,11 @@ actions_steps_cb (SmApplication *app)
 
   g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
   flush_events ();
-  destroy_toplevel (ADW_TYPE_ABOUT_WINDOW);
+  close_shown (SM_TYPE_ABOUT);
 
   g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
   flush_events ();
-  destroy_toplevel (SM_TYPE_PREFERENCES_WINDOW);
+  close_shown (SM_TYPE_PREFERENCES_WINDOW);
 
   g_assert_true (g_action_group_has_action (G_ACTION_GROUP (window), "show-help-overlay"));
   g_action_group_activate_action (G_ACTION_GROUP (window), "show-help-overlay", NULL);

@@ -398,13 +398,13 @@ test_recommendations_apply (void)
   {
     g_autoptr(GPtrArray) infos = sm_store_list_sessions (sm_session_get_store (session), &error);
     gint64 id = ((SmSessionInfo *) g_ptr_array_index (infos, 0))->id;
-    AdwMessageDialog *dialog;
+    SmAlert *dialog;
     gboolean renamed = FALSE;
 
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.rename", "x", id));
     dialog = find_dialog (NULL);
     gtk_editable_set_text (GTK_EDITABLE (find_type (GTK_WIDGET (dialog), GTK_TYPE_TEXT)), "cache off, 2 threads");
-    adw_message_dialog_response (dialog, "rename");
+    press_dialog_button (dialog, "_Rename");
     until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
     while (!renamed && g_get_monotonic_time () < until)
       {

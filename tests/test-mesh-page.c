@@ -37,14 +37,14 @@ fill_add_peer_dialog (GtkWidget  *page,
                       const char *endpoint,
                       const char *key)
 {
-  AdwMessageDialog *dialog;
+  SmAlert *dialog;
 
   g_assert_true (gtk_widget_activate_action (page, "mesh.add-peer", NULL));
   dialog = find_dialog ("trusted and connected to at once");
   gtk_editable_set_text (GTK_EDITABLE (find_row (GTK_WIDGET (dialog), "_Name")), name);
   gtk_editable_set_text (GTK_EDITABLE (find_row (GTK_WIDGET (dialog), "_Endpoint")), endpoint);
   gtk_editable_set_text (GTK_EDITABLE (find_row (GTK_WIDGET (dialog), "_Public Key")), key);
-  adw_message_dialog_response (dialog, "add");
+  press_dialog_button (dialog, "_Add");
   g_main_context_iteration (NULL, FALSE);
 }
 
@@ -62,7 +62,7 @@ test_mesh_page_peer_lifecycle (void)
   GtkWidget *window = gtk_window_new ();
   GtkWidget *page = sm_mesh_page_new ();
   TestNode b = { 0 };
-  AdwMessageDialog *dialog;
+  SmAlert *dialog;
   SmNode *node;
 
   g_settings_set_string (settings, "mesh-bind", "tcp://127.0.0.1:*");
@@ -93,7 +93,7 @@ test_mesh_page_peer_lifecycle (void)
   fill_add_peer_dialog (page, "b", sm_node_get_endpoint (b.node), "not-a-key");
   dialog = find_dialog ("40 characters");
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_row (GTK_WIDGET (dialog), "_Name"))), ==, "b");
-  gtk_window_destroy (GTK_WINDOW (dialog));
+  close_dialog (dialog);
   fill_add_peer_dialog (page, "b", sm_node_get_endpoint (b.node), b.identity.public_key);
   wait_for_row (page, "b", "Ready");
 

@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "gtk-test-util.h"
 #include "sm-paths.h"
 #include "sm-preferences-window.h"
 
@@ -32,7 +33,7 @@ test_preferences_style_follows_settings (void)
   g_settings_set_string (settings, "color-scheme", "default");
   g_assert_cmpuint (adw_combo_row_get_selected (style_row), ==, 0);
 
-  gtk_window_destroy (GTK_WINDOW (window));
+  close_dialog (window);
   g_assert_finalize_object (window);
 }
 
@@ -53,7 +54,7 @@ test_preferences_shows_data_dir (void)
                                                        "data_dir_row"));
   g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "/tmp/synmesh-prefs-test");
 
-  gtk_window_destroy (GTK_WINDOW (window));
+  close_dialog (window);
   g_assert_finalize_object (window);
 }
 
@@ -83,7 +84,7 @@ test_preferences_measurements (void)
 
   g_settings_reset (settings, "refresh-interval");
   g_settings_reset (settings, "latency-target");
-  gtk_window_destroy (GTK_WINDOW (window));
+  close_dialog (window);
   g_assert_finalize_object (window);
 }
 
@@ -128,7 +129,7 @@ test_preferences_history_units_retention (void)
   for (const char * const *key = (const char * const[]) { "history-length", "retention-days", "retention-size",
                                                           "latency-unit", NULL }; *key != NULL; key++)
     g_settings_reset (settings, *key);
-  gtk_window_destroy (GTK_WINDOW (window));
+  close_dialog (window);
   g_assert_finalize_object (window);
 }
 

@@ -37,10 +37,14 @@ static void
 close_shown (GType type)
 {
   GtkWidget *dialog = find_shown (type);
+  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
 
   g_assert_nonnull (dialog);
   close_dialog (dialog);
-  flush_events ();
+  /* An AdwDialog leaves with an animation. */
+  while (find_shown (type) != NULL && g_get_monotonic_time () < until)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (2000);
   g_assert_null (find_shown (type));
 }
 

@@ -120,6 +120,14 @@ guint              sm_monitor_get_interval      (SmMonitor      *monitor);
 void               sm_monitor_start             (SmMonitor      *monitor);
 void               sm_monitor_stop              (SmMonitor      *monitor);
 
+typedef gint64  (*SmMonitorClockFunc)    (gpointer user_data);
+
+/* Replaces the monotonic clock (µs) that snapshots read, before any metric
+ * is added: a test drives time by hand and checks rates and trends
+ * exactly.  The monitor's own thread keeps to the real clock. */
+void               sm_monitor_set_clock         (SmMonitor          *monitor,
+                                                 SmMonitorClockFunc  clock,
+                                                 gpointer            user_data);
 /* The monitor's clock: ms since it was made, the time base of snapshots. */
 gint64             sm_monitor_get_time_ms       (SmMonitor      *monitor);
 /* Takes one snapshot now and delivers it, as a tick does; the monitor's

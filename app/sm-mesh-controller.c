@@ -85,6 +85,8 @@ start_node (SmMeshController *self)
 
   config.identity = self->identity;
   config.trust = self->trust;
+  /* Edits to the file (by hand, or by `synmesh`) apply while it runs. */
+  config.trust_path = self->trust_path;
   self->node = sm_node_new (self->engine, &config, &error);
   if (self->node == NULL)
     goto failed;

@@ -41,17 +41,25 @@ print_status_cb (gpointer user_data)
 
   sm_node_get_stats (node, &stats);
   g_print (_("status served=%" G_GUINT64_FORMAT " offloaded=%" G_GUINT64_FORMAT " retried=%" G_GUINT64_FORMAT
-             " refused-connections=%" G_GUINT64_FORMAT " refused-frames=%" G_GUINT64_FORMAT " clients=%u\n"),
+             " refused-connections=%" G_GUINT64_FORMAT " refused-frames=%" G_GUINT64_FORMAT
+             " replies-dropped=%" G_GUINT64_FORMAT " clients=%u\n"),
            stats.served, stats.offloaded, stats.offload_retried, stats.rejected_handshakes,
-           stats.refused_frames, stats.clients);
+           stats.refused_frames, stats.replies_dropped, stats.clients);
   for (guint i = 0; i < peers->len; i++)
     {
       SmNodePeerInfo *p = &g_array_index (peers, SmNodePeerInfo, i);
 
+      g_autofree char *name = sm_wire_text_for_display (p->name);
+      g_autofree char *endpoint = sm_wire_text_for_display (p->endpoint);
+
       g_print (_("  peer %-12s %-10s rtt p50 %7.1f µs p99 %7.1f µs  out %" G_GUINT64_FORMAT
-                 " answered %" G_GUINT64_FORMAT " retried %" G_GUINT64_FORMAT "  %s\n"),
-               p->name, sm_peer_state_get_name (p->state), p->rtt_p50_ns / 1e3, p->rtt_p99_ns / 1e3,
-               p->offloaded, p->answered, p->retried, p->endpoint);
+                 " answered %" G_GUINT64_FORMAT " retried %" G_GUINT64_FORMAT "  %s"),
+               name, sm_peer_state_get_name (p->state), p->rtt_p50_ns / 1e3, p->rtt_p99_ns / 1e3,
+               p->offloaded, p->answered, p->retried, endpoint);
+      /* The peer's own figures: what it could not deliver to its clients. */
+      if (p->has_metrics)
+        g_print (_("  its replies-dropped %" G_GUINT64_FORMAT), p->metrics.replies_dropped);
+      g_print ("\n");
     }
   fflush (stdout);
   return G_SOURCE_CONTINUE;
@@ -168,6 +176,13 @@ sm_cli_node (int    argc,
   if (trust_path == NULL)
     trust_path = g_build_filename (data_dir, SM_TRUST_FILE_NAME, NULL);
 
+  {
+    /* As ssh does: a folder others may write lets them swap the files. */
+    g_autofree char *warning = sm_identity_check_folder (key_path);
+
+    if (warning != NULL)
+      g_printerr (_("synmesh node: warning: %s\n"), warning);
+  }
   if (!get_identity (key_path, &config.identity, &error))
     goto failed;
   trust = sm_trust_load (trust_path, &error);
@@ -183,6 +198,7 @@ sm_cli_node (int    argc,
   config.name = name;
   config.bind = bind;
   config.trust = trust;
+  config.trust_path = trust_path;
   config.heartbeat_ms = (guint) heartbeat;
   config.discovery_port = discover ? SM_BEACON_DEFAULT_PORT : 0;
   node = sm_node_new (engine, &config, &error);
@@ -204,6 +220,9 @@ sm_cli_node (int    argc,
 
   /* The line scripts wait for: the node is up and where. */
   g_print (_("listening %s as %s\n"), sm_node_get_endpoint (node), sm_node_get_name (node));
+  if (sm_node_endpoint_is_public (sm_node_get_endpoint (node)))
+    g_print (_("note: %s is reachable from the network; CURVE still admits only the keys in %s "
+               "and those named with --peer\n"), sm_node_get_endpoint (node), trust_path);
   fflush (stdout);
 
   loop = g_main_loop_new (NULL, FALSE);

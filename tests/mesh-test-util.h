@@ -173,3 +173,120 @@ test_client_receive (void          *socket,
       return TRUE;
   return FALSE;
 }
+
+/* A raw server: a ROUTER with CURVE that a node's DEALER connects to as
+ * if it were a peer, and that answers (or lies) as the test says.  Its
+ * context has no ZAP handler, so it admits any key. */
+typedef struct
+{
+  void       *socket;
+  SmIdentity  identity;
+  char        endpoint[256];
+  guint8      client[256];       /* the routing id of the last sender */
+  gsize       client_size;
+} TestServer;
+
+static inline void
+test_server_start (TestServer *server,
+                   void       *context)
+{
+  int one = 1, linger = 0;
+  size_t size = sizeof server->endpoint;
+
+  test_make_identity (&server->identity);
+  server->socket = zmq_socket (context, ZMQ_ROUTER);
+  zmq_setsockopt (server->socket, ZMQ_LINGER, &linger, sizeof linger);
+  g_assert_cmpint (zmq_setsockopt (server->socket, ZMQ_CURVE_SERVER, &one, sizeof one), ==, 0);
+  g_assert_cmpint (zmq_setsockopt (server->socket, ZMQ_CURVE_SECRETKEY, server->identity.secret_key, 41), ==, 0);
+  g_assert_cmpint (zmq_bind (server->socket, "tcp://127.0.0.1:*"), ==, 0);
+  g_assert_cmpint (zmq_getsockopt (server->socket, ZMQ_LAST_ENDPOINT, server->endpoint, &size), ==, 0);
+}
+
+/* Receives one message (skipping nothing) within @timeout_ms. */
+static inline gboolean
+test_server_receive (TestServer    *server,
+                     guint          timeout_ms,
+                     SmWireMessage *message)
+{
+  zmq_pollitem_t item = { .socket = server->socket, .events = ZMQ_POLLIN };
+  zmq_msg_t frames[3];
+  int more = 1, n = 0;
+  size_t more_size = sizeof more;
+  gboolean ok;
+
+  if (zmq_poll (&item, 1, timeout_ms) <= 0)
+    return FALSE;
+  while (more)
+    {
+      g_assert_cmpint (n, <, 3);
+      zmq_msg_init (&frames[n]);
+      g_assert_cmpint (zmq_msg_recv (&frames[n], server->socket, 0), >=, 0);
+      zmq_getsockopt (server->socket, ZMQ_RCVMORE, &more, &more_size);
+      n++;
+    }
+  server->client_size = MIN (zmq_msg_size (&frames[0]), sizeof server->client);
+  memcpy (server->client, zmq_msg_data (&frames[0]), server->client_size);
+  ok = sm_wire_decode (zmq_msg_data (&frames[1]), zmq_msg_size (&frames[1]),
+                       n == 3 ? zmq_msg_data (&frames[2]) : NULL, n == 3 ? zmq_msg_size (&frames[2]) : 0,
+                       message, NULL);
+  g_assert_true (ok);
+  message->tensor = NULL;
+  for (int i = 0; i < n; i++)
+    zmq_msg_close (&frames[i]);
+  return TRUE;
+}
+
+/* Sends @message to the last sender. */
+static inline void
+test_server_send (TestServer          *server,
+                  const SmWireMessage *message)
+{
+  guint8 frame[SM_WIRE_ENVELOPE_MAX];
+  gsize size = sm_wire_encode (message, frame);
+
+  g_assert_cmpint (zmq_send (server->socket, server->client, server->client_size, ZMQ_SNDMORE), >=, 0);
+  g_assert_cmpint (zmq_send (server->socket, frame, size, 0), ==, (int) size);
+}
+
+/* The events a node reported, as "KIND|PEER|MESSAGE" lines. */
+typedef struct
+{
+  GMutex     lock;
+  GPtrArray *lines;
+} TestEvents;
+
+static inline void
+test_events_cb (SmNodeEvent  event,
+                const char  *peer,
+                const char  *message,
+                gpointer     user_data)
+{
+  TestEvents *events = user_data;
+
+  g_mutex_lock (&events->lock);
+  g_ptr_array_add (events->lines, g_strdup_printf ("%d|%s|%s", event, peer != NULL ? peer : "-", message));
+  g_mutex_unlock (&events->lock);
+}
+
+static inline guint
+test_events_count (TestEvents *events)
+{
+  guint n;
+
+  g_mutex_lock (&events->lock);
+  n = events->lines->len;
+  g_mutex_unlock (&events->lock);
+  return n;
+}
+
+/* A HELLO that says it runs @node's model. */
+static inline SmWireMessage
+test_hello_for (SmEngine *engine)
+{
+  SmWireMessage hello = { .type = SM_WIRE_HELLO, .request_id = 5 };
+  guint32 mask;
+
+  g_strlcpy (hello.body.hello.name, "tester", sizeof hello.body.hello.name);
+  sm_engine_get_model_identity (engine, &hello.body.hello.model_hash, &mask, &hello.body.hello.input_width);
+  return hello;
+}

@@ -301,6 +301,29 @@ test_mesh_three_processes (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* A node bound beyond loopback says so when it starts (issue 15). */
+static void
+test_mesh_public_bind_noted (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sm-mesh-XXXXXX", NULL);
+  TestNode a = { 0 };
+  Child child = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  test_node_start (&a, "node-a", NULL);
+  child_start (&child, dir, "public", "tcp://0.0.0.0:*", "micro", &a);
+  line = g_data_input_stream_read_line (child.output, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "note: "));
+  g_assert_nonnull (strstr (line, "reachable from the network"));
+  child_stop (&child);
+  g_free (child.endpoint);
+  g_free (child.public_key);
+  test_node_stop (&a);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -308,6 +331,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/mesh/three-processes", test_mesh_three_processes);
+  g_test_add_func ("/mesh/public-bind-noted", test_mesh_public_bind_noted);
 
   return g_test_run ();
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "mesh-test-util.h"
 #include "sm-error.h"
@@ -268,10 +269,10 @@ test_node_refuses_malformed_frames (void)
   expect_error (client, SM_WIRE_STATUS_MALFORMED), refused++;
 
   /* Another version, an unknown type. */
-  frame[4] = 2;
+  frame[4] = SM_WIRE_VERSION + 1;
   send_raw (client, frame, size, NULL, 0);
   expect_error (client, SM_WIRE_STATUS_BAD_VERSION), refused++;
-  frame[4] = 1;
+  frame[4] = SM_WIRE_VERSION;
   frame[6] = 99;
   send_raw (client, frame, size, NULL, 0);
   expect_error (client, SM_WIRE_STATUS_BAD_TYPE), refused++;
@@ -512,6 +513,534 @@ test_node_burst_is_bounded (void)
   zmq_ctx_term (context);
 }
 
+/* ---- issue 15: every boundary holds ---- */
+
+/* Sends a corpus seed as its frames: the envelope, and the tensor when
+ * the seed has one (framed as fuzz-wire.c reads it). */
+static void
+send_seed (void       *client,
+           const char *path,
+           guint64    *request_id)
+{
+  g_autofree char *seed = NULL;
+  gsize length, envelope_size;
+
+  g_assert_true (g_file_get_contents (path, &seed, &length, NULL));
+  envelope_size = (guint8) seed[0] | (gsize) (guint8) seed[1] << 8;
+  send_raw (client, (const guint8 *) seed + 2, envelope_size,
+            length - 2 > envelope_size ? (const guint8 *) seed + 2 + envelope_size : NULL,
+            length - 2 - envelope_size);
+  /* The header is readable: the answer must name the request. */
+  *request_id = 0;
+  if (envelope_size >= SM_WIRE_HEADER_SIZE && memcmp (seed + 2, "SMSH", 4) == 0)
+    memcpy (request_id, seed + 2 + 16, sizeof *request_id);
+}
+
+/* docs/protocol.md's answers, executed: every seed of the wire corpus is
+ * sent to a node by a client that said HELLO, and the node must answer
+ * as tests/data/wire/node.txt (written from the document) says. */
+static void
+test_node_corpus_answers (void)
+{
+  const guint64 marker = 0xfeed;
+  TestNode b = { 0 };
+  SmIdentity trusted;
+  void *context = zmq_ctx_new ();
+  void *client;
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "data", "wire", NULL);
+  g_autofree char *list_path = g_build_filename (dir, "node.txt", NULL);
+  g_autofree char *list = NULL;
+  g_auto(GStrv) lines = NULL;
+  SmWireMessage hello, reply, ping = { .type = SM_WIRE_PING, .request_id = marker };
+  guint checked = 0;
+
+  test_make_identity (&trusted);
+  test_node_start (&b, "node-b", trusted.public_key);
+  hello = test_hello_for (b.engine);
+  client = test_client_new (context, sm_node_get_endpoint (b.node), b.identity.public_key, &trusted);
+
+  g_assert_true (g_file_get_contents (list_path, &list, NULL, NULL));
+  lines = g_strsplit (list, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+      g_autofree char *path = NULL;
+      const char *answer = NULL;
+      guint64 request_id;
+      gboolean marker_seen = FALSE;
+
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
+        continue;
+      fields = g_strsplit (lines[i], "\t", 2);
+      g_assert_cmpuint (g_strv_length (fields), ==, 2);
+      path = g_build_filename (dir, fields[0], NULL);
+
+      test_client_send (client, &hello);
+      g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
+      g_assert_cmpint (reply.type, ==, SM_WIRE_HELLO);
+
+      /* The seed, then a PING: its PONG comes after any answer to the
+       * seed (but an INFER_REPLY, which the engine sends later). */
+      send_seed (client, path, &request_id);
+      test_client_send (client, &ping);
+      while (!marker_seen || (answer == NULL && !g_str_equal (fields[1], "none")))
+        {
+          const char *got;
+
+          if (!test_client_receive (client, 3000, &reply, NULL, 0))
+            g_error ("%s: no answer (expected %s)", fields[0], fields[1]);
+          if (reply.type == SM_WIRE_PONG && reply.request_id == marker)
+            {
+              marker_seen = TRUE;
+              continue;
+            }
+          g_assert_null (answer);
+          got = reply.type == SM_WIRE_ERROR_REPLY ? sm_wire_status_name (reply.body.error.code)
+                                                  : sm_wire_type_name (reply.type);
+          answer = got;
+          g_test_message ("%s: %s %s", fields[0], got, reply.type == SM_WIRE_ERROR_REPLY ? reply.body.error.message : "");
+          g_assert_cmpstr (got, ==, fields[1]);
+          g_assert_cmpuint (reply.request_id, ==, request_id);
+        }
+      if (g_str_equal (fields[1], "none"))
+        g_assert_null (answer);
+      checked++;
+    }
+  g_assert_cmpuint (checked, >=, 60);
+
+  zmq_close (client);
+  test_node_stop (&b);
+  zmq_ctx_term (context);
+}
+
+/* The largest legal tensor and one over it: each gets an ERROR that names
+ * it, the connection and the client's HELLO stay. */
+static void
+test_node_large_frames_answered (void)
+{
+  TestNode b = { 0 };
+  SmIdentity trusted;
+  void *context = zmq_ctx_new ();
+  void *client;
+  SmWireMessage hello, reply, message = { 0 };
+  gsize big = SM_WIRE_TENSOR_MAX + 4 * 1024 * 1024;
+  g_autofree guint8 *tensor = g_malloc0 (big);
+  g_autofree float *features = NULL;
+  guint8 frame[SM_WIRE_ENVELOPE_MAX];
+  guint width;
+  gsize size;
+  SmNodeStats stats;
+
+  test_make_identity (&trusted);
+  test_node_start (&b, "node-b", trusted.public_key);
+  hello = test_hello_for (b.engine);
+  width = hello.body.hello.input_width;
+  client = test_client_new (context, sm_node_get_endpoint (b.node), b.identity.public_key, &trusted);
+  test_client_send (client, &hello);
+  g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
+
+  /* 256 × 16384 floats: exactly 16 MiB, legal on the wire; this node
+   * serves one row per request. */
+  message = (SmWireMessage) {
+    .type = SM_WIRE_INFER_REQUEST, .request_id = 77,
+    .body.infer = { .expert = 1, .rows = SM_WIRE_TENSOR_FLOATS_MAX / SM_WIRE_COLS_MAX, .cols = SM_WIRE_COLS_MAX },
+    .tensor = tensor, .tensor_size = SM_WIRE_TENSOR_MAX,
+  };
+  test_client_send (client, &message);
+  g_assert_true (test_client_receive (client, 10000, &reply, NULL, 0));
+  g_assert_cmpint (reply.type, ==, SM_WIRE_ERROR_REPLY);
+  g_assert_cmpint (reply.body.error.code, ==, SM_WIRE_STATUS_TOO_LARGE);
+  g_assert_cmpuint (reply.request_id, ==, 77);
+
+  /* 20 MiB after a one-row header: over the protocol's limit, under the
+   * transport's, so the decoder sees it and says TOO_LARGE. */
+  message.request_id = 78;
+  message.body.infer = (SmWireInfer) { .expert = 1, .rows = 1, .cols = width };
+  message.tensor_size = (gsize) width * sizeof (float);
+  size = sm_wire_encode (&message, frame);
+  send_raw (client, frame, size, tensor, big);
+  g_assert_true (test_client_receive (client, 10000, &reply, NULL, 0));
+  g_assert_cmpint (reply.type, ==, SM_WIRE_ERROR_REPLY);
+  g_assert_cmpint (reply.body.error.code, ==, SM_WIRE_STATUS_TOO_LARGE);
+  g_assert_cmpuint (reply.request_id, ==, 78);
+  sm_node_get_stats (b.node, &stats);
+  g_assert_cmpuint (stats.refused_by_status[SM_WIRE_STATUS_TOO_LARGE], ==, 2);
+
+  /* Same connection, HELLO remembered: a query is served at once. */
+  features = g_new0 (float, width);
+  encode_infer (&message, features, width);
+  test_client_send (client, &message);
+  g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
+  g_assert_cmpint (reply.type, ==, SM_WIRE_INFER_REPLY);
+
+  zmq_close (client);
+  test_node_stop (&b);
+  zmq_ctx_term (context);
+}
+
+/* Too many frames: refused, with the request id the header gave. */
+static void
+test_node_too_many_frames_names_request (void)
+{
+  TestNode b = { 0 };
+  SmIdentity trusted;
+  void *context = zmq_ctx_new ();
+  void *client;
+  SmWireMessage reply, ping = { .type = SM_WIRE_PING, .request_id = 1234 };
+  guint8 frame[SM_WIRE_ENVELOPE_MAX];
+  gsize size;
+
+  test_make_identity (&trusted);
+  test_node_start (&b, "node-b", trusted.public_key);
+  client = test_client_new (context, sm_node_get_endpoint (b.node), b.identity.public_key, &trusted);
+  size = sm_wire_encode (&ping, frame);
+  zmq_send (client, frame, size, ZMQ_SNDMORE);
+  zmq_send (client, "x", 1, ZMQ_SNDMORE);
+  zmq_send (client, "y", 1, 0);
+  g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
+  g_assert_cmpint (reply.type, ==, SM_WIRE_ERROR_REPLY);
+  g_assert_cmpint (reply.body.error.code, ==, SM_WIRE_STATUS_MALFORMED);
+  g_assert_cmpuint (reply.request_id, ==, 1234);
+
+  zmq_close (client);
+  test_node_stop (&b);
+  zmq_ctx_term (context);
+}
+
+/* Answers the node's HELLO from a fake server, as a peer with its model. */
+static void
+fake_peer_hello (TestServer *server,
+                 SmEngine   *engine)
+{
+  SmWireMessage message, hello = test_hello_for (engine);
+
+  do
+    g_assert_true (test_server_receive (server, 3000, &message));
+  while (message.type != SM_WIRE_HELLO);
+  hello.echo_ns = message.sent_ns;
+  hello.request_id = message.request_id;
+  test_server_send (server, &hello);
+}
+
+/* Only a PONG that answers a PING we sent is a round trip. */
+static void
+test_node_unsolicited_pong_ignored (void)
+{
+  TestNode a = { 0 };
+  TestServer server = { 0 };
+  void *context = zmq_ctx_new ();
+  SmWireMessage message, pong = { .type = SM_WIRE_PONG };
+  SmNodeStats stats;
+  gint64 until;
+
+  test_node_start (&a, "node-a", NULL);
+  test_server_start (&server, context);
+  g_assert_true (sm_node_add_peer (a.node, "fake", server.endpoint, server.identity.public_key, NULL));
+  fake_peer_hello (&server, a.engine);
+  test_wait_for_peer (a.node, 0, SM_PEER_READY, 3000);
+
+  /* A PONG for a request never sent, echoing the dawn of time: the p99
+   * it would make is 10⁹ µs. */
+  pong.request_id = G_GUINT64_CONSTANT (0x7fff000000000000);
+  pong.echo_ns = 1;
+  test_server_send (&server, &pong);
+  until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  do
+    {
+      sm_node_get_stats (a.node, &stats);
+      g_usleep (5000);
+    }
+  while (stats.unsolicited_pongs == 0 && g_get_monotonic_time () < until);
+  g_assert_cmpuint (stats.unsolicited_pongs, ==, 1);
+
+  /* Now answer the PINGs as they come, one PONG each, and one of them
+   * twice: only the first counts. */
+  for (guint answered = 0; answered < 3;)
+    {
+      g_assert_true (test_server_receive (&server, 3000, &message));
+      if (message.type != SM_WIRE_PING)
+        continue;
+      pong.request_id = message.request_id;
+      pong.echo_ns = 1;          /* a lie: the node times with its own clock */
+      test_server_send (&server, &pong);
+      if (answered == 0)
+        test_server_send (&server, &pong);
+      answered++;
+    }
+  until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  while (test_node_get_peer (a.node, 0).rtt_count < 3 && g_get_monotonic_time () < until)
+    g_usleep (5000);
+  g_assert_cmpuint (test_node_get_peer (a.node, 0).rtt_count, ==, 3);
+  g_assert_cmpuint (test_node_get_peer (a.node, 0).rtt_p99_ns, <, G_GUINT64_CONSTANT (1000000000));
+  sm_node_get_stats (a.node, &stats);
+  g_assert_cmpuint (stats.unsolicited_pongs, ==, 2);
+
+  zmq_close (server.socket);
+  test_node_stop (&a);
+  zmq_ctx_term (context);
+}
+
+/* 10,000 BYEs from a peer: it is gone once, and the log says so in a
+ * line or two, not in thousands. */
+static void
+test_node_bye_flood_folded (void)
+{
+  TestNode a = { 0 };
+  TestServer server = { 0 };
+  TestEvents events = { .lines = g_ptr_array_new_with_free_func (g_free) };
+  void *context = zmq_ctx_new ();
+  SmWireMessage bye = { .type = SM_WIRE_BYE };
+
+  g_mutex_init (&events.lock);
+  test_node_start (&a, "node-a", NULL);
+  sm_node_set_event_func (a.node, test_events_cb, &events);
+  test_server_start (&server, context);
+  g_assert_true (sm_node_add_peer (a.node, "fake", server.endpoint, server.identity.public_key, NULL));
+  fake_peer_hello (&server, a.engine);
+  test_wait_for_peer (a.node, 0, SM_PEER_READY, 3000);
+
+  for (guint i = 0; i < 10000; i++)
+    test_server_send (&server, &bye);
+  test_wait_for_peer (a.node, 0, SM_PEER_GONE, 3000);
+  g_usleep (500 * 1000);
+  g_test_message ("%u events for 10000 BYEs", test_events_count (&events));
+  /* ready, gone; and whatever the heartbeats bring back in half a second */
+  g_assert_cmpuint (test_events_count (&events), <=, 2 * SM_NODE_EVENT_BURST);
+
+  zmq_close (server.socket);
+  test_node_stop (&a);
+  zmq_ctx_term (context);
+  g_ptr_array_unref (events.lines);
+  g_mutex_clear (&events.lock);
+}
+
+/* Refused handshakes are counted one by one and reported in one line per
+ * heartbeat at most. */
+static void
+test_node_refused_handshakes_folded (void)
+{
+  const guint total = 200;
+  TestNode b = { 0 };
+  TestEvents events = { .lines = g_ptr_array_new_with_free_func (g_free) };
+  void *context = zmq_ctx_new ();
+  SmWireMessage ping = { .type = SM_WIRE_PING, .request_id = 1 };
+  void *clients[200];
+  SmNodeStats stats;
+  gint64 until;
+
+  g_mutex_init (&events.lock);
+  test_node_start (&b, "node-b", NULL);
+  sm_node_set_event_func (b.node, test_events_cb, &events);
+  for (guint i = 0; i < total; i++)
+    {
+      clients[i] = test_client_new (context, sm_node_get_endpoint (b.node), NULL, NULL);
+      test_client_send (clients[i], &ping);
+    }
+  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  do
+    {
+      sm_node_get_stats (b.node, &stats);
+      g_usleep (10000);
+    }
+  while (stats.rejected_handshakes < total && g_get_monotonic_time () < until);
+  g_assert_cmpuint (stats.rejected_handshakes, >=, total);
+  g_usleep (3 * TEST_HEARTBEAT_MS * 1000);
+  g_test_message ("%u events for %u refused handshakes", test_events_count (&events), total);
+  g_assert_cmpuint (test_events_count (&events), <=, SM_NODE_EVENT_BURST + 1);
+
+  for (guint i = 0; i < total; i++)
+    zmq_close (clients[i]);
+  test_node_stop (&b);
+  zmq_ctx_term (context);
+  g_ptr_array_unref (events.lines);
+  g_mutex_clear (&events.lock);
+}
+
+/* A name with a newline and an escape (ours, from --peer, or a peer's)
+ * reaches the event callback escaped. */
+static void
+test_node_events_escaped (void)
+{
+  TestNode a = { 0 };
+  TestEvents events = { .lines = g_ptr_array_new_with_free_func (g_free) };
+  SmIdentity other;
+  gint64 until;
+
+  g_mutex_init (&events.lock);
+  test_make_identity (&other);
+  test_node_start (&a, "node-a", NULL);
+  sm_node_set_event_func (a.node, test_events_cb, &events);
+  g_assert_true (sm_node_add_peer (a.node, "x\nevent gone \x1b[31mforged", "tcp://127.0.0.1:1", other.public_key, NULL));
+  until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (test_events_count (&events) == 0 && g_get_monotonic_time () < until)
+    g_usleep (10000);
+  g_assert_cmpuint (test_events_count (&events), >=, 1);
+  g_mutex_lock (&events.lock);
+  for (guint i = 0; i < events.lines->len; i++)
+    {
+      const char *line = g_ptr_array_index (events.lines, i);
+
+      g_test_message ("%s", line);
+      g_assert_null (strchr (line, '\n'));
+      g_assert_null (strchr (line, '\x1b'));
+      g_assert_nonnull (strstr (line, "x\\x0aevent gone \\x1b[31mforged"));
+    }
+  g_mutex_unlock (&events.lock);
+
+  test_node_stop (&a);
+  g_ptr_array_unref (events.lines);
+  g_mutex_clear (&events.lock);
+}
+
+/* A key taken out of the trusted-peers file loses its connection's
+ * service and cannot connect again, without a restart. */
+static void
+test_node_trust_reloaded (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sm-trust-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, SM_TRUST_FILE_NAME, NULL);
+  g_autoptr(SmTrust) trust = sm_trust_new ();
+  g_autoptr(GError) error = NULL;
+  SmIdentity kept, removed, identity;
+  SmEngine *engine;
+  SmNode *node;
+  SmNodeConfig config = { .name = "node-b", .bind = "tcp://127.0.0.1:*", .heartbeat_ms = TEST_HEARTBEAT_MS };
+  void *context = zmq_ctx_new ();
+  void *client_kept, *client_removed, *client_again;
+  SmWireMessage ping = { .type = SM_WIRE_PING, .request_id = 9 }, reply;
+  SmNodeStats stats;
+  gint64 until;
+
+  test_make_identity (&kept);
+  test_make_identity (&removed);
+  test_make_identity (&identity);
+  g_assert_true (sm_trust_add (trust, "kept", kept.public_key, NULL));
+  g_assert_true (sm_trust_add (trust, "removed", removed.public_key, NULL));
+  g_assert_true (sm_trust_save (trust, path, &error));
+  g_clear_pointer (&trust, sm_trust_free);
+  trust = sm_trust_load (path, &error);
+  g_assert_no_error (error);
+
+  engine = sm_engine_new (64 * 1024 * 1024, 1, &error);
+  config.identity = identity;
+  config.trust = trust;
+  config.trust_path = path;
+  node = sm_node_new (engine, &config, &error);
+  g_assert_no_error (error);
+
+  client_kept = test_client_new (context, sm_node_get_endpoint (node), identity.public_key, &kept);
+  client_removed = test_client_new (context, sm_node_get_endpoint (node), identity.public_key, &removed);
+  test_client_send (client_kept, &ping);
+  test_client_send (client_removed, &ping);
+  g_assert_true (test_client_receive (client_kept, 3000, &reply, NULL, 0));
+  g_assert_true (test_client_receive (client_removed, 3000, &reply, NULL, 0));
+  g_assert_cmpint (reply.type, ==, SM_WIRE_PONG);
+
+  /* The file loses a line, as an editor or `synmesh` would write it. */
+  {
+    g_autoptr(SmTrust) edited = sm_trust_load (path, &error);
+
+    g_assert_true (sm_trust_remove (edited, "removed"));
+    g_assert_true (sm_trust_save (edited, path, &error));
+  }
+  until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  do
+    {
+      sm_node_get_stats (node, &stats);
+      g_usleep (10000);
+    }
+  while (stats.trust_reloads == 0 && g_get_monotonic_time () < until);
+  g_assert_cmpuint (stats.trust_reloads, ==, 1);
+
+  /* The live connection is served no more, a new one is refused; the
+   * key still listed is served as before. */
+  test_client_send (client_removed, &ping);
+  g_assert_false (test_client_receive (client_removed, 300, &reply, NULL, 0));
+  client_again = test_client_new (context, sm_node_get_endpoint (node), identity.public_key, &removed);
+  test_client_send (client_again, &ping);
+  g_assert_false (test_client_receive (client_again, 300, &reply, NULL, 0));
+  test_client_send (client_kept, &ping);
+  g_assert_true (test_client_receive (client_kept, 3000, &reply, NULL, 0));
+  g_assert_cmpint (reply.type, ==, SM_WIRE_PONG);
+  sm_node_get_stats (node, &stats);
+  g_assert_cmpuint (stats.untrusted_frames, >=, 1);
+  g_assert_cmpuint (stats.untrusted_keys, >=, 1);
+
+  zmq_close (client_kept);
+  zmq_close (client_removed);
+  zmq_close (client_again);
+  sm_node_free (node);
+  sm_engine_free (engine);
+  zmq_ctx_term (context);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+/* A reply lost because its client left is counted, and the count is in
+ * the METRICS that other clients get. */
+static void
+test_node_dropped_replies_in_metrics (void)
+{
+  TestNode b = { 0 };
+  SmIdentity trusted;
+  void *context = zmq_ctx_new ();
+  void *client;
+  SmWireMessage hello, message, reply;
+  g_autofree float *features = NULL;
+  SmNodeStats stats;
+  gint64 until;
+
+  test_make_identity (&trusted);
+  test_node_start (&b, "node-b", trusted.public_key);
+  hello = test_hello_for (b.engine);
+  features = g_new0 (float, hello.body.hello.input_width);
+
+  /* Ask, and leave before the answer. */
+  client = test_client_new (context, sm_node_get_endpoint (b.node), b.identity.public_key, &trusted);
+  test_client_send (client, &hello);
+  g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
+  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  do
+    {
+      encode_infer (&message, features, hello.body.hello.input_width);
+      for (guint i = 0; i < 50; i++)
+        test_client_send (client, &message);
+      zmq_close (client);
+      g_usleep (200 * 1000);
+      sm_node_get_stats (b.node, &stats);
+      client = test_client_new (context, sm_node_get_endpoint (b.node), b.identity.public_key, &trusted);
+      test_client_send (client, &hello);
+      g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
+    }
+  while (stats.replies_dropped == 0 && g_get_monotonic_time () < until);
+  g_assert_cmpuint (stats.replies_dropped, >, 0);
+
+  /* The next METRICS carries it. */
+  do
+    g_assert_true (test_client_receive_any (client, 3000, &reply, NULL, 0));
+  while (reply.type != SM_WIRE_METRICS);
+  g_assert_cmpuint (reply.body.metrics.replies_dropped, >=, stats.replies_dropped);
+
+  zmq_close (client);
+  test_node_stop (&b);
+  zmq_ctx_term (context);
+}
+
+static void
+test_node_endpoint_public (void)
+{
+  g_assert_true (sm_node_endpoint_is_public ("tcp://0.0.0.0:7870"));
+  g_assert_true (sm_node_endpoint_is_public ("tcp://*:7870"));
+  g_assert_true (sm_node_endpoint_is_public ("tcp://192.168.1.4:7870"));
+  g_assert_true (sm_node_endpoint_is_public ("tcp://[::]:7870"));
+  g_assert_true (sm_node_endpoint_is_public ("tcp://eth0:7870"));
+  g_assert_false (sm_node_endpoint_is_public ("tcp://127.0.0.1:7870"));
+  g_assert_false (sm_node_endpoint_is_public ("tcp://127.0.0.1:*"));
+  g_assert_false (sm_node_endpoint_is_public ("tcp://[::1]:7870"));
+  g_assert_false (sm_node_endpoint_is_public ("tcp://localhost:7870"));
+  g_assert_false (sm_node_endpoint_is_public ("ipc:///run/node"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -524,6 +1053,16 @@ main (int   argc,
   g_test_add_func ("/node/refuses-malformed-frames", test_node_refuses_malformed_frames);
   g_test_add_func ("/node/discovery", test_node_discovery);
   g_test_add_func ("/node/burst-is-bounded", test_node_burst_is_bounded);
+  g_test_add_func ("/node/corpus-answers", test_node_corpus_answers);
+  g_test_add_func ("/node/large-frames-answered", test_node_large_frames_answered);
+  g_test_add_func ("/node/too-many-frames-names-request", test_node_too_many_frames_names_request);
+  g_test_add_func ("/node/unsolicited-pong-ignored", test_node_unsolicited_pong_ignored);
+  g_test_add_func ("/node/bye-flood-folded", test_node_bye_flood_folded);
+  g_test_add_func ("/node/refused-handshakes-folded", test_node_refused_handshakes_folded);
+  g_test_add_func ("/node/events-escaped", test_node_events_escaped);
+  g_test_add_func ("/node/trust-reloaded", test_node_trust_reloaded);
+  g_test_add_func ("/node/dropped-replies-in-metrics", test_node_dropped_replies_in_metrics);
+  g_test_add_func ("/node/endpoint-public", test_node_endpoint_public);
 
   return g_test_run ();
 }

@@ -99,7 +99,7 @@ test_wire_round_trip (void)
     .uptime_ms = 60000, .completed = 123456, .failed = 3, .ops_per_s = 2057.5,
     .p50_ns = 410000, .p99_ns = 1200000, .p999_ns = 3100000,
     .pool_in_use = 9 << 20, .pool_limit = 25 << 20, .fragmentation = 0.125,
-    .queue_depth = 12, .peers = 2,
+    .queue_depth = 12, .peers = 2, .replies_dropped = 17,
   };
   assert_round_trip (&in, &out);
   g_assert_cmpmem (&out.body.metrics, sizeof out.body.metrics, &in.body.metrics, sizeof in.body.metrics);
@@ -107,7 +107,7 @@ test_wire_round_trip (void)
   for (SmWireType type = SM_WIRE_PING; type <= SM_WIRE_BYE; type++)
     if (type == SM_WIRE_PING || type == SM_WIRE_PONG || type == SM_WIRE_BYE)
       {
-        in = (SmWireMessage) { .type = type, .request_id = 9, .sent_ns = 10, .echo_ns = 11 };
+        in = (SmWireMessage) { .type = type, .request_id = 9, .sent_ns = 10, .echo_ns = type == SM_WIRE_PONG ? 11 : 0 };
         assert_round_trip (&in, &out);
       }
 }
@@ -150,7 +150,7 @@ test_wire_rejects (void)
   /* A future version is refused, but the request id survives for the
    * error reply. */
   memcpy (bad, frame, n);
-  bad[4] = 2;
+  bad[4] = SM_WIRE_VERSION + 1;
   g_assert_false (sm_wire_decode (bad, n, NULL, 0, &out, &error));
   g_assert_error (error, SM_WIRE_ERROR, SM_WIRE_STATUS_BAD_VERSION);
   g_assert_cmpuint (out.request_id, ==, 7);
@@ -264,13 +264,6 @@ test_wire_rejects (void)
   }
 }
 
-static const char *const status_names[] = {
-  [SM_WIRE_STATUS_MALFORMED] = "MALFORMED",
-  [SM_WIRE_STATUS_BAD_VERSION] = "BAD_VERSION",
-  [SM_WIRE_STATUS_BAD_TYPE] = "BAD_TYPE",
-  [SM_WIRE_STATUS_TOO_LARGE] = "TOO_LARGE",
-};
-
 static void
 check_wire_seed (const char *path,
                  const char *seed_name,
@@ -302,8 +295,7 @@ check_wire_seed (const char *path,
   g_test_message ("%s: %s", seed_name, error ? error->message : "(accepted!)");
   g_assert_false (ok);
   g_assert_nonnull (error);
-  g_assert_cmpint (error->code, <, G_N_ELEMENTS (status_names));
-  g_assert_cmpstr (status_names[error->code], ==, outcome);
+  g_assert_cmpstr (sm_wire_status_name (error->code), ==, outcome);
 }
 
 /* The seeds were written by an encoder of their own from docs/protocol.md
@@ -312,7 +304,104 @@ check_wire_seed (const char *path,
 static void
 test_wire_corpus (void)
 {
-  g_assert_cmpuint (corpus_foreach ("wire", check_wire_seed, NULL), >=, 40);
+  g_assert_cmpuint (corpus_foreach ("wire", check_wire_seed, NULL), >=, 60);
+}
+
+/* Issue 15: what version 2 refuses that version 1 let through. */
+static void
+test_wire_rejects_v2 (void)
+{
+  guint8 frame[SM_WIRE_ENVELOPE_MAX];
+  float features[4] = { 1, 2, 3, 4 };
+  SmWireMessage m;
+  gsize n;
+  const char *const bad_names[] = { "a\nevent gone x", "\x1b[2J", "tab\there", "c1\xc2\x85", "del\x7f" };
+
+  /* Control characters in names: shown on terminals and in logs. */
+  for (guint i = 0; i < G_N_ELEMENTS (bad_names); i++)
+    {
+      m = hello_message ();
+      g_strlcpy (m.body.hello.name, bad_names[i], sizeof m.body.hello.name);
+      n = sm_wire_encode (&m, frame);
+      assert_rejected (frame, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+      m = hello_message ();
+      g_strlcpy (m.body.hello.software, bad_names[i], sizeof m.body.hello.software);
+      n = sm_wire_encode (&m, frame);
+      assert_rejected (frame, n, NULL, 0, SM_WIRE_STATUS_MALFORMED);
+    }
+
+  /* Echo fields that must be zero. */
+  for (SmWireType type = SM_WIRE_HELLO; type <= SM_WIRE_BYE; type++)
+    {
+      g_autoptr(GError) error = NULL;
+      gboolean echoes = type == SM_WIRE_HELLO || type == SM_WIRE_PONG || type == SM_WIRE_INFER_REPLY
+                        || type == SM_WIRE_ERROR_REPLY;
+      SmWireMessage out;
+
+      m = (SmWireMessage) { .type = type, .echo_ns = 5 };
+      if (type == SM_WIRE_HELLO)
+        m = hello_message (), m.echo_ns = 5;
+      if (type == SM_WIRE_INFER_REQUEST || type == SM_WIRE_INFER_REPLY)
+        {
+          m.body.infer = (SmWireInfer) { .expert = 1, .rows = 1, .cols = 4 };
+          m.tensor = (const guint8 *) features;
+          m.tensor_size = sizeof features;
+        }
+      if (type == SM_WIRE_ERROR_REPLY)
+        m.body.error.code = SM_WIRE_STATUS_INTERNAL;
+      n = sm_wire_encode (&m, frame);
+      g_assert_cmpint (sm_wire_decode (frame, n, m.tensor, m.tensor_size, &out, &error), ==, echoes);
+      if (!echoes)
+        g_assert_error (error, SM_WIRE_ERROR, SM_WIRE_STATUS_MALFORMED);
+    }
+
+  /* NaN and infinities in either direction's tensor. */
+  m = (SmWireMessage) {
+    .type = SM_WIRE_INFER_REQUEST, .body.infer = { .expert = 1, .rows = 1, .cols = 4 },
+    .tensor = (const guint8 *) features, .tensor_size = sizeof features,
+  };
+  n = sm_wire_encode (&m, frame);
+  features[3] = NAN;
+  assert_rejected (frame, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_MALFORMED);
+  features[3] = -INFINITY;
+  assert_rejected (frame, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_MALFORMED);
+  m.type = SM_WIRE_INFER_REPLY;
+  n = sm_wire_encode (&m, frame);
+  features[0] = INFINITY, features[3] = 4;
+  assert_rejected (frame, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_MALFORMED);
+
+  /* rows × cols within 16 MiB, though each is within its own limit. */
+  m.type = SM_WIRE_INFER_REQUEST;
+  m.body.infer = (SmWireInfer) { .expert = 1, .rows = SM_WIRE_ROWS_MAX, .cols = SM_WIRE_TENSOR_FLOATS_MAX / SM_WIRE_ROWS_MAX + 1 };
+  m.tensor_size = (gsize) m.body.infer.rows * m.body.infer.cols * sizeof (float);
+  n = sm_wire_encode (&m, frame);
+  assert_rejected (frame, n, (const guint8 *) features, sizeof features, SM_WIRE_STATUS_TOO_LARGE);
+  /* The transport carries the largest legal frame with room to spare. */
+  g_assert_cmpuint (SM_WIRE_TRANSPORT_MAX, >=, SM_WIRE_TENSOR_MAX + 1024 * 1024);
+}
+
+static void
+test_wire_text_for_display (void)
+{
+  struct { const char *in, *out; } cases[] = {
+    { "plain ü", "plain ü" },
+    { "a\nevent gone b", "a\\x0aevent gone b" },
+    { "\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m" },
+    { "del\x7f c1\xc2\x9b", "del\\x7f c1\\x9b" },
+    { "bad \xff utf8", "bad \xef\xbf\xbd utf8" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *shown = sm_wire_text_for_display (cases[i].in);
+
+      g_assert_cmpstr (shown, ==, cases[i].out);
+    }
+  {
+    g_autofree char *empty = sm_wire_text_for_display (NULL);
+
+    g_assert_cmpstr (empty, ==, "");
+  }
 }
 
 int
@@ -324,6 +413,8 @@ main (int   argc,
   g_test_add_func ("/engine/mesh/wire/round-trip", test_wire_round_trip);
   g_test_add_func ("/engine/mesh/wire/rejects", test_wire_rejects);
   g_test_add_func ("/engine/mesh/wire/corpus", test_wire_corpus);
+  g_test_add_func ("/engine/mesh/wire/rejects-v2", test_wire_rejects_v2);
+  g_test_add_func ("/engine/mesh/wire/text-for-display", test_wire_text_for_display);
 
   return g_test_run ();
 }

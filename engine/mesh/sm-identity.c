@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "sm-error.h"
@@ -15,6 +16,26 @@ char *
 sm_identity_default_path (const char *data_dir)
 {
   return g_build_filename (data_dir, SM_IDENTITY_FILE_NAME, NULL);
+}
+
+char *
+sm_identity_check_folder (const char *path)
+{
+  g_autofree char *folder = g_path_get_dirname (path);
+  struct stat st;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (stat (folder, &st) != 0)
+    return NULL;
+  /* The sticky bit (as on /tmp) keeps others from replacing our files. */
+  if ((st.st_mode & 0022) != 0 && (st.st_mode & S_ISVTX) == 0)
+    return g_strdup_printf ("%s: permissions %04o let others replace the node's key and trust list; chmod go-w it",
+                            folder, (guint) (st.st_mode & 0777));
+  if (st.st_uid != getuid () && st.st_uid != 0)
+    return g_strdup_printf ("%s belongs to user %u, who can replace the node's key and trust list",
+                            folder, (guint) st.st_uid);
+  return NULL;
 }
 
 gboolean
@@ -109,6 +130,14 @@ sm_identity_load (const char  *path,
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO,
                    "%s: %s (synmesh keygen creates it)", path, g_strerror (errno));
+      return FALSE;
+    }
+  /* As ssh does: a key file that belongs to someone else is theirs. */
+  if (st.st_uid != getuid ())
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "%s: owned by user %u, not by you (%u); a key is used only by its owner",
+                   path, (guint) st.st_uid, (guint) getuid ());
       return FALSE;
     }
   /* As ssh does: a secret others can read is no longer a secret. */

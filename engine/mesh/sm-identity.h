@@ -21,6 +21,10 @@ typedef struct
 /* The key file's path: @data_dir/node.key. */
 char     *sm_identity_default_path (const char   *data_dir);
 
+/* A warning when the folder that holds @path may be written by others
+ * (who could then replace the key or the trust list), or NULL. */
+char     *sm_identity_check_folder (const char   *path);
+
 /* Makes a new keypair and writes it to @path, atomically and 0600.  An
  * existing file is an error unless @replace (peers that trusted the old key
  * will refuse the new one). */

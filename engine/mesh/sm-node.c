@@ -4,11 +4,13 @@
 #define G_LOG_DOMAIN "sm-node"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "sm-beacon.h"
@@ -28,6 +30,10 @@
 #define FIXED_ITEMS                3
 /* Request ids with this bit are the benchmark's PINGs. */
 #define PROBE_BIT                  (G_GUINT64_CONSTANT (1) << 63)
+/* PINGs a peer may leave unanswered before the oldest is forgotten: more
+ * than the heartbeats it takes to be gone. */
+#define PINGS_OUTSTANDING          8
+#define N_EVENTS                   (SM_NODE_EVENT_DISCOVERED + 1)
 
 /* ---- what other threads post to the node's thread ---- */
 
@@ -94,12 +100,19 @@ struct _Peer
   gint64               connected_ns;
   SmHistogram         *rtt;
   SmHistogramRecorder *rtt_recorder;
+  /* PINGs sent and not answered: only a PONG that names one of them is a
+   * round trip, timed by our clock, not by what the PONG says. */
+  struct {
+    guint64 request_id;
+    gint64  sent_ns;
+  } pings[PINGS_OUTSTANDING];
+  guint                next_ping;
 };
 
 /* A peer connected to our ROUTER, known by its routing id. */
 typedef struct
 {
-  char    name[SM_WIRE_NAME_MAX + 1];   /* its User-Id: the trusted name */
+  char    key[SM_IDENTITY_KEY_LENGTH + 1];  /* its User-Id: the CURVE key */
   guint64 model_hash;
   gboolean said_hello;
   gint64  last_heard_ns;
@@ -126,6 +139,24 @@ struct _SmNode
 
   SmNodeEventFunc  event_func;
   gpointer         event_data;
+  /* Events shown per kind in the current window, and those only counted
+   * (a flood of BYEs or handshakes must not become a flood of lines). */
+  struct {
+    gint64  window_ns;
+    guint   shown;
+    guint64 folded;
+  } events[N_EVENTS];
+  guint64          handshakes_reported;
+  guint64          untrusted_reported;
+
+  /* The trusted-peers file, watched by a stat() per heartbeat: the node's
+   * thread has no main context to run a GFileMonitor in. */
+  char            *trust_path;
+  SmTrust         *owned_trust;    /* the last list read from trust_path */
+  struct stat      trust_stat;
+  gboolean         trust_exists;
+  /* The gate's answer to libzmq (a Z85 key); only the gate's thread uses it. */
+  char             gate_user_id[SM_IDENTITY_KEY_LENGTH + 1];
 
   gint             ready_peers;     /* read by submitting threads */
 
@@ -176,6 +207,29 @@ emit (SmNode      *node,
       const char  *format,
       ...) G_GNUC_PRINTF (4, 5);
 
+/* Says how many events of @event were folded in the window that ended. */
+static void
+fold_flush (SmNode      *node,
+            SmNodeEvent  event,
+            gint64       now)
+{
+  guint64 folded = node->events[event].folded;
+  g_autofree char *message = NULL;
+
+  if (now - node->events[event].window_ns < (gint64) SM_NODE_EVENT_WINDOW_S * 1000000000)
+    return;
+  node->events[event].window_ns = now;
+  node->events[event].shown = 0;
+  node->events[event].folded = 0;
+  if (folded == 0 || node->event_func == NULL)
+    return;
+  message = g_strdup_printf ("%" G_GUINT64_FORMAT " more such events in %d s, not shown one by one",
+                             folded, SM_NODE_EVENT_WINDOW_S);
+  node->event_func (event, NULL, message, node->event_data);
+}
+
+/* On the node's thread only.  Everything shown passes through here, so
+ * this is where peers' text is made harmless and floods are folded. */
 static void
 emit (SmNode      *node,
       SmNodeEvent  event,
@@ -183,15 +237,27 @@ emit (SmNode      *node,
       const char  *format,
       ...)
 {
-  g_autofree char *message = NULL;
+  g_autofree char *text = NULL, *message = NULL, *peer_text = NULL;
   va_list args;
 
   if (node->event_func == NULL)
     return;
+  fold_flush (node, event, now_ns ());
+  if (node->events[event].shown >= SM_NODE_EVENT_BURST)
+    {
+      node->events[event].folded++;
+      g_mutex_lock (&node->lock);
+      node->stats.events_folded++;
+      g_mutex_unlock (&node->lock);
+      return;
+    }
+  node->events[event].shown++;
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  text = g_strdup_vprintf (format, args);
   va_end (args);
-  node->event_func (event, peer, message, node->event_data);
+  message = sm_wire_text_for_display (text);
+  peer_text = peer != NULL ? sm_wire_text_for_display (peer) : NULL;
+  node->event_func (event, peer_text, message, node->event_data);
 }
 
 static void
@@ -301,8 +367,10 @@ reply_error (SmNode       *node,
     .echo_ns = echo_ns,
   };
 
+  g_autofree char *shown = sm_wire_text_for_display (text);
+
   message.body.error.code = status;
-  g_strlcpy (message.body.error.message, text, sizeof message.body.error.message);
+  g_strlcpy (message.body.error.message, shown, sizeof message.body.error.message);
   /* Cut at a character, not inside one: the decoder checks UTF-8. */
   if (!g_utf8_validate (message.body.error.message, -1, NULL))
     message.body.error.message[0] = '\0';
@@ -499,23 +567,56 @@ take_hello (SmNode              *node,
     }
 }
 
+/* Sends a heartbeat PING and remembers it, so that its PONG can be told
+ * from one nobody asked for. */
+static void
+send_ping (SmNode *node,
+           Peer   *peer)
+{
+  guint slot = peer->next_ping++ % PINGS_OUTSTANDING;
+
+  peer->pings[slot].request_id = ++node->next_request_id;
+  peer->pings[slot].sent_ns = now_ns ();
+  send_to_peer (node, peer, SM_WIRE_PING, peer->pings[slot].request_id);
+}
+
 static void
 take_rtt (SmNode  *node,
           Peer    *peer,
           guint64  request_id,
-          guint64  echo_ns,
           gint64   now)
 {
-  guint64 rtt = (guint64) MAX (0, now - (gint64) echo_ns);
   Probe *probe = node->probe;
+  gboolean probing = probe != NULL && (request_id & PROBE_BIT) && (request_id & ~PROBE_BIT) == probe->done
+                     && g_ptr_array_index (node->peers, probe->index) == peer;
+  gint64 sent_ns = -1;
+  guint64 rtt;
 
+  if (probing)
+    sent_ns = probe->sent_ns;
+  else
+    for (guint i = 0; i < PINGS_OUTSTANDING; i++)
+      if (peer->pings[i].request_id == request_id && request_id != 0)
+        {
+          sent_ns = peer->pings[i].sent_ns;
+          peer->pings[i].request_id = 0;   /* a second PONG for it is not a sample */
+          break;
+        }
+  if (sent_ns < 0)
+    {
+      g_mutex_lock (&node->lock);
+      node->stats.unsolicited_pongs++;
+      g_mutex_unlock (&node->lock);
+      return;
+    }
+
+  rtt = (guint64) MAX (0, now - sent_ns);
   sm_histogram_recorder_record (peer->rtt_recorder, rtt);
   g_mutex_lock (&node->lock);
   peer->info.rtt_last_ns = rtt;
   g_mutex_unlock (&node->lock);
 
-  if (probe != NULL && (request_id & PROBE_BIT) && (request_id & ~PROBE_BIT) == probe->done
-      && g_ptr_array_index (node->peers, probe->index) == peer)
+  if (probing)
     {
       probe->rtts[probe->done++] = rtt;
       if (probe->done < probe->count)
@@ -630,7 +731,9 @@ peer_readable (SmNode *node,
       gboolean was_gone = peer->info.state == SM_PEER_GONE;
 
       peer->last_heard_ns = now;
-      if (was_gone)
+      /* A BYE does not bring a gone peer back (else each of a flood of
+       * them would make it come and go again). */
+      if (was_gone && message.type != SM_WIRE_BYE)
         {
           set_peer_state (node, peer, SM_PEER_CONNECTING);
           send_to_peer (node, peer, SM_WIRE_HELLO, 0);
@@ -642,7 +745,7 @@ peer_readable (SmNode *node,
           take_hello (node, peer, &message);
           break;
         case SM_WIRE_PONG:
-          take_rtt (node, peer, message.request_id, message.echo_ns, now);
+          take_rtt (node, peer, message.request_id, now);
           break;
         case SM_WIRE_INFER_REPLY:
         case SM_WIRE_ERROR_REPLY:
@@ -700,6 +803,17 @@ send_served (SmNode *node,
   node->stats.served++;
   g_mutex_unlock (&node->lock);
 
+  /* Our own model's output is checked as a peer's would be: a NaN is a
+   * failure to say so, not an answer. */
+  if (served->error == NULL)
+    for (guint i = 0; i < served->result->output_width; i++)
+      if (!isfinite (served->result->output[i]))
+        {
+          served->error = g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED,
+                                       "The model's output is not finite");
+          break;
+        }
+
   if (served->error != NULL)
     {
       SmWireStatus status = g_error_matches (served->error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED)
@@ -750,25 +864,51 @@ refuse (SmNode       *node,
   g_mutex_unlock (&node->lock);
   if (answer)
     reply_error (node, routing_id, routing_id_size, request_id, echo_ns, status, text);
-  emit (node, SM_NODE_EVENT_REJECTED, NULL, "Refused a frame: %s", text);
+  emit (node, SM_NODE_EVENT_REJECTED, NULL, "Refused a frame (%s): %s", sm_wire_status_name (status), text);
 }
 
+static gboolean
+has_peer_key (SmNode     *node,
+              const char *public_key);
+
+/* Whether @key (Z85) may talk to us now: the trusted-peers file as last
+ * read, or a peer we were told to connect to.  On the node's thread,
+ * which is the only one that changes either. */
+static gboolean
+key_is_trusted (SmNode     *node,
+                const char *key)
+{
+  return key != NULL && (sm_trust_lookup (node->trust, key) != NULL || has_peer_key (node, key));
+}
+
+/* The client that sent @envelope, or NULL when its key is no longer
+ * trusted: the ZAP handler admitted it, but the trust list changed since,
+ * and libzmq cannot close one connection of a ROUTER, so its frames are
+ * ignored from now on. */
 static Client *
 find_client (SmNode    *node,
              zmq_msg_t *routing_id,
              zmq_msg_t *envelope,
              gint64     now)
 {
-  g_autoptr(GBytes) key = g_bytes_new (zmq_msg_data (routing_id), zmq_msg_size (routing_id));
-  Client *client = g_hash_table_lookup (node->clients, key);
+  g_autoptr(GBytes) id = g_bytes_new (zmq_msg_data (routing_id), zmq_msg_size (routing_id));
+  Client *client = g_hash_table_lookup (node->clients, id);
+  const char *key = client != NULL ? client->key : zmq_msg_gets (envelope, "User-Id");
 
+  if (!key_is_trusted (node, key))
+    {
+      if (client != NULL)
+        g_hash_table_remove (node->clients, id);
+      g_mutex_lock (&node->lock);
+      node->stats.untrusted_frames++;
+      g_mutex_unlock (&node->lock);
+      return NULL;
+    }
   if (client == NULL)
     {
-      const char *user = zmq_msg_gets (envelope, "User-Id");
-
       client = g_new0 (Client, 1);
-      g_strlcpy (client->name, user != NULL ? user : "?", sizeof client->name);
-      g_hash_table_insert (node->clients, g_steal_pointer (&key), client);
+      g_strlcpy (client->key, key, sizeof client->key);
+      g_hash_table_insert (node->clients, g_steal_pointer (&id), client);
     }
   client->last_heard_ns = now;
   return client;
@@ -798,10 +938,28 @@ serve_infer (SmNode              *node,
               client->said_hello ? "Another model runs here" : "Say HELLO first", TRUE);
       return;
     }
-  if (infer->rows != 1 || infer->expert >= SM_N_DOMAINS || !(mask & (1u << infer->expert)))
+  /* docs/protocol.md, "Conversation": one query per request in this
+   * version (a larger tensor than the node takes is TOO_LARGE), the
+   * model's own width (another is another model), an expert served here
+   * (255, "let the peer route", is not done by any version-2 node). */
+  if (infer->rows != 1)
+    {
+      refuse (node, id, id_size, message->request_id, message->sent_ns, SM_WIRE_STATUS_TOO_LARGE,
+              "One query (rows = 1) per request", TRUE);
+      return;
+    }
+  if (infer->cols != width)
+    {
+      g_autofree char *text = g_strdup_printf ("The model here takes %u features, not %u", width, infer->cols);
+
+      refuse (node, id, id_size, message->request_id, message->sent_ns, SM_WIRE_STATUS_MODEL_MISMATCH, text, TRUE);
+      return;
+    }
+  if (infer->expert >= SM_N_DOMAINS || !(mask & (1u << infer->expert)))
     {
       refuse (node, id, id_size, message->request_id, message->sent_ns, SM_WIRE_STATUS_NO_EXPERT,
-              infer->rows != 1 ? "One query per request" : "No such expert here", TRUE);
+              infer->expert == SM_WIRE_EXPERT_ROUTE ? "This node does not route: name an expert"
+                                                    : "No such expert here", TRUE);
       return;
     }
   if (node->stats.serving >= SM_NODE_SERVE_MAX || node->stopping)
@@ -859,10 +1017,18 @@ router_readable (SmNode *node)
   id = zmq_msg_data (&frames[0]);
   id_size = zmq_msg_size (&frames[0]);
   client = find_client (node, &frames[0], &frames[1], now);
+  if (client == NULL)
+    {
+      close_frames (frames, n, 3);
+      return;
+    }
 
-  if (n > 3 || !sm_wire_decode (zmq_msg_data (&frames[1]), zmq_msg_size (&frames[1]),
-                                n == 3 ? zmq_msg_data (&frames[2]) : NULL,
-                                n == 3 ? zmq_msg_size (&frames[2]) : 0, &message, &error))
+  /* Decoded even when there are too many frames: the header names the
+   * request that the refusal answers. */
+  if (!sm_wire_decode (zmq_msg_data (&frames[1]), zmq_msg_size (&frames[1]),
+                       n >= 3 ? zmq_msg_data (&frames[2]) : NULL,
+                       n >= 3 ? zmq_msg_size (&frames[2]) : 0, &message, &error)
+      || n > 3)
     {
       gboolean is_error = zmq_msg_size (&frames[1]) >= 8
                           && (((const guint8 *) zmq_msg_data (&frames[1]))[6]
@@ -871,7 +1037,8 @@ router_readable (SmNode *node)
       /* Never answer an ERROR with an ERROR. */
       refuse (node, id, id_size, message.request_id, message.sent_ns,
               error != NULL ? (SmWireStatus) error->code : SM_WIRE_STATUS_MALFORMED,
-              error != NULL ? error->message : "Too many frames", !is_error);
+              error != NULL ? error->message : "Too many frames: a message is an envelope and at most a tensor",
+              !is_error);
       close_frames (frames, n, 3);
       return;
     }
@@ -917,14 +1084,18 @@ router_readable (SmNode *node)
     case SM_WIRE_INFER_REPLY:
     case SM_WIRE_METRICS:
     default:
+      /* docs/protocol.md: BAD_TYPE is also a type the receiver does not
+       * take in its role, as a reply sent to a server. */
       refuse (node, id, id_size, message.request_id, message.sent_ns, SM_WIRE_STATUS_BAD_TYPE,
-              "Not a request", TRUE);
+              "A server takes requests, not replies or METRICS", TRUE);
       break;
     }
   close_frames (frames, n, 3);
 }
 
-/* The gate refused a connection: counted here, on the gate's thread. */
+/* The gate refused a connection: counted here, on the gate's thread; the
+ * node's thread reports the count at its next heartbeat, so that a flood
+ * of handshakes is one line, not one per handshake. */
 static void
 connection_refused (gboolean untrusted_key,
                     gpointer user_data)
@@ -936,30 +1107,33 @@ connection_refused (gboolean untrusted_key,
   if (untrusted_key)
     node->stats.untrusted_keys++;
   g_mutex_unlock (&node->lock);
-  emit (node, SM_NODE_EVENT_REJECTED, NULL, "Refused a connection: %s",
-        untrusted_key ? "key not trusted" : "no CURVE handshake");
 }
 
 /* Trusted: the keys in the trust file, and those of the peers we were
- * told to connect to.  On the gate's thread: the trust list does not
- * change while the node runs, the peers' list only under the lock. */
+ * told to connect to.  On the gate's thread, so under the lock: the node's
+ * thread swaps the trust list when its file changes.  The answer, libzmq's
+ * User-Id for the connection, is the key itself: the node checks it
+ * against the list again with every frame. */
 static const char *
 lookup_key (const guint8 *public_key,
             gpointer      user_data)
 {
   SmNode *node = user_data;
-  const char *name = sm_trust_lookup_raw (node->trust, public_key);
+  const char *name;
 
   g_mutex_lock (&node->lock);
+  name = sm_trust_lookup_raw (node->trust, public_key);
   for (guint i = 0; name == NULL && i < node->peers->len; i++)
     {
       Peer *peer = g_ptr_array_index (node->peers, i);
 
       if (memcmp (peer->raw_key, public_key, sizeof peer->raw_key) == 0)
-        name = peer->info.name;   /* fixed for the peer's life */
+        name = peer->info.name;
     }
   g_mutex_unlock (&node->lock);
-  return name;
+  if (name == NULL || zmq_z85_encode (node->gate_user_id, public_key, 32) == NULL)
+    return NULL;
+  return node->gate_user_id;
 }
 
 /* ---- the node's thread ---- */
@@ -971,7 +1145,7 @@ open_socket (SmNode  *node,
 {
   void *socket = zmq_socket (node->context, type);
   int linger = 0;
-  gint64 max_size = (gint64) SM_WIRE_TENSOR_MAX;
+  gint64 max_size = (gint64) SM_WIRE_TRANSPORT_MAX;
 
   if (socket == NULL)
     {
@@ -980,6 +1154,8 @@ open_socket (SmNode  *node,
       return NULL;
     }
   zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger);
+  /* Above the largest legal frame (sm-wire.h), so that frames somewhat
+   * too large reach the decoder and are answered TOO_LARGE. */
   zmq_setsockopt (socket, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size);
   return socket;
 }
@@ -1152,6 +1328,9 @@ send_metrics (SmNode *node,
   m->fragmentation = CLAMP (pool.fragmentation, 0.0, 1.0);
   m->queue_depth = sm_engine_get_queue_depth (node->engine);
   m->peers = (guint32) g_atomic_int_get (&node->ready_peers);
+  g_mutex_lock (&node->lock);
+  m->replies_dropped = node->stats.replies_dropped;
+  g_mutex_unlock (&node->lock);
 
   g_hash_table_iter_init (&iter, node->clients);
   while (g_hash_table_iter_next (&iter, (gpointer *) &key, (gpointer *) &client))
@@ -1166,6 +1345,66 @@ send_metrics (SmNode *node,
       }
 }
 
+static gboolean
+trust_file_changed (SmNode *node)
+{
+  struct stat st;
+  gboolean exists = stat (node->trust_path, &st) == 0;
+
+  if (exists == node->trust_exists
+      && (!exists
+          || (st.st_ino == node->trust_stat.st_ino && st.st_size == node->trust_stat.st_size
+              && st.st_mtim.tv_sec == node->trust_stat.st_mtim.tv_sec
+              && st.st_mtim.tv_nsec == node->trust_stat.st_mtim.tv_nsec
+              && st.st_ctim.tv_sec == node->trust_stat.st_ctim.tv_sec
+              && st.st_ctim.tv_nsec == node->trust_stat.st_ctim.tv_nsec)))
+    return FALSE;
+  node->trust_exists = exists;
+  if (exists)
+    node->trust_stat = st;
+  return TRUE;
+}
+
+/* The trusted-peers file changed: read it again, and stop serving the
+ * clients whose keys it no longer lists.  A file that cannot be read
+ * keeps the list we have (and says so): an editor's half-written save
+ * must not open the node, nor close it. */
+static void
+reload_trust (SmNode *node)
+{
+  g_autoptr(GError) error = NULL;
+  SmTrust *trust;
+  SmTrust *old;
+  GHashTableIter iter;
+  Client *client;
+  guint dropped = 0;
+
+  if (node->trust_path == NULL || !trust_file_changed (node))
+    return;
+  trust = sm_trust_load (node->trust_path, &error);
+  if (trust == NULL)
+    {
+      emit (node, SM_NODE_EVENT_REJECTED, NULL, "Kept the trust list as it was: %s", error->message);
+      return;
+    }
+  g_mutex_lock (&node->lock);
+  old = node->owned_trust;
+  node->trust = node->owned_trust = trust;
+  node->stats.trust_reloads++;
+  g_mutex_unlock (&node->lock);
+  sm_trust_free (old);
+
+  g_hash_table_iter_init (&iter, node->clients);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &client))
+    if (!key_is_trusted (node, client->key))
+      {
+        g_hash_table_iter_remove (&iter);
+        dropped++;
+      }
+  emit (node, SM_NODE_EVENT_REJECTED, NULL, "Read %s again: %u keys trusted, %u connected clients no longer served",
+        node->trust_path, sm_trust_get_count (trust), dropped);
+}
+
 static void
 heartbeat (SmNode *node,
            gint64  now)
@@ -1176,6 +1415,23 @@ heartbeat (SmNode *node,
   Pending *pending;
   Client *client;
   g_autoptr(GPtrArray) late = g_ptr_array_new ();
+  guint64 handshakes, untrusted;
+
+  reload_trust (node);
+
+  /* The gate's refusals, one line for all since the last heartbeat. */
+  g_mutex_lock (&node->lock);
+  handshakes = node->stats.rejected_handshakes;
+  untrusted = node->stats.untrusted_keys;
+  g_mutex_unlock (&node->lock);
+  if (handshakes > node->handshakes_reported)
+    emit (node, SM_NODE_EVENT_REJECTED, NULL, "Refused %" G_GUINT64_FORMAT " connections (%" G_GUINT64_FORMAT
+          " with keys not trusted, the others without CURVE)", handshakes - node->handshakes_reported,
+          untrusted - node->untrusted_reported);
+  node->handshakes_reported = handshakes;
+  node->untrusted_reported = untrusted;
+  for (guint i = 0; i < N_EVENTS; i++)
+    fold_flush (node, i, now);
 
   for (guint i = 0; i < node->peers->len; i++)
     {
@@ -1188,7 +1444,7 @@ heartbeat (SmNode *node,
         reconnect_peer (node, peer, now);
       if (!peer->info.has_hello)
         send_to_peer (node, peer, SM_WIRE_HELLO, 0);
-      send_to_peer (node, peer, SM_WIRE_PING, ++node->next_request_id);
+      send_ping (node, peer);
       g_mutex_lock (&node->lock);
       {
         g_autoptr(SmHistogramSnapshot) snapshot = sm_histogram_snapshot (peer->rtt);
@@ -1492,6 +1748,8 @@ node_destroy (SmNode *node)
   g_mutex_clear (&node->lock);
   g_cond_clear (&node->probe_done);
   g_cond_clear (&node->peer_added);
+  sm_trust_free (node->owned_trust);
+  g_free (node->trust_path);
   g_free (node->endpoint);
   g_free (node);
 }
@@ -1511,6 +1769,9 @@ sm_node_new (SmEngine            *engine,
   node = g_new0 (SmNode, 1);
   node->engine = engine;
   node->trust = config->trust;
+  node->trust_path = g_strdup (config->trust_path);
+  if (node->trust_path != NULL)
+    trust_file_changed (node);   /* the state config->trust was read in */
   node->identity = config->identity;
   node->wakeup = -1;
   g_strlcpy (node->name, config->name != NULL ? config->name : g_get_host_name (), sizeof node->name);
@@ -1654,6 +1915,33 @@ sm_node_parse_peer (const char  *text,
   *endpoint = g_strndup (start, (gsize) (text + length - SM_IDENTITY_KEY_LENGTH - 1 - start));
   *public_key = g_strdup (text + length - SM_IDENTITY_KEY_LENGTH);
   return TRUE;
+}
+
+gboolean
+sm_node_endpoint_is_public (const char *endpoint)
+{
+  const char *host, *end;
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (endpoint != NULL, FALSE);
+
+  if (!g_str_has_prefix (endpoint, "tcp://"))
+    return FALSE;   /* ipc://, inproc:// stay on this machine */
+  host = endpoint + strlen ("tcp://");
+  /* tcp://[::1]:port, tcp://host:port, tcp://iface;host:port (the part
+   * after ';' is the remote end of a connect, not ours). */
+  if (host[0] == '[')
+    {
+      end = strchr (host, ']');
+      name = end != NULL ? g_strndup (host + 1, (gsize) (end - host - 1)) : g_strdup (host);
+    }
+  else
+    {
+      end = strrchr (host, ':');
+      name = end != NULL ? g_strndup (host, (gsize) (end - host)) : g_strdup (host);
+    }
+  return !(g_str_has_prefix (name, "127.") || g_str_equal (name, "::1") || g_str_equal (name, "localhost")
+           || g_str_equal (name, "lo"));
 }
 
 const char *

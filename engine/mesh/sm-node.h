@@ -39,6 +39,10 @@ typedef struct
   SmIdentity  identity;
   SmTrust    *trust;           /* borrowed; the node's thread reads it, so
                                 * nobody may change it while the node runs */
+  const char *trust_path;      /* the file @trust came from, or NULL: the node
+                                * watches it and, when it changes, reads it
+                                * again and stops serving clients whose key
+                                * it no longer lists */
   guint       heartbeat_ms;    /* 0: SM_NODE_DEFAULT_HEARTBEAT_MS */
   guint       discovery_port;  /* UDP port for LAN discovery (sm-beacon.h); 0: off */
 } SmNodeConfig;
@@ -87,6 +91,10 @@ typedef struct
   guint64 replies_dropped;      /* replies to clients gone or not reading */
   guint64 discovered;           /* trusted peers found by LAN discovery */
   guint   clients;              /* peers connected to this node now */
+  guint64 unsolicited_pongs;    /* PONGs naming no PING we had out: ignored */
+  guint64 untrusted_frames;     /* frames from keys trusted no more: ignored */
+  guint64 trust_reloads;        /* times the trusted-peers file was read again */
+  guint64 events_folded;        /* events not shown one by one, only counted */
 } SmNodeStats;
 
 typedef enum {
@@ -97,7 +105,12 @@ typedef enum {
   SM_NODE_EVENT_DISCOVERED,     /* LAN discovery found a trusted node */
 } SmNodeEvent;
 
-/* Called on the node's thread; return quickly. */
+/* Called on the node's thread; return quickly.  @peer and @message are
+ * fit to print: anything a peer wrote in them has its control characters
+ * escaped.  Events of one kind beyond a few per SM_NODE_EVENT_WINDOW_S
+ * are folded into one line that says how many there were. */
+#define SM_NODE_EVENT_BURST     8
+#define SM_NODE_EVENT_WINDOW_S  5
 typedef void (*SmNodeEventFunc) (SmNodeEvent  event,
                                  const char  *peer,
                                  const char  *message,
@@ -151,6 +164,10 @@ gboolean    sm_node_probe             (SmNode              *node,
                                        GError             **error);
 
 const char *sm_peer_state_get_name    (SmPeerState          state);
+
+/* Whether a node bound to @endpoint can be reached from other machines
+ * (any address but loopback, ipc:// and inproc://). */
+gboolean    sm_node_endpoint_is_public (const char         *endpoint);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmNode, sm_node_free)
 

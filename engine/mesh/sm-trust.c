@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "sm-error.h"
@@ -191,6 +192,14 @@ sm_trust_load (const char  *path,
       if (errno == ENOENT)
         return g_steal_pointer (&trust);
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO, "%s: %s", path, g_strerror (errno));
+      return NULL;
+    }
+  /* Whoever owns or can write this file decides who may use the node. */
+  if (st.st_uid != getuid ())
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "%s: owned by user %u, not by you (%u); only your own list decides whom this node trusts",
+                   path, (guint) st.st_uid, (guint) getuid ());
       return NULL;
     }
   /* Whoever can write this file decides who may use the node. */

@@ -19,8 +19,8 @@ SmTrust    *sm_trust_new          (void);
 void        sm_trust_free         (SmTrust      *trust);
 
 /* Reads @path.  A missing file is an empty list (no peer is trusted);
- * a malformed line, a duplicate name or key, or a file that anyone may
- * write is an error that names the line. */
+ * a malformed line, a duplicate name or key, a file that anyone may
+ * write or that another user owns is an error that names the line. */
 SmTrust    *sm_trust_load         (const char   *path,
                                    GError      **error);
 /* Writes the list atomically, in the order the peers were added. */

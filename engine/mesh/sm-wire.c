@@ -23,10 +23,11 @@ enum {
   HELLO_FIXED = 16 + 8 + 4 + 4 + 4,
   INFER_BODY = 1 + 3 + 4 + 4 + 4 + 8 + 8,
   ERROR_FIXED = 2 + 2,
-  METRICS_BODY = 10 * 8 + 2 * 4,
+  METRICS_BODY = 10 * 8 + 2 * 4 + 8,
 };
 
-G_STATIC_ASSERT (METRICS_BODY == 88);
+G_STATIC_ASSERT (METRICS_BODY == 96);
+G_STATIC_ASSERT (SM_WIRE_TENSOR_FLOATS_MAX <= (gsize) SM_WIRE_ROWS_MAX * SM_WIRE_COLS_MAX);
 G_STATIC_ASSERT (HELLO_FIXED + SM_WIRE_NAME_MAX + SM_WIRE_SOFTWARE_MAX <= SM_WIRE_ENVELOPE_MAX - SM_WIRE_HEADER_SIZE);
 G_STATIC_ASSERT (ERROR_FIXED + SM_WIRE_MESSAGE_MAX <= SM_WIRE_ENVELOPE_MAX - SM_WIRE_HEADER_SIZE);
 /* Tensor frames are sent and read as they lie in memory. */
@@ -118,6 +119,48 @@ sm_wire_type_name (SmWireType type)
   if (type < SM_WIRE_HELLO || type > SM_WIRE_BYE)
     return "unknown";
   return names[type];
+}
+
+const char *
+sm_wire_status_name (SmWireStatus status)
+{
+  static const char *const names[] = {
+    [SM_WIRE_STATUS_MALFORMED] = "MALFORMED",
+    [SM_WIRE_STATUS_BAD_VERSION] = "BAD_VERSION",
+    [SM_WIRE_STATUS_BAD_TYPE] = "BAD_TYPE",
+    [SM_WIRE_STATUS_TOO_LARGE] = "TOO_LARGE",
+    [SM_WIRE_STATUS_MODEL_MISMATCH] = "MODEL_MISMATCH",
+    [SM_WIRE_STATUS_NO_EXPERT] = "NO_EXPERT",
+    [SM_WIRE_STATUS_OVERLOADED] = "OVERLOADED",
+    [SM_WIRE_STATUS_INTERNAL] = "INTERNAL",
+  };
+
+  if (status < SM_WIRE_STATUS_MALFORMED || status > SM_WIRE_STATUS_LAST)
+    return "unknown";
+  return names[status];
+}
+
+char *
+sm_wire_text_for_display (const char *text)
+{
+  g_autofree char *valid = NULL;
+  GString *out;
+
+  if (text == NULL)
+    return g_strdup ("");
+  valid = g_utf8_make_valid (text, -1);
+  out = g_string_sized_new (strlen (valid));
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      /* C0, DEL and C1: newlines forge lines, ESC drives terminals. */
+      if (g_unichar_iscntrl (c))
+        g_string_append_printf (out, "\\x%02x", c);
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
 }
 
 static gboolean
@@ -216,6 +259,7 @@ sm_wire_encode (const SmWireMessage *message,
         put_double (body + 72, m->fragmentation);
         put32 (body + 80, m->queue_depth);
         put32 (body + 84, m->peers);
+        put64 (body + 88, m->replies_dropped);
         body_size = METRICS_BODY;
         break;
       }
@@ -261,11 +305,14 @@ reject (GError       **error,
 }
 
 /* Copies a length-prefixed string into @out, refusing invalid UTF-8 and
- * NUL bytes (which could not survive the round trip through a C string). */
+ * NUL bytes (which could not survive the round trip through a C string)
+ * and, in names (@printable), control characters: a name is shown on
+ * terminals, in logs and in the UI, where a newline forges a line. */
 static gboolean
 get_string (const guint8 *at,
             gsize         n,
             char         *out,
+            gboolean      printable,
             const char   *what,
             GError      **error)
 {
@@ -273,6 +320,27 @@ get_string (const guint8 *at,
     return reject (error, SM_WIRE_STATUS_MALFORMED, "%s is not valid UTF-8 text", what);
   memcpy (out, at, n);
   out[n] = '\0';
+  if (printable)
+    for (const char *p = out; *p != '\0'; p = g_utf8_next_char (p))
+      if (g_unichar_iscntrl (g_utf8_get_char (p)))
+        return reject (error, SM_WIRE_STATUS_MALFORMED, "%s holds a control character", what);
+  return TRUE;
+}
+
+/* Any float a peer sends is fed to a model or shown: NaN and ±Inf are
+ * refused, not answered with made-up figures. */
+static gboolean
+all_finite (const guint8 *tensor,
+            gsize         size)
+{
+  for (gsize i = 0; i + sizeof (float) <= size; i += sizeof (float))
+    {
+      float v;
+
+      memcpy (&v, tensor + i, sizeof v);
+      if (!isfinite (v))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -303,14 +371,15 @@ decode_hello (const guint8  *body,
   h->input_width = get32 (body + 28);
   h->simd_level = body[32];
   h->gpu = body[33];
-  return get_string (body + HELLO_FIXED, name_len, h->name, "HELLO node name", error)
-      && get_string (body + HELLO_FIXED + name_len, software_len, h->software, "HELLO software version", error);
+  return get_string (body + HELLO_FIXED, name_len, h->name, TRUE, "HELLO node name", error)
+      && get_string (body + HELLO_FIXED + name_len, software_len, h->software, TRUE, "HELLO software version", error);
 }
 
 static gboolean
 decode_infer (SmWireType     type,
               const guint8  *body,
               gsize          size,
+              const guint8  *tensor,
               gsize          tensor_size,
               SmWireInfer   *in,
               GError       **error)
@@ -332,12 +401,15 @@ decode_infer (SmWireType     type,
     return reject (error, SM_WIRE_STATUS_MALFORMED, "INFER_REQUEST carries timings");
   if (in->rows == 0 || in->cols == 0)
     return reject (error, SM_WIRE_STATUS_MALFORMED, "empty %u×%u tensor", in->rows, in->cols);
-  if (in->rows > SM_WIRE_ROWS_MAX || in->cols > SM_WIRE_COLS_MAX)
-    return reject (error, SM_WIRE_STATUS_TOO_LARGE, "%u×%u tensor exceeds %d×%d",
-                   in->rows, in->cols, SM_WIRE_ROWS_MAX, SM_WIRE_COLS_MAX);
+  if (in->rows > SM_WIRE_ROWS_MAX || in->cols > SM_WIRE_COLS_MAX
+      || (gsize) in->rows * in->cols > SM_WIRE_TENSOR_FLOATS_MAX)
+    return reject (error, SM_WIRE_STATUS_TOO_LARGE, "%u×%u tensor exceeds %d×%d or %u floats",
+                   in->rows, in->cols, SM_WIRE_ROWS_MAX, SM_WIRE_COLS_MAX, SM_WIRE_TENSOR_FLOATS_MAX);
   if (tensor_size != (gsize) in->rows * in->cols * sizeof (float))
     return reject (error, SM_WIRE_STATUS_MALFORMED, "tensor frame of %zu bytes for a %u×%u float32 tensor",
                    tensor_size, in->rows, in->cols);
+  if (!all_finite (tensor, tensor_size))
+    return reject (error, SM_WIRE_STATUS_MALFORMED, "%s tensor holds NaN or infinity", sm_wire_type_name (type));
   return TRUE;
 }
 
@@ -359,7 +431,7 @@ decode_error_reply (const guint8      *body,
     return reject (error, SM_WIRE_STATUS_TOO_LARGE, "ERROR message of %zu bytes is too long", n);
   if (size != ERROR_FIXED + n)
     return reject (error, SM_WIRE_STATUS_MALFORMED, "ERROR body size %zu does not match its message", size);
-  return get_string (body + ERROR_FIXED, n, e->message, "ERROR message", error);
+  return get_string (body + ERROR_FIXED, n, e->message, FALSE, "ERROR message", error);
 }
 
 static gboolean
@@ -383,6 +455,7 @@ decode_metrics (const guint8   *body,
   m->fragmentation = get_double (body + 72);
   m->queue_depth = get32 (body + 80);
   m->peers = get32 (body + 84);
+  m->replies_dropped = get64 (body + 88);
 
   /* A dashboard charts these as they come: nothing it could not draw. */
   if (!isfinite (m->ops_per_s) || m->ops_per_s < 0)
@@ -446,6 +519,12 @@ sm_wire_decode (const guint8   *envelope,
     return reject (error, SM_WIRE_STATUS_MALFORMED, "%s %s a tensor frame", sm_wire_type_name (type),
                    carries_tensor (type) ? "needs" : "cannot have");
 
+  /* Only answers echo a request's clock; in anything else a value there
+   * would be a field nobody reads, which a strict decoder refuses. */
+  if (message->echo_ns != 0 && (type == SM_WIRE_PING || type == SM_WIRE_INFER_REQUEST
+                                || type == SM_WIRE_METRICS || type == SM_WIRE_BYE))
+    return reject (error, SM_WIRE_STATUS_MALFORMED, "%s carries an echo time", sm_wire_type_name (type));
+
   switch ((SmWireType) type)
     {
     case SM_WIRE_HELLO:
@@ -453,7 +532,7 @@ sm_wire_decode (const guint8   *envelope,
 
     case SM_WIRE_INFER_REQUEST:
     case SM_WIRE_INFER_REPLY:
-      if (!decode_infer (type, body, body_size, tensor_size, &message->body.infer, error))
+      if (!decode_infer (type, body, body_size, tensor, tensor_size, &message->body.infer, error))
         return FALSE;
       message->tensor = tensor;
       message->tensor_size = tensor_size;

@@ -5,7 +5,7 @@
 
 G_BEGIN_DECLS
 
-/* The mesh wire format, version 1 (docs/protocol.md is the specification;
+/* The mesh wire format, version 2 (docs/protocol.md is the specification;
  * keep the two in step).  A message is one envelope frame — a fixed
  * little-endian header and a typed body — and, for INFER requests and
  * replies, one raw tensor frame of little-endian float32 that is never
@@ -15,17 +15,24 @@ G_BEGIN_DECLS
  * identity on accepted frames. */
 
 #define SM_WIRE_MAGIC           0x48534d53u   /* "SMSH" on the wire */
-#define SM_WIRE_VERSION         1
+#define SM_WIRE_VERSION         2
 #define SM_WIRE_HEADER_SIZE     40
 #define SM_WIRE_NAME_MAX        64            /* bytes of UTF-8 */
 #define SM_WIRE_SOFTWARE_MAX    32
 #define SM_WIRE_MESSAGE_MAX     256
 #define SM_WIRE_ROWS_MAX        1024          /* the engine's largest batch */
 #define SM_WIRE_COLS_MAX        16384
-/* The largest envelope any type may have; the node sets ZMQ_MAXMSGSIZE to
- * the largest tensor frame, so oversized frames die in libzmq already. */
+/* rows × cols: a tensor frame is at most 16 MiB, whatever its shape. */
+#define SM_WIRE_TENSOR_FLOATS_MAX (4u * 1024 * 1024)
+/* The largest envelope any type may have. */
 #define SM_WIRE_ENVELOPE_MAX    (SM_WIRE_HEADER_SIZE + 512)
-#define SM_WIRE_TENSOR_MAX      ((gsize) SM_WIRE_ROWS_MAX * SM_WIRE_COLS_MAX * sizeof (float))
+#define SM_WIRE_TENSOR_MAX      ((gsize) SM_WIRE_TENSOR_FLOATS_MAX * sizeof (float))
+/* What the transport carries (the node's ZMQ_MAXMSGSIZE): twice the
+ * largest legal frame, so that CURVE's framing never pushes a legal frame
+ * over it and a frame too large by up to 16 MiB still reaches the decoder
+ * and is answered TOO_LARGE.  Larger frames make libzmq drop the
+ * connection before anyone could read them (docs/protocol.md says so). */
+#define SM_WIRE_TRANSPORT_MAX   (2 * SM_WIRE_TENSOR_MAX)
 
 typedef enum {
   SM_WIRE_HELLO = 1,
@@ -59,7 +66,8 @@ typedef enum {
 #define SM_WIRE_ERROR (sm_wire_error_quark ())
 GQuark sm_wire_error_quark (void);
 
-/* The expert a request names; SM_WIRE_EXPERT_ROUTE lets the peer route. */
+/* Reserved in requests for "let the peer route"; no version-2 node routes
+ * features, so it is answered NO_EXPERT (docs/protocol.md). */
 #define SM_WIRE_EXPERT_ROUTE    0xff
 
 typedef struct
@@ -104,6 +112,7 @@ typedef struct
   double  fragmentation;
   guint32 queue_depth;
   guint32 peers;
+  guint64 replies_dropped;     /* replies lost at clients' high-water marks */
 } SmWireMetrics;
 
 typedef struct
@@ -148,5 +157,11 @@ void     sm_wire_tensor_copy    (const SmWireMessage *message,
                                  float               *out);
 
 const char *sm_wire_type_name   (SmWireType           type);
+const char *sm_wire_status_name (SmWireStatus         status);
+
+/* A copy of @text (from a peer) fit to be shown anywhere: control
+ * characters, which could forge log lines or drive a terminal, are written
+ * as \xNN escapes, and invalid UTF-8 as U+FFFD.  NULL gives "". */
+char       *sm_wire_text_for_display (const char     *text);
 
 G_END_DECLS

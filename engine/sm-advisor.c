@@ -244,7 +244,9 @@ pool_condition (SmAdvisor *a, const double *v, char **evidence)
 {
   double share = 100 * V (M_POOL_RESERVED) / V (M_POOL_LIMIT);
 
-  if (!(share > 90) && !(V (M_FAILURES) > 0))
+  /* The pool's own failed allocations: a query failing for another
+   * reason says nothing about the pool. */
+  if (!(share > 90) && !(V (M_POOL_FAILURES) > 0))
     return FALSE;
   *evidence = g_strdup_printf ("The pool holds %.1f of %.1f MiB (%.0f %%, rule: > 90 %%); %.0f allocations "
                                "failed so far", V (M_POOL_RESERVED), V (M_POOL_LIMIT), share, V (M_POOL_FAILURES));

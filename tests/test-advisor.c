@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sm-advisor.h"
+#include "sm-metric-ids.h"
 #include "sm-workload.h"
 
 #define WINDOW 4
@@ -207,22 +208,6 @@ test_advisor_cache (void)
 }
 
 static void
-test_advisor_pool_pressure (void)
-{
-  Scenario s;
-  g_autoptr(SmRecommendation) rec = NULL;
-  SmPoolStats stats;
-
-  /* The standard preset's 9.8 MiB in a 10.5 MiB pool. */
-  scenario_init (&s, 10752 * 1024, 1, SM_WORKLOAD_POISSON, 100);
-  rec = fire_apply_measure (&s, "pool-pressure");
-  sm_pool_get_stats (sm_engine_get_pool (s.engine), &stats);
-  g_assert_cmpuint (stats.limit, >=, 15 * 1024 * 1024);
-  g_assert_nonnull (rec->outcome);
-  scenario_clear (&s);
-}
-
-static void
 test_advisor_latency_target (void)
 {
   Scenario s;
@@ -257,27 +242,6 @@ test_advisor_saturation (void)
   rec = fire_apply_measure (&s, "saturation");
   g_assert_cmpuint (sm_engine_get_threads (s.engine), ==, 2);
   g_assert_nonnull (rec->outcome);
-  scenario_clear (&s);
-}
-
-/* The same overload, seen by the rules on batches and on the latency trend. */
-static void
-test_advisor_small_batches (void)
-{
-  Scenario s;
-  g_autoptr(SmRecommendation) rec = NULL;
-
-  overload_init (&s);
-  rec = fire_apply_measure (&s, "small-batches");
-  g_assert_cmpuint (sm_engine_get_max_batch (s.engine), ==, 8);
-  g_test_message ("outcome: %s", rec->outcome);
-#ifndef __SANITIZE_ADDRESS__
-  /* Under ASan the instrumented feature and queue code, not the GEMM,
-   * bounds throughput, and batching's gain (+264 % optimised) shrinks to
-   * between -12 % and +107 %: there the test checks the path, and the
-   * optimised run checks the direction. */
-  g_assert_cmpfloat (rec->after, >, rec->before);
-#endif
   scenario_clear (&s);
 }
 
@@ -448,6 +412,198 @@ test_advisor_hysteresis (void)
   g_free (snapshot.values);
 }
 
+
+/* ---- the rules on synthetic snapshots: each condition and proposal
+ * checked exactly, with no load and no clock (the real-load tests above
+ * keep one per family: kernels, memory, cache, batching and threads, the
+ * mesh) ---- */
+
+typedef struct
+{
+  const char *metric;
+  double      value;
+} Reading;
+
+/* Feeds @n_readings values (every other metric NaN) for two windows of
+ * ticks and returns the recommendation of @rule, or NULL. */
+static SmRecommendation *
+feed (SmEngine      *engine,
+      SmAdvisor     *advisor,
+      const char    *rule,
+      const Reading *readings,
+      guint          n_readings)
+{
+  SmMonitor *monitor = sm_engine_get_monitor (engine);
+  guint n = sm_monitor_get_n_metrics (monitor);
+  SmMonitorSnapshot snapshot = { 1, 0, n, g_new (double, n), -1, NAN };
+  g_autoptr(GPtrArray) list = NULL;
+  SmRecommendation *found = NULL;
+
+  for (guint i = 0; i < n; i++)
+    snapshot.values[i] = NAN;
+  for (guint r = 0; r < n_readings; r++)
+    snapshot.values[sm_monitor_find_metric (monitor, readings[r].metric)] = readings[r].value;
+  for (guint tick = 0; tick < 2 * WINDOW; tick++)
+    {
+      snapshot.t_ms += 250;
+      sm_advisor_evaluate (advisor, &snapshot);
+    }
+  g_free (snapshot.values);
+
+  list = sm_advisor_list (advisor);
+  for (guint i = 0; i < list->len; i++)
+    if (g_str_equal (((SmRecommendation *) g_ptr_array_index (list, i))->rule, rule))
+      found = sm_recommendation_copy (g_ptr_array_index (list, i));
+  return found;
+}
+
+#define FEED(engine, advisor, rule, ...) \
+  feed ((engine), (advisor), (rule), (const Reading[]) { __VA_ARGS__ }, \
+        sizeof ((const Reading[]) { __VA_ARGS__ }) / sizeof (Reading))
+
+static void
+test_advisor_rules_synthetic (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmEngine) engine = sm_engine_new (SM_POOL_DEFAULT_LIMIT, 1, &error);
+  SmRecommendation *rec;
+
+  g_assert_no_error (error);
+
+  /* Memory: fragmentation over 30 % proposes compacting. */
+  {
+    g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+
+    sm_advisor_set_window (advisor, WINDOW);
+    g_assert_null (FEED (engine, advisor, "fragmentation", { SM_METRIC_ID_POOL_FRAGMENTATION, 29 }));
+    rec = FEED (engine, advisor, "fragmentation", { SM_METRIC_ID_POOL_FRAGMENTATION, 45 });
+    g_assert_nonnull (rec);
+    g_assert_cmpint (rec->knob, ==, SM_KNOB_COMPACT_POOL);
+    g_assert_nonnull (strstr (rec->evidence, "45 %"));
+    sm_recommendation_free (rec);
+  }
+
+  /* Memory: a pool over 90 % full, or with failed allocations, gets
+   * half again its limit; a query failing elsewhere does not count. */
+  {
+    g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+
+    sm_advisor_set_window (advisor, WINDOW);
+    g_assert_null (FEED (engine, advisor, "pool-pressure",
+                         { SM_METRIC_ID_POOL_RESERVED, 10 }, { SM_METRIC_ID_POOL_LIMIT, 25 },
+                         { SM_METRIC_ID_POOL_FAILURES, 0 }, { SM_METRIC_ID_FAILURES, 7 }));
+    rec = FEED (engine, advisor, "pool-pressure",
+                { SM_METRIC_ID_POOL_RESERVED, 24 }, { SM_METRIC_ID_POOL_LIMIT, 25 },
+                { SM_METRIC_ID_POOL_FAILURES, 0 });
+    g_assert_nonnull (rec);
+    g_assert_cmpint (rec->knob, ==, SM_KNOB_POOL_LIMIT);
+    g_assert_cmpfloat (rec->new_value, ==, 38.0 * 1024 * 1024);
+    sm_recommendation_free (rec);
+  }
+  {
+    g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+
+    sm_advisor_set_window (advisor, WINDOW);
+    rec = FEED (engine, advisor, "pool-pressure",
+                { SM_METRIC_ID_POOL_RESERVED, 10 }, { SM_METRIC_ID_POOL_LIMIT, 25 },
+                { SM_METRIC_ID_POOL_FAILURES, 3 });
+    g_assert_nonnull (rec);
+    g_assert_nonnull (strstr (rec->evidence, "3 allocations failed"));
+    sm_recommendation_free (rec);
+  }
+
+  /* Cache: a cache that rarely hits is enlarged; one that never hits
+   * is turned off. */
+  {
+    g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+
+    sm_engine_set_cache_size (engine, 256);
+    sm_advisor_set_window (advisor, WINDOW);
+    rec = FEED (engine, advisor, "cache-hit-rate", { SM_METRIC_ID_CACHE_HIT_RATE, 40 });
+    g_assert_nonnull (rec);
+    g_assert_cmpint (rec->knob, ==, SM_KNOB_CACHE_SIZE);
+    g_assert_cmpfloat (rec->new_value, ==, 1024);
+    sm_recommendation_free (rec);
+  }
+  {
+    g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+
+    sm_advisor_set_window (advisor, WINDOW);
+    rec = FEED (engine, advisor, "cache-hit-rate", { SM_METRIC_ID_CACHE_HIT_RATE, 1 });
+    g_assert_nonnull (rec);
+    g_assert_cmpfloat (rec->new_value, ==, 0);
+    sm_recommendation_free (rec);
+    sm_engine_set_cache_size (engine, 0);
+  }
+
+  /* Latency over the target: the batch wait is halved first. */
+  {
+    g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+
+    sm_engine_set_max_wait_us (engine, 400);
+    sm_advisor_set_window (advisor, WINDOW);
+    sm_advisor_set_latency_target (advisor, 1000);
+    g_assert_null (FEED (engine, advisor, "latency-target", { SM_METRIC_ID_LATENCY_P99, 900 }));
+    rec = FEED (engine, advisor, "latency-target", { SM_METRIC_ID_LATENCY_P99, 5000 });
+    g_assert_nonnull (rec);
+    g_assert_cmpint (rec->knob, ==, SM_KNOB_MAX_WAIT_US);
+    g_assert_cmpfloat (rec->new_value, ==, 200);
+    sm_recommendation_free (rec);
+  }
+
+  /* Batching: queries waiting while batches stay under two raise the
+   * batch limit (to at least 8). */
+  {
+    g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+
+    g_assert_true (sm_engine_set_max_batch (engine, 1, NULL));
+    sm_advisor_set_window (advisor, WINDOW);
+    g_assert_null (FEED (engine, advisor, "small-batches",
+                         { SM_METRIC_ID_MEAN_BATCH, 1 }, { SM_METRIC_ID_QUEUE_DEPTH, 1 }));
+    rec = FEED (engine, advisor, "small-batches",
+                { SM_METRIC_ID_MEAN_BATCH, 1 }, { SM_METRIC_ID_QUEUE_DEPTH, 12 });
+    g_assert_nonnull (rec);
+    g_assert_cmpint (rec->knob, ==, SM_KNOB_MAX_BATCH);
+    g_assert_cmpfloat (rec->new_value, ==, 8);
+    sm_recommendation_free (rec);
+    g_assert_true (sm_engine_set_max_batch (engine, SM_ENGINE_DEFAULT_BATCH, NULL));
+  }
+
+  /* The mesh: peers twice as slow as waiting and running here get
+   * half the share. */
+  {
+    g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+
+    sm_engine_set_offload_share (engine, 40, 0);
+    sm_advisor_set_window (advisor, WINDOW);
+    g_assert_null (FEED (engine, advisor, "slow-peer", { SM_METRIC_ID_STAGE_REMOTE_P50, 300 },
+                         { SM_METRIC_ID_STAGE_QUEUE_P50, 100 }, { SM_METRIC_ID_STAGE_INFERENCE_P50, 100 }));
+    rec = FEED (engine, advisor, "slow-peer", { SM_METRIC_ID_STAGE_REMOTE_P50, 900 },
+                { SM_METRIC_ID_STAGE_QUEUE_P50, 100 }, { SM_METRIC_ID_STAGE_INFERENCE_P50, 100 });
+    g_assert_nonnull (rec);
+    g_assert_cmpint (rec->knob, ==, SM_KNOB_OFFLOAD_SHARE);
+    g_assert_cmpfloat (rec->new_value, ==, 20);
+    sm_recommendation_free (rec);
+    sm_engine_set_offload_share (engine, 0, 0);
+  }
+
+  /* Kernels: scalar code where vector kernels exist. */
+  if (sm_backend_get_kernels (SM_BACKEND_AUTO, NULL)->is_vector)
+    {
+      g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+
+      g_assert_true (sm_engine_set_backend (engine, SM_BACKEND_GENERIC, NULL));
+      sm_advisor_set_window (advisor, WINDOW);
+      g_assert_null (FEED (engine, advisor, "simd-utilisation", { SM_METRIC_ID_SIMD_UTILISATION, 95 }));
+      rec = FEED (engine, advisor, "simd-utilisation", { SM_METRIC_ID_SIMD_UTILISATION, 0 });
+      g_assert_nonnull (rec);
+      g_assert_cmpint (rec->knob, ==, SM_KNOB_BACKEND);
+      g_assert_cmpfloat (rec->new_value, ==, SM_BACKEND_AUTO);
+      sm_recommendation_free (rec);
+      g_assert_true (sm_engine_set_backend (engine, SM_BACKEND_AUTO, NULL));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -458,14 +614,13 @@ main (int   argc,
   g_test_add_func ("/engine/advisor/simd-utilisation", test_advisor_simd);
   g_test_add_func ("/engine/advisor/fragmentation", test_advisor_fragmentation);
   g_test_add_func ("/engine/advisor/cache-hit-rate", test_advisor_cache);
-  g_test_add_func ("/engine/advisor/pool-pressure", test_advisor_pool_pressure);
   g_test_add_func ("/engine/advisor/latency-target", test_advisor_latency_target);
   g_test_add_func ("/engine/advisor/saturation", test_advisor_saturation);
-  g_test_add_func ("/engine/advisor/small-batches", test_advisor_small_batches);
   g_test_add_func ("/engine/advisor/rising-latency", test_advisor_rising_latency);
   g_test_add_func ("/engine/advisor/oversubscribed-threads", test_advisor_oversubscribed);
   g_test_add_func ("/engine/advisor/slow-peer", test_advisor_slow_peer);
   g_test_add_func ("/engine/advisor/hysteresis", test_advisor_hysteresis);
+  g_test_add_func ("/engine/advisor/rules-synthetic", test_advisor_rules_synthetic);
 
   return g_test_run ();
 }

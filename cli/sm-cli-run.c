@@ -48,7 +48,35 @@ typedef struct
   SmStore   *store;
   gint64     session;
   SmMonitor *monitor;
+  gboolean   failing;     /* what the user was last told */
+  guint64    dropped;
 } Recording;
+
+/* The store writes on a thread of its own and keeps what it cannot write:
+ * the user hears when recording starts failing and when it works again,
+ * not only at the end. */
+static gboolean
+watch_store_cb (gpointer user_data)
+{
+  Recording *r = user_data;
+  SmStoreStatus status;
+
+  sm_store_get_status (r->store, &status);
+  if (!status.healthy && !r->failing)
+    g_printerr (_("synmesh run: recording fails: %s; %" G_GUINT64_FORMAT " samples are held until it works again\n"),
+                status.error, status.buffered);
+  else if (status.healthy && r->failing)
+    g_printerr (_("synmesh run: recording works again; %" G_GUINT64_FORMAT " samples saved so far\n"),
+                status.committed);
+  if (status.dropped > r->dropped)
+    g_printerr (_("synmesh run: %" G_GUINT64_FORMAT " samples lost: too many were waiting to be saved\n"),
+                status.dropped - r->dropped);
+  r->failing = !status.healthy;
+  r->dropped = status.dropped;
+  sm_store_status_clear (&status);
+
+  return G_SOURCE_CONTINUE;
+}
 
 static void
 record_snapshot_cb (SmMonitorSnapshot *snapshot,
@@ -122,6 +150,7 @@ sm_cli_run (int    argc,
   SmMonitor *monitor;
   SmWorkloadCounts counts;
   Columns columns;
+  gboolean saved = TRUE;
   gint64 started;
   double elapsed;
   const GOptionEntry entries[] = {
@@ -242,6 +271,8 @@ sm_cli_run (int    argc,
   g_unix_signal_add (SIGTERM, quit_cb, loop);
   if (duration > 0)
     g_timeout_add ((guint) (duration * 1000), quit_cb, loop);
+  if (recording.store != NULL)
+    g_timeout_add (250, watch_store_cb, &recording);
 
   workload = sm_workload_new (engine, mode, rate, (guint64) g_get_real_time ());
   sm_workload_set_unique (workload, unique);
@@ -269,11 +300,25 @@ sm_cli_run (int    argc,
       sm_store_end_session (recording.store, recording.session);
       sm_store_flush (recording.store);
       sm_store_get_status (recording.store, &status);
-      if (status.healthy)
+      /* One more try for a commit that failed a moment ago. */
+      if (!status.healthy)
+        {
+          sm_store_status_clear (&status);
+          sm_store_flush (recording.store);
+          sm_store_get_status (recording.store, &status);
+        }
+      saved = status.healthy && status.dropped == 0;
+      if (saved)
         g_print (_("Recorded as session %" G_GINT64_FORMAT " in %s (%" G_GUINT64_FORMAT " samples).\n"),
                  recording.session, sm_store_get_path (recording.store), status.committed);
+      else if (!status.healthy)
+        g_printerr (_("synmesh run: the session could not be saved completely: %s; %" G_GUINT64_FORMAT
+                      " samples saved, %" G_GUINT64_FORMAT " not saved, %" G_GUINT64_FORMAT " lost\n"),
+                    status.error, status.committed, status.buffered, status.dropped);
       else
-        g_printerr (_("synmesh run: the session could not be saved completely: %s\n"), status.error);
+        g_printerr (_("synmesh run: the session could not be saved completely: %" G_GUINT64_FORMAT
+                      " samples saved, %" G_GUINT64_FORMAT " lost while recording failed\n"),
+                    status.committed, status.dropped);
       sm_store_status_clear (&status);
       sm_store_free (recording.store);
     }
@@ -303,5 +348,5 @@ sm_cli_run (int    argc,
            sm_histogram_snapshot_get_percentile (latency, 99.9) / 1e3,
            sm_histogram_snapshot_get_max (latency) / 1e3);
 
-  return counts.failed > 0 ? SM_CLI_EXIT_FAILED : SM_CLI_EXIT_OK;
+  return counts.failed > 0 || !saved ? SM_CLI_EXIT_FAILED : SM_CLI_EXIT_OK;
 }

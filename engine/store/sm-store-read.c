@@ -159,7 +159,8 @@ sm_store_read_metric (SmStore     *store,
   if (db == NULL)
     return NULL;
   max_points = MAX (1, max_points);
-  span = (double) MAX (1, to_ms - from_ms + 1) / max_points;
+  /* In doubles: the width of any range of int64 fits, its difference may not. */
+  span = MAX (1.0, (double) to_ms - (double) from_ms + 1) / max_points;
   g_array_set_size (points, max_points);
   sqlite3_bind_int64 (stmt, 1, session);
   sqlite3_bind_text (stmt, 2, metric, -1, SQLITE_STATIC);
@@ -427,8 +428,9 @@ sm_store_list_recommendations (SmStore  *store,
       r->expected = column_text (stmt, 6);
       r->action = column_text (stmt, 7);
       r->knob = (SmKnob) knob;
-      r->old_value = sqlite3_column_double (stmt, 9);
-      r->new_value = sqlite3_column_double (stmt, 10);
+      /* SQLite stores a NaN as NULL: it reads back as NaN, not 0. */
+      r->old_value = sqlite3_column_type (stmt, 9) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 9);
+      r->new_value = sqlite3_column_type (stmt, 10) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 10);
       for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
         if (g_strcmp0 (status, statuses[i]) == 0)
           r->status = i;

@@ -874,8 +874,8 @@ sm_store_open (const char  *path,
                                         "a new one was started.", aside);
         else
           *recovered = g_strdup_printf ("Your previous database has a schema this version cannot read "
-                                        "(version %d, this one knows 0 to %d); it has been kept at %s "
-                                        "and a new one was started.", version, SM_STORE_SCHEMA_VERSION, aside);
+                                        "(version %d, this one knows 0 to %d) and has been kept at %s; "
+                                        "a new one was started.", version, SM_STORE_SCHEMA_VERSION, aside);
       }
       break;
     case PROBE_HEALTHY:

@@ -692,7 +692,9 @@ export_thread (GTask        *task,
   Export *export = task_data;
   GError *error = NULL;
 
-  if (sm_store_export (export->store, export->id, export->format, export->path, export_progress, export, &error))
+  /* The file chooser has already asked before replacing a file. */
+  if (sm_store_export (export->store, export->id, export->format, export->path, SM_STORE_EXPORT_OVERWRITE,
+                       export_progress, export, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);

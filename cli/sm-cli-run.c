@@ -44,6 +44,40 @@ snapshot_cb (SmMonitorSnapshot *snapshot,
            v[c->pool], v[c->fragmentation], v[c->simd], v[c->cpu], v[c->failures]);
 }
 
+/* What the user was last told about recording. */
+typedef struct
+{
+  SmStore   *store;
+  gboolean   failing;
+  guint64    dropped;
+} StoreWatch;
+
+/* The store writes on a thread of its own and keeps what it cannot write:
+ * the user hears when recording starts failing and when it works again,
+ * not only at the end. */
+static gboolean
+watch_store_cb (gpointer user_data)
+{
+  StoreWatch *w = user_data;
+  SmStoreStatus status;
+
+  sm_store_get_status (w->store, &status);
+  if (!status.healthy && !w->failing)
+    g_printerr (_("synmesh run: recording fails: %s; %" G_GUINT64_FORMAT " samples are held until it works again\n"),
+                status.error, status.buffered);
+  else if (status.healthy && w->failing)
+    g_printerr (_("synmesh run: recording works again; %" G_GUINT64_FORMAT " samples saved so far\n"),
+                status.committed);
+  if (status.dropped > w->dropped)
+    g_printerr (_("synmesh run: %" G_GUINT64_FORMAT " samples lost: too many were waiting to be saved\n"),
+                status.dropped - w->dropped);
+  w->failing = !status.healthy;
+  w->dropped = status.dropped;
+  sm_store_status_clear (&status);
+
+  return G_SOURCE_CONTINUE;
+}
+
 /* Recommendations as they fire, and their outcomes once measured; on the
  * monitor's thread, like the live lines. */
 static void
@@ -109,6 +143,9 @@ sm_cli_run (int    argc,
   SmMonitor *monitor;
   SmWorkloadCounts counts;
   Columns columns;
+  gboolean saved = TRUE;
+  StoreWatch watch = { 0 };
+  guint watch_id = 0;
   gint64 started;
   double elapsed;
   const GOptionEntry entries[] = {
@@ -226,6 +263,11 @@ sm_cli_run (int    argc,
   g_unix_signal_add (SIGTERM, quit_cb, loop);
   if (duration > 0)
     g_timeout_add ((guint) (duration * 1000), quit_cb, loop);
+  if (store != NULL)
+    {
+      watch.store = store;
+      watch_id = g_timeout_add (250, watch_store_cb, &watch);
+    }
 
   workload = sm_workload_new (engine, mode, rate, (guint64) g_get_real_time ());
   sm_workload_set_unique (workload, unique);
@@ -241,6 +283,7 @@ sm_cli_run (int    argc,
   sm_workload_start (workload);
 
   g_main_loop_run (loop);
+  g_clear_handle_id (&watch_id, g_source_remove);
 
   sm_workload_stop (workload);
   sm_monitor_stop (monitor);
@@ -254,11 +297,25 @@ sm_cli_run (int    argc,
       sm_recorder_end (recorder);
       sm_store_flush (store);
       sm_store_get_status (store, &status);
-      if (status.healthy)
+      /* One more try for a commit that failed a moment ago. */
+      if (!status.healthy)
+        {
+          sm_store_status_clear (&status);
+          sm_store_flush (store);
+          sm_store_get_status (store, &status);
+        }
+      saved = status.healthy && status.dropped == 0;
+      if (saved)
         g_print (_("Recorded as session %" G_GINT64_FORMAT " in %s (%" G_GUINT64_FORMAT " samples).\n"),
                  session, sm_store_get_path (store), status.committed);
+      else if (!status.healthy)
+        g_printerr (_("synmesh run: the session could not be saved completely: %s; %" G_GUINT64_FORMAT
+                      " samples saved, %" G_GUINT64_FORMAT " not saved, %" G_GUINT64_FORMAT " lost\n"),
+                    status.error, status.committed, status.buffered, status.dropped);
       else
-        g_printerr (_("synmesh run: the session could not be saved completely: %s\n"), status.error);
+        g_printerr (_("synmesh run: the session could not be saved completely: %" G_GUINT64_FORMAT
+                      " samples saved, %" G_GUINT64_FORMAT " lost while recording failed\n"),
+                    status.committed, status.dropped);
       sm_store_status_clear (&status);
       /* Before the engine whose monitor the store names. */
       g_clear_pointer (&recorder, sm_recorder_free);
@@ -290,5 +347,5 @@ sm_cli_run (int    argc,
            sm_histogram_snapshot_get_percentile (latency, 99.9) / 1e3,
            sm_histogram_snapshot_get_max (latency) / 1e3);
 
-  return counts.failed > 0 ? SM_CLI_EXIT_FAILED : SM_CLI_EXIT_OK;
+  return counts.failed > 0 || !saved ? SM_CLI_EXIT_FAILED : SM_CLI_EXIT_OK;
 }

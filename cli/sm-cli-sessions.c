@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <glib/gi18n.h>
 
@@ -19,14 +21,60 @@ format_time (gint64 unix_ms)
   return unix_ms > 0 && t != NULL ? g_date_time_format (t, "%Y-%m-%d %H:%M:%S") : g_strdup (_("(not ended)"));
 }
 
+/* A session id: 1 to 2⁶³−1, all digits; anything longer is refused rather
+ * than clamped to the largest id. */
 static gboolean
 parse_id (const char *text,
           gint64     *id)
 {
   char *end;
 
+  errno = 0;
   *id = g_ascii_strtoll (text, &end, 10);
-  return end != text && *end == '\0' && *id > 0;
+  return errno == 0 && end != text && *end == '\0' && *id > 0;
+}
+
+/* Text from the database as the terminal should see it: names are the
+ * user's (or a damaged file's), so a newline must not break the table and
+ * an escape sequence must not reach the terminal.  Control characters
+ * (C0, DEL, C1) become \n, \t or \xNN / \uNNNN, bytes that are not UTF-8
+ * \xNN; a backslash is doubled so that the result reads back one way. */
+static char *
+escape (const char *text)
+{
+  GString *out;
+  const char *p;
+
+  if (text == NULL)
+    return g_strdup ("");
+  out = g_string_sized_new (strlen (text));
+  for (p = text; *p != '\0'; )
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c == '\r')
+        g_string_append (out, "\\r");
+      else if (c == '\\')
+        g_string_append (out, "\\\\");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", c);
+      else if (c >= 0x80 && c < 0xa0)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+  return g_string_free (out, FALSE);
 }
 
 static int
@@ -45,9 +93,10 @@ list_sessions (SmStore *store)
     {
       SmSessionInfo *s = g_ptr_array_index (sessions, i);
       g_autofree char *started = format_time (s->started_ms), *ended = format_time (s->ended_ms);
+      g_autofree char *name = escape (s->name);
 
       g_print ("%5" G_GINT64_FORMAT "  %-19s  %-19s  %10" G_GINT64_FORMAT "  %s\n",
-               s->id, started, ended, s->samples, s->name);
+               s->id, started, ended, s->samples, name);
     }
   if (sessions->len == 0)
     g_print (_("No sessions recorded in %s yet.\n"), sm_store_get_path (store));
@@ -75,10 +124,12 @@ show_session (SmStore *store,
 
   {
     g_autofree char *started = format_time (s->started_ms), *ended = format_time (s->ended_ms);
+    g_autofree char *name = escape (s->name), *cpu = escape (s->cpu), *host = escape (s->host);
+    g_autofree char *model = escape (s->model), *config = escape (s->config);
 
     g_print ("%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s on %s\n%-10s %s\n%-10s %s\n%-10s %" G_GINT64_FORMAT "\n",
-             _("name"), s->name, _("started"), started, _("ended"), ended, _("machine"), s->cpu, s->host,
-             _("model"), s->model, _("knobs"), s->config, _("samples"), s->samples);
+             _("name"), name, _("started"), started, _("ended"), ended, _("machine"), cpu, host,
+             _("model"), model, _("knobs"), config, _("samples"), s->samples);
   }
 
   recommendations = sm_store_list_recommendations (store, id, &error);
@@ -86,11 +137,16 @@ show_session (SmStore *store,
     {
       SmRecommendation *r = g_ptr_array_index (recommendations, i);
       static const char * const statuses[] = { "open", "applied", "dismissed", "reverted" };
+      g_autofree char *title = escape (r->title), *evidence = escape (r->evidence), *action = escape (r->action);
 
-      g_print ("\n[%s] %s (%s)\n    %s\n    %s\n", sm_severity_get_name (r->severity), r->title,
-               statuses[r->status], r->evidence, r->action);
+      g_print ("\n[%s] %s (%s)\n    %s\n    %s\n", sm_severity_get_name (r->severity), title,
+               statuses[r->status], evidence, action);
       if (r->outcome != NULL)
-        g_print ("    %s %s\n", _("outcome:"), r->outcome);
+        {
+          g_autofree char *outcome = escape (r->outcome);
+
+          g_print ("    %s %s\n", _("outcome:"), outcome);
+        }
     }
 
   return SM_CLI_EXIT_OK;
@@ -150,14 +206,16 @@ sm_cli_sessions (int    argc,
   g_autofree char *db_path = NULL, *format = NULL, *output = NULL, *recovered = NULL, *metric = NULL;
   double max_age = 0, max_size = 0;
   gint64 id = 0, other = 0;
+  gboolean force = FALSE;
   const char *verb;
   const GOptionEntry entries[] = {
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, N_("The database (default: $SYNMESH_DB or the data folder)"), N_("FILE") },
-    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("Export as csv (long-format samples) or json (everything)"), N_("FORMAT") },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("Export as csv (long-format samples) or json (the whole session: samples, events, recommendations)"), N_("FORMAT") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Export into this file"), N_("FILE") },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, N_("export: replace FILE when it exists (only a regular file)"), NULL },
     { "metric", 'm', 0, G_OPTION_ARG_STRING, &metric, N_("The metric to compare (default latency.p99)"), N_("ID") },
-    { "max-age", 0, 0, G_OPTION_ARG_DOUBLE, &max_age, N_("prune: thin sessions older than this many days"), N_("DAYS") },
-    { "max-size", 0, 0, G_OPTION_ARG_DOUBLE, &max_size, N_("prune: then delete the oldest sessions above this size"), N_("MIB") },
+    { "max-age", 0, 0, G_OPTION_ARG_DOUBLE, &max_age, N_("prune: thin sessions older than this many days (0 to 36500)"), N_("DAYS") },
+    { "max-size", 0, 0, G_OPTION_ARG_DOUBLE, &max_size, N_("prune: then delete the oldest sessions above this size (0 or more)"), N_("MIB") },
     { NULL }
   };
 
@@ -181,9 +239,33 @@ sm_cli_sessions (int    argc,
       g_printerr (_("synmesh sessions: export needs --output FILE\n"));
       return SM_CLI_EXIT_USAGE;
     }
+  /* Checked before they are multiplied into ms and bytes. */
+  if (!(max_age >= 0 && max_age <= SM_STORE_MAX_AGE_DAYS) ||
+      !(max_size >= 0 && max_size <= (double) (G_MAXINT64 / (1024 * 1024))))
+    {
+      g_printerr (_("synmesh sessions: --max-age is 0 to %g days and --max-size 0 or more MiB\n"),
+                  SM_STORE_MAX_AGE_DAYS);
+      return SM_CLI_EXIT_USAGE;
+    }
 
   if (db_path == NULL)
     db_path = sm_store_default_path ();
+  /* Every verb here reads or changes what is recorded: where nothing is,
+   * none of them creates a folder or an empty database. */
+  if (!g_file_test (db_path, G_FILE_TEST_EXISTS))
+    {
+      if (g_str_equal (verb, "list"))
+        g_print (_("No sessions recorded in %s yet.\n"), db_path);
+      else if (g_str_equal (verb, "prune"))
+        g_print (_("%u sessions thinned, %u deleted.\n"), 0, 0);
+      else
+        {
+          g_printerr (_("synmesh sessions: there is no session %" G_GINT64_FORMAT " (no database at %s)\n"),
+                      id, db_path);
+          return SM_CLI_EXIT_FAILED;
+        }
+      return SM_CLI_EXIT_OK;
+    }
   store = sm_store_open (db_path, &recovered, &error);
   if (store == NULL)
     {
@@ -224,9 +306,11 @@ sm_cli_sessions (int    argc,
     }
 
   if (!sm_store_export (store, id, format != NULL ? format : "csv", output,
+                        force ? SM_STORE_EXPORT_OVERWRITE : SM_STORE_EXPORT_NONE,
                         isatty (STDERR_FILENO) ? print_progress : NULL, NULL, &error))
     {
-      g_printerr ("synmesh sessions: %s\n", error->message);
+      g_printerr ("synmesh sessions: %s%s\n", error->message,
+                  g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS) ? _(" (--force replaces it)") : "");
       return SM_CLI_EXIT_FAILED;
     }
   g_print (_("Session %" G_GINT64_FORMAT " exported to %s.\n"), id, output);

@@ -10,6 +10,7 @@
 #include "sm-npy.h"
 #include "sm-safetensors.h"
 #include "sm-simd.h"
+#include "sm-store.h"
 
 /* Runs the built synmesh (its path comes from meson) with @args and
  * returns its exit status, with stdout and stderr in @out and @err. */
@@ -457,6 +458,14 @@ test_cli_sessions (void)
   g_assert_nonnull (strstr (out, "preset standard"));
   SESSIONS ("export", "2", "--format", "csv", "-o", csv);
   g_assert_true (g_file_test (csv, G_FILE_TEST_IS_REGULAR));
+  /* An existing file is replaced only with --force. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, "export", "2", "-o", csv, NULL },
+                                &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "already exists"));
+  g_assert_nonnull (strstr (err, "--force"));
+  SESSIONS ("export", "2", "--format", "json", "-o", csv, "--force");
   SESSIONS ("compare", "1", "2", "--metric", "engine.throughput");
   g_assert_nonnull (strstr (out, "engine.throughput"));
   SESSIONS ("prune", "--max-size", "0.001");
@@ -472,6 +481,85 @@ test_cli_sessions (void)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, "frob", NULL }, &out, &err), ==, 2);
+}
+
+/* Names come from the database: control characters are escaped, so a
+ * newline cannot break the table nor an escape sequence reach the
+ * terminal. */
+static void
+test_cli_sessions_escape (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-cli-escape-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "s.db", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  {
+    g_autoptr(SmStore) store = sm_store_open (db, NULL, NULL);
+    gint64 session = sm_store_begin_session (store, "x", "m\x1b]0;title\x07", "{}", NULL);
+
+    g_assert_cmpint (session, ==, 1);
+    g_assert_true (sm_store_rename_session (store, session, "two\nlines \x1b[31mred\x1b[0m \xc2\x9b tab\there", NULL));
+  }
+  g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, "list", NULL }, &out, &err), ==, 0);
+  g_assert_null (strchr (out, '\x1b'));
+  g_assert_null (strstr (out, "\xc2\x9b"));
+  g_assert_nonnull (strstr (out, "two\\nlines \\x1b[31mred\\x1b[0m \\u009b tab\\there"));
+  /* The header and one row. */
+  lines = g_strsplit (out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, "show", "1", NULL }, &out, &err), ==, 0);
+  g_assert_null (strchr (out, '\x1b'));
+  g_assert_null (strchr (out, '\x07'));
+  g_assert_nonnull (strstr (out, "m\\x1b]0;title\\x07"));
+}
+
+/* Reading creates nothing: no folder, no empty database. */
+static void
+test_cli_sessions_missing_db (void)
+{
+  const char *db = "/nonexistent-synmesh-test/no/such/dir/x.db";
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, "list", NULL }, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "No sessions"));
+  g_assert_false (g_file_test ("/nonexistent-synmesh-test", G_FILE_TEST_EXISTS));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, "show", "1", NULL }, &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "no session 1"));
+  g_assert_false (g_file_test ("/nonexistent-synmesh-test", G_FILE_TEST_EXISTS));
+}
+
+/* Numbers out of range are refused, not clamped or taken. */
+static void
+test_cli_sessions_ranges (void)
+{
+  const char * const refused[][4] = {
+    { "show", "99999999999999999999", NULL },
+    { "show", "-1", NULL },
+    { "delete", "9223372036854775808", NULL },
+    { "compare", "1", "99999999999999999999", NULL },
+    { "prune", "--max-age", "-5", NULL },
+    { "prune", "--max-age", "nan", NULL },
+    { "prune", "--max-age", "1e300", NULL },
+    { "prune", "--max-size", "-1", NULL },
+    { "prune", "--max-size", "1e300", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autofree char *out = NULL, *err = NULL;
+      const char *args[8] = { "sessions", "--db", "/nonexistent-synmesh-test/x.db" };
+
+      for (guint j = 0; refused[i][j] != NULL; j++)
+        args[3 + j] = refused[i][j];
+      g_assert_cmpint (run_synmesh (args, &out, &err), ==, 2);
+    }
+  g_assert_false (g_file_test ("/nonexistent-synmesh-test", G_FILE_TEST_EXISTS));
 }
 
 int
@@ -498,6 +586,9 @@ main (int   argc,
   g_test_add_func ("/cli/run", test_cli_run);
   g_test_add_func ("/cli/run-auto-apply", test_cli_run_auto_apply);
   g_test_add_func ("/cli/sessions", test_cli_sessions);
+  g_test_add_func ("/cli/sessions/escape", test_cli_sessions_escape);
+  g_test_add_func ("/cli/sessions/missing-db", test_cli_sessions_missing_db);
+  g_test_add_func ("/cli/sessions/ranges", test_cli_sessions_ranges);
 
   return g_test_run ();
 }

@@ -23,4 +23,22 @@ void      sm_store_decode_chunk (const guint8 *blob,
                                  gint64       *t_ms,
                                  double       *values);
 
+/* Whether a samples row read from the file can be decoded: its count, its
+ * blob's size and its first time in range; @n gets the count. */
+gboolean  sm_store_chunk_usable (sqlite3_stmt *stmt,
+                                 int           t0_column,
+                                 int           n_column,
+                                 int           data_column,
+                                 guint        *n);
+/* rename() that never replaces what is at @to: -1 with errno EEXIST then. */
+int       sm_store_rename_noreplace (const char *from,
+                                     const char *to);
+/* Writes @data to @path whole or not at all, replacing only a regular file
+ * and only when @overwrite; nothing temporary is left behind on failure. */
+gboolean  sm_store_write_file (const char  *path,
+                               const char  *data,
+                               gsize        length,
+                               gboolean     overwrite,
+                               GError     **error);
+
 #define SM_STORE_SAMPLE_BYTES 12

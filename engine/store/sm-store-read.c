@@ -6,6 +6,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sm-error.h"
+#include "sm-json.h"
 #include "sm-store-private.h"
 
 /* Reads open their own connection: they never wait for the writer's
@@ -26,6 +27,26 @@ sm_store_decode_chunk (const guint8 *blob,
       memcpy (&values[i], blob + i * SM_STORE_SAMPLE_BYTES + 4, 8);
       t_ms[i] = t0_ms + GUINT32_FROM_LE (dt);
     }
+}
+
+gboolean
+sm_store_chunk_usable (sqlite3_stmt *stmt,
+                       int           t0_column,
+                       int           n_column,
+                       int           data_column,
+                       guint        *n)
+{
+  gint64 count = sqlite3_column_int64 (stmt, n_column);
+  gint64 t0_ms = sqlite3_column_int64 (stmt, t0_column);
+
+  /* What a damaged or foreign file holds decides no size and no sum:
+   * t0 + a uint32 offset must not overflow. */
+  if (count < 0 || count > SM_STORE_CHUNK ||
+      sqlite3_column_bytes (stmt, data_column) != count * SM_STORE_SAMPLE_BYTES ||
+      t0_ms < 0 || t0_ms > G_MAXINT64 - G_MAXUINT32)
+    return FALSE;
+  *n = (guint) count;
+  return TRUE;
 }
 
 void
@@ -91,6 +112,9 @@ sm_store_list_sessions (SmStore  *store,
 
       info->id = sqlite3_column_int64 (stmt, 0);
       info->name = column_text (stmt, 1);
+      /* NOT NULL in the schema, but the file is not ours to trust. */
+      if (info->name == NULL)
+        info->name = g_strdup ("");
       info->started_ms = sqlite3_column_int64 (stmt, 2);
       info->ended_ms = sqlite3_column_int64 (stmt, 3);
       info->host = column_text (stmt, 4);
@@ -136,7 +160,8 @@ sm_store_read_metric (SmStore     *store,
   if (db == NULL)
     return NULL;
   max_points = MAX (1, max_points);
-  span = (double) MAX (1, to_ms - from_ms + 1) / max_points;
+  /* In doubles: the width of any range of int64 fits, its difference may not. */
+  span = MAX (1.0, (double) to_ms - (double) from_ms + 1) / max_points;
   g_array_set_size (points, max_points);
   sqlite3_bind_int64 (stmt, 1, session);
   sqlite3_bind_text (stmt, 2, metric, -1, SQLITE_STATIC);
@@ -145,9 +170,9 @@ sm_store_read_metric (SmStore     *store,
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      guint n = (guint) sqlite3_column_int (stmt, 1);
+      guint n;
 
-      if (n > SM_STORE_CHUNK || (guint) sqlite3_column_bytes (stmt, 2) != n * SM_STORE_SAMPLE_BYTES)
+      if (!sm_store_chunk_usable (stmt, 0, 1, 2, &n))
         continue;   /* a chunk this version cannot read is skipped, not trusted */
       sm_store_decode_chunk (sqlite3_column_blob (stmt, 2), n, sqlite3_column_int64 (stmt, 0), t, v);
 
@@ -160,7 +185,7 @@ sm_store_read_metric (SmStore     *store,
 
           if (t[i] < from_ms || t[i] > to_ms)
             continue;
-          bucket = MIN (max_points - 1, (guint) ((t[i] - from_ms) / span));
+          bucket = (guint) MIN ((double) (max_points - 1), ((double) t[i] - (double) from_ms) / span);
           p = &g_array_index (points, SmStorePoint, bucket);
           if (p->count == 0)
             {
@@ -344,9 +369,9 @@ sm_store_replay (SmStore           *store,
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       const char *key = (const char *) sqlite3_column_text (stmt, 0);
-      guint n = (guint) sqlite3_column_int (stmt, 2);
+      guint n;
 
-      if (n > SM_STORE_CHUNK || (guint) sqlite3_column_bytes (stmt, 3) != n * SM_STORE_SAMPLE_BYTES)
+      if (key == NULL || !sm_store_chunk_usable (stmt, 1, 2, 3, &n))
         continue;
       sm_store_decode_chunk (sqlite3_column_blob (stmt, 3), n, sqlite3_column_int64 (stmt, 1), t, v);
       for (guint i = 0; i < n; i++)
@@ -380,11 +405,20 @@ sm_store_list_recommendations (SmStore  *store,
   sqlite3_bind_int64 (stmt, 1, session);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      SmRecommendation *r = g_new0 (SmRecommendation, 1);
+      SmRecommendation *r;
       const char *status = (const char *) sqlite3_column_text (stmt, 11);
       const char *severity = (const char *) sqlite3_column_text (stmt, 3);
+      gint64 number = sqlite3_column_int64 (stmt, 0);
+      gint64 knob = sqlite3_column_int64 (stmt, 8);
 
-      r->id = (guint) sqlite3_column_int (stmt, 0);
+      /* A row this version cannot use is skipped, not trusted: the knob
+       * indexes the advisor's tables when a recommendation is applied. */
+      if (number < 0 || number > G_MAXUINT || knob < 0 || knob > SM_KNOB_GPU_MODE ||
+          sqlite3_column_text (stmt, 2) == NULL || sqlite3_column_text (stmt, 4) == NULL)
+        continue;
+      r = g_new0 (SmRecommendation, 1);
+
+      r->id = (guint) number;
       r->fired_ms = sqlite3_column_int64 (stmt, 1);
       r->rule = g_intern_string ((const char *) sqlite3_column_text (stmt, 2));
       for (guint i = 0; i < G_N_ELEMENTS (severities); i++)
@@ -394,9 +428,10 @@ sm_store_list_recommendations (SmStore  *store,
       r->evidence = column_text (stmt, 5);
       r->expected = column_text (stmt, 6);
       r->action = column_text (stmt, 7);
-      r->knob = sqlite3_column_int (stmt, 8);
-      r->old_value = sqlite3_column_double (stmt, 9);
-      r->new_value = sqlite3_column_double (stmt, 10);
+      r->knob = (SmKnob) knob;
+      /* SQLite stores a NaN as NULL: it reads back as NaN, not 0. */
+      r->old_value = sqlite3_column_type (stmt, 9) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 9);
+      r->new_value = sqlite3_column_type (stmt, 10) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 10);
       for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
         if (g_strcmp0 (status, statuses[i]) == 0)
           r->status = i;
@@ -493,6 +528,17 @@ typedef struct
   gboolean            stopped;
 } Export;
 
+/* A text column may be NULL in a file we did not write: null, not a crash. */
+static void
+add_string (JsonBuilder *builder,
+            const char  *value)
+{
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
 /* Every this many samples the export says how far it is. */
 #define EXPORT_PROGRESS_STEP 1024
 
@@ -539,8 +585,89 @@ export_sample (const char *metric,
     }
   json_builder_begin_array (e->json);
   json_builder_add_int_value (e->json, t_ms);
-  json_builder_add_double_value (e->json, value);
+  sm_json_builder_add_number (e->json, value);
   json_builder_end_array (e->json);
+}
+
+/* The events of a session, in time order, as JSON objects. */
+static gboolean
+export_events (SmStore      *store,
+               gint64        session,
+               JsonBuilder  *builder,
+               GError      **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  sqlite3 *db = open_query (store, "SELECT t_ms, kind, detail FROM events WHERE session_id = ? ORDER BY t_ms, id",
+                            &stmt, "Cannot read the events", error);
+  int rc;
+
+  if (db == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, session);
+  json_builder_begin_array (builder);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "t_ms");
+      json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, 0));
+      json_builder_set_member_name (builder, "kind");
+      add_string (builder, (const char *) sqlite3_column_text (stmt, 1));
+      json_builder_set_member_name (builder, "detail");
+      add_string (builder, (const char *) sqlite3_column_text (stmt, 2));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  if (rc != SQLITE_DONE)
+    sm_store_fail (db, "Cannot read the events", error);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  return rc == SQLITE_DONE;
+}
+
+/* What SmKnob values are called in an export (docs/storage.md). */
+static const char * const knob_names[] = {
+  "backend", "threads", "max_batch", "max_wait_us", "cache_size", "pool_limit", "compact_pool",
+  "offload_share", "gpu_mode",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (knob_names) == SM_KNOB_GPU_MODE + 1);
+
+static void
+export_recommendation (JsonBuilder            *builder,
+                       const SmRecommendation *r)
+{
+  static const char * const statuses[] = { "open", "applied", "dismissed", "reverted" };
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "number");
+  json_builder_add_int_value (builder, r->id);
+  json_builder_set_member_name (builder, "t_ms");
+  json_builder_add_int_value (builder, r->fired_ms);
+  json_builder_set_member_name (builder, "rule");
+  add_string (builder, r->rule);
+  json_builder_set_member_name (builder, "severity");
+  add_string (builder, sm_severity_get_name (r->severity));
+  json_builder_set_member_name (builder, "title");
+  add_string (builder, r->title);
+  json_builder_set_member_name (builder, "evidence");
+  add_string (builder, r->evidence);
+  json_builder_set_member_name (builder, "expected");
+  add_string (builder, r->expected);
+  json_builder_set_member_name (builder, "action");
+  add_string (builder, r->action);
+  json_builder_set_member_name (builder, "knob");
+  add_string (builder, knob_names[r->knob]);
+  json_builder_set_member_name (builder, "old_value");
+  sm_json_builder_add_number (builder, r->old_value);
+  json_builder_set_member_name (builder, "new_value");
+  sm_json_builder_add_number (builder, r->new_value);
+  json_builder_set_member_name (builder, "status");
+  add_string (builder, statuses[r->status]);
+  json_builder_set_member_name (builder, "outcome");
+  add_string (builder, r->outcome);
+  json_builder_set_member_name (builder, "worse");
+  json_builder_add_boolean_value (builder, r->worse);
+  json_builder_end_object (builder);
 }
 
 gboolean
@@ -548,6 +675,7 @@ sm_store_export (SmStore            *store,
                  gint64              session,
                  const char         *format,
                  const char         *path,
+                 SmStoreExportFlags  flags,
                  SmStoreProgressFunc progress,
                  gpointer            progress_data,
                  GError            **error)
@@ -596,19 +724,21 @@ sm_store_export (SmStore            *store,
       json_builder_set_member_name (builder, "id");
       json_builder_add_int_value (builder, info->id);
       json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, info->name);
+      add_string (builder, info->name);
       json_builder_set_member_name (builder, "started_ms");
       json_builder_add_int_value (builder, info->started_ms);
       json_builder_set_member_name (builder, "ended_ms");
       json_builder_add_int_value (builder, info->ended_ms);
       json_builder_set_member_name (builder, "host");
-      json_builder_add_string_value (builder, info->host);
+      add_string (builder, info->host);
       json_builder_set_member_name (builder, "cpu");
-      json_builder_add_string_value (builder, info->cpu);
+      add_string (builder, info->cpu);
       json_builder_set_member_name (builder, "model");
-      json_builder_add_string_value (builder, info->model);
+      add_string (builder, info->model);
       json_builder_set_member_name (builder, "config");
-      json_builder_add_string_value (builder, info->config);
+      add_string (builder, info->config);
+      json_builder_set_member_name (builder, "samples");
+      json_builder_add_int_value (builder, info->samples);
       json_builder_end_object (builder);
 
       json_builder_set_member_name (builder, "metrics");
@@ -622,25 +752,14 @@ sm_store_export (SmStore            *store,
         }
       json_builder_end_array (builder);
 
+      json_builder_set_member_name (builder, "events");
+      if (!export_events (store, session, builder, error))
+        return FALSE;
+
       json_builder_set_member_name (builder, "recommendations");
       json_builder_begin_array (builder);
       for (guint i = 0; i < recommendations->len; i++)
-        {
-          SmRecommendation *r = g_ptr_array_index (recommendations, i);
-
-          json_builder_begin_object (builder);
-          json_builder_set_member_name (builder, "rule");
-          json_builder_add_string_value (builder, r->rule);
-          json_builder_set_member_name (builder, "title");
-          json_builder_add_string_value (builder, r->title);
-          json_builder_set_member_name (builder, "evidence");
-          json_builder_add_string_value (builder, r->evidence);
-          json_builder_set_member_name (builder, "action");
-          json_builder_add_string_value (builder, r->action);
-          json_builder_set_member_name (builder, "outcome");
-          json_builder_add_string_value (builder, r->outcome);
-          json_builder_end_object (builder);
-        }
+        export_recommendation (builder, g_ptr_array_index (recommendations, i));
       json_builder_end_array (builder);
       json_builder_end_object (builder);
 
@@ -661,7 +780,7 @@ sm_store_export (SmStore            *store,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The export was cancelled");
       return FALSE;
     }
-  return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+  return sm_store_write_file (path, text, strlen (text), (flags & SM_STORE_EXPORT_OVERWRITE) != 0, error);
 }
 
 /* ---- comparing ---- */
@@ -683,11 +802,11 @@ last_sample_ms (sqlite3    *db,
       sqlite3_bind_text (stmt, 2, metric, -1, SQLITE_STATIC);
       if (sqlite3_step (stmt) == SQLITE_ROW)
         {
-          guint n = (guint) sqlite3_column_int (stmt, 1);
+          guint n;
           gint64 t[SM_STORE_CHUNK];
           double v[SM_STORE_CHUNK];
 
-          if (n > 0 && n <= SM_STORE_CHUNK && (guint) sqlite3_column_bytes (stmt, 2) == n * SM_STORE_SAMPLE_BYTES)
+          if (sm_store_chunk_usable (stmt, 0, 1, 2, &n) && n > 0)
             {
               sm_store_decode_chunk (sqlite3_column_blob (stmt, 2), n, sqlite3_column_int64 (stmt, 0), t, v);
               last = t[n - 1];
@@ -795,11 +914,11 @@ thin_session (sqlite3  *db,
   while (ok && (rc = sqlite3_step (select)) == SQLITE_ROW)
     {
       gint64 m = sqlite3_column_int64 (select, 0);
-      guint rn = (guint) sqlite3_column_int (select, 2);
+      guint rn;
       gint64 t[SM_STORE_CHUNK];
       double v[SM_STORE_CHUNK];
 
-      if (rn > SM_STORE_CHUNK || (guint) sqlite3_column_bytes (select, 3) != rn * SM_STORE_SAMPLE_BYTES)
+      if (!sm_store_chunk_usable (select, 1, 2, 3, &rn))
         continue;
       sm_store_decode_chunk (sqlite3_column_blob (select, 3), rn, sqlite3_column_int64 (select, 1), t, v);
       for (guint i = 0; i < rn; i++)
@@ -856,13 +975,23 @@ sm_store_apply_retention (SmStore  *store,
                           guint    *deleted,
                           GError  **error)
 {
-  sqlite3 *db = sm_store_connect (sm_store_get_path (store), FALSE, error);
   g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (gint64));
   sqlite3_stmt *stmt = NULL;
-  gint64 cutoff = g_get_real_time () / 1000 - (gint64) (max_age_days * 86400000.0);
+  sqlite3 *db;
+  gint64 cutoff;
   guint n_thinned = 0, n_deleted = 0;
   gboolean ok = TRUE;
 
+  /* Checked before any arithmetic: a day count converted to ms must fit. */
+  if (!(max_age_days >= 0 && max_age_days <= SM_STORE_MAX_AGE_DAYS) || max_bytes < 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "Retention limits are an age of 0 to %g days and a size of 0 or more bytes",
+                   SM_STORE_MAX_AGE_DAYS);
+      return FALSE;
+    }
+  cutoff = g_get_real_time () / 1000 - (gint64) (max_age_days * 86400000.0);
+  db = sm_store_connect (sm_store_get_path (store), FALSE, error);
   if (db == NULL)
     return FALSE;
   coarse_ms = MAX (1, coarse_ms);

@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/* renameat2 (RENAME_NOREPLACE) and O_TMPFILE */
+#define _GNU_SOURCE
+
 #include "config.h"
 
 #define G_LOG_DOMAIN "sm-store"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "sm-cpu.h"
@@ -91,10 +99,17 @@ typedef struct
 } Message;
 
 /* The samples of one metric not yet in a full chunk on disk. */
+/* A chunk names its metric rather than holding the metric's row id: the id
+ * comes from the transaction that writes the chunk, and only a committed
+ * one is cached (a rolled-back INSERT … RETURNING leaves an id that no row
+ * has, and every later chunk would fail its foreign key). */
 typedef struct
 {
   gint64  session;
-  gint64  metric_id;
+  char   *key;
+  char   *name;
+  char   *unit;
+  int     kind;
   gint64  t0_ms;
   guint   n;
   guint   saved;         /* samples already committed */
@@ -111,7 +126,7 @@ struct _SmStore
   /* The writer thread's own */
   sqlite3      *db;
   GHashTable   *chunks;        /* "session:metric index" → Chunk* */
-  GHashTable   *metric_ids;    /* metric key → row id */
+  GHashTable   *metric_ids;    /* metric key → row id, committed ones only */
   GPtrArray    *full;          /* Chunk*, filled, awaiting commit */
   GPtrArray    *pending;       /* Message*, events and recommendations awaiting commit */
   gint64        last_commit_us;
@@ -201,12 +216,16 @@ user_version (sqlite3 *db)
   return version;
 }
 
-typedef enum { PROBE_HEALTHY, PROBE_DAMAGED, PROBE_UNREADABLE } Probe;
+typedef enum { PROBE_HEALTHY, PROBE_DAMAGED, PROBE_UNKNOWN_VERSION, PROBE_UNREADABLE } Probe;
 
 /* Whether an existing file is a database SQLite can read and check; only a
- * damaged one is moved aside, never one we merely may not open. */
+ * damaged one is moved aside, never one we merely may not open.  A schema
+ * version this build has no migration for — newer than it knows, or
+ * negative (the header's four bytes at offset 60 are signed) — is kept
+ * aside too: nothing read from the file indexes anything unchecked. */
 static Probe
 probe (const char  *path,
+       int         *version,
        GError     **error)
 {
   sqlite3 *db = NULL;
@@ -214,6 +233,7 @@ probe (const char  *path,
   Probe result = PROBE_DAMAGED;
   int rc;
 
+  *version = 0;
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return PROBE_HEALTHY;
 
@@ -237,7 +257,10 @@ probe (const char  *path,
       g_usleep (50000);
     }
   if (rc == SQLITE_ROW && g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0), "ok") == 0)
-    result = PROBE_HEALTHY;
+    {
+      *version = user_version (db);
+      result = *version >= 0 && *version <= SM_STORE_SCHEMA_VERSION ? PROBE_HEALTHY : PROBE_UNKNOWN_VERSION;
+    }
   else if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_CANTOPEN || rc == SQLITE_PERM ||
            rc == SQLITE_IOERR || rc == SQLITE_READONLY)
     {
@@ -256,10 +279,12 @@ migrate (sqlite3  *db,
 {
   int version = user_version (db);
 
-  if (version > SM_STORE_SCHEMA_VERSION)
+  /* probe() kept such a file aside; another process may have written it
+   * since, and migrations[] is indexed with what it holds. */
+  if (version < 0 || version > SM_STORE_SCHEMA_VERSION)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "The database is from a newer Synaptic Mesh (schema %d, this one knows %d)",
+                   "The database has a schema this Synaptic Mesh cannot read (version %d, this one knows 0 to %d)",
                    version, SM_STORE_SCHEMA_VERSION);
       return FALSE;
     }
@@ -286,20 +311,54 @@ migrate (sqlite3  *db,
   return TRUE;
 }
 
-/* Moves a damaged database (and its WAL and shared-memory files) aside. */
+int
+sm_store_rename_noreplace (const char *from,
+                           const char *to)
+{
+  if (renameat2 (AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+    return 0;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+    return -1;
+
+  /* A file system without RENAME_NOREPLACE: link() fails on an existing
+   * name just as surely. */
+  if (link (from, to) != 0)
+    return -1;
+  g_unlink (from);
+  return 0;
+}
+
+/* Moves a damaged database (and its WAL and shared-memory files) aside,
+ * under a name nothing has: two files kept in the same second must not
+ * overwrite one another. */
 static char *
 move_aside (const char  *path,
             GError     **error)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
-  g_autofree char *aside = g_strdup_printf ("%s.corrupt-%s", path, stamp);
+  g_autofree char *aside = NULL;
   const char *suffixes[] = { "-wal", "-shm" };
+  int saved_errno = EEXIST;
 
-  if (g_rename (path, aside) != 0)
+  for (guint attempt = 1; attempt <= 1000 && saved_errno == EEXIST; attempt++)
     {
-      int saved_errno = errno;
+      g_free (aside);
+      aside = attempt == 1 ? g_strdup_printf ("%s.corrupt-%s", path, stamp)
+                           : g_strdup_printf ("%s.corrupt-%s-%u", path, stamp, attempt);
+      /* A -wal or -shm kept with an earlier copy holds the name as well. */
+      for (guint i = 0; i < G_N_ELEMENTS (suffixes) && saved_errno == EEXIST; i++)
+        {
+          g_autofree char *taken = g_strconcat (aside, suffixes[i], NULL);
 
+          if (g_file_test (taken, G_FILE_TEST_EXISTS))
+            saved_errno = -1;
+        }
+      saved_errno = saved_errno == -1 ? EEXIST
+                                      : sm_store_rename_noreplace (path, aside) == 0 ? 0 : errno;
+    }
+  if (saved_errno != 0)
+    {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO,
                    "The database %s is damaged and cannot be moved aside: %s", path, g_strerror (saved_errno));
       return NULL;
@@ -309,8 +368,8 @@ move_aside (const char  *path,
       g_autofree char *from = g_strconcat (path, suffixes[i], NULL);
       g_autofree char *to = g_strconcat (aside, suffixes[i], NULL);
 
-      if (g_file_test (from, G_FILE_TEST_EXISTS))
-        g_rename (from, to);
+      if (g_file_test (from, G_FILE_TEST_EXISTS) && sm_store_rename_noreplace (from, to) != 0)
+        g_warning ("Cannot keep %s with %s: %s", from, aside, g_strerror (errno));
     }
 
   return g_steal_pointer (&aside);
@@ -361,39 +420,69 @@ set_status (SmStore    *store,
   g_mutex_unlock (&store->status_lock);
 }
 
+/* The row id of @chunk's metric, inserting it when new; inside the commit's
+ * transaction, so the id is remembered in @resolved and cached for good
+ * only once that transaction commits. */
 static gint64
-metric_id (SmStore            *store,
-           const SmMetricInfo *info,
-           GError            **error)
+metric_id (SmStore    *store,
+           GHashTable *resolved,
+           Chunk      *chunk)
 {
   gpointer id;
   sqlite3_stmt *stmt = NULL;
   gint64 row = -1;
 
-  if (g_hash_table_lookup_extended (store->metric_ids, info->id, NULL, &id))
+  if (g_hash_table_lookup_extended (store->metric_ids, chunk->key, NULL, &id) ||
+      g_hash_table_lookup_extended (resolved, chunk->key, NULL, &id))
     return GPOINTER_TO_SIZE (id);
 
   if (sqlite3_prepare_v2 (store->db,
                           "INSERT INTO metrics (key, name, unit, kind) VALUES (?, ?, ?, ?) "
                           "ON CONFLICT (key) DO UPDATE SET name = excluded.name RETURNING id",
                           -1, &stmt, NULL) != SQLITE_OK)
-    {
-      sm_store_fail (store->db, "Cannot record a metric", error);
-      return -1;
-    }
-  sqlite3_bind_text (stmt, 1, info->id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 2, info->name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 3, info->unit, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int (stmt, 4, info->kind);
+    return -1;
+  sqlite3_bind_text (stmt, 1, chunk->key, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, chunk->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, chunk->unit, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 4, chunk->kind);
+  /* RETURNING hands the row over before the statement has finished: it is
+   * done only at SQLITE_DONE. */
   if (sqlite3_step (stmt) == SQLITE_ROW)
     row = sqlite3_column_int64 (stmt, 0);
-  else
-    sm_store_fail (store->db, "Cannot record a metric", error);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    row = -1;
   sqlite3_finalize (stmt);
 
   if (row >= 0)
-    g_hash_table_insert (store->metric_ids, g_strdup (info->id), GSIZE_TO_POINTER (row));
+    g_hash_table_insert (resolved, chunk->key, GSIZE_TO_POINTER (row));
   return row;
+}
+
+static Chunk *
+chunk_new (gint64              session,
+           const SmMetricInfo *info,
+           gint64              t0_ms)
+{
+  Chunk *chunk = g_new0 (Chunk, 1);
+
+  chunk->session = session;
+  chunk->key = g_strdup (info->id);
+  chunk->name = g_strdup (info->name);
+  chunk->unit = g_strdup (info->unit);
+  chunk->kind = info->kind;
+  chunk->t0_ms = t0_ms;
+  return chunk;
+}
+
+static void
+chunk_free (gpointer data)
+{
+  Chunk *chunk = data;
+
+  g_free (chunk->key);
+  g_free (chunk->name);
+  g_free (chunk->unit);
+  g_free (chunk);
 }
 
 static guint64
@@ -438,14 +527,6 @@ add_snapshot (SmStore *store,
       chunk = g_hash_table_lookup (store->chunks, key);
       if (chunk == NULL || chunk->n == SM_STORE_CHUNK)
         {
-          g_autoptr(GError) error = NULL;
-          gint64 id = metric_id (store, sm_monitor_get_metric (m->monitor, i), &error);
-
-          if (id < 0)
-            {
-              set_status (store, error->message);
-              continue;
-            }
           if (chunk != NULL)
             {
               gpointer stored_key;
@@ -455,10 +536,7 @@ add_snapshot (SmStore *store,
               g_free (stored_key);
               g_ptr_array_add (store->full, chunk);
             }
-          chunk = g_new0 (Chunk, 1);
-          chunk->session = m->session;
-          chunk->metric_id = id;
-          chunk->t0_ms = m->snapshot->t_ms;
+          chunk = chunk_new (m->session, sm_monitor_get_metric (m->monitor, i), m->snapshot->t_ms);
           g_hash_table_insert (store->chunks, g_strdup (key), chunk);
         }
 
@@ -482,11 +560,16 @@ add_snapshot (SmStore *store,
 static gboolean
 write_chunk (SmStore      *store,
              sqlite3_stmt *stmt,
+             GHashTable   *resolved,
              Chunk        *chunk)
 {
+  gint64 metric = metric_id (store, resolved, chunk);
+
+  if (metric < 0)
+    return FALSE;
   sqlite3_reset (stmt);
   sqlite3_bind_int64 (stmt, 1, chunk->session);
-  sqlite3_bind_int64 (stmt, 2, chunk->metric_id);
+  sqlite3_bind_int64 (stmt, 2, metric);
   sqlite3_bind_int64 (stmt, 3, chunk->t0_ms);
   sqlite3_bind_int (stmt, 4, (int) chunk->n);
   sqlite3_bind_blob (stmt, 5, chunk->data, (int) (chunk->n * SM_STORE_SAMPLE_BYTES), SQLITE_STATIC);
@@ -562,9 +645,10 @@ write_message (SmStore  *store,
 static void
 commit (SmStore *store)
 {
+  g_autoptr(GHashTable) resolved = g_hash_table_new (g_str_hash, g_str_equal);
   sqlite3_stmt *insert = NULL;
   GHashTableIter iter;
-  gpointer value;
+  gpointer key, value;
   guint64 written = 0;
   gboolean ok;
 
@@ -577,11 +661,11 @@ commit (SmStore *store)
                            "VALUES (?, ?, ?, ?, ?)", -1, &insert, NULL) == SQLITE_OK;
 
   for (guint i = 0; ok && i < store->full->len; i++)
-    ok = write_chunk (store, insert, g_ptr_array_index (store->full, i));
+    ok = write_chunk (store, insert, resolved, g_ptr_array_index (store->full, i));
   g_hash_table_iter_init (&iter, store->chunks);
   while (ok && g_hash_table_iter_next (&iter, NULL, &value))
     if (((Chunk *) value)->dirty)
-      ok = write_chunk (store, insert, value);
+      ok = write_chunk (store, insert, resolved, value);
   for (guint i = 0; ok && i < store->pending->len; i++)
     ok = write_message (store, g_ptr_array_index (store->pending, i));
   sqlite3_finalize (insert);
@@ -599,7 +683,11 @@ commit (SmStore *store)
       return;
     }
 
-  /* Committed: full chunks are done, partial ones stay for more samples. */
+  /* Committed: the metric ids written are real rows now, full chunks are
+   * done, partial ones stay for more samples. */
+  g_hash_table_iter_init (&iter, resolved);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (store->metric_ids, g_strdup (key), value);
   for (guint i = 0; i < store->full->len; i++)
     {
       Chunk *chunk = g_ptr_array_index (store->full, i);
@@ -626,15 +714,19 @@ commit (SmStore *store)
 }
 
 static gboolean
-begin_session (SmStore  *store,
-               Message  *m,
-               GError  **error)
+insert_session (SmStore  *store,
+                Message  *m,
+                gint64   *id,
+                GError  **error)
 {
   const SmCpuInfo *cpu = sm_cpu_info_get ();
   sqlite3_stmt *stmt = NULL;
   gboolean ok;
 
-  ok = sqlite3_prepare_v2 (store->db, "INSERT INTO sessions (name, started_ms, host, cpu, model, config) "
+  /* In a transaction of its own: RETURNING gives the id before the row is
+   * written, and the id is good only once COMMIT says so. */
+  ok = sqlite3_exec (store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+       sqlite3_prepare_v2 (store->db, "INSERT INTO sessions (name, started_ms, host, cpu, model, config) "
                            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id", -1, &stmt, NULL) == SQLITE_OK;
   if (ok)
     {
@@ -646,11 +738,42 @@ begin_session (SmStore  *store,
       sqlite3_bind_text (stmt, 6, m->c, -1, SQLITE_STATIC);
       ok = sqlite3_step (stmt) == SQLITE_ROW;
       if (ok)
-        *m->id = sqlite3_column_int64 (stmt, 0);
+        *id = sqlite3_column_int64 (stmt, 0);
+      ok = ok && sqlite3_step (stmt) == SQLITE_DONE;
     }
   sqlite3_finalize (stmt);
+  ok = ok && sqlite3_exec (store->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+  if (!ok)
+    {
+      sm_store_fail (store->db, "Cannot start a session", error);
+      if (!sqlite3_get_autocommit (store->db))
+        sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+  return ok;
+}
 
-  return ok || sm_store_fail (store->db, "Cannot start a session", error);
+static gboolean
+begin_session (SmStore  *store,
+               Message  *m,
+               GError  **error)
+{
+  g_autoptr(GError) last = NULL;
+  gint64 id = -1;
+
+  /* One failed write (a moment of full disk) is tried again; a lasting
+   * failure is the caller's to report. */
+  for (guint attempt = 0; attempt < 3; attempt++)
+    {
+      g_clear_error (&last);
+      if (insert_session (store, m, &id, &last))
+        {
+          *m->id = id;
+          return TRUE;
+        }
+      g_usleep (10000);
+    }
+  g_propagate_error (error, g_steal_pointer (&last));
+  return FALSE;
 }
 
 static gpointer
@@ -710,12 +833,6 @@ writer_main (gpointer data)
     }
 }
 
-static void
-chunk_free (gpointer data)
-{
-  g_free (data);
-}
-
 SmStore *
 sm_store_open (const char  *path,
                char       **recovered,
@@ -724,6 +841,8 @@ sm_store_open (const char  *path,
   g_autofree char *dir = g_path_get_dirname (path);
   SmStore *store;
   sqlite3 *db;
+  Probe result;
+  int version;
 
   if (recovered != NULL)
     *recovered = NULL;
@@ -736,19 +855,27 @@ sm_store_open (const char  *path,
       return NULL;
     }
 
-  switch (probe (path, error))
+  result = probe (path, &version, error);
+  switch (result)
     {
     case PROBE_UNREADABLE:
       return NULL;
     case PROBE_DAMAGED:
+    case PROBE_UNKNOWN_VERSION:
       {
         g_autofree char *aside = move_aside (path, error);
 
         if (aside == NULL)
           return NULL;
-        if (recovered != NULL)
+        if (recovered == NULL)
+          break;
+        if (result == PROBE_DAMAGED)
           *recovered = g_strdup_printf ("Your previous database was damaged and has been kept at %s; "
                                         "a new one was started.", aside);
+        else
+          *recovered = g_strdup_printf ("Your previous database has a schema this version cannot read "
+                                        "(version %d, this one knows 0 to %d) and has been kept at %s; "
+                                        "a new one was started.", version, SM_STORE_SCHEMA_VERSION, aside);
       }
       break;
     case PROBE_HEALTHY:
@@ -956,4 +1083,136 @@ void
 sm_store_status_clear (SmStoreStatus *status)
 {
   g_clear_pointer (&status->error, g_free);
+}
+
+/* ---- writing an export ---- */
+
+/* Only a regular file may be replaced: a FIFO, a device node or a symlink
+ * at @path is someone's plumbing, never a stale export. */
+static gboolean
+check_destination (const char  *path,
+                   gboolean     overwrite,
+                   GError     **error)
+{
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == ENOENT)
+        return TRUE;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot export to %s: %s", path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                   "Cannot export to %s: it is not a regular file, and only a regular file is replaced", path);
+      return FALSE;
+    }
+  if (!overwrite)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Cannot export to %s: the file already exists", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_all (int           fd,
+           const char   *data,
+           gsize         length)
+{
+  while (length > 0)
+    {
+      gssize n = write (fd, data, length);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      data += n;
+      length -= (gsize) n;
+    }
+  return fsync (fd) == 0;
+}
+
+gboolean
+sm_store_write_file (const char  *path,
+                     const char  *data,
+                     gsize        length,
+                     gboolean     overwrite,
+                     GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *temp = NULL;
+  int fd, saved_errno = 0;
+  gboolean named;
+
+  if (!check_destination (path, overwrite, error))
+    return FALSE;
+
+  /* An unnamed file in the destination's folder: a kill while it is being
+   * written leaves nothing behind.  Where the file system has no O_TMPFILE
+   * a named DEST.XXXXXX is used, removed on every failure below. */
+  fd = open (dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  named = fd < 0;
+  if (named)
+    {
+      temp = g_strconcat (path, ".XXXXXX", NULL);
+      fd = g_mkstemp_full (temp, O_WRONLY | O_CLOEXEC, 0644);
+      if (fd < 0)
+        {
+          saved_errno = errno;
+          g_clear_pointer (&temp, g_free);
+        }
+    }
+  if (fd >= 0 && !write_all (fd, data, length))
+    saved_errno = errno != 0 ? errno : EIO;
+
+  if (saved_errno == 0 && !named)
+    {
+      g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", fd);
+
+      /* Gives the file a name: the destination itself when nothing may be
+       * replaced (linkat fails if it exists), else a temporary one that
+       * the rename below replaces the destination with. */
+      if (!overwrite)
+        saved_errno = linkat (AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+      else
+        for (guint attempt = 0; attempt < 100; attempt++)
+          {
+            g_free (temp);
+            temp = g_strdup_printf ("%s.%06x", path, g_random_int_range (0, 0x1000000));
+            saved_errno = linkat (AT_FDCWD, proc, AT_FDCWD, temp, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+            if (saved_errno != EEXIST)
+              break;
+          }
+      if (saved_errno != 0)
+        g_clear_pointer (&temp, g_free);
+    }
+  if (fd >= 0)
+    close (fd);
+
+  if (saved_errno == 0 && temp != NULL)
+    {
+      if (!overwrite)
+        saved_errno = sm_store_rename_noreplace (temp, path) == 0 ? 0 : errno;
+      /* Checked again just before: only a regular file is replaced. */
+      else if (!check_destination (path, TRUE, error))
+        saved_errno = -1;
+      else
+        saved_errno = g_rename (temp, path) == 0 ? 0 : errno;
+    }
+
+  if (saved_errno != 0 && temp != NULL)
+    g_unlink (temp);
+  if (saved_errno == EEXIST && !overwrite)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Cannot export to %s: the file already exists", path);
+  else if (saved_errno > 0)
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                 "Cannot export to %s: %s", path, g_strerror (saved_errno));
+  return saved_errno == 0;
 }

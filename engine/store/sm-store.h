@@ -23,6 +23,7 @@ G_BEGIN_DECLS
 #define SM_STORE_CHUNK          256
 #define SM_STORE_MAX_BUFFERED   (4 * 1024 * 1024)   /* samples held while writes fail */
 #define SM_STORE_SCHEMA_VERSION 2
+#define SM_STORE_MAX_AGE_DAYS   36500.0             /* retention's longest age: a century */
 
 typedef struct _SmStore SmStore;
 
@@ -178,7 +179,8 @@ gboolean   sm_store_compare         (SmStore        *store,
 /* Retention: sessions that ended more than @max_age_days ago are thinned
  * to one sample per @coarse_ms per metric (their mean) rather than
  * deleted; then, while the database is larger than @max_bytes, the oldest
- * sessions are deleted.  0 disables a limit.  Reports what it did in
+ * sessions are deleted.  0 disables a limit; a negative or non-finite one,
+ * or an age over SM_STORE_MAX_AGE_DAYS, is refused (INVALID_INPUT).  Reports what it did in
  * @thinned and @deleted (optional). */
 gboolean   sm_store_apply_retention (SmStore        *store,
                                      double          max_age_days,
@@ -191,15 +193,26 @@ gboolean   sm_store_apply_retention (SmStore        *store,
 typedef gboolean (*SmStoreProgressFunc) (double   fraction,
                                          gpointer user_data);
 
-/* CSV: a long-format samples file (session,metric,unit,t_ms,value), or
- * JSON: the session, its samples by metric, events and recommendations.
- * @progress (optional) hears how far it is every few thousand samples; when
- * it says stop, the export fails with G_IO_ERROR_CANCELLED and @path is
- * left as it was (the file is written whole or not at all). */
+typedef enum {
+  SM_STORE_EXPORT_NONE      = 0,
+  SM_STORE_EXPORT_OVERWRITE = 1 << 0,   /* replace an existing regular file */
+} SmStoreExportFlags;
+
+/* CSV: a long-format samples file (session,metric,t_ms,value), or JSON:
+ * the whole record of the session — its details, samples by metric, events
+ * and every field of its recommendations; a value that is not a finite
+ * number (infinity, NaN) is written as null (docs/storage.md).
+ * @path is written whole or not at all: an existing file is replaced only
+ * with SM_STORE_EXPORT_OVERWRITE (else G_IO_ERROR_EXISTS), and never when
+ * it is not a regular file (G_IO_ERROR_NOT_REGULAR_FILE); nothing
+ * temporary is left behind on failure.  @progress (optional) hears how far
+ * it is every few thousand samples; when it says stop, the export fails
+ * with G_IO_ERROR_CANCELLED and @path is left as it was. */
 gboolean   sm_store_export          (SmStore            *store,
                                      gint64              session,
                                      const char         *format,
                                      const char         *path,
+                                     SmStoreExportFlags  flags,
                                      SmStoreProgressFunc progress,
                                      gpointer            progress_data,
                                      GError            **error);

@@ -9,6 +9,19 @@
 
 /* A connection with the pragmas every user needs (WAL, NORMAL sync, busy
  * timeout, foreign keys); read-only when @read_only. */
+/* sm-store-file.c: the database at @path opened for writing — made, checked,
+ * migrated; a damaged or unreadable one kept aside first (@recovered then
+ * says so, for people). */
+sqlite3  *sm_store_open_file  (const char  *path,
+                               char       **recovered,
+                               GError     **error);
+/* sm-store-read.c: a read-only connection of its own with @sql prepared
+ * on it, or NULL with @error saying "@what: …". */
+sqlite3  *sm_store_open_query (SmStore        *store,
+                               const char     *sql,
+                               sqlite3_stmt  **stmt,
+                               const char     *what,
+                               GError        **error);
 sqlite3  *sm_store_connect    (const char  *path,
                                gboolean     read_only,
                                GError     **error);
@@ -35,10 +48,5 @@ int       sm_store_rename_noreplace (const char *from,
                                      const char *to);
 /* Writes @data to @path whole or not at all, replacing only a regular file
  * and only when @overwrite; nothing temporary is left behind on failure. */
-gboolean  sm_store_write_file (const char  *path,
-                               const char  *data,
-                               gsize        length,
-                               gboolean     overwrite,
-                               GError     **error);
 
 #define SM_STORE_SAMPLE_BYTES 12

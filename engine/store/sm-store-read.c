@@ -71,12 +71,12 @@ column_text (sqlite3_stmt *stmt,
 
 /* A read-only connection of its own with @sql prepared on it, or NULL with
  * @error saying "@what: …": how every reader below starts. */
-static sqlite3 *
-open_query (SmStore        *store,
-            const char     *sql,
-            sqlite3_stmt  **stmt,
-            const char     *what,
-            GError        **error)
+sqlite3 *
+sm_store_open_query (SmStore        *store,
+                     const char     *sql,
+                     sqlite3_stmt  **stmt,
+                     const char     *what,
+                     GError        **error)
 {
   sqlite3 *db = sm_store_connect (sm_store_get_path (store), TRUE, error);
 
@@ -97,11 +97,11 @@ sm_store_list_sessions (SmStore  *store,
 {
   g_autoptr(GPtrArray) sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_session_info_free);
   sqlite3_stmt *stmt = NULL;
-  sqlite3 *db = open_query (store,
-                            "SELECT s.id, s.name, s.started_ms, s.ended_ms, s.host, s.cpu, s.model, s.config,"
-                            "  (SELECT coalesce (sum (n), 0) FROM samples WHERE session_id = s.id) "
-                            "FROM sessions s ORDER BY s.id",
-                            &stmt, "Cannot list sessions", error);
+  sqlite3 *db = sm_store_open_query (store,
+                                     "SELECT s.id, s.name, s.started_ms, s.ended_ms, s.host, s.cpu, s.model, s.config,"
+                                     "  (SELECT coalesce (sum (n), 0) FROM samples WHERE session_id = s.id) "
+                                     "FROM sessions s ORDER BY s.id",
+                                     &stmt, "Cannot list sessions", error);
   int rc;
 
   if (db == NULL)
@@ -145,13 +145,13 @@ sm_store_read_metric (SmStore     *store,
   sqlite3_stmt *stmt = NULL;
   /* The chunks of the range, and the last one starting before it (it may
    * reach into the range): both index range scans on (session, metric, t0). */
-  sqlite3 *db = open_query (store,
-                            "SELECT t0_ms, n, data FROM samples "
-                            "WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
-                            "AND t0_ms <= ?4 AND t0_ms >= coalesce ((SELECT max (t0_ms) FROM samples "
-                            "  WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
-                            "  AND t0_ms <= ?3), ?3) ORDER BY t0_ms",
-                            &stmt, "Cannot read the metric", error);
+  sqlite3 *db = sm_store_open_query (store,
+                                     "SELECT t0_ms, n, data FROM samples "
+                                     "WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
+                                     "AND t0_ms <= ?4 AND t0_ms >= coalesce ((SELECT max (t0_ms) FROM samples "
+                                     "  WHERE session_id = ?1 AND metric_id = (SELECT id FROM metrics WHERE key = ?2) "
+                                     "  AND t0_ms <= ?3), ?3) ORDER BY t0_ms",
+                                     &stmt, "Cannot read the metric", error);
   gint64 t[SM_STORE_CHUNK];
   double v[SM_STORE_CHUNK];
   double span;
@@ -355,10 +355,10 @@ sm_store_replay (SmStore           *store,
                  GError           **error)
 {
   sqlite3_stmt *stmt = NULL;
-  sqlite3 *db = open_query (store,
-                            "SELECT m.key, s.t0_ms, s.n, s.data FROM samples s JOIN metrics m ON m.id = s.metric_id "
-                            "WHERE s.session_id = ? ORDER BY s.metric_id, s.t0_ms",
-                            &stmt, "Cannot replay the session", error);
+  sqlite3 *db = sm_store_open_query (store,
+                                     "SELECT m.key, s.t0_ms, s.n, s.data FROM samples s JOIN metrics m ON m.id = s.metric_id "
+                                     "WHERE s.session_id = ? ORDER BY s.metric_id, s.t0_ms",
+                                     &stmt, "Cannot replay the session", error);
   gint64 t[SM_STORE_CHUNK];
   double v[SM_STORE_CHUNK];
   int rc;
@@ -394,10 +394,10 @@ sm_store_list_recommendations (SmStore  *store,
   static const char * const severities[] = { "info", "warning", "critical" };
   g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_recommendation_free);
   sqlite3_stmt *stmt = NULL;
-  sqlite3 *db = open_query (store,
-                            "SELECT number, t_ms, rule, severity, title, evidence, expected, action, knob, old_value,"
-                            "  new_value, status, outcome, worse FROM recommendations WHERE session_id = ? ORDER BY number",
-                            &stmt, "Cannot read recommendations", error);
+  sqlite3 *db = sm_store_open_query (store,
+                                     "SELECT number, t_ms, rule, severity, title, evidence, expected, action, knob, old_value,"
+                                     "  new_value, status, outcome, worse FROM recommendations WHERE session_id = ? ORDER BY number",
+                                     &stmt, "Cannot read recommendations", error);
   int rc;
 
   if (db == NULL)
@@ -513,276 +513,6 @@ sm_store_rename_session (SmStore     *store,
                          "Cannot rename the session", error);
 }
 
-/* ---- export ---- */
-
-typedef struct
-{
-  GString            *csv;
-  JsonBuilder        *json;
-  const char         *current;
-  gint64              session;
-  SmStoreProgressFunc progress;
-  gpointer            progress_data;
-  gint64              done;
-  gint64              total;
-  gboolean            stopped;
-} Export;
-
-/* A text column may be NULL in a file we did not write: null, not a crash. */
-static void
-add_string (JsonBuilder *builder,
-            const char  *value)
-{
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
-/* Every this many samples the export says how far it is. */
-#define EXPORT_PROGRESS_STEP 1024
-
-static void
-export_sample (const char *metric,
-               gint64      t_ms,
-               double      value,
-               gpointer    user_data)
-{
-  Export *e = user_data;
-
-  /* Replay cannot be stopped midway; what is left is only skipped. */
-  if (e->stopped)
-    return;
-  if (e->progress != NULL && ++e->done % EXPORT_PROGRESS_STEP == 0 &&
-      !e->progress (MIN (1.0, (double) e->done / MAX (e->total, 1)), e->progress_data))
-    {
-      e->stopped = TRUE;
-      return;
-    }
-
-  if (e->csv != NULL)
-    {
-      char number[G_ASCII_DTOSTR_BUF_SIZE];
-
-      g_string_append_printf (e->csv, "%" G_GINT64_FORMAT ",%s,%" G_GINT64_FORMAT ",%s\n", e->session, metric, t_ms,
-                              g_ascii_dtostr (number, sizeof number, value));
-      return;
-    }
-
-  if (e->current == NULL || !g_str_equal (e->current, metric))
-    {
-      if (e->current != NULL)
-        {
-          json_builder_end_array (e->json);
-          json_builder_end_object (e->json);
-        }
-      e->current = g_intern_string (metric);
-      json_builder_begin_object (e->json);
-      json_builder_set_member_name (e->json, "metric");
-      json_builder_add_string_value (e->json, metric);
-      json_builder_set_member_name (e->json, "samples");
-      json_builder_begin_array (e->json);
-    }
-  json_builder_begin_array (e->json);
-  json_builder_add_int_value (e->json, t_ms);
-  sm_json_builder_add_number (e->json, value);
-  json_builder_end_array (e->json);
-}
-
-/* The events of a session, in time order, as JSON objects. */
-static gboolean
-export_events (SmStore      *store,
-               gint64        session,
-               JsonBuilder  *builder,
-               GError      **error)
-{
-  sqlite3_stmt *stmt = NULL;
-  sqlite3 *db = open_query (store, "SELECT t_ms, kind, detail FROM events WHERE session_id = ? ORDER BY t_ms, id",
-                            &stmt, "Cannot read the events", error);
-  int rc;
-
-  if (db == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, session);
-  json_builder_begin_array (builder);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "t_ms");
-      json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, 0));
-      json_builder_set_member_name (builder, "kind");
-      add_string (builder, (const char *) sqlite3_column_text (stmt, 1));
-      json_builder_set_member_name (builder, "detail");
-      add_string (builder, (const char *) sqlite3_column_text (stmt, 2));
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-  if (rc != SQLITE_DONE)
-    sm_store_fail (db, "Cannot read the events", error);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-
-  return rc == SQLITE_DONE;
-}
-
-/* What SmKnob values are called in an export (docs/storage.md). */
-static const char * const knob_names[] = {
-  "backend", "threads", "max_batch", "max_wait_us", "cache_size", "pool_limit", "compact_pool",
-  "offload_share", "gpu_mode",
-};
-G_STATIC_ASSERT (G_N_ELEMENTS (knob_names) == SM_KNOB_GPU_MODE + 1);
-
-static void
-export_recommendation (JsonBuilder            *builder,
-                       const SmRecommendation *r)
-{
-  static const char * const statuses[] = { "open", "applied", "dismissed", "reverted" };
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "number");
-  json_builder_add_int_value (builder, r->id);
-  json_builder_set_member_name (builder, "t_ms");
-  json_builder_add_int_value (builder, r->fired_ms);
-  json_builder_set_member_name (builder, "rule");
-  add_string (builder, r->rule);
-  json_builder_set_member_name (builder, "severity");
-  add_string (builder, sm_severity_get_name (r->severity));
-  json_builder_set_member_name (builder, "title");
-  add_string (builder, r->title);
-  json_builder_set_member_name (builder, "evidence");
-  add_string (builder, r->evidence);
-  json_builder_set_member_name (builder, "expected");
-  add_string (builder, r->expected);
-  json_builder_set_member_name (builder, "action");
-  add_string (builder, r->action);
-  json_builder_set_member_name (builder, "knob");
-  add_string (builder, knob_names[r->knob]);
-  json_builder_set_member_name (builder, "old_value");
-  sm_json_builder_add_number (builder, r->old_value);
-  json_builder_set_member_name (builder, "new_value");
-  sm_json_builder_add_number (builder, r->new_value);
-  json_builder_set_member_name (builder, "status");
-  add_string (builder, statuses[r->status]);
-  json_builder_set_member_name (builder, "outcome");
-  add_string (builder, r->outcome);
-  json_builder_set_member_name (builder, "worse");
-  json_builder_add_boolean_value (builder, r->worse);
-  json_builder_end_object (builder);
-}
-
-gboolean
-sm_store_export (SmStore            *store,
-                 gint64              session,
-                 const char         *format,
-                 const char         *path,
-                 SmStoreExportFlags  flags,
-                 SmStoreProgressFunc progress,
-                 gpointer            progress_data,
-                 GError            **error)
-{
-  g_autoptr(GPtrArray) sessions = sm_store_list_sessions (store, error);
-  g_autoptr(GPtrArray) recommendations = NULL;
-  g_autofree char *text = NULL;
-  SmSessionInfo *info = NULL;
-  Export e = { .session = session, .progress = progress, .progress_data = progress_data };
-
-  if (sessions == NULL)
-    return FALSE;
-  for (guint i = 0; i < sessions->len; i++)
-    if (((SmSessionInfo *) g_ptr_array_index (sessions, i))->id == session)
-      info = g_ptr_array_index (sessions, i);
-  if (info == NULL)
-    {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "There is no session %" G_GINT64_FORMAT, session);
-      return FALSE;
-    }
-  e.total = info->samples;
-
-  if (g_str_equal (format, "csv"))
-    {
-      e.csv = g_string_new ("session,metric,t_ms,value\n");
-      if (!sm_store_replay (store, session, export_sample, &e, error))
-        {
-          g_string_free (e.csv, TRUE);
-          return FALSE;
-        }
-      text = g_string_free (e.csv, FALSE);
-    }
-  else if (g_str_equal (format, "json"))
-    {
-      g_autoptr(JsonBuilder) builder = json_builder_new ();
-      g_autoptr(JsonGenerator) generator = json_generator_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      recommendations = sm_store_list_recommendations (store, session, error);
-      if (recommendations == NULL)
-        return FALSE;
-      e.json = builder;
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "session");
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "id");
-      json_builder_add_int_value (builder, info->id);
-      json_builder_set_member_name (builder, "name");
-      add_string (builder, info->name);
-      json_builder_set_member_name (builder, "started_ms");
-      json_builder_add_int_value (builder, info->started_ms);
-      json_builder_set_member_name (builder, "ended_ms");
-      json_builder_add_int_value (builder, info->ended_ms);
-      json_builder_set_member_name (builder, "host");
-      add_string (builder, info->host);
-      json_builder_set_member_name (builder, "cpu");
-      add_string (builder, info->cpu);
-      json_builder_set_member_name (builder, "model");
-      add_string (builder, info->model);
-      json_builder_set_member_name (builder, "config");
-      add_string (builder, info->config);
-      json_builder_set_member_name (builder, "samples");
-      json_builder_add_int_value (builder, info->samples);
-      json_builder_end_object (builder);
-
-      json_builder_set_member_name (builder, "metrics");
-      json_builder_begin_array (builder);
-      if (!sm_store_replay (store, session, export_sample, &e, error))
-        return FALSE;
-      if (e.current != NULL)
-        {
-          json_builder_end_array (builder);
-          json_builder_end_object (builder);
-        }
-      json_builder_end_array (builder);
-
-      json_builder_set_member_name (builder, "events");
-      if (!export_events (store, session, builder, error))
-        return FALSE;
-
-      json_builder_set_member_name (builder, "recommendations");
-      json_builder_begin_array (builder);
-      for (guint i = 0; i < recommendations->len; i++)
-        export_recommendation (builder, g_ptr_array_index (recommendations, i));
-      json_builder_end_array (builder);
-      json_builder_end_object (builder);
-
-      root = json_builder_get_root (builder);
-      json_generator_set_root (generator, root);
-      json_generator_set_pretty (generator, TRUE);
-      text = json_generator_to_data (generator, NULL);
-    }
-  else
-    {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "Unknown export format “%s” (csv or json)", format);
-      return FALSE;
-    }
-
-  if (e.stopped || (progress != NULL && !progress (1.0, progress_data)))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The export was cancelled");
-      return FALSE;
-    }
-  return sm_store_write_file (path, text, strlen (text), (flags & SM_STORE_EXPORT_OVERWRITE) != 0, error);
-}
-
 /* ---- comparing ---- */
 
 /* The time of a session's last sample of @metric, or -1 when it has none. */
@@ -855,196 +585,3 @@ sm_store_compare (SmStore     *store,
   return TRUE;
 }
 
-/* ---- retention ---- */
-
-static gint64
-database_bytes (sqlite3 *db)
-{
-  sqlite3_stmt *stmt = NULL;
-  gint64 bytes = 0;
-
-  if (sqlite3_prepare_v2 (db, "SELECT page_count * page_size FROM pragma_page_count (), pragma_page_size ()",
-                          -1, &stmt, NULL) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
-    bytes = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return bytes;
-}
-
-/* Rewrites one session's samples as one mean per @coarse_ms per metric. */
-static gboolean
-thin_session (sqlite3  *db,
-              gint64    session,
-              gint64    coarse_ms,
-              GError  **error)
-{
-  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (gint64) * 2);
-  g_autoptr(GByteArray) chunk = g_byte_array_new ();
-  sqlite3_stmt *select = NULL, *insert = NULL;
-  gint64 metric = -1, bucket = G_MININT64, chunk_t0 = 0;
-  double sum = 0;
-  guint count = 0, n = 0;
-  gboolean ok;
-  int rc;
-
-  ok = sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-       sqlite3_exec (db, "CREATE TEMP TABLE IF NOT EXISTS thinned (metric_id INTEGER, t0_ms INTEGER, n INTEGER, data BLOB);"
-                         "DELETE FROM thinned;", NULL, NULL, NULL) == SQLITE_OK &&
-       sqlite3_prepare_v2 (db, "SELECT metric_id, t0_ms, n, data FROM samples WHERE session_id = ? "
-                           "ORDER BY metric_id, t0_ms", -1, &select, NULL) == SQLITE_OK &&
-       sqlite3_prepare_v2 (db, "INSERT INTO thinned VALUES (?, ?, ?, ?)", -1, &insert, NULL) == SQLITE_OK;
-  if (ok)
-    sqlite3_bind_int64 (select, 1, session);
-
-#define EMIT_SAMPLE() G_STMT_START {                                                    \
-    double mean = sum / count;                                                           \
-    guint32 dt = GUINT32_TO_LE ((guint32) (bucket * coarse_ms - chunk_t0));             \
-    if (n == 0) chunk_t0 = bucket * coarse_ms, dt = 0;                                   \
-    g_byte_array_append (chunk, (const guint8 *) &dt, 4);                                \
-    g_byte_array_append (chunk, (const guint8 *) &mean, 8);                              \
-    n++; } G_STMT_END
-#define EMIT_CHUNK() G_STMT_START {                                                     \
-    sqlite3_reset (insert);                                                              \
-    sqlite3_bind_int64 (insert, 1, metric);                                              \
-    sqlite3_bind_int64 (insert, 2, chunk_t0);                                            \
-    sqlite3_bind_int (insert, 3, (int) n);                                               \
-    sqlite3_bind_blob (insert, 4, chunk->data, (int) chunk->len, SQLITE_TRANSIENT);      \
-    ok = ok && sqlite3_step (insert) == SQLITE_DONE;                                     \
-    g_byte_array_set_size (chunk, 0); n = 0; } G_STMT_END
-
-  while (ok && (rc = sqlite3_step (select)) == SQLITE_ROW)
-    {
-      gint64 m = sqlite3_column_int64 (select, 0);
-      guint rn;
-      gint64 t[SM_STORE_CHUNK];
-      double v[SM_STORE_CHUNK];
-
-      if (!sm_store_chunk_usable (select, 1, 2, 3, &rn))
-        continue;
-      sm_store_decode_chunk (sqlite3_column_blob (select, 3), rn, sqlite3_column_int64 (select, 1), t, v);
-      for (guint i = 0; i < rn; i++)
-        {
-          gint64 b = t[i] / coarse_ms;
-
-          if (m != metric || b != bucket)
-            {
-              if (count > 0)
-                EMIT_SAMPLE ();
-              if ((m != metric && n > 0) || n == SM_STORE_CHUNK)
-                EMIT_CHUNK ();
-              metric = m;
-              bucket = b;
-              sum = 0;
-              count = 0;
-            }
-          sum += v[i];
-          count++;
-        }
-    }
-  if (ok && count > 0)
-    EMIT_SAMPLE ();
-  if (ok && n > 0)
-    EMIT_CHUNK ();
-#undef EMIT_SAMPLE
-#undef EMIT_CHUNK
-  sqlite3_finalize (select);
-  sqlite3_finalize (insert);
-
-  if (ok)
-    {
-      g_autofree char *sql = g_strdup_printf ("DELETE FROM samples WHERE session_id = %" G_GINT64_FORMAT ";"
-                                              "INSERT INTO samples SELECT %" G_GINT64_FORMAT ", metric_id, t0_ms, n, data "
-                                              "FROM thinned;"
-                                              "UPDATE sessions SET thinned_ms = %" G_GINT64_FORMAT " WHERE id = %"
-                                              G_GINT64_FORMAT "; COMMIT;", session, session, coarse_ms, session);
-      ok = sqlite3_exec (db, sql, NULL, NULL, NULL) == SQLITE_OK;
-    }
-  if (!ok)
-    {
-      sm_store_fail (db, "Cannot thin an old session", error);
-      sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
-    }
-  return ok;
-}
-
-gboolean
-sm_store_apply_retention (SmStore  *store,
-                          double    max_age_days,
-                          gint64    max_bytes,
-                          gint64    coarse_ms,
-                          guint    *thinned,
-                          guint    *deleted,
-                          GError  **error)
-{
-  g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (gint64));
-  sqlite3_stmt *stmt = NULL;
-  sqlite3 *db;
-  gint64 cutoff;
-  guint n_thinned = 0, n_deleted = 0;
-  gboolean ok = TRUE;
-
-  /* Checked before any arithmetic: a day count converted to ms must fit. */
-  if (!(max_age_days >= 0 && max_age_days <= SM_STORE_MAX_AGE_DAYS) || max_bytes < 0)
-    {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "Retention limits are an age of 0 to %g days and a size of 0 or more bytes",
-                   SM_STORE_MAX_AGE_DAYS);
-      return FALSE;
-    }
-  cutoff = g_get_real_time () / 1000 - (gint64) (max_age_days * 86400000.0);
-  db = sm_store_connect (sm_store_get_path (store), FALSE, error);
-  if (db == NULL)
-    return FALSE;
-  coarse_ms = MAX (1, coarse_ms);
-
-  /* Thin first: old sessions stay, in less detail, and are thinned once
-   * (thinned_ms records the interval). */
-  if (max_age_days > 0 &&
-      sqlite3_prepare_v2 (db, "SELECT id FROM sessions WHERE ended_ms > 0 AND ended_ms < ? "
-                          "AND coalesce (thinned_ms, 0) < ?", -1, &stmt, NULL) == SQLITE_OK)
-    {
-      sqlite3_bind_int64 (stmt, 1, cutoff);
-      sqlite3_bind_int64 (stmt, 2, coarse_ms);
-      while (sqlite3_step (stmt) == SQLITE_ROW)
-        {
-          gint64 id = sqlite3_column_int64 (stmt, 0);
-          g_array_append_val (old, id);
-        }
-    }
-  sqlite3_finalize (stmt);
-  for (guint i = 0; ok && i < old->len; i++)
-    {
-      ok = thin_session (db, g_array_index (old, gint64, i), coarse_ms, error);
-      n_thinned += ok;
-    }
-
-  /* Then, over the size limit, the oldest sessions go (never the newest). */
-  if (ok && max_bytes > 0)
-    {
-      sqlite3_exec (db, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;", NULL, NULL, NULL);
-      while (ok && database_bytes (db) > max_bytes)
-        {
-          gint64 oldest = -1;
-
-          if (sqlite3_prepare_v2 (db, "SELECT id FROM sessions WHERE id < (SELECT max (id) FROM sessions) "
-                                  "ORDER BY started_ms LIMIT 1", -1, &stmt, NULL) == SQLITE_OK &&
-              sqlite3_step (stmt) == SQLITE_ROW)
-            oldest = sqlite3_column_int64 (stmt, 0);
-          sqlite3_finalize (stmt);
-          if (oldest < 0)
-            break;
-          sqlite3_close (db);
-          db = NULL;
-          ok = sm_store_delete_session (store, oldest, error);
-          n_deleted += ok;
-          db = sm_store_connect (sm_store_get_path (store), FALSE, error);
-          ok = ok && db != NULL && sqlite3_exec (db, "VACUUM", NULL, NULL, NULL) == SQLITE_OK;
-        }
-    }
-
-  sqlite3_close (db);
-  if (thinned != NULL)
-    *thinned = n_thinned;
-  if (deleted != NULL)
-    *deleted = n_deleted;
-  return ok;
-}

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* renameat2 (RENAME_NOREPLACE) and O_TMPFILE */
+#define _GNU_SOURCE
+
+#include "config.h"
+
+#define G_LOG_DOMAIN "sm-store"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "sm-error.h"
+#include "sm-json.h"
+#include "sm-store-private.h"
+
+/* Exports: a session as CSV or JSON, written whole or not at all, and
+ * only over a regular file, only when allowed. */
+
+/* Only a regular file may be replaced: a FIFO, a device node or a symlink
+ * at @path is someone's plumbing, never a stale export. */
+static gboolean
+check_destination (const char  *path,
+                   gboolean     overwrite,
+                   GError     **error)
+{
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == ENOENT)
+        return TRUE;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot export to %s: %s", path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                   "Cannot export to %s: it is not a regular file, and only a regular file is replaced", path);
+      return FALSE;
+    }
+  if (!overwrite)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Cannot export to %s: the file already exists", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_all (int           fd,
+           const char   *data,
+           gsize         length)
+{
+  while (length > 0)
+    {
+      gssize n = write (fd, data, length);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      data += n;
+      length -= (gsize) n;
+    }
+  return fsync (fd) == 0;
+}
+
+static gboolean
+sm_store_write_file (const char  *path,
+                     const char  *data,
+                     gsize        length,
+                     gboolean     overwrite,
+                     GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *temp = NULL;
+  int fd, saved_errno = 0;
+  gboolean named;
+
+  if (!check_destination (path, overwrite, error))
+    return FALSE;
+
+  /* An unnamed file in the destination's folder: a kill while it is being
+   * written leaves nothing behind.  Where the file system has no O_TMPFILE
+   * a named DEST.XXXXXX is used, removed on every failure below. */
+  fd = open (dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  named = fd < 0;
+  if (named)
+    {
+      temp = g_strconcat (path, ".XXXXXX", NULL);
+      fd = g_mkstemp_full (temp, O_WRONLY | O_CLOEXEC, 0644);
+      if (fd < 0)
+        {
+          saved_errno = errno;
+          g_clear_pointer (&temp, g_free);
+        }
+    }
+  if (fd >= 0 && !write_all (fd, data, length))
+    saved_errno = errno != 0 ? errno : EIO;
+
+  if (saved_errno == 0 && !named)
+    {
+      g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", fd);
+
+      /* Gives the file a name: the destination itself when nothing may be
+       * replaced (linkat fails if it exists), else a temporary one that
+       * the rename below replaces the destination with. */
+      if (!overwrite)
+        saved_errno = linkat (AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+      else
+        for (guint attempt = 0; attempt < 100; attempt++)
+          {
+            g_free (temp);
+            temp = g_strdup_printf ("%s.%06x", path, g_random_int_range (0, 0x1000000));
+            saved_errno = linkat (AT_FDCWD, proc, AT_FDCWD, temp, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+            if (saved_errno != EEXIST)
+              break;
+          }
+      if (saved_errno != 0)
+        g_clear_pointer (&temp, g_free);
+    }
+  if (fd >= 0)
+    close (fd);
+
+  if (saved_errno == 0 && temp != NULL)
+    {
+      if (!overwrite)
+        saved_errno = sm_store_rename_noreplace (temp, path) == 0 ? 0 : errno;
+      /* Checked again just before: only a regular file is replaced. */
+      else if (!check_destination (path, TRUE, error))
+        saved_errno = -1;
+      else
+        saved_errno = g_rename (temp, path) == 0 ? 0 : errno;
+    }
+
+  if (saved_errno != 0 && temp != NULL)
+    g_unlink (temp);
+  if (saved_errno == EEXIST && !overwrite)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Cannot export to %s: the file already exists", path);
+  else if (saved_errno > 0)
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                 "Cannot export to %s: %s", path, g_strerror (saved_errno));
+  return saved_errno == 0;
+}
+
+/* ---- export ---- */
+
+typedef struct
+{
+  GString            *csv;
+  JsonBuilder        *json;
+  const char         *current;
+  gint64              session;
+  SmStoreProgressFunc progress;
+  gpointer            progress_data;
+  gint64              done;
+  gint64              total;
+  gboolean            stopped;
+} Export;
+
+/* A text column may be NULL in a file we did not write: null, not a crash. */
+static void
+add_string (JsonBuilder *builder,
+            const char  *value)
+{
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+/* Every this many samples the export says how far it is. */
+#define EXPORT_PROGRESS_STEP 1024
+
+static void
+export_sample (const char *metric,
+               gint64      t_ms,
+               double      value,
+               gpointer    user_data)
+{
+  Export *e = user_data;
+
+  /* Replay cannot be stopped midway; what is left is only skipped. */
+  if (e->stopped)
+    return;
+  if (e->progress != NULL && ++e->done % EXPORT_PROGRESS_STEP == 0 &&
+      !e->progress (MIN (1.0, (double) e->done / MAX (e->total, 1)), e->progress_data))
+    {
+      e->stopped = TRUE;
+      return;
+    }
+
+  if (e->csv != NULL)
+    {
+      char number[G_ASCII_DTOSTR_BUF_SIZE];
+
+      g_string_append_printf (e->csv, "%" G_GINT64_FORMAT ",%s,%" G_GINT64_FORMAT ",%s\n", e->session, metric, t_ms,
+                              g_ascii_dtostr (number, sizeof number, value));
+      return;
+    }
+
+  if (e->current == NULL || !g_str_equal (e->current, metric))
+    {
+      if (e->current != NULL)
+        {
+          json_builder_end_array (e->json);
+          json_builder_end_object (e->json);
+        }
+      e->current = g_intern_string (metric);
+      json_builder_begin_object (e->json);
+      json_builder_set_member_name (e->json, "metric");
+      json_builder_add_string_value (e->json, metric);
+      json_builder_set_member_name (e->json, "samples");
+      json_builder_begin_array (e->json);
+    }
+  json_builder_begin_array (e->json);
+  json_builder_add_int_value (e->json, t_ms);
+  sm_json_builder_add_number (e->json, value);
+  json_builder_end_array (e->json);
+}
+
+/* The events of a session, in time order, as JSON objects. */
+static gboolean
+export_events (SmStore      *store,
+               gint64        session,
+               JsonBuilder  *builder,
+               GError      **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  sqlite3 *db = sm_store_open_query (store, "SELECT t_ms, kind, detail FROM events WHERE session_id = ? ORDER BY t_ms, id",
+                                     &stmt, "Cannot read the events", error);
+  int rc;
+
+  if (db == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, session);
+  json_builder_begin_array (builder);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "t_ms");
+      json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, 0));
+      json_builder_set_member_name (builder, "kind");
+      add_string (builder, (const char *) sqlite3_column_text (stmt, 1));
+      json_builder_set_member_name (builder, "detail");
+      add_string (builder, (const char *) sqlite3_column_text (stmt, 2));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  if (rc != SQLITE_DONE)
+    sm_store_fail (db, "Cannot read the events", error);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  return rc == SQLITE_DONE;
+}
+
+/* What SmKnob values are called in an export (docs/storage.md). */
+static const char * const knob_names[] = {
+  "backend", "threads", "max_batch", "max_wait_us", "cache_size", "pool_limit", "compact_pool",
+  "offload_share", "gpu_mode",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (knob_names) == SM_KNOB_GPU_MODE + 1);
+
+static void
+export_recommendation (JsonBuilder            *builder,
+                       const SmRecommendation *r)
+{
+  static const char * const statuses[] = { "open", "applied", "dismissed", "reverted" };
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "number");
+  json_builder_add_int_value (builder, r->id);
+  json_builder_set_member_name (builder, "t_ms");
+  json_builder_add_int_value (builder, r->fired_ms);
+  json_builder_set_member_name (builder, "rule");
+  add_string (builder, r->rule);
+  json_builder_set_member_name (builder, "severity");
+  add_string (builder, sm_severity_get_name (r->severity));
+  json_builder_set_member_name (builder, "title");
+  add_string (builder, r->title);
+  json_builder_set_member_name (builder, "evidence");
+  add_string (builder, r->evidence);
+  json_builder_set_member_name (builder, "expected");
+  add_string (builder, r->expected);
+  json_builder_set_member_name (builder, "action");
+  add_string (builder, r->action);
+  json_builder_set_member_name (builder, "knob");
+  add_string (builder, knob_names[r->knob]);
+  json_builder_set_member_name (builder, "old_value");
+  sm_json_builder_add_number (builder, r->old_value);
+  json_builder_set_member_name (builder, "new_value");
+  sm_json_builder_add_number (builder, r->new_value);
+  json_builder_set_member_name (builder, "status");
+  add_string (builder, statuses[r->status]);
+  json_builder_set_member_name (builder, "outcome");
+  add_string (builder, r->outcome);
+  json_builder_set_member_name (builder, "worse");
+  json_builder_add_boolean_value (builder, r->worse);
+  json_builder_end_object (builder);
+}
+
+gboolean
+sm_store_export (SmStore            *store,
+                 gint64              session,
+                 const char         *format,
+                 const char         *path,
+                 SmStoreExportFlags  flags,
+                 SmStoreProgressFunc progress,
+                 gpointer            progress_data,
+                 GError            **error)
+{
+  g_autoptr(GPtrArray) sessions = sm_store_list_sessions (store, error);
+  g_autoptr(GPtrArray) recommendations = NULL;
+  g_autofree char *text = NULL;
+  SmSessionInfo *info = NULL;
+  Export e = { .session = session, .progress = progress, .progress_data = progress_data };
+
+  if (sessions == NULL)
+    return FALSE;
+  for (guint i = 0; i < sessions->len; i++)
+    if (((SmSessionInfo *) g_ptr_array_index (sessions, i))->id == session)
+      info = g_ptr_array_index (sessions, i);
+  if (info == NULL)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "There is no session %" G_GINT64_FORMAT, session);
+      return FALSE;
+    }
+  e.total = info->samples;
+
+  if (g_str_equal (format, "csv"))
+    {
+      e.csv = g_string_new ("session,metric,t_ms,value\n");
+      if (!sm_store_replay (store, session, export_sample, &e, error))
+        {
+          g_string_free (e.csv, TRUE);
+          return FALSE;
+        }
+      text = g_string_free (e.csv, FALSE);
+    }
+  else if (g_str_equal (format, "json"))
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonGenerator) generator = json_generator_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      recommendations = sm_store_list_recommendations (store, session, error);
+      if (recommendations == NULL)
+        return FALSE;
+      e.json = builder;
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "session");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_int_value (builder, info->id);
+      json_builder_set_member_name (builder, "name");
+      add_string (builder, info->name);
+      json_builder_set_member_name (builder, "started_ms");
+      json_builder_add_int_value (builder, info->started_ms);
+      json_builder_set_member_name (builder, "ended_ms");
+      json_builder_add_int_value (builder, info->ended_ms);
+      json_builder_set_member_name (builder, "host");
+      add_string (builder, info->host);
+      json_builder_set_member_name (builder, "cpu");
+      add_string (builder, info->cpu);
+      json_builder_set_member_name (builder, "model");
+      add_string (builder, info->model);
+      json_builder_set_member_name (builder, "config");
+      add_string (builder, info->config);
+      json_builder_set_member_name (builder, "samples");
+      json_builder_add_int_value (builder, info->samples);
+      json_builder_end_object (builder);
+
+      json_builder_set_member_name (builder, "metrics");
+      json_builder_begin_array (builder);
+      if (!sm_store_replay (store, session, export_sample, &e, error))
+        return FALSE;
+      if (e.current != NULL)
+        {
+          json_builder_end_array (builder);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+
+      json_builder_set_member_name (builder, "events");
+      if (!export_events (store, session, builder, error))
+        return FALSE;
+
+      json_builder_set_member_name (builder, "recommendations");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < recommendations->len; i++)
+        export_recommendation (builder, g_ptr_array_index (recommendations, i));
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+
+      root = json_builder_get_root (builder);
+      json_generator_set_root (generator, root);
+      json_generator_set_pretty (generator, TRUE);
+      text = json_generator_to_data (generator, NULL);
+    }
+  else
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   "Unknown export format “%s” (csv or json)", format);
+      return FALSE;
+    }
+
+  if (e.stopped || (progress != NULL && !progress (1.0, progress_data)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The export was cancelled");
+      return FALSE;
+    }
+  return sm_store_write_file (path, text, strlen (text), (flags & SM_STORE_EXPORT_OVERWRITE) != 0, error);
+}
+

@@ -7,6 +7,7 @@
 
 #include "sm-simd.h"
 #include "simd-test-util.h"
+#include "sm-simd-private.h"
 
 /* The accuracy contract for sigmoid, tanh and GELU: within 1e-6 absolute or
  * 4 ulp of the correctly rounded result, whichever allows more. */
@@ -350,12 +351,59 @@ test_bf16 (const SmKernels *kernels,
     }
 }
 
+/* Every op of the list (sm-kernel-ops.inc) is wired to this set's own
+ * kernel: the list, not a table written by hand, says what a set has. */
+static void
+test_table (const SmKernels *kernels,
+            const SimdCase  *simd_case)
+{
+  SmKernels listed = { 0 };
+
+  if (g_str_equal (kernels->name, "generic"))
+    {
+#define SM_KERNEL_OP(field, stem, ret, params) listed.field = sm_##stem##__generic;
+#include "sm-kernel-ops.inc"
+#undef SM_KERNEL_OP
+    }
+#if defined(__x86_64__)
+  else if (g_str_equal (kernels->name, "avx2"))
+    {
+#define SM_KERNEL_OP(field, stem, ret, params) listed.field = sm_##stem##__avx2;
+#include "sm-kernel-ops.inc"
+#undef SM_KERNEL_OP
+    }
+  else if (g_str_equal (kernels->name, "avx512"))
+    {
+#define SM_KERNEL_OP(field, stem, ret, params) listed.field = sm_##stem##__avx512;
+#include "sm-kernel-ops.inc"
+#undef SM_KERNEL_OP
+    }
+#endif
+#if defined(__aarch64__)
+  else if (g_str_equal (kernels->name, "neon"))
+    {
+#define SM_KERNEL_OP(field, stem, ret, params) listed.field = sm_##stem##__neon;
+#include "sm-kernel-ops.inc"
+#undef SM_KERNEL_OP
+    }
+#endif
+  else
+    g_assert_not_reached ();
+
+#define SM_KERNEL_OP(field, stem, ret, params) \
+  g_assert_nonnull (kernels->field);            \
+  g_assert_true (kernels->field == listed.field);
+#include "sm-kernel-ops.inc"
+#undef SM_KERNEL_OP
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
+  simd_add_case ("vmath", "table", test_table);
   simd_add_case ("vmath", "sigmoid", test_sigmoid);
   simd_add_case ("vmath", "tanh", test_tanh);
   simd_add_case ("vmath", "gelu", test_gelu);

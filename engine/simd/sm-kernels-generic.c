@@ -9,14 +9,7 @@ const SmKernels sm_kernels_generic = {
   .gemm_mr     = 4,
   .gemm        = sm_f32_gemm_bias_act__generic_4x16,
   .gemv        = sm_f32_gemm_bias_act__generic_4x16,
-  .activate    = sm_f32_vact__generic,
-  .softmax     = sm_f32_softmax__generic,
-  .dot         = sm_f32_dot__generic,
-  .axpy        = sm_f32_axpy__generic,
-  .add         = sm_f32_add__generic,
-  .scale       = sm_f32_scale__generic,
-  .sum         = sm_f32_sum__generic,
-  .argmax      = sm_f32_argmax__generic,
-  .f16_to_f32  = sm_f16_to_f32__generic,
-  .bf16_to_f32 = sm_bf16_to_f32__generic,
+#define SM_KERNEL_OP(field, stem, ret, params) .field = sm_##stem##__generic,
+#include "sm-kernel-ops.inc"
+#undef SM_KERNEL_OP
 };

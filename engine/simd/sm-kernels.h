@@ -57,25 +57,6 @@ typedef void   (*SmGemmFunc)     (const SmGemmArgs *args,
                                   size_t            m_end,
                                   size_t            panel_start,
                                   size_t            panel_end);
-/* y[i] = act (x[i]), in place when y == x; not softmax. */
-typedef void   (*SmActFunc)      (SmActivation act, const float *x, float *y, size_t n);
-/* y = softmax (x) over n values, numerically stable; in place when y == x. */
-typedef void   (*SmSoftmaxFunc)  (const float *x, float *y, size_t n);
-typedef float  (*SmDotFunc)      (const float *a, const float *b, size_t n);
-/* y += alpha · x */
-typedef void   (*SmAxpyFunc)     (float alpha, const float *x, float *y, size_t n);
-/* y = a + b */
-typedef void   (*SmAddFunc)      (const float *a, const float *b, float *y, size_t n);
-/* y = alpha · x */
-typedef void   (*SmScaleFunc)    (float alpha, const float *x, float *y, size_t n);
-typedef float  (*SmSumFunc)      (const float *x, size_t n);
-/* The largest value and the first index holding it; NaNs are ignored; an
- * empty or all-NaN input gives index 0 and -INFINITY. */
-typedef size_t (*SmArgmaxFunc)   (const float *x, size_t n, float *max);
-/* IEEE half and bfloat16 to single precision, exactly (subnormals, infinities
- * and NaNs included). */
-typedef void   (*SmConvertFunc)  (const uint16_t *src, float *dst, size_t n);
-
 /* One instruction set's kernels: the dispatch table.  An entry may point to
  * the generic version where a vector one would not pay. */
 typedef struct
@@ -85,16 +66,10 @@ typedef struct
   unsigned       gemm_mr;     /* rows per GEMM tile */
   SmGemmFunc     gemm;
   SmGemmFunc     gemv;        /* the same contract, tuned for m == 1 */
-  SmActFunc      activate;
-  SmSoftmaxFunc  softmax;
-  SmDotFunc      dot;
-  SmAxpyFunc     axpy;
-  SmAddFunc      add;
-  SmScaleFunc    scale;
-  SmSumFunc      sum;
-  SmArgmaxFunc   argmax;
-  SmConvertFunc  f16_to_f32;
-  SmConvertFunc  bf16_to_f32;
+  /* The element-wise ops (sm-kernel-ops.inc): function pointers. */
+#define SM_KERNEL_OP(field, stem, ret, params) ret (*field) params;
+#include "sm-kernel-ops.inc"
+#undef SM_KERNEL_OP
 } SmKernels;
 
 /* Packed layout: W is cut into K blocks of SM_GEMM_KC rows (the last one

@@ -17,14 +17,14 @@
 static inline __m256
 sm_exp_avx2 (__m256 x)
 {
-  const __m256 log2e = _mm256_set1_ps (1.44269504088896341f);
-  const __m256 ln2_hi = _mm256_set1_ps (0.693359375f);
-  const __m256 ln2_lo = _mm256_set1_ps (-2.12194440e-4f);
+  const __m256 log2e = _mm256_set1_ps (SM_EXP_LOG2E);
+  const __m256 ln2_hi = _mm256_set1_ps (SM_EXP_LN2_HI);
+  const __m256 ln2_lo = _mm256_set1_ps (SM_EXP_LN2_LO);
   __m256 n, r, p;
   __m256i ni, n1, n2;
 
-  x = _mm256_min_ps (_mm256_set1_ps (88.8f), x);
-  x = _mm256_max_ps (_mm256_set1_ps (-104.0f), x);
+  x = _mm256_min_ps (_mm256_set1_ps (SM_EXP_X_MAX), x);
+  x = _mm256_max_ps (_mm256_set1_ps (SM_EXP_X_MIN), x);
 
   n = _mm256_round_ps (_mm256_mul_ps (x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   r = _mm256_fnmadd_ps (n, ln2_hi, x);
@@ -83,8 +83,8 @@ sm_gelu_avx2 (__m256 x)
 
   x = _mm256_max_ps (_mm256_set1_ps (SM_GELU_LOW), x);
   x3 = _mm256_mul_ps (_mm256_mul_ps (x, x), x);
-  z2 = _mm256_mul_ps (_mm256_set1_ps (1.5957691216057308f),
-                      _mm256_fmadd_ps (_mm256_set1_ps (0.044715f), x3, x));
+  z2 = _mm256_mul_ps (_mm256_set1_ps (SM_GELU_TWO_SQRT_2_OVER_PI),
+                      _mm256_fmadd_ps (_mm256_set1_ps (SM_GELU_CUBIC), x3, x));
   e = sm_exp_avx2 (_mm256_xor_ps (z2, _mm256_set1_ps (-0.0f)));
 
   return _mm256_div_ps (x, _mm256_add_ps (one, e));

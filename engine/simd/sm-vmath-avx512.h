@@ -15,13 +15,13 @@
 static inline __m512
 sm_exp_avx512 (__m512 x)
 {
-  const __m512 log2e = _mm512_set1_ps (1.44269504088896341f);
-  const __m512 ln2_hi = _mm512_set1_ps (0.693359375f);
-  const __m512 ln2_lo = _mm512_set1_ps (-2.12194440e-4f);
+  const __m512 log2e = _mm512_set1_ps (SM_EXP_LOG2E);
+  const __m512 ln2_hi = _mm512_set1_ps (SM_EXP_LN2_HI);
+  const __m512 ln2_lo = _mm512_set1_ps (SM_EXP_LN2_LO);
   __m512 n, r, p;
 
-  x = _mm512_min_ps (_mm512_set1_ps (88.8f), x);
-  x = _mm512_max_ps (_mm512_set1_ps (-104.0f), x);
+  x = _mm512_min_ps (_mm512_set1_ps (SM_EXP_X_MAX), x);
+  x = _mm512_max_ps (_mm512_set1_ps (SM_EXP_X_MIN), x);
 
   n = _mm512_roundscale_ps (_mm512_mul_ps (x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   r = _mm512_fnmadd_ps (n, ln2_hi, x);
@@ -74,8 +74,8 @@ sm_gelu_avx512 (__m512 x)
 
   x = _mm512_max_ps (_mm512_set1_ps (SM_GELU_LOW), x);
   x3 = _mm512_mul_ps (_mm512_mul_ps (x, x), x);
-  z2 = _mm512_mul_ps (_mm512_set1_ps (1.5957691216057308f),
-                      _mm512_fmadd_ps (_mm512_set1_ps (0.044715f), x3, x));
+  z2 = _mm512_mul_ps (_mm512_set1_ps (SM_GELU_TWO_SQRT_2_OVER_PI),
+                      _mm512_fmadd_ps (_mm512_set1_ps (SM_GELU_CUBIC), x3, x));
 
   return _mm512_div_ps (x, _mm512_add_ps (one, sm_exp_avx512 (sm_neg_avx512 (z2))));
 }

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "sm-kernels.h"
+#include "sm-vmath-constants.h"
 
 /* Scalar activations, shared by the generic kernels and the vector kernels'
  * tails.  Each form is chosen to stay accurate over the whole float range:
@@ -17,19 +18,14 @@ sm_sigmoid_scalar (float x)
   return 1.0f / (1.0f + expf (-x));
 }
 
-/* Below this GELU is 0 to far better than float precision (|gelu(-20)| is
- * about 1e-80); clamping there makes gelu(-inf) 0 rather than -inf/inf. */
-#define SM_GELU_LOW (-20.0f)
-
 /* GELU, tanh form: x/2 · (1 + tanh (z)) = x · sigmoid (2z), z = √(2/π)(x + 0.044715 x³). */
 static inline float
 sm_gelu_scalar (float x)
 {
-  const float two_sqrt_2_over_pi = 1.5957691216057308f;
   float z2;
 
   x = x < SM_GELU_LOW ? SM_GELU_LOW : x;
-  z2 = two_sqrt_2_over_pi * (x + 0.044715f * x * x * x);
+  z2 = SM_GELU_TWO_SQRT_2_OVER_PI * (x + SM_GELU_CUBIC * x * x * x);
 
   return x / (1.0f + expf (-z2));
 }

@@ -17,12 +17,12 @@ sm_exp_neon (float32x4_t x)
   float32x4_t n, r, p;
   int32x4_t ni, n1, n2;
 
-  x = vminq_f32 (vdupq_n_f32 (88.8f), x);
-  x = vmaxq_f32 (vdupq_n_f32 (-104.0f), x);
+  x = vminq_f32 (vdupq_n_f32 (SM_EXP_X_MAX), x);
+  x = vmaxq_f32 (vdupq_n_f32 (SM_EXP_X_MIN), x);
 
-  n = vrndnq_f32 (vmulq_n_f32 (x, 1.44269504088896341f));
-  r = vfmsq_f32 (x, n, vdupq_n_f32 (0.693359375f));
-  r = vfmsq_f32 (r, n, vdupq_n_f32 (-2.12194440e-4f));
+  n = vrndnq_f32 (vmulq_n_f32 (x, SM_EXP_LOG2E));
+  r = vfmsq_f32 (x, n, vdupq_n_f32 (SM_EXP_LN2_HI));
+  r = vfmsq_f32 (r, n, vdupq_n_f32 (SM_EXP_LN2_LO));
 
   p = vdupq_n_f32 (1.0f / 5040.0f);
   p = vfmaq_f32 (vdupq_n_f32 (1.0f / 720.0f), p, r);
@@ -70,7 +70,7 @@ sm_gelu_neon (float32x4_t x)
 
   x = vmaxq_f32 (vdupq_n_f32 (SM_GELU_LOW), x);
   x3 = vmulq_f32 (vmulq_f32 (x, x), x);
-  z2 = vmulq_n_f32 (vfmaq_f32 (x, vdupq_n_f32 (0.044715f), x3), 1.5957691216057308f);
+  z2 = vmulq_n_f32 (vfmaq_f32 (x, vdupq_n_f32 (SM_GELU_CUBIC), x3), SM_GELU_TWO_SQRT_2_OVER_PI);
 
   return vdivq_f32 (x, vaddq_f32 (one, sm_exp_neon (vnegq_f32 (z2))));
 }

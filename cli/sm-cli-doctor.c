@@ -137,7 +137,7 @@ print_text (const Report *report)
 
       if (kernels != NULL)
         state = g_strdup_printf ("%s%s", _("available"),
-                                 level == sm_simd_get_level () ? _(", in use") : "");
+                                 level == sm_simd_get_best_level () ? _(", in use") : "");
       else
         state = g_strdup_printf (_("off: %s"), reason);
       print_row (sm_simd_level_get_name (level), state);
@@ -263,7 +263,7 @@ print_json (const Report *report)
   json_builder_set_member_name (builder, "kernels");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "in_use");
-  json_builder_add_string_value (builder, sm_simd_level_get_name (sm_simd_get_level ()));
+  json_builder_add_string_value (builder, sm_simd_level_get_name (sm_simd_get_best_level ()));
   for (SmSimdLevel level = 0; level < SM_SIMD_N_LEVELS; level++)
     {
       const char *reason = NULL;

@@ -57,6 +57,14 @@ sm_backend_get_kernels (SmBackend    backend,
   return sm_simd_get_kernels_for (backend_levels[backend], reason);
 }
 
+SmSimdLevel
+sm_engine_get_simd_level (SmEngine *engine)
+{
+  SmBackend backend = g_atomic_int_get (&engine->backend);
+
+  return backend == SM_BACKEND_AUTO ? sm_simd_get_best_level () : backend_levels[backend];
+}
+
 const SmKernels *
 sm_engine_current_kernels (SmEngine *engine)
 {

@@ -127,6 +127,8 @@ gboolean     sm_engine_set_backend     (SmEngine       *engine,
                                         SmBackend       backend,
                                         GError        **error);
 SmBackend    sm_engine_get_backend     (SmEngine       *engine);
+/* The instruction set the engine's kernels use now (what HELLO tells peers). */
+SmSimdLevel  sm_engine_get_simd_level  (SmEngine       *engine);
 gboolean     sm_engine_set_threads     (SmEngine       *engine,
                                         guint           threads,
                                         GError        **error);

@@ -67,7 +67,7 @@ sm_node_fill_hello (SmNode        *node,
   g_strlcpy (hello->name, node->name, sizeof hello->name);
   g_strlcpy (hello->software, PACKAGE_VERSION, sizeof hello->software);
   sm_engine_get_model_identity (node->engine, &hello->model_hash, &hello->expert_mask, &hello->input_width);
-  hello->simd_level = (guint8) sm_simd_get_level ();
+  hello->simd_level = (guint8) sm_engine_get_simd_level (node->engine);
   hello->gpu = 0;
 }
 

@@ -21,9 +21,6 @@ typedef struct
   SmSimdLevel      best;
 } Dispatch;
 
-/* The active level; an int so that it can be read and written atomically. */
-static int active_level = -1;
-
 static guint64 vector_flops;
 static guint64 scalar_flops;
 
@@ -157,39 +154,10 @@ sm_simd_get_best_level (void)
   return dispatch_get ()->best;
 }
 
-SmSimdLevel
-sm_simd_get_level (void)
-{
-  int level = g_atomic_int_get (&active_level);
-
-  return level < 0 ? sm_simd_get_best_level () : (SmSimdLevel) level;
-}
-
 const SmKernels *
 sm_simd_get_kernels (void)
 {
-  return dispatch_get ()->kernels[sm_simd_get_level ()];
-}
-
-gboolean
-sm_simd_set_level (SmSimdLevel   level,
-                   GError      **error)
-{
-  const char *reason = NULL;
-
-  g_return_val_if_fail (level < SM_SIMD_N_LEVELS, FALSE);
-
-  if (sm_simd_get_kernels_for (level, &reason) == NULL)
-    {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "The %s kernels are not available: %s", level_names[level], reason);
-      return FALSE;
-    }
-
-  g_atomic_int_set (&active_level, level);
-  g_info ("kernels: switched to %s", level_names[level]);
-
-  return TRUE;
+  return dispatch_get ()->kernels[sm_simd_get_best_level ()];
 }
 
 void

@@ -32,13 +32,10 @@ const SmKernels *sm_simd_get_kernels_for    (SmSimdLevel   level,
 /* The best level available here, chosen once at start-up (and logged). */
 SmSimdLevel      sm_simd_get_best_level     (void);
 
-/* The active kernels: the best level unless sm_simd_set_level() chose
- * another.  Switching is safe while other threads compute: a caller keeps
- * the table it fetched for the duration of one operation. */
+/* The best kernels here, for work outside an engine (loading a model's
+ * half-precision weights).  Which kernels an engine runs is that engine's
+ * own knob (sm_engine_set_backend): there is no process-wide choice. */
 const SmKernels *sm_simd_get_kernels        (void);
-SmSimdLevel      sm_simd_get_level          (void);
-gboolean         sm_simd_set_level          (SmSimdLevel   level,
-                                             GError      **error);
 
 /* GEMM through @kernels over a tile range (see SmGemmFunc), choosing the
  * GEMV kernel for a single row, and counting the FLOPs for utilisation. */

@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "sm-advisor"
 
 #include <math.h>
+#include <glib/gi18n-lib.h>
 
 #include "sm-advisor.h"
 #include "sm-error.h"
@@ -174,7 +175,7 @@ simd_condition (SmAdvisor *a, const double *v, char **evidence)
 {
   if (!(V (M_SIMD) < 80))
     return FALSE;
-  *evidence = g_strdup_printf ("%.0f %% of the kernels' FLOPs ran in vector code (rule: < 80 %%)", V (M_SIMD));
+  *evidence = g_strdup_printf (_("%.0f %% of the kernels' FLOPs ran in vector code (rule: < 80 %%)"), V (M_SIMD));
   return TRUE;
 }
 
@@ -186,8 +187,8 @@ simd_propose (SmAdvisor *a, const double *v, Proposal *p)
   if (sm_engine_get_backend (a->engine) == SM_BACKEND_AUTO || !best->is_vector)
     return FALSE;
   *p = (Proposal) { SM_KNOB_BACKEND, SM_BACKEND_AUTO,
-                    g_strdup_printf ("Switch the kernels to auto (%s)", best->name),
-                    g_strdup ("Every layer runs in vector kernels: higher throughput, lower latency"),
+                    g_strdup_printf (_("Switch the kernels to auto (%s)"), best->name),
+                    g_strdup (_("Every layer runs in vector kernels: higher throughput, lower latency")),
                     M_SIMD, FALSE };
   return TRUE;
 }
@@ -197,16 +198,16 @@ fragmentation_condition (SmAdvisor *a, const double *v, char **evidence)
 {
   if (!(V (M_FRAGMENTATION) > 30))
     return FALSE;
-  *evidence = g_strdup_printf ("Fragmentation is %.0f %%: the largest free run is %.0f %% of the free memory "
-                               "(rule: > 30 %%)", V (M_FRAGMENTATION), 100 - V (M_FRAGMENTATION));
+  *evidence = g_strdup_printf (_("Fragmentation is %.0f %%: the largest free run is %.0f %% of the free memory "
+                                  "(rule: > 30 %%)"), V (M_FRAGMENTATION), 100 - V (M_FRAGMENTATION));
   return TRUE;
 }
 
 static gboolean
 fragmentation_propose (SmAdvisor *a, const double *v, Proposal *p)
 {
-  *p = (Proposal) { SM_KNOB_COMPACT_POOL, 0, g_strdup ("Compact the memory pool"),
-                    g_strdup ("Free memory becomes one run: large allocations (a model swap, bigger batches) fit again"),
+  *p = (Proposal) { SM_KNOB_COMPACT_POOL, 0, g_strdup (_("Compact the memory pool")),
+                    g_strdup (_("Free memory becomes one run: large allocations (a model swap, bigger batches) fit again")),
                     M_FRAGMENTATION, TRUE };
   return TRUE;
 }
@@ -216,7 +217,7 @@ cache_condition (SmAdvisor *a, const double *v, char **evidence)
 {
   if (!(V (M_HIT_RATE) < 70))
     return FALSE;
-  *evidence = g_strdup_printf ("The result cache answers %.0f %% of queries (rule: < 70 %%) with %u entries",
+  *evidence = g_strdup_printf (_("The result cache answers %.0f %% of queries (rule: < 70 %%) with %u entries"),
                                V (M_HIT_RATE), sm_engine_get_cache_size (a->engine));
   return TRUE;
 }
@@ -227,13 +228,13 @@ cache_propose (SmAdvisor *a, const double *v, Proposal *p)
   guint size = sm_engine_get_cache_size (a->engine);
 
   if (V (M_HIT_RATE) < 5)
-    *p = (Proposal) { SM_KNOB_CACHE_SIZE, 0, g_strdup ("Turn the result cache off"),
-                      g_strdup ("Queries do not repeat: the cache only costs a lookup and a copy each"),
+    *p = (Proposal) { SM_KNOB_CACHE_SIZE, 0, g_strdup (_("Turn the result cache off")),
+                      g_strdup (_("Queries do not repeat: the cache only costs a lookup and a copy each")),
                       M_P50, TRUE };
   else if (size < 65536)
     *p = (Proposal) { SM_KNOB_CACHE_SIZE, MIN (65536, size * 4.0),
-                      g_strdup_printf ("Enlarge the result cache to %u entries", MIN (65536, size * 4)),
-                      g_strdup ("More repeated queries are answered without inference"), M_HIT_RATE, FALSE };
+                      g_strdup_printf (_("Enlarge the result cache to %u entries"), MIN (65536, size * 4)),
+                      g_strdup (_("More repeated queries are answered without inference")), M_HIT_RATE, FALSE };
   else
     return FALSE;
   return TRUE;
@@ -248,8 +249,8 @@ pool_condition (SmAdvisor *a, const double *v, char **evidence)
    * reason says nothing about the pool. */
   if (!(share > 90) && !(V (M_POOL_FAILURES) > 0))
     return FALSE;
-  *evidence = g_strdup_printf ("The pool holds %.1f of %.1f MiB (%.0f %%, rule: > 90 %%); %.0f allocations "
-                               "failed so far", V (M_POOL_RESERVED), V (M_POOL_LIMIT), share, V (M_POOL_FAILURES));
+  *evidence = g_strdup_printf (_("The pool holds %.1f of %.1f MiB (%.0f %%, rule: > 90 %%); %.0f allocations "
+                                  "failed so far"), V (M_POOL_RESERVED), V (M_POOL_LIMIT), share, V (M_POOL_FAILURES));
   return TRUE;
 }
 
@@ -259,8 +260,8 @@ pool_propose (SmAdvisor *a, const double *v, Proposal *p)
   double limit = ceil (V (M_POOL_LIMIT) * 1.5) * 1024 * 1024;
 
   *p = (Proposal) { SM_KNOB_POOL_LIMIT, limit,
-                    g_strdup_printf ("Raise the pool limit to %.0f MiB", limit / 1048576),
-                    g_strdup ("Room for larger batches and model swaps; no failed allocations"),
+                    g_strdup_printf (_("Raise the pool limit to %.0f MiB"), limit / 1048576),
+                    g_strdup (_("Room for larger batches and model swaps; no failed allocations")),
                     M_POOL_FAILURES, TRUE };
   return TRUE;
 }
@@ -270,7 +271,7 @@ latency_condition (SmAdvisor *a, const double *v, char **evidence)
 {
   if (!(V (M_P99) > a->target_us))
     return FALSE;
-  *evidence = g_strdup_printf ("p99 latency is %.0f µs, above the %.0f µs target", V (M_P99), a->target_us);
+  *evidence = g_strdup_printf (_("p99 latency is %.0f µs, above the %.0f µs target"), V (M_P99), a->target_us);
   return TRUE;
 }
 
@@ -281,11 +282,11 @@ latency_propose (SmAdvisor *a, const double *v, Proposal *p)
 
   if (wait > 50)
     *p = (Proposal) { SM_KNOB_MAX_WAIT_US, wait / 2,
-                      g_strdup_printf ("Halve the batch wait to %u µs", wait / 2),
-                      g_strdup ("Queries wait less for their batch to fill"), M_P99, TRUE };
+                      g_strdup_printf (_("Halve the batch wait to %u µs"), wait / 2),
+                      g_strdup (_("Queries wait less for their batch to fill")), M_P99, TRUE };
   else if (threads < cores ())
-    *p = (Proposal) { SM_KNOB_THREADS, threads + 1, g_strdup_printf ("Use %u worker threads", threads + 1),
-                      g_strdup ("More queries run at once"), M_P99, TRUE };
+    *p = (Proposal) { SM_KNOB_THREADS, threads + 1, g_strdup_printf (_("Use %u worker threads"), threads + 1),
+                      g_strdup (_("More queries run at once")), M_P99, TRUE };
   else
     return FALSE;
   return TRUE;
@@ -300,8 +301,8 @@ saturation_condition (SmAdvisor *a, const double *v, char **evidence)
   if (!(V (M_QUEUE) > 4.0 * max_batch) ||
       !sm_monitor_get_trend (a->monitor, a->metrics[M_QUEUE], &trend) || !(trend.slope_per_s > 0))
     return FALSE;
-  *evidence = g_strdup_printf ("%.0f queries wait (more than 4 batches of %u) and the queue grows by %.0f/s: "
-                               "arrivals exceed what the engine serves", V (M_QUEUE), max_batch, trend.slope_per_s);
+  *evidence = g_strdup_printf (_("%.0f queries wait (more than 4 batches of %u) and the queue grows by %.0f/s: "
+                                  "arrivals exceed what the engine serves"), V (M_QUEUE), max_batch, trend.slope_per_s);
   return TRUE;
 }
 
@@ -311,12 +312,12 @@ saturation_propose (SmAdvisor *a, const double *v, Proposal *p)
   guint threads = sm_engine_get_threads (a->engine), batch = sm_engine_get_max_batch (a->engine);
 
   if (threads < cores ())
-    *p = (Proposal) { SM_KNOB_THREADS, threads + 1, g_strdup_printf ("Use %u worker threads", threads + 1),
-                      g_strdup ("The engine serves more queries per second"), M_QUEUE, TRUE };
+    *p = (Proposal) { SM_KNOB_THREADS, threads + 1, g_strdup_printf (_("Use %u worker threads"), threads + 1),
+                      g_strdup (_("The engine serves more queries per second")), M_QUEUE, TRUE };
   else if (batch < SM_ENGINE_MAX_BATCH)
     *p = (Proposal) { SM_KNOB_MAX_BATCH, MIN (SM_ENGINE_MAX_BATCH, batch * 2),
-                      g_strdup_printf ("Raise the batch limit to %u", MIN (SM_ENGINE_MAX_BATCH, batch * 2)),
-                      g_strdup ("Larger batches run the kernels closer to their peak"), M_QUEUE, TRUE };
+                      g_strdup_printf (_("Raise the batch limit to %u"), MIN (SM_ENGINE_MAX_BATCH, batch * 2)),
+                      g_strdup (_("Larger batches run the kernels closer to their peak")), M_QUEUE, TRUE };
   else
     return FALSE;
   return TRUE;
@@ -329,15 +330,15 @@ threads_condition (SmAdvisor *a, const double *v, char **evidence)
 
   if (threads <= cores ())
     return FALSE;
-  *evidence = g_strdup_printf ("%u worker threads on %u cores: threads wait for each other", threads, cores ());
+  *evidence = g_strdup_printf (_("%u worker threads on %u cores: threads wait for each other"), threads, cores ());
   return TRUE;
 }
 
 static gboolean
 threads_propose (SmAdvisor *a, const double *v, Proposal *p)
 {
-  *p = (Proposal) { SM_KNOB_THREADS, cores (), g_strdup_printf ("Use %u worker threads, one per core", cores ()),
-                    g_strdup ("Less switching between threads: steadier latency"), M_P99, TRUE };
+  *p = (Proposal) { SM_KNOB_THREADS, cores (), g_strdup_printf (_("Use %u worker threads, one per core"), cores ()),
+                    g_strdup (_("Less switching between threads: steadier latency")), M_P99, TRUE };
   return TRUE;
 }
 
@@ -346,7 +347,7 @@ batch_condition (SmAdvisor *a, const double *v, char **evidence)
 {
   if (!(V (M_BATCH) < 2) || !(V (M_QUEUE) >= 2))
     return FALSE;
-  *evidence = g_strdup_printf ("Queries wait (%.0f in the queue) yet batches hold %.1f on average",
+  *evidence = g_strdup_printf (_("Queries wait (%.0f in the queue) yet batches hold %.1f on average"),
                                V (M_QUEUE), V (M_BATCH));
   return TRUE;
 }
@@ -361,8 +362,8 @@ batch_propose (SmAdvisor *a, const double *v, Proposal *p)
   if (sm_engine_get_max_batch (a->engine) >= SM_ENGINE_MAX_BATCH)
     return FALSE;
   batch = MIN (batch, SM_ENGINE_MAX_BATCH);
-  *p = (Proposal) { SM_KNOB_MAX_BATCH, batch, g_strdup_printf ("Raise the batch limit to %u", batch),
-                    g_strdup ("Fuller batches: more queries per second from the same cores"),
+  *p = (Proposal) { SM_KNOB_MAX_BATCH, batch, g_strdup_printf (_("Raise the batch limit to %u"), batch),
+                    g_strdup (_("Fuller batches: more queries per second from the same cores")),
                     M_THROUGHPUT, FALSE };
   return TRUE;
 }
@@ -375,7 +376,7 @@ trend_condition (SmAdvisor *a, const double *v, char **evidence)
   if (!sm_monitor_get_trend (a->monitor, a->metrics[M_P99], &trend) || trend.samples < a->window ||
       !(trend.slope_per_s > 0.05 * trend.ewma) || !(trend.ewma > 0.5 * a->target_us))
     return FALSE;
-  *evidence = g_strdup_printf ("p99 latency rises by %.0f µs per second (from an average of %.0f µs)",
+  *evidence = g_strdup_printf (_("p99 latency rises by %.0f µs per second (from an average of %.0f µs)"),
                                trend.slope_per_s, trend.ewma);
   return TRUE;
 }
@@ -387,8 +388,8 @@ trend_propose (SmAdvisor *a, const double *v, Proposal *p)
 
   if (threads >= cores ())
     return FALSE;
-  *p = (Proposal) { SM_KNOB_THREADS, threads + 1, g_strdup_printf ("Use %u worker threads", threads + 1),
-                    g_strdup ("Capacity ahead of the rising load"), M_P99, TRUE };
+  *p = (Proposal) { SM_KNOB_THREADS, threads + 1, g_strdup_printf (_("Use %u worker threads"), threads + 1),
+                    g_strdup (_("Capacity ahead of the rising load")), M_P99, TRUE };
   return TRUE;
 }
 
@@ -402,7 +403,7 @@ peer_condition (SmAdvisor *a, const double *v, char **evidence)
 
   if (!(V (M_REMOTE_P50) > 2 * here))
     return FALSE;
-  *evidence = g_strdup_printf ("Queries sent to peers take %.0f µs (p50), %.1f× the %.0f µs one waits and runs for here",
+  *evidence = g_strdup_printf (_("Queries sent to peers take %.0f µs (p50), %.1f× the %.0f µs one waits and runs for here"),
                                V (M_REMOTE_P50), V (M_REMOTE_P50) / here, here);
   return TRUE;
 }
@@ -416,9 +417,9 @@ peer_propose (SmAdvisor *a, const double *v, Proposal *p)
   if (share == 0)
     return FALSE;
   *p = (Proposal) { SM_KNOB_OFFLOAD_SHARE, less,
-                    less > 0 ? g_strdup_printf ("Send %u %% of queries to peers", less)
-                             : g_strdup ("Stop sending queries to peers"),
-                    g_strdup ("Fewer queries wait on the slow round trip"), M_P50, TRUE };
+                    less > 0 ? g_strdup_printf (_("Send %u %% of queries to peers"), less)
+                             : g_strdup (_("Stop sending queries to peers")),
+                    g_strdup (_("Fewer queries wait on the slow round trip")), M_P50, TRUE };
   return TRUE;
 }
 
@@ -433,9 +434,9 @@ gpu_overhead_condition (SmAdvisor *a, const double *v, char **evidence)
   if (sm_engine_get_gpu_mode (a->engine) != SM_GPU_ON || crossover == 0 || !(V (M_BATCH) < crossover))
     return FALSE;
   *evidence = crossover == G_MAXUINT
-              ? g_strdup_printf ("Every batch runs on the GPU, which was slower than the CPU kernels at every batch size "
-                                 "measured (batches now average %.1f)", V (M_BATCH))
-              : g_strdup_printf ("Batches average %.1f on the GPU, which beats the CPU kernels only from %u",
+              ? g_strdup_printf (_("Every batch runs on the GPU, which was slower than the CPU kernels at every batch size "
+                                    "measured (batches now average %.1f)"), V (M_BATCH))
+              : g_strdup_printf (_("Batches average %.1f on the GPU, which beats the CPU kernels only from %u"),
                                  V (M_BATCH), crossover);
   return TRUE;
 }
@@ -447,7 +448,7 @@ gpu_overhead_propose (SmAdvisor *a, const double *v, Proposal *p)
 
   *p = (Proposal) { SM_KNOB_GPU_MODE, never ? SM_GPU_OFF : SM_GPU_AUTO,
                     g_strdup (never ? "Turn the GPU off" : "Set the GPU to auto"),
-                    g_strdup ("Small batches on the CPU kernels: lower latency"), M_P50, TRUE };
+                    g_strdup (_("Small batches on the CPU kernels: lower latency")), M_P50, TRUE };
   return TRUE;
 }
 
@@ -459,7 +460,7 @@ gpu_opportunity_condition (SmAdvisor *a, const double *v, char **evidence)
   if (sm_engine_get_gpu_mode (a->engine) != SM_GPU_OFF || crossover == 0 || crossover == G_MAXUINT
       || !(V (M_BATCH) >= crossover))
     return FALSE;
-  *evidence = g_strdup_printf ("Batches average %.1f; from %u the GPU was faster than the CPU kernels", V (M_BATCH),
+  *evidence = g_strdup_printf (_("Batches average %.1f; from %u the GPU was faster than the CPU kernels"), V (M_BATCH),
                                crossover);
   return TRUE;
 }
@@ -467,25 +468,25 @@ gpu_opportunity_condition (SmAdvisor *a, const double *v, char **evidence)
 static gboolean
 gpu_opportunity_propose (SmAdvisor *a, const double *v, Proposal *p)
 {
-  *p = (Proposal) { SM_KNOB_GPU_MODE, SM_GPU_AUTO, g_strdup ("Set the GPU to auto"),
-                    g_strdup ("Large batches on the GPU: lower latency, cores freed"), M_P50, TRUE };
+  *p = (Proposal) { SM_KNOB_GPU_MODE, SM_GPU_AUTO, g_strdup (_("Set the GPU to auto")),
+                    g_strdup (_("Large batches on the GPU: lower latency, cores freed")), M_P50, TRUE };
   return TRUE;
 }
 
 static const Rule rules[] = {
-  { "simd-utilisation", SM_SEVERITY_WARNING, "Kernels run without vector instructions", simd_condition, simd_propose },
-  { "fragmentation", SM_SEVERITY_WARNING, "The memory pool is fragmented", fragmentation_condition, fragmentation_propose },
-  { "cache-hit-rate", SM_SEVERITY_INFO, "The result cache rarely hits", cache_condition, cache_propose },
-  { "pool-pressure", SM_SEVERITY_CRITICAL, "The memory pool is nearly full", pool_condition, pool_propose },
-  { "latency-target", SM_SEVERITY_WARNING, "p99 latency is over its target", latency_condition, latency_propose },
-  { "saturation", SM_SEVERITY_CRITICAL, "Queries arrive faster than they are served", saturation_condition, saturation_propose },
-  { "oversubscribed-threads", SM_SEVERITY_WARNING, "More worker threads than cores", threads_condition, threads_propose },
-  { "small-batches", SM_SEVERITY_INFO, "Batches stay small while queries wait", batch_condition, batch_propose },
-  { "rising-latency", SM_SEVERITY_INFO, "Latency is rising", trend_condition, trend_propose },
-  { "slow-peer", SM_SEVERITY_WARNING, "Peers answer slower than this node", peer_condition, peer_propose },
-  { "gpu-overhead", SM_SEVERITY_WARNING, "The GPU runs batches too small for it", gpu_overhead_condition,
+  { "simd-utilisation", SM_SEVERITY_WARNING, N_("Kernels run without vector instructions"), simd_condition, simd_propose },
+  { "fragmentation", SM_SEVERITY_WARNING, N_("The memory pool is fragmented"), fragmentation_condition, fragmentation_propose },
+  { "cache-hit-rate", SM_SEVERITY_INFO, N_("The result cache rarely hits"), cache_condition, cache_propose },
+  { "pool-pressure", SM_SEVERITY_CRITICAL, N_("The memory pool is nearly full"), pool_condition, pool_propose },
+  { "latency-target", SM_SEVERITY_WARNING, N_("p99 latency is over its target"), latency_condition, latency_propose },
+  { "saturation", SM_SEVERITY_CRITICAL, N_("Queries arrive faster than they are served"), saturation_condition, saturation_propose },
+  { "oversubscribed-threads", SM_SEVERITY_WARNING, N_("More worker threads than cores"), threads_condition, threads_propose },
+  { "small-batches", SM_SEVERITY_INFO, N_("Batches stay small while queries wait"), batch_condition, batch_propose },
+  { "rising-latency", SM_SEVERITY_INFO, N_("Latency is rising"), trend_condition, trend_propose },
+  { "slow-peer", SM_SEVERITY_WARNING, N_("Peers answer slower than this node"), peer_condition, peer_propose },
+  { "gpu-overhead", SM_SEVERITY_WARNING, N_("The GPU runs batches too small for it"), gpu_overhead_condition,
     gpu_overhead_propose },
-  { "gpu-opportunity", SM_SEVERITY_INFO, "Batches are large enough for the GPU", gpu_opportunity_condition,
+  { "gpu-opportunity", SM_SEVERITY_INFO, N_("Batches are large enough for the GPU"), gpu_opportunity_condition,
     gpu_opportunity_propose },
 };
 
@@ -734,8 +735,8 @@ sm_advisor_evaluate (SmAdvisor         *a,
         p->rec->worse = !isnan (p->before) &&
                         (p->lower_is_better ? after > p->before * 1.05 : after < p->before * 0.95);
         p->rec->outcome = isnan (change)
-                          ? g_strdup_printf ("%s %s → %s", info->name, before_text, after_text)
-                          : g_strdup_printf ("%s %s → %s, %+.0f %%", info->name, before_text, after_text, change);
+                          ? g_strdup_printf (_("%s %s → %s"), info->name, before_text, after_text)
+                          : g_strdup_printf (_("%s %s → %s, %+.0f %%"), info->name, before_text, after_text, change);
         g_ptr_array_add (measured, p->rec);
       }
       g_ptr_array_remove_index (a->pending, i);
@@ -785,7 +786,7 @@ sm_advisor_evaluate (SmAdvisor         *a,
       rec->id = a->recommendations->len + 1;
       rec->rule = rules[r].id;
       rec->severity = rules[r].severity;
-      rec->title = g_strdup (rules[r].title);
+      rec->title = g_strdup (_(rules[r].title));
       rec->evidence = g_steal_pointer (&evidence);
       rec->expected = g_strdup (proposal->expected);
       rec->action = g_strdup (proposal->action);

@@ -207,9 +207,12 @@ refresh (SmMeshPage *self)
   sm_node_get_stats (node, &stats);
   adw_action_row_set_subtitle (self->status_row, _("Listening"));
   adw_action_row_set_subtitle (self->endpoint_row, sm_node_get_endpoint (node));
+  /* Replies lost at a client's high-water mark belong here too: answers
+   * this node owed and could not deliver. */
   refused = g_strdup_printf (_("%" G_GUINT64_FORMAT " connections (%" G_GUINT64_FORMAT " with untrusted keys), %"
-                               G_GUINT64_FORMAT " malformed messages"),
-                             stats.rejected_handshakes, stats.untrusted_keys, stats.refused_frames);
+                               G_GUINT64_FORMAT " malformed messages, %" G_GUINT64_FORMAT " replies dropped"),
+                             stats.rejected_handshakes, stats.untrusted_keys, stats.refused_frames,
+                             stats.replies_dropped);
   adw_action_row_set_subtitle (self->refused_row, refused);
 
   peers = sm_node_dup_peers (node);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include <adwaita.h>
 
 #include "gtk-test-util.h"
@@ -83,6 +85,9 @@ test_mesh_page_peer_lifecycle (void)
                    sm_mesh_controller_get_fingerprint (controller));
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_row (page, "Endpoint"))), ==, sm_node_get_endpoint (node));
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_row (page, "Status"))), ==, "Listening");
+  /* Replies lost at a client's high-water mark are shown with the refusals. */
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_row (page, "Refused and Lost"))),
+                            "0 replies dropped"));
 
   /* A peer that trusts the app, added through the page's dialog: first
    * with a typo in the key, which brings the dialog back with the reason

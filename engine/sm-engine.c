@@ -3,9 +3,7 @@
 
 #define G_LOG_DOMAIN "sm-engine"
 
-#include <math.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/resource.h>
 #include <xxhash.h>
 

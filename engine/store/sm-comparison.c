@@ -26,8 +26,10 @@ weighted_mean (GArray *points)
   return count > 0 ? sum / (double) count : NAN;
 }
 
-gboolean
-sm_metric_lower_is_better (const char *metric)
+/* Whether a smaller value of @metric is better (latencies, pool use,
+ * failures, queue depth) or a larger one (throughput, hit rates). */
+static gboolean
+lower_is_better (const char *metric)
 {
   /* Throughput and hit rates are better higher; every other figure the
    * engine measures is a cost (time, memory, failures, waiting work). */
@@ -54,7 +56,7 @@ sm_comparison_compute (const char   *metric,
   comparison->change = 100.0 * (comparison->mean_b - comparison->mean_a) / fabs (comparison->mean_a);
   if (fabs (comparison->change) < SM_COMPARISON_SAME_PERCENT)
     comparison->verdict = SM_VERDICT_SAME;
-  else if ((comparison->change < 0) == sm_metric_lower_is_better (metric))
+  else if ((comparison->change < 0) == lower_is_better (metric))
     comparison->verdict = SM_VERDICT_BETTER;
   else
     comparison->verdict = SM_VERDICT_WORSE;

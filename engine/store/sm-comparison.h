@@ -33,9 +33,6 @@ void        sm_comparison_compute        (const char   *metric,
                                           GArray       *points_a,
                                           GArray       *points_b,
                                           SmComparison *comparison);
-/* Whether a smaller value of @metric is better (latencies, pool use,
- * failures, queue depth) or a larger one (throughput, hit rates). */
-gboolean    sm_metric_lower_is_better    (const char   *metric);
 /* "same", "better", "worse" or "unknown", marked for translation: the
  * front-ends show _() of it. */
 const char *sm_verdict_get_name          (SmVerdict     verdict);

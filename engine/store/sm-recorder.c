@@ -9,7 +9,6 @@
 #include "sm-error.h"
 #include "sm-json.h"
 #include "sm-recorder.h"
-#include "sm-simd.h"
 
 struct _SmRecorder
 {
@@ -143,9 +142,11 @@ add_int (JsonBuilder *builder,
   json_builder_add_int_value (builder, value);
 }
 
-char *
-sm_recorder_describe_config (SmEngine            *engine,
-                             const SmRecorderRun *run)
+/* The configuration a run is stored with, as JSON: every knob, the
+ * model's identity, the load offered, the machine. */
+static char *
+describe_config (SmEngine            *engine,
+                 const SmRecorderRun *run)
 {
   static const char * const gpu_modes[] = { "off", "on", "auto" };
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -219,7 +220,7 @@ sm_recorder_begin (SmRecorder          *recorder,
 
   sm_recorder_end (recorder);
 
-  config = sm_recorder_describe_config (recorder->engine, run);
+  config = describe_config (recorder->engine, run);
   model = sm_engine_dup_model_description (recorder->engine);
   if (run->name != NULL)
     name = g_strdup (run->name);
@@ -257,18 +258,6 @@ sm_recorder_end (SmRecorder *recorder)
   g_clear_pointer (&recorder->model, g_free);
   g_clear_pointer (&recorder->config, g_free);
   g_mutex_unlock (&recorder->lock);
-}
-
-gboolean
-sm_recorder_is_recording (SmRecorder *recorder)
-{
-  gboolean recording;
-
-  g_mutex_lock (&recorder->lock);
-  recording = recorder->recording;
-  g_mutex_unlock (&recorder->lock);
-
-  return recording;
 }
 
 gint64

@@ -38,7 +38,6 @@ void        sm_recorder_begin            (SmRecorder          *recorder,
                                           const SmRecorderRun *run);
 /* Ends the run: its end time is written; nothing more is recorded. */
 void        sm_recorder_end              (SmRecorder          *recorder);
-gboolean    sm_recorder_is_recording     (SmRecorder          *recorder);
 /* Makes the run's row now (waiting for the database) and returns its id,
  * or -1 with the reason: for a front-end that would rather fail at once. */
 gint64      sm_recorder_ensure_session   (SmRecorder          *recorder,
@@ -53,10 +52,6 @@ void        sm_recorder_add_event        (SmRecorder          *recorder,
 /* A recommendation as it fires or changes status (times rebased). */
 void        sm_recorder_add_recommendation (SmRecorder             *recorder,
                                             const SmRecommendation *recommendation);
-
-/* The configuration a run is stored with, as JSON (exposed for tests). */
-char       *sm_recorder_describe_config  (SmEngine            *engine,
-                                          const SmRecorderRun *run);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmRecorder, sm_recorder_free)
 

@@ -239,7 +239,7 @@ check_shape (KernelCheck *check,
 static void
 check_tail_m (KernelCheck *check)
 {
-  /* Below, at and above every tile height in use (4, 6, 8, 12). */
+  /* Below, at and above every tile height in use (4, 6, 12). */
   for (size_t m = 1; m <= 26; m++)
     check_shape (check, &(Shape) { m, 33, 17, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
   check_shape (check, &(Shape) { 33, 33, 17, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });

@@ -648,7 +648,7 @@ apply_locked (SmAdvisor  *a,
   if (rec == NULL || rec->status != SM_RECOMMENDATION_OPEN)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "Recommendation %u is not open", id);
+                   _("Recommendation %u is not open"), id);
       return FALSE;
     }
 
@@ -854,7 +854,7 @@ sm_advisor_dismiss (SmAdvisor  *a,
       ok = TRUE;
     }
   else
-    g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "Recommendation %u is not open", id);
+    g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("Recommendation %u is not open"), id);
   g_mutex_unlock (&a->lock);
 
   return ok;
@@ -872,7 +872,7 @@ sm_advisor_revert (SmAdvisor  *a,
   rec = find_locked (a, id);
   if (rec == NULL || rec->status != SM_RECOMMENDATION_APPLIED || rec->knob == SM_KNOB_COMPACT_POOL)
     g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                 "Recommendation %u has no change to revert", id);
+                 _("Recommendation %u has no change to revert"), id);
   else if (set_knob (a, rec->knob, rec->old_value, error))
     {
       rec->status = SM_RECOMMENDATION_REVERTED;

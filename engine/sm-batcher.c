@@ -3,6 +3,8 @@
 
 #define G_LOG_DOMAIN "sm-engine"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -157,7 +159,7 @@ run_batch (Worker   *worker,
 
   if (expert == NULL)
     g_set_error (&error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                 "The model has no %s expert", sm_domain_get_name (domain));
+                 _("The model has no %s expert"), sm_domain_get_name (domain));
   else
     {
       guint in = sm_expert_get_input_width (expert), out = sm_expert_get_output_width (expert);
@@ -170,7 +172,7 @@ run_batch (Worker   *worker,
           g_clear_pointer (&worker->arena, sm_pool_arena_free);
           worker->arena = sm_pool_arena_new (engine->pool, needed, &error);
           if (worker->arena == NULL)
-            g_prefix_error (&error, "No scratch memory for a batch of %u: ", n);
+            g_prefix_error (&error, _("No scratch memory for a batch of %u: "), n);
         }
 
       if (worker->arena != NULL)
@@ -233,7 +235,7 @@ run_batch (Worker   *worker,
       if (narrow[j])
         {
           g_autoptr(GError) narrow_error = g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                                                        "The model changed: its %s expert needs more features than the query has",
+                                                        _("The model changed: its %s expert needs more features than the query has"),
                                                         sm_domain_get_name (domain));
 
           sm_batcher_job_fail (job, narrow_error, rec[STAGE_TOTAL]);

@@ -3,6 +3,8 @@
 
 #define G_LOG_DOMAIN "sm-engine"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 #include <sys/resource.h>
 #include <xxhash.h>
@@ -82,7 +84,7 @@ sm_engine_new (gsize    pool_limit,
   if (threads == 0 || threads > SM_ENGINE_MAX_THREADS)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "Worker threads must be from 1 to %d, not %u", SM_ENGINE_MAX_THREADS, threads);
+                   _("Worker threads must be from 1 to %d, not %u"), SM_ENGINE_MAX_THREADS, threads);
       return NULL;
     }
 
@@ -538,10 +540,10 @@ sm_engine_submit_features (SmEngine         *engine,
   expert = engine->model != NULL ? sm_model_get_expert (engine->model, domain) : NULL;
   if (expert == NULL)
     g_set_error (&error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                 "The model has no %s expert", sm_domain_get_name (domain));
+                 _("The model has no %s expert"), sm_domain_get_name (domain));
   else if (width < sm_expert_get_input_width (expert))
     g_set_error (&error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                 "The %s expert takes %u features, not %u", sm_domain_get_name (domain),
+                 _("The %s expert takes %u features, not %u"), sm_domain_get_name (domain),
                  sm_expert_get_input_width (expert), width);
   g_rw_lock_reader_unlock (&engine->model_lock);
 
@@ -682,7 +684,7 @@ sm_engine_set_backend (SmEngine   *engine,
   if (sm_backend_get_kernels (backend, &reason) == NULL)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "The %s backend is not available: %s", backend_names[backend], reason);
+                   _("The %s backend is not available: %s"), backend_names[backend], reason);
       return FALSE;
     }
 
@@ -706,7 +708,7 @@ sm_engine_set_threads (SmEngine  *engine,
   if (threads == 0 || threads > SM_ENGINE_MAX_THREADS)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "Worker threads must be from 1 to %d, not %u", SM_ENGINE_MAX_THREADS, threads);
+                   _("Worker threads must be from 1 to %d, not %u"), SM_ENGINE_MAX_THREADS, threads);
       return FALSE;
     }
 
@@ -755,7 +757,7 @@ sm_engine_set_max_batch (SmEngine  *engine,
   if (max_batch == 0 || max_batch > SM_ENGINE_MAX_BATCH)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "The batch size must be from 1 to %d, not %u", SM_ENGINE_MAX_BATCH, max_batch);
+                   _("The batch size must be from 1 to %d, not %u"), SM_ENGINE_MAX_BATCH, max_batch);
       return FALSE;
     }
 

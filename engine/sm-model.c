@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -143,7 +145,7 @@ check_finite (const float  *values,
     if (!isfinite (values[i]))
       {
         g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                     "Layer %u: %s value %zu is %s", layer, what, i,
+                     _("Layer %u: %s value %zu is %s"), layer, what, i,
                      isnan (values[i]) ? "NaN" : "infinite");
         return FALSE;
       }
@@ -164,7 +166,7 @@ sm_expert_new (SmPool              *pool,
 
   if (n_layers == 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "An expert needs at least one layer");
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("An expert needs at least one layer"));
       return NULL;
     }
 
@@ -179,20 +181,20 @@ sm_expert_new (SmPool              *pool,
       if (s->in == 0 || s->out == 0)
         {
           g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                       "Layer %u has an empty shape (%u×%u)", l, s->out, s->in);
+                       _("Layer %u has an empty shape (%u×%u)"), l, s->out, s->in);
           return NULL;
         }
       if (l > 0 && shapes[l - 1].out != s->in)
         {
           g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                       "Layer %u takes %u inputs but layer %u gives %u outputs: the shapes do not chain",
+                       _("Layer %u takes %u inputs but layer %u gives %u outputs: the shapes do not chain"),
                        l, s->in, l - 1, shapes[l - 1].out);
           return NULL;
         }
       if (s->act.kind >= SM_ACT_N_KINDS)
         {
           g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                       "Layer %u has an unknown activation", l);
+                       _("Layer %u has an unknown activation"), l);
           return NULL;
         }
       if (!check_finite (weights[l], (gsize) s->in * s->out, "weight", l, error) ||
@@ -488,7 +490,7 @@ sm_model_new_preset (SmPreset  preset,
         }
       if (expert == NULL)
         {
-          g_prefix_error (error, "Preset %s, expert %s: ", preset_names[preset], domains[d].name);
+          g_prefix_error (error, _("Preset %s, expert %s: "), preset_names[preset], domains[d].name);
           return NULL;
         }
       model->experts[d] = expert;

@@ -3,6 +3,8 @@
 
 #define G_LOG_DOMAIN "sm-monitor"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -636,7 +638,7 @@ sm_monitor_set_interval (SmMonitor  *monitor,
   if (interval_ms < SM_MONITOR_MIN_INTERVAL_MS || interval_ms > SM_MONITOR_MAX_INTERVAL_MS)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "The refresh interval must be between %d ms and %d s, not %u ms",
+                   _("The refresh interval must be between %d ms and %d s, not %u ms"),
                    SM_MONITOR_MIN_INTERVAL_MS, SM_MONITOR_MAX_INTERVAL_MS / 1000, interval_ms);
       return FALSE;
     }

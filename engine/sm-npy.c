@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
+
 #include <string.h>
 
 #include "sm-error.h"
@@ -49,7 +52,7 @@ sm_npy_parse (const guint8 *bytes,
   memset (array, 0, sizeof *array);
 
   if (length < 10 || memcmp (bytes, "\x93NUMPY", 6) != 0)
-    return fail (error, "Not a NumPy .npy file (no \\x93NUMPY magic)");
+    return fail (error, _("Not a NumPy .npy file (no \\x93NUMPY magic)"));
   if (bytes[6] == 1)
     {
       header_len = bytes[8] | (guint) bytes[9] << 8;
@@ -58,37 +61,37 @@ sm_npy_parse (const guint8 *bytes,
   else if (bytes[6] == 2 || bytes[6] == 3)
     {
       if (length < 12)
-        return fail (error, "The .npy header is truncated");
+        return fail (error, _("The .npy header is truncated"));
       header_len = bytes[8] | (guint) bytes[9] << 8 | (guint) bytes[10] << 16 | (guint) bytes[11] << 24;
       prefix = 12;
     }
   else
-    return fail (error, "Unknown .npy format version");
+    return fail (error, _("Unknown .npy format version"));
 
   if (header_len > 1024 * 1024 || prefix + header_len > length)
-    return fail (error, "The .npy header is truncated");
+    return fail (error, _("The .npy header is truncated"));
   header = g_strndup ((const char *) bytes + prefix, header_len);
 
   descr = find_value (header, "'descr'");
   order = find_value (header, "'fortran_order'");
   shape = find_value (header, "'shape'");
   if (descr == NULL || order == NULL || shape == NULL)
-    return fail (error, "The .npy header lacks descr, fortran_order or shape");
+    return fail (error, _("The .npy header lacks descr, fortran_order or shape"));
 
   if (!g_str_has_prefix (descr, "'<f4'") && !g_str_has_prefix (descr, "'|f4'"))
     {
       g_autofree char *what = g_strndup (descr, strcspn (descr, ",}"));
 
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "The array holds %s; only little-endian float32 ('<f4') is read "
-                   "(numpy: array.astype('<f4'))", what);
+                   _("The array holds %s; only little-endian float32 ('<f4') is read "
+                   "(numpy: array.astype('<f4'))"), what);
       return FALSE;
     }
   if (!g_str_has_prefix (order, "False"))
-    return fail (error, "The array is in Fortran order; save it in C order (numpy.ascontiguousarray)");
+    return fail (error, _("The array is in Fortran order; save it in C order (numpy.ascontiguousarray)"));
 
   if (*shape != '(')
-    return fail (error, "The .npy shape is malformed");
+    return fail (error, _("The .npy shape is malformed"));
   shape++;
   while (*shape != ')')
     {
@@ -97,15 +100,15 @@ sm_npy_parse (const guint8 *bytes,
       if (*shape == ')')
         break;
       if (n_dims == 2)
-        return fail (error, "The array has more than 2 dimensions; 1-D or 2-D are read");
+        return fail (error, _("The array has more than 2 dimensions; 1-D or 2-D are read"));
       dims[n_dims] = g_ascii_strtoull (shape, &end, 10);
       if (end == shape || dims[n_dims] > G_MAXUINT32)
-        return fail (error, "The .npy shape is malformed");
+        return fail (error, _("The .npy shape is malformed"));
       n_dims++;
       shape = end;
     }
   if (n_dims == 0)
-    return fail (error, "The array is a scalar; 1-D or 2-D are read");
+    return fail (error, _("The array is a scalar; 1-D or 2-D are read"));
 
   array->one_d = n_dims == 1;
   array->rows = array->one_d ? 1 : (guint) dims[0];
@@ -114,7 +117,7 @@ sm_npy_parse (const guint8 *bytes,
   if (elements > (1u << 28) || elements * 4 != length - prefix - header_len)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "The array should hold %" G_GUINT64_FORMAT " bytes of data, the file has %zu",
+                   _("The array should hold %" PRIu64 " bytes of data, the file has %zu"),
                    elements * 4, length - prefix - header_len);
       return FALSE;
     }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <glib/gstdio.h>
 
@@ -28,7 +30,7 @@ sm_paths_ensure_data_dir (GError **error)
       int saved_errno = errno;
 
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO,
-                   "Cannot create the data directory %s: %s",
+                   _("Cannot create the data directory %s: %s"),
                    dir, g_strerror (saved_errno));
       return NULL;
     }

@@ -3,6 +3,8 @@
 
 #define G_LOG_DOMAIN "sm-pool"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -263,7 +265,7 @@ sm_pool_new (gsize    limit,
       g_autofree char *max = format_size (SM_POOL_MAX_LIMIT);
 
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "A pool limit must be between 4 KiB and %s", max);
+                   _("A pool limit must be between 4 KiB and %s"), max);
       return NULL;
     }
 
@@ -275,7 +277,7 @@ sm_pool_new (gsize    limit,
       int saved_errno = errno;
 
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY,
-                   "Cannot reserve address space for the memory pool: %s", g_strerror (saved_errno));
+                   _("Cannot reserve address space for the memory pool: %s"), g_strerror (saved_errno));
       return NULL;
     }
 
@@ -326,8 +328,8 @@ set_no_memory_error (SmPool  *pool,
   g_autofree char *limit = format_size ((gsize) pool->npages * PAGE);
 
   g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY,
-               "The memory pool cannot hold %s: its largest free run is %s of %s free "
-               "(limit %s). Raise the pool limit or compact the pool.",
+               _("The memory pool cannot hold %s: its largest free run is %s of %s free "
+               "(limit %s). Raise the pool limit or compact the pool."),
                asked, largest, free_bytes, limit);
 }
 
@@ -488,7 +490,7 @@ sm_pool_set_limit (SmPool  *pool,
       g_autofree char *max = format_size (SM_POOL_MAX_LIMIT);
 
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "A pool limit must be between 4 KiB and %s", max);
+                   _("A pool limit must be between 4 KiB and %s"), max);
       return FALSE;
     }
 
@@ -521,8 +523,8 @@ sm_pool_set_limit (SmPool  *pool,
           g_autofree char *needed = format_size ((gsize) (last_start) * PAGE);
 
           g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY,
-                       "The pool limit cannot go below %s now: blocks are in use up to there. "
-                       "Compact the pool first.", needed);
+                       _("The pool limit cannot go below %s now: blocks are in use up to there. "
+                       "Compact the pool first."), needed);
           ok = FALSE;
         }
       else

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -108,7 +111,7 @@ parse_tensor (const char   *name,
   const char *dtype;
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return fail (error, "Tensor “%s”: its header entry is not an object", name);
+    return fail (error, _("Tensor “%s”: its header entry is not an object"), name);
   object = json_node_get_object (node);
 
   dtype = json_object_has_member (object, "dtype") &&
@@ -116,7 +119,7 @@ parse_tensor (const char   *name,
           json_node_get_value_type (json_object_get_member (object, "dtype")) == G_TYPE_STRING
           ? json_object_get_string_member (object, "dtype") : NULL;
   if (dtype == NULL)
-    return fail (error, "Tensor “%s”: no dtype", name);
+    return fail (error, _("Tensor “%s”: no dtype"), name);
   if (g_str_equal (dtype, "F32"))
     t->dtype = DTYPE_F32;
   else if (g_str_equal (dtype, "F16"))
@@ -124,25 +127,25 @@ parse_tensor (const char   *name,
   else if (g_str_equal (dtype, "BF16"))
     t->dtype = DTYPE_BF16;
   else
-    return fail (error, "Tensor “%s”: dtype %s is not supported (F32, F16 and BF16 are)", name, dtype);
+    return fail (error, _("Tensor “%s”: dtype %s is not supported (F32, F16 and BF16 are)"), name, dtype);
 
   if (!json_object_has_member (object, "shape") ||
       !JSON_NODE_HOLDS_ARRAY (json_object_get_member (object, "shape")))
-    return fail (error, "Tensor “%s”: no shape", name);
+    return fail (error, _("Tensor “%s”: no shape"), name);
   shape = json_object_get_array_member (object, "shape");
   t->n_dims = json_array_get_length (shape);
   if (t->n_dims == 0 || t->n_dims > G_N_ELEMENTS (t->dims))
-    return fail (error, "Tensor “%s”: %u dimensions (1 to %u are supported)",
+    return fail (error, _("Tensor “%s”: %u dimensions (1 to %u are supported)"),
                  name, t->n_dims, (guint) G_N_ELEMENTS (t->dims));
   t->elements = 1;
   for (guint d = 0; d < t->n_dims; d++)
     {
       if (!read_uint (json_array_get_element (shape, d), SM_SAFETENSORS_MAX_DIM, &t->dims[d]))
-        return fail (error, "Tensor “%s”: dimension %u is not an integer from 0 to %d",
+        return fail (error, _("Tensor “%s”: dimension %u is not an integer from 0 to %d"),
                      name, d, SM_SAFETENSORS_MAX_DIM);
       t->elements *= t->dims[d];
       if (t->elements > SM_SAFETENSORS_MAX_ELEMENTS)
-        return fail (error, "Tensor “%s”: more than %d elements, an absurd size for this engine",
+        return fail (error, _("Tensor “%s”: more than %d elements, an absurd size for this engine"),
                      name, SM_SAFETENSORS_MAX_ELEMENTS);
     }
 
@@ -151,13 +154,13 @@ parse_tensor (const char   *name,
       json_array_get_length (offsets = json_object_get_array_member (object, "data_offsets")) != 2 ||
       !read_uint (json_array_get_element (offsets, 0), G_MAXINT64, &t->begin) ||
       !read_uint (json_array_get_element (offsets, 1), G_MAXINT64, &t->end))
-    return fail (error, "Tensor “%s”: data_offsets must be two non-negative integers", name);
+    return fail (error, _("Tensor “%s”: data_offsets must be two non-negative integers"), name);
   if (t->begin > t->end || t->end > data_len)
-    return fail (error, "Tensor “%s”: bytes %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT
-                 " lie outside the %" G_GUINT64_FORMAT " bytes of data", name, t->begin, t->end, data_len);
+    return fail (error, _("Tensor “%s”: bytes %" PRIu64 "–%" PRIu64
+                 " lie outside the %" PRIu64 " bytes of data"), name, t->begin, t->end, data_len);
   if (t->end - t->begin != t->elements * dtype_sizes[t->dtype])
-    return fail (error, "Tensor “%s”: %" G_GUINT64_FORMAT " bytes of data for %" G_GUINT64_FORMAT
-                 " elements of %s", name, t->end - t->begin, t->elements, dtype);
+    return fail (error, _("Tensor “%s”: %" PRIu64 " bytes of data for %" PRIu64
+                 " elements of %s"), name, t->end - t->begin, t->elements, dtype);
 
   t->name = g_strdup (name);
   t->data = data + t->begin;
@@ -210,7 +213,7 @@ check_header_shape (const char *header,
 
                   /* Names end up in messages: a long one is no real tensor's. */
                   if (i - start > MAX_NAME_BYTES)
-                    return fail (error, "The header names a tensor with %zu bytes; a name has at most %d",
+                    return fail (error, _("The header names a tensor with %zu bytes; a name has at most %d"),
                                  i - start, MAX_NAME_BYTES);
                   name = g_strndup (header + start, i - start);
 
@@ -225,7 +228,7 @@ check_header_shape (const char *header,
                       high[127] = '\0';
                       shown = g_strescape (name, high);
 
-                      return fail (error, "The header names “%s” twice", shown);
+                      return fail (error, _("The header names “%s” twice"), shown);
                     }
                 }
             }
@@ -233,8 +236,8 @@ check_header_shape (const char *header,
       else if (c == '{' || c == '[')
         {
           if (++depth > MAX_HEADER_DEPTH)
-            return fail (error, "The header nests deeper than %d levels; a safetensors header "
-                         "is an object of tensors, each with a shape", MAX_HEADER_DEPTH);
+            return fail (error, _("The header nests deeper than %d levels; a safetensors header "
+                         "is an object of tensors, each with a shape"), MAX_HEADER_DEPTH);
         }
       else if (c == '}' || c == ']')
         depth--;
@@ -264,32 +267,32 @@ parse (GBytes  *bytes,
   JsonNode *node;
 
   if (size < 8)
-    return fail (error, "Not a safetensors file: %zu bytes, too short for the header length", size);
+    return fail (error, _("Not a safetensors file: %zu bytes, too short for the header length"), size);
 
   memcpy (&header_len, file, 8);
   header_len = GUINT64_FROM_LE (header_len);
   if (header_len > SM_SAFETENSORS_MAX_HEADER)
-    return fail (error, "The header claims %" G_GUINT64_FORMAT " bytes; more than %d is not a model header",
+    return fail (error, _("The header claims %" PRIu64 " bytes; more than %d is not a model header"),
                  header_len, SM_SAFETENSORS_MAX_HEADER);
   if (header_len > size - 8)
-    return fail (error, "The file is truncated: the header claims %" G_GUINT64_FORMAT
-                 " bytes but only %zu follow", header_len, size - 8);
+    return fail (error, _("The file is truncated: the header claims %" PRIu64
+                 " bytes but only %zu follow"), header_len, size - 8);
 
   data = file + 8 + header_len;
   data_len = size - 8 - header_len;
 
   if (!g_utf8_validate ((const char *) file + 8, (gssize) header_len, NULL))
-    return fail (error, "The header is not valid UTF-8");
+    return fail (error, _("The header is not valid UTF-8"));
   if (!check_header_shape ((const char *) file + 8, header_len, &n_names, error))
     return FALSE;
   if (!json_parser_load_from_data (parser, (const char *) file + 8, (gssize) header_len, &json_error))
-    return fail (error, "The header is not valid JSON: %s", json_error->message);
+    return fail (error, _("The header is not valid JSON: %s"), json_error->message);
   if (json_parser_get_root (parser) == NULL || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return fail (error, "The header is not a JSON object");
+    return fail (error, _("The header is not a JSON object"));
   root = json_node_get_object (json_parser_get_root (parser));
   /* Fewer members than names: two names differed only in their escapes. */
   if (json_object_get_size (root) != n_names)
-    return fail (error, "The header names a tensor twice (written with different escapes)");
+    return fail (error, _("The header names a tensor twice (written with different escapes)"));
 
   p->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   p->tensors = g_array_new (FALSE, TRUE, sizeof (Tensor));
@@ -307,12 +310,12 @@ parse (GBytes  *bytes,
           JsonNode *value;
 
           if (!JSON_NODE_HOLDS_OBJECT (node))
-            return fail (error, "__metadata__ is not an object");
+            return fail (error, _("__metadata__ is not an object"));
           json_object_iter_init (&meta, json_node_get_object (node));
           while (json_object_iter_next (&meta, &key, &value))
             {
               if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
-                return fail (error, "__metadata__ value “%s” is not a string", key);
+                return fail (error, _("__metadata__ value “%s” is not a string"), key);
               g_hash_table_insert (p->metadata, g_strdup (key), g_strdup (json_node_get_string (value)));
             }
           continue;
@@ -335,7 +338,7 @@ parse (GBytes  *bytes,
       const Tensor *a = g_ptr_array_index (by_offset, i - 1), *b = g_ptr_array_index (by_offset, i);
 
       if (b->begin < a->end)
-        return fail (error, "Tensors “%s” and “%s” overlap in the data", a->name, b->name);
+        return fail (error, _("Tensors “%s” and “%s” overlap in the data"), a->name, b->name);
     }
 
   return TRUE;
@@ -455,7 +458,7 @@ build_expert (Parsed      *p,
 
   if (layers->len == 0)
     {
-      fail (error, "No layers named %s<n>.weight", prefix);
+      fail (error, _("No layers named %s<n>.weight"), prefix);
       return NULL;
     }
   g_array_sort (layers, compare_index);
@@ -466,7 +469,7 @@ build_expert (Parsed      *p,
       activations = g_strsplit (activation_list, ",", -1);
       if (g_strv_length (activations) != layers->len)
         {
-          fail (error, "%s lists %u activations for %u layers", activations_key,
+          fail (error, _("%s lists %u activations for %u layers"), activations_key,
                 g_strv_length (activations), layers->len);
           return NULL;
         }
@@ -482,17 +485,17 @@ build_expert (Parsed      *p,
 
       if (layer->weight == NULL)
         {
-          fail (error, "Layer %s%u has a bias but no weight", prefix, layer->index);
+          fail (error, _("Layer %s%u has a bias but no weight"), prefix, layer->index);
           goto out;
         }
       if (layer->weight->n_dims != 2)
         {
-          fail (error, "Tensor “%s” must be 2-D (out × in), not %u-D", layer->weight->name, layer->weight->n_dims);
+          fail (error, _("Tensor “%s” must be 2-D (out × in), not %u-D"), layer->weight->name, layer->weight->n_dims);
           goto out;
         }
       if (layer->bias != NULL && (layer->bias->n_dims != 1 || layer->bias->dims[0] != layer->weight->dims[0]))
         {
-          fail (error, "Tensor “%s” must hold %" G_GUINT64_FORMAT " values, one per output",
+          fail (error, _("Tensor “%s” must hold %" PRIu64 " values, one per output"),
                 layer->bias->name, layer->weight->dims[0]);
           goto out;
         }
@@ -505,7 +508,7 @@ build_expert (Parsed      *p,
       shapes[l].act.alpha = 0.01f;
       if (activations != NULL && !sm_activation_from_name (g_strstrip (activations[l]), &shapes[l].act.kind))
         {
-          fail (error, "%s: unknown activation “%s”", activations_key, activations[l]);
+          fail (error, _("%s: unknown activation “%s”"), activations_key, activations[l]);
           goto out;
         }
       weights[l] = to_f32 (layer->weight);
@@ -515,7 +518,7 @@ build_expert (Parsed      *p,
   expert = sm_expert_new (pool, layers->len, shapes, (const float * const *) weights,
                           (const float * const *) biases, error);
   if (expert == NULL && *prefix)
-    g_prefix_error (error, "Tensors %s*: ", prefix);
+    g_prefix_error (error, _("Tensors %s*: "), prefix);
 
   for (guint l = 0; l < layers->len; l++)
     {
@@ -566,18 +569,18 @@ sm_safetensors_load_bytes (GBytes  *bytes,
         }
       if (!known)
         {
-          fail (error, "Unexpected tensor “%s” (see docs/model-format.md for the names)", name);
+          fail (error, _("Unexpected tensor “%s” (see docs/model-format.md for the names)"), name);
           return NULL;
         }
     }
   if (single && any_expert)
     {
-      fail (error, "The file mixes a single network’s layers with a full model’s experts");
+      fail (error, _("The file mixes a single network’s layers with a full model’s experts"));
       return NULL;
     }
   if (!single && !any_expert)
     {
-      fail (error, "The file holds no tensors");
+      fail (error, _("The file holds no tensors"));
       return NULL;
     }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -72,14 +74,14 @@ upload_weights (SmGpuModel        *model,
           model->max_width = MAX (model->max_width, MAX (layer->shape.in, layer->shape.out));
           if (total > G_MAXUINT32)
             {
-              g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY, "The model is too large for the GPU path");
+              g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY, _("The model is too large for the GPU path"));
               return FALSE;
             }
         }
     }
   if (total == 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "The model has no experts");
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("The model has no experts"));
       return FALSE;
     }
 
@@ -317,7 +319,7 @@ sm_gpu_model_forward (SmGpuModel   *model,
 
   if (expert == NULL || expert->n_layers == 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "No expert %u on the GPU", index);
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("No expert %u on the GPU"), index);
       return FALSE;
     }
   if (batch == 0)

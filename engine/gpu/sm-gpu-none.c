@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "sm-error.h"
 #include "sm-gpu.h"
 
@@ -17,7 +19,7 @@ SmGpu *
 sm_gpu_new (GError **error)
 {
   g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-               "GPU support not built (configure with -Dvulkan=enabled and the Vulkan headers and glslc installed)");
+               _("GPU support not built (configure with -Dvulkan=enabled and the Vulkan headers and glslc installed)"));
   return NULL;
 }
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
+
 #include <string.h>
 #include <gio/gio.h>
 
@@ -125,7 +128,7 @@ pick_device (SmGpu   *gpu,
   if (gpu->physical == VK_NULL_HANDLE)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "No usable Vulkan device (%s)%s", n > 0 ? found->str : "none found",
+                   _("No usable Vulkan device (%s)%s"), n > 0 ? found->str : "none found",
                    allow_cpu ? "" : "; CPU implementations such as lavapipe need SM_GPU_ALLOW_CPU=1");
       return FALSE;
     }
@@ -256,7 +259,7 @@ create_pipelines (SmGpu   *gpu,
       || gpu->info.max_shared_memory < 2 * SM_GPU_TILE * SM_GPU_TILE_K * sizeof (float))
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "%s allows %u invocations and %u bytes of shared memory per workgroup; the GEMM needs %u and %zu",
+                   _("%s allows %u invocations and %u bytes of shared memory per workgroup; the GEMM needs %u and %zu"),
                    gpu->info.device_name, gpu->info.max_workgroup_invocations, gpu->info.max_shared_memory,
                    MAX (invocations, 256), 2 * SM_GPU_TILE * SM_GPU_TILE_K * sizeof (float));
       return FALSE;
@@ -443,7 +446,7 @@ sm_gpu_buffer_create (SmGpu              *gpu,
   if (!host_visible && size > gpu->max_storage_range)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY,
-                   "%s binds at most %" G_GUINT64_FORMAT " bytes per buffer; %" G_GUINT64_FORMAT " are needed",
+                   _("%s binds at most %" PRIu64 " bytes per buffer; %" PRIu64 " are needed"),
                    gpu->info.device_name, (guint64) gpu->max_storage_range, (guint64) size);
       return FALSE;
     }
@@ -457,7 +460,7 @@ sm_gpu_buffer_create (SmGpu              *gpu,
     type = memory_type (gpu, needs.memoryTypeBits, 0);
   if (type < 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, "%s has no suitable memory for a buffer",
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, _("%s has no suitable memory for a buffer"),
                    gpu->info.device_name);
       sm_gpu_buffer_destroy (gpu, buffer);
       return FALSE;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 #include <gmodule.h>
 
@@ -17,7 +19,7 @@ sm_vk_open (SmVk    *vk,
   if (module == NULL)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "No Vulkan loader (libvulkan.so.1): %s", g_module_error ());
+                   _("No Vulkan loader (libvulkan.so.1): %s"), g_module_error ());
       return FALSE;
     }
   /* The loader and the drivers keep process-wide state (Mesa's includes
@@ -29,14 +31,14 @@ sm_vk_open (SmVk    *vk,
       || vk->vkGetInstanceProcAddr == NULL)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "The Vulkan loader has no vkGetInstanceProcAddr");
+                   _("The Vulkan loader has no vkGetInstanceProcAddr"));
       sm_vk_close (vk);
       return FALSE;
     }
   vk->vkCreateInstance = (PFN_vkCreateInstance) vk->vkGetInstanceProcAddr (NULL, "vkCreateInstance");
   if (vk->vkCreateInstance == NULL)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, "The Vulkan loader has no vkCreateInstance");
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, _("The Vulkan loader has no vkCreateInstance"));
       sm_vk_close (vk);
       return FALSE;
     }
@@ -47,7 +49,7 @@ static gboolean
 missing (const char  *name,
          GError     **error)
 {
-  g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, "The Vulkan driver lacks %s", name);
+  g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, _("The Vulkan driver lacks %s"), name);
   return FALSE;
 }
 

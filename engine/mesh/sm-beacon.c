@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 #include <czmq.h>
 
@@ -30,7 +32,7 @@ sm_beacon_new (guint        port,
   if (strlen (payload) > PAYLOAD_MAX)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "The endpoint %s is too long to announce", endpoint);
+                   _("The endpoint %s is too long to announce"), endpoint);
       return NULL;
     }
 
@@ -43,7 +45,7 @@ sm_beacon_new (guint        port,
   if (host == NULL || *host == '\0')
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "LAN discovery needs a network interface that can broadcast; this machine has none");
+                   _("LAN discovery needs a network interface that can broadcast; this machine has none"));
       zstr_free (&host);
       sm_beacon_free (beacon);
       return NULL;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -113,7 +115,7 @@ sm_gate_new (void               *context,
   gate->zap = open_socket (context, ZMQ_REP);
   if (gate->zap == NULL || zmq_bind (gate->zap, SM_ZAP_ENDPOINT) < 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot start the ZAP handler: %s",
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, _("Cannot start the ZAP handler: %s"),
                    zmq_strerror (zmq_errno ()));
       sm_gate_free (gate);
       return NULL;
@@ -133,14 +135,14 @@ sm_gate_start (SmGate  *gate,
       || (gate->monitor = open_socket (gate->context, ZMQ_PAIR)) == NULL
       || zmq_connect (gate->monitor, endpoint) < 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot watch the node's connections: %s",
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, _("Cannot watch the node's connections: %s"),
                    zmq_strerror (zmq_errno ()));
       return FALSE;
     }
   gate->stop = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (gate->stop < 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot make an eventfd: %s", g_strerror (errno));
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, _("Cannot make an eventfd: %s"), g_strerror (errno));
       return FALSE;
     }
   /* The sockets move to the gate's thread: the thread's creation is the

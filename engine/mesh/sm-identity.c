@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,14 +65,14 @@ sm_identity_create (const char  *path,
   if (!replace && g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED,
-                   "%s already exists; replacing it makes every peer that trusts this node refuse it",
+                   _("%s already exists; replacing it makes every peer that trusts this node refuse it"),
                    path);
       return FALSE;
     }
   if (zmq_curve_keypair (identity->public_key, identity->secret_key) != 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "libzmq cannot make CURVE keys: %s (it must be built with libsodium)",
+                   _("libzmq cannot make CURVE keys: %s (it must be built with libsodium)"),
                    zmq_strerror (errno));
       return FALSE;
     }
@@ -106,7 +108,7 @@ read_key (GKeyFile    *file,
   if (!sm_identity_key_is_valid (text))
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "%s: the %s key is missing or not a 40-character Z85 key", path, name);
+                   _("%s: the %s key is missing or not a 40-character Z85 key"), path, name);
       return FALSE;
     }
   memcpy (out, text, SM_IDENTITY_KEY_LENGTH + 1);
@@ -129,14 +131,14 @@ sm_identity_load (const char  *path,
   if (stat (path, &st) != 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO,
-                   "%s: %s (synmesh keygen creates it)", path, g_strerror (errno));
+                   _("%s: %s (synmesh keygen creates it)"), path, g_strerror (errno));
       return FALSE;
     }
   /* As ssh does: a key file that belongs to someone else is theirs. */
   if (st.st_uid != getuid ())
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "%s: owned by user %u, not by you (%u); a key is used only by its owner",
+                   _("%s: owned by user %u, not by you (%u); a key is used only by its owner"),
                    path, (guint) st.st_uid, (guint) getuid ());
       return FALSE;
     }
@@ -144,15 +146,15 @@ sm_identity_load (const char  *path,
   if ((st.st_mode & 077) != 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "%s: permissions %04o are too open for a secret key; chmod 600 it "
-                   "(or make a new key if others may have read it)",
+                   _("%s: permissions %04o are too open for a secret key; chmod 600 it "
+                   "(or make a new key if others may have read it)"),
                    path, (guint) (st.st_mode & 0777));
       return FALSE;
     }
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local_error))
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "%s: not a key file: %s", path, local_error->message);
+                   _("%s: not a key file: %s"), path, local_error->message);
       return FALSE;
     }
   if (!read_key (file, path, "public", identity->public_key, error)
@@ -166,7 +168,7 @@ sm_identity_load (const char  *path,
     {
       memset (identity, 0, sizeof *identity);
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "%s: the public key does not belong to the secret key", path);
+                   _("%s: the public key does not belong to the secret key"), path);
       return FALSE;
     }
   return TRUE;

@@ -3,6 +3,8 @@
 
 #define G_LOG_DOMAIN "sm-node"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -26,7 +28,7 @@ sm_node_open_socket (SmNode  *node,
 
   if (socket == NULL)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot make a ZeroMQ socket: %s",
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, _("Cannot make a ZeroMQ socket: %s"),
                    zmq_strerror (zmq_errno ()));
       return NULL;
     }
@@ -58,7 +60,7 @@ connect_peer (SmNode      *node,
       || zmq_setsockopt (socket, ZMQ_CURVE_SECRETKEY, node->identity.secret_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
       || zmq_connect (socket, peer->info.endpoint) < 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "Cannot connect to %s at %s: %s",
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("Cannot connect to %s at %s: %s"),
                    peer->info.name, peer->info.endpoint, zmq_strerror (zmq_errno ()));
       zmq_close (socket);
       return NULL;
@@ -457,7 +459,7 @@ sm_node_thread_main (gpointer data)
           node->next_heartbeat_ns = now + node->heartbeat_ns;
         }
       if (node->probe != NULL && now - node->probe->sent_ns > node->heartbeat_ns * SM_NODE_MISSED_HEARTBEATS)
-        finish_probe (node, g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "The peer stopped answering PINGs"));
+        finish_probe (node, g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, _("The peer stopped answering PINGs")));
       else if (node->probe != NULL && node->probe->done == node->probe->count)
         finish_probe (node, NULL);
 
@@ -519,7 +521,7 @@ sm_node_thread_main (gpointer data)
   say_bye_to_clients (node);
   sm_node_retry_peer_queries (node, NULL);
   if (node->probe != NULL)
-    finish_probe (node, g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "The node stopped"));
+    finish_probe (node, g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, _("The node stopped")));
 
   return NULL;
 }

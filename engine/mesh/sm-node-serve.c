@@ -3,6 +3,8 @@
 
 #define G_LOG_DOMAIN "sm-node"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 #include <zmq.h>
@@ -52,7 +54,7 @@ sm_node_send_served (SmNode *node,
       if (!isfinite (served->result->output[i]))
         {
           served->error = g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED,
-                                       "The model's output is not finite");
+                                       _("The model's output is not finite"));
           break;
         }
 

@@ -3,6 +3,8 @@
 
 #define G_LOG_DOMAIN "sm-node"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,13 +34,13 @@ bind_router (SmNode      *node,
       || zmq_setsockopt (node->router, ZMQ_CURVE_SECRETKEY, node->identity.secret_key, SM_IDENTITY_KEY_LENGTH + 1) < 0
       || zmq_setsockopt (node->router, ZMQ_ZAP_DOMAIN, "synmesh", 7) < 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot set up CURVE: %s (libzmq without libsodium?)",
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, _("Cannot set up CURVE: %s (libzmq without libsodium?)"),
                    zmq_strerror (zmq_errno ()));
       return FALSE;
     }
   if (zmq_bind (node->router, endpoint) < 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO, "Cannot listen on %s: %s",
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO, _("Cannot listen on %s: %s"),
                    endpoint, zmq_strerror (zmq_errno ()));
       return FALSE;
     }
@@ -60,7 +62,7 @@ open_sockets (SmNode             *node,
   if (!zmq_has ("curve"))
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "This libzmq has no CURVE security (built without libsodium)");
+                   _("This libzmq has no CURVE security (built without libsodium)"));
       return FALSE;
     }
 
@@ -81,7 +83,7 @@ open_sockets (SmNode             *node,
   node->wakeup = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (node->wakeup < 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, "Cannot make an eventfd: %s", g_strerror (errno));
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, _("Cannot make an eventfd: %s"), g_strerror (errno));
       return FALSE;
     }
   return TRUE;
@@ -218,7 +220,7 @@ sm_node_add_peer (SmNode      *node,
   if (!sm_identity_key_is_valid (public_key))
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "“%s” is not a public key (40 Z85 characters, as `synmesh keygen --show` prints)", public_key);
+                   _("“%s” is not a public key (40 Z85 characters, as `synmesh keygen --show` prints)"), public_key);
       return FALSE;
     }
   g_mutex_lock (&node->lock);
@@ -226,7 +228,7 @@ sm_node_add_peer (SmNode      *node,
   g_mutex_unlock (&node->lock);
   if (count >= SM_NODE_PEERS_MAX)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY, "A node keeps at most %d peers",
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY, _("A node keeps at most %d peers"),
                    SM_NODE_PEERS_MAX);
       return FALSE;
     }
@@ -266,7 +268,7 @@ sm_node_parse_peer (const char  *text,
       || !sm_identity_key_is_valid (text + length - SM_IDENTITY_KEY_LENGTH))
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "“%s” is not [NAME@]ENDPOINT=PUBLICKEY, e.g. lab@tcp://127.0.0.1:7871=<the 40-character key>", text);
+                   _("“%s” is not [NAME@]ENDPOINT=PUBLICKEY, e.g. lab@tcp://127.0.0.1:7871=<the 40-character key>"), text);
       return FALSE;
     }
   scheme = strstr (text, "://");
@@ -358,7 +360,7 @@ sm_node_probe (SmNode    *node,
   g_mutex_unlock (&node->lock);
   if (!known || count == 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "No peer %u to probe", index);
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("No peer %u to probe"), index);
       return FALSE;
     }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,28 +100,28 @@ sm_trust_add (SmTrust     *trust,
   if (!name_is_valid (name))
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "“%s” is not a peer name: one word of printable characters, at most %d bytes, no '#'",
+                   _("“%s” is not a peer name: one word of printable characters, at most %d bytes, no '#'"),
                    name, SM_TRUST_NAME_MAX);
       return FALSE;
     }
   if (!sm_identity_key_is_valid (public_key))
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "the key of “%s” is not a 40-character Z85 public key (synmesh keygen --show prints one)",
+                   _("the key of “%s” is not a 40-character Z85 public key (synmesh keygen --show prints one)"),
                    name);
       return FALSE;
     }
   if (find_peer (trust, name) != NULL)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "a peer named “%s” is already trusted", name);
+                   _("a peer named “%s” is already trusted"), name);
       return FALSE;
     }
   holder = g_hash_table_lookup (trust->by_key, public_key);
   if (holder != NULL)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "the key of “%s” is already trusted as “%s”", name, holder);
+                   _("the key of “%s” is already trusted as “%s”"), name, holder);
       return FALSE;
     }
 
@@ -198,7 +200,7 @@ sm_trust_load (const char  *path,
   if (st.st_uid != getuid ())
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "%s: owned by user %u, not by you (%u); only your own list decides whom this node trusts",
+                   _("%s: owned by user %u, not by you (%u); only your own list decides whom this node trusts"),
                    path, (guint) st.st_uid, (guint) getuid ());
       return NULL;
     }
@@ -206,7 +208,7 @@ sm_trust_load (const char  *path,
   if ((st.st_mode & 0022) != 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "%s: permissions %04o let others choose whom this node trusts; chmod go-w it",
+                   _("%s: permissions %04o let others choose whom this node trusts; chmod go-w it"),
                    path, (guint) (st.st_mode & 0777));
       return NULL;
     }
@@ -239,7 +241,7 @@ sm_trust_load (const char  *path,
         if (n != 2)
           {
             g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                         "%s:%u: expected “NAME PUBLIC-KEY”, found %u fields", path, i + 1, n);
+                         _("%s:%u: expected “NAME PUBLIC-KEY”, found %u fields"), path, i + 1, n);
             return NULL;
           }
       }

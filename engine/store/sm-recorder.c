@@ -3,6 +3,8 @@
 
 #define G_LOG_DOMAIN "sm-store"
 
+#include <glib/gi18n-lib.h>
+
 #include <json-glib/json-glib.h>
 
 #include "sm-cpu.h"
@@ -36,7 +38,7 @@ session_locked (SmRecorder  *recorder,
 {
   if (!recorder->recording)
     {
-      g_set_error_literal (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "No run is being recorded");
+      g_set_error_literal (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("No run is being recorded"));
       return -1;
     }
   if (recorder->session < 0)

@@ -6,6 +6,9 @@
 
 #define G_LOG_DOMAIN "sm-store"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -38,18 +41,18 @@ check_destination (const char  *path,
       if (saved_errno == ENOENT)
         return TRUE;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   "Cannot export to %s: %s", path, g_strerror (saved_errno));
+                   _("Cannot export to %s: %s"), path, g_strerror (saved_errno));
       return FALSE;
     }
   if (!S_ISREG (st.st_mode))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
-                   "Cannot export to %s: it is not a regular file, and only a regular file is replaced", path);
+                   _("Cannot export to %s: it is not a regular file, and only a regular file is replaced"), path);
       return FALSE;
     }
   if (!overwrite)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Cannot export to %s: the file already exists", path);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("Cannot export to %s: the file already exists"), path);
       return FALSE;
     }
   return TRUE;
@@ -145,10 +148,10 @@ sm_store_write_file (const char  *path,
   if (saved_errno != 0 && temp != NULL)
     g_unlink (temp);
   if (saved_errno == EEXIST && !overwrite)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Cannot export to %s: the file already exists", path);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("Cannot export to %s: the file already exists"), path);
   else if (saved_errno > 0)
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                 "Cannot export to %s: %s", path, g_strerror (saved_errno));
+                 _("Cannot export to %s: %s"), path, g_strerror (saved_errno));
   return saved_errno == 0;
 }
 
@@ -332,7 +335,7 @@ sm_store_export (SmStore            *store,
       info = g_ptr_array_index (sessions, i);
   if (info == NULL)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "There is no session %" G_GINT64_FORMAT, session);
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("There is no session %" PRId64), session);
       return FALSE;
     }
   e.total = info->samples;
@@ -410,13 +413,13 @@ sm_store_export (SmStore            *store,
   else
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "Unknown export format “%s” (csv or json)", format);
+                   _("Unknown export format “%s” (csv or json)"), format);
       return FALSE;
     }
 
   if (e.stopped || (progress != NULL && !progress (1.0, progress_data)))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The export was cancelled");
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The export was cancelled"));
       return FALSE;
     }
   return sm_store_write_file (path, text, strlen (text), (flags & SM_STORE_EXPORT_OVERWRITE) != 0, error);

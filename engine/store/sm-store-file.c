@@ -6,6 +6,8 @@
 
 #define G_LOG_DOMAIN "sm-store"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -220,7 +222,7 @@ migrate (sqlite3  *db,
   if (version < 0 || version > SM_STORE_SCHEMA_VERSION)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "The database has a schema this Synaptic Mesh cannot read (version %d, this one knows 0 to %d)",
+                   _("The database has a schema this Synaptic Mesh cannot read (version %d, this one knows 0 to %d)"),
                    version, SM_STORE_SCHEMA_VERSION);
       return FALSE;
     }
@@ -296,7 +298,7 @@ move_aside (const char  *path,
   if (saved_errno != 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO,
-                   "The database %s is damaged and cannot be moved aside: %s", path, g_strerror (saved_errno));
+                   _("The database %s is damaged and cannot be moved aside: %s"), path, g_strerror (saved_errno));
       return NULL;
     }
   for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
@@ -340,7 +342,7 @@ sm_store_open_file (const char  *path,
       int saved_errno = errno;
 
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO,
-                   "Cannot create %s: %s", dir, g_strerror (saved_errno));
+                   _("Cannot create %s: %s"), dir, g_strerror (saved_errno));
       return NULL;
     }
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
+
 #include <math.h>
 #include <string.h>
 #include <json-glib/json-glib.h>
@@ -476,7 +479,7 @@ change_session (SmStore     *store,
     sm_store_fail (db, what, error);
   else if (sqlite3_changes (db) == 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, "There is no session %" G_GINT64_FORMAT, session);
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("There is no session %" PRId64), session);
       ok = FALSE;
     }
   sqlite3_finalize (stmt);
@@ -506,7 +509,7 @@ sm_store_rename_session (SmStore     *store,
   if (trimmed[0] == '\0' || !g_utf8_validate (trimmed, -1, NULL) || g_utf8_strlen (trimmed, -1) > 200)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "A session's name is 1 to 200 characters of text");
+                   _("A session's name is 1 to 200 characters of text"));
       return FALSE;
     }
   return change_session (store, "UPDATE sessions SET name = ?2 WHERE id = ?1", session, trimmed,
@@ -568,7 +571,7 @@ sm_store_compare (SmStore     *store,
   if (end_a < 0 || end_b < 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "Session %" G_GINT64_FORMAT " has no samples of %s", end_a < 0 ? session_a : session_b, metric);
+                   _("Session %" PRId64 " has no samples of %s"), end_a < 0 ? session_a : session_b, metric);
       return FALSE;
     }
 

@@ -3,6 +3,8 @@
 
 #define G_LOG_DOMAIN "sm-store"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -140,7 +142,7 @@ sm_store_apply_retention (SmStore  *store,
   if (!(max_age_days >= 0 && max_age_days <= SM_STORE_MAX_AGE_DAYS) || max_bytes < 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   "Retention limits are an age of 0 to %g days and a size of 0 or more bytes",
+                   _("Retention limits are an age of 0 to %g days and a size of 0 or more bytes"),
                    SM_STORE_MAX_AGE_DAYS);
       return FALSE;
     }

@@ -28,12 +28,13 @@ test_make_identity (SmIdentity *identity)
 /* A node on a free loopback port with the standard preset.  @trusted_key,
  * when not NULL, is trusted as "tester" before the node starts. */
 static inline void
-test_node_start (TestNode   *t,
-                 const char *name,
-                 const char *trusted_key)
+test_node_start_with_heartbeat (TestNode   *t,
+                                const char *name,
+                                const char *trusted_key,
+                                guint       heartbeat_ms)
 {
   g_autoptr(GError) error = NULL;
-  SmNodeConfig config = { .name = name, .bind = "tcp://127.0.0.1:*", .heartbeat_ms = TEST_HEARTBEAT_MS };
+  SmNodeConfig config = { .name = name, .bind = "tcp://127.0.0.1:*", .heartbeat_ms = heartbeat_ms };
 
   t->engine = sm_engine_new (64 * 1024 * 1024, 2, &error);
   g_assert_no_error (error);
@@ -46,6 +47,14 @@ test_node_start (TestNode   *t,
   t->node = sm_node_new (t->engine, &config, &error);
   g_assert_no_error (error);
   g_assert_nonnull (t->node);
+}
+
+static inline void
+test_node_start (TestNode   *t,
+                 const char *name,
+                 const char *trusted_key)
+{
+  test_node_start_with_heartbeat (t, name, trusted_key, TEST_HEARTBEAT_MS);
 }
 
 static inline void

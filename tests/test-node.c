@@ -638,12 +638,16 @@ test_node_large_frames_answered (void)
   SmNodeStats stats;
 
   test_make_identity (&trusted);
-  test_node_start (&b, "node-b", trusted.public_key);
+  /* This client sends no PINGs, and a 16 MiB frame through CURVE takes
+   * seconds under a sanitizer on a loaded machine: a slow heartbeat keeps
+   * the node from forgetting it (10 silent heartbeats) meanwhile. */
+  test_node_start_with_heartbeat (&b, "node-b", trusted.public_key, 2000);
   hello = test_hello_for (b.engine);
   width = hello.body.hello.input_width;
   client = test_client_new (context, sm_node_get_endpoint (b.node), b.identity.public_key, &trusted);
   test_client_send (client, &hello);
   g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
+  g_assert_cmpint (reply.type, ==, SM_WIRE_HELLO);
 
   /* 256 × 16384 floats: exactly 16 MiB, legal on the wire; this node
    * serves one row per request. */
@@ -677,6 +681,9 @@ test_node_large_frames_answered (void)
   encode_infer (&message, features, width);
   test_client_send (client, &message);
   g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
+  if (reply.type == SM_WIRE_ERROR_REPLY)
+    g_error ("request %" G_GUINT64_FORMAT " refused: %s (%s)", reply.request_id, reply.body.error.message,
+             sm_wire_status_name (reply.body.error.code));
   g_assert_cmpint (reply.type, ==, SM_WIRE_INFER_REPLY);
 
   zmq_close (client);

@@ -80,12 +80,15 @@ stall_done (SmResult     *result,
 
 /* Open loop: latency counts from the intended start, so a 50 ms stall of
  * the only worker shows in p99 — not in one query only, as a closed-loop
- * measurement would have it (coordinated omission). */
+ * measurement would have it (coordinated omission).  The rate is low
+ * enough (a query every 5 ms) for one worker to keep up even under a
+ * sanitizer on a loaded machine, so that the median stays clear of the
+ * stall; the bounds are set by the stall, not by the machine's speed. */
 static void
 test_workload_open_loop_stall (void)
 {
   g_autoptr(SmEngine) engine = new_engine (1);
-  g_autoptr(SmWorkload) workload = sm_workload_new (engine, SM_WORKLOAD_CONSTANT, 1000, 1);
+  g_autoptr(SmWorkload) workload = sm_workload_new (engine, SM_WORKLOAD_CONSTANT, 200, 1);
   g_autoptr(SmHistogramSnapshot) latency = NULL;
   SmWorkloadCounts counts;
   Stall stall = { 0 };
@@ -100,7 +103,7 @@ test_workload_open_loop_stall (void)
 
   g_assert_true (stall.stalled);
   sm_workload_get_counts (workload, &counts);
-  g_assert_cmpuint (counts.submitted, >=, 500);
+  g_assert_cmpuint (counts.submitted, >=, 150);
   g_assert_cmpuint (counts.completed, ==, counts.submitted);
   g_assert_cmpuint (counts.failed, ==, 0);
   g_assert_cmpuint (counts.in_flight, ==, 0);
@@ -110,10 +113,12 @@ test_workload_open_loop_stall (void)
                   sm_histogram_snapshot_get_percentile (latency, 50) / 1e6,
                   sm_histogram_snapshot_get_percentile (latency, 99) / 1e6,
                   sm_histogram_snapshot_get_max (latency) / 1e6);
-  /* About 50 queries (5 %) waited up to 50 ms for the worker. */
+  /* About 10 queries (5 %) waited up to 50 ms for the worker; half of
+   * the stall, 25 ms, is five query intervals: a median that late would
+   * mean the worker never caught up, not a measurement of the stall. */
   g_assert_cmpuint (sm_histogram_snapshot_get_percentile (latency, 99), >=, 20000000);
   g_assert_cmpuint (sm_histogram_snapshot_get_max (latency), >=, 40000000);
-  g_assert_cmpuint (sm_histogram_snapshot_get_percentile (latency, 50), <, 10000000);
+  g_assert_cmpuint (sm_histogram_snapshot_get_percentile (latency, 50), <, 25000000);
   g_mutex_clear (&stall.lock);
 }
 

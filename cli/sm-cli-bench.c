@@ -86,7 +86,7 @@ run_gpu (SmBenchReport *report,
 static const Area areas[] = {
   { "kernels", N_("SIMD kernels: FMA peak, GEMM/GEMV against OpenBLAS and generic, activations, two threads"), run_kernels },
   { "pool",    N_("Memory pool against glibc malloc, histogram recording, monitor overhead"), run_pool },
-  { "engine",  N_("Query path: features and routing, batch-1 end to end, closed-loop throughput"), run_engine },
+  { "engine",  N_("Query path: features and routing, batch-1 end to end, closed-loop throughput, latency at moderate load, scaling over workers"), run_engine },
   { "store",   N_("Session database: ingest, downsampled read, replay, recording overhead"), run_store },
   { "mesh",    N_("Mesh: wire codec, raw ZeroMQ against PING/PONG round trips, remote inference"), run_mesh },
   { "ui",      N_("Dashboard charts drawn headless: four charts of 100,000 points per series"), run_ui },

@@ -254,9 +254,56 @@ run_batch (Worker   *worker,
     }
 }
 
-/* The queue to serve next: one whose batch is full or whose oldest job has
- * waited max_wait, round robin; else -1 and, in @deadline, when the first
- * non-empty queue will be due (0 when all are empty). */
+/* Arrivals further apart than this say only "rare": the cap keeps one
+ * long idle spell from dominating the mean, and the products below small. */
+#define ARRIVAL_INTERVAL_MAX_NS 100000000
+
+/* Counts an arrival into queue @d's mean interval (EWMA, weight 1/8). */
+static void
+note_arrival_locked (SmEngine *engine,
+                     guint     d,
+                     gint64    now)
+{
+  if (engine->last_arrival_ns[d] != 0)
+    {
+      gint64 interval = CLAMP (now - engine->last_arrival_ns[d], 0, ARRIVAL_INTERVAL_MAX_NS);
+
+      if (engine->arrival_interval_ns[d] == 0)
+        engine->arrival_interval_ns[d] = interval;
+      else
+        engine->arrival_interval_ns[d] += (interval - engine->arrival_interval_ns[d]) / 8;
+    }
+  engine->last_arrival_ns[d] = now;
+}
+
+/* When a batch of @queue is due.  max_wait is an upper bound, not a
+ * delay: waiting pays only when the batch fills before the wait is over,
+ * so a queue is due at once unless its measured arrival rate says it will
+ * fill in time (the adaptive wait of Triton's dynamic batcher and
+ * Clipper).  At moderate load a free worker thus takes a query as it
+ * comes; under load, queues fill and batches grow by themselves. */
+static gint64
+queue_due (SmEngine *engine,
+           guint     d,
+           guint     max_batch,
+           gint64    max_wait,
+           gint64    now)
+{
+  GQueue *queue = &engine->queues[d];
+  Job *oldest = g_queue_peek_head (queue);
+  gint64 due = oldest->enqueued_ns + max_wait;
+  gint64 interval = engine->arrival_interval_ns[d];
+
+  if (queue->length >= max_batch || now >= due)
+    return now;
+  if (interval == 0 || now + (gint64) (max_batch - queue->length) * interval > due)
+    return now;
+  return due;
+}
+
+/* The queue to serve next: one whose batch is full or due (queue_due()),
+ * round robin; else -1 and, in @deadline, when the first non-empty queue
+ * will be due (0 when all are empty). */
 static int
 pick_queue_locked (SmEngine *engine,
                    gint64    now,
@@ -269,15 +316,12 @@ pick_queue_locked (SmEngine *engine,
   for (guint i = 0; i < SM_N_DOMAINS; i++)
     {
       guint d = (engine->next_queue + i) % SM_N_DOMAINS;
-      GQueue *queue = &engine->queues[d];
-      Job *oldest;
       gint64 due;
 
-      if (g_queue_is_empty (queue))
+      if (g_queue_is_empty (&engine->queues[d]))
         continue;
-      oldest = g_queue_peek_head (queue);
-      due = oldest->enqueued_ns + max_wait;
-      if (queue->length >= max_batch || now >= due)
+      due = queue_due (engine, d, max_batch, max_wait, now);
+      if (due <= now)
         {
           engine->next_queue = (d + 1) % SM_N_DOMAINS;
           return (int) d;
@@ -468,6 +512,7 @@ sm_batcher_enqueue (SmEngine *engine,
       job->slot = s;
       job->enqueued_ns = now;
       g_queue_push_tail (&engine->queues[query->route.domains[s]], job);
+      note_arrival_locked (engine, query->route.domains[s], now);
     }
   g_atomic_int_add (&engine->queue_depth, (int) query->route.n);
   g_cond_signal (&engine->work);

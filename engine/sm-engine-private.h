@@ -123,6 +123,10 @@ struct _SmEngine
   guint         next_queue;
   gint          running;           /* written under queue_lock, read atomically too */
   gint          spinners;          /* idle workers spinning for work: 0 or 1 */
+  /* Per queue, under queue_lock: when its last job arrived and the mean
+   * time between arrivals (an EWMA), for the adaptive batch wait. */
+  gint64        last_arrival_ns[SM_N_DOMAINS];
+  gint64        arrival_interval_ns[SM_N_DOMAINS];
   GPtrArray    *workers;
   gint          worker_nice;       /* each worker's niceness (0: as the process) */
 

@@ -12,23 +12,29 @@
 
 struct _SmWorkload
 {
+  guint64         id;              /* unique per process: see record_latency() */
   SmEngine       *engine;
-  GRand          *rand;            /* the generator thread's alone */
+  GRand          *rand;            /* the generator thread's alone: arrival gaps */
+  guint64         seed;
   GPtrArray      *corpus[SM_N_DOMAINS];
 
   GMutex          lock;
-  GCond           changed;         /* knobs, stop, closed-loop completions */
-  SmWorkloadMode  mode;
+  GCond           changed;         /* knobs, stop, the last answer */
+  SmWorkloadMode  mode;            /* under lock; read atomically by answers too */
   double          rate;
-  double          mix[SM_N_DOMAINS];
-  gboolean        unique;
-  gboolean        running;
+  gboolean        running;         /* under lock; read atomically by answers too */
   GThread        *thread;
 
-  SmHistogram         *latency;
-  GMutex               record_lock;  /* answers come on several workers */
-  SmHistogramRecorder *recorder;
+  /* The mix as cumulative shares of 2^32, and whether queries are made
+   * unique: read atomically on every query, so that answers can send the
+   * next query without the lock. */
+  guint           mix_below[SM_N_DOMAINS];
+  gint            unique;
+  gint            outstanding;     /* closed loop: queries kept in flight */
 
+  SmHistogram    *latency;
+
+  /* Counters, atomic. */
   guint64         submitted, completed, failed, shed, in_flight;
   guint64         serial;
 };
@@ -91,20 +97,21 @@ sm_workload_new (SmEngine       *engine,
                  double          rate,
                  guint64         seed)
 {
+  static guint64 last_id;
+  static const double equal[SM_N_DOMAINS] = { 1, 1, 1, 1, 1, 1 };
   SmWorkload *workload = g_new0 (SmWorkload, 1);
 
+  workload->id = __atomic_add_fetch (&last_id, 1, __ATOMIC_RELAXED);
   workload->engine = engine;
+  workload->seed = seed;
   workload->rand = g_rand_new_with_seed_array ((const guint32[]) { (guint32) seed, (guint32) (seed >> 32) }, 2);
   g_mutex_init (&workload->lock);
-  g_mutex_init (&workload->record_lock);
   g_cond_init (&workload->changed);
-  workload->mode = mode;
-  workload->rate = rate;
-  for (guint d = 0; d < SM_N_DOMAINS; d++)
-    workload->mix[d] = 1.0;
   workload->latency = sm_histogram_new ();
-  workload->recorder = sm_histogram_add_recorder (workload->latency);
   load_corpus (workload);
+  sm_workload_set_mix (workload, equal);
+  workload->mode = mode;
+  sm_workload_set_rate (workload, rate);
 
   return workload;
 }
@@ -121,9 +128,111 @@ sm_workload_free (SmWorkload *workload)
   sm_histogram_free (workload->latency);
   g_rand_free (workload->rand);
   g_cond_clear (&workload->changed);
-  g_mutex_clear (&workload->record_lock);
   g_mutex_clear (&workload->lock);
   g_free (workload);
+}
+
+static GPrivate thread_recorder = G_PRIVATE_INIT (g_free);
+
+typedef struct
+{
+  guint64              workload_id;
+  SmHistogramRecorder *recorder;
+} ThreadRecorder;
+
+/* Answers come on the engine's workers: each thread records into its own
+ * recorder, without a lock (workloads told apart by id, as engines are). */
+static void
+record_latency (SmWorkload *workload,
+                guint64     ns)
+{
+  ThreadRecorder *tr = g_private_get (&thread_recorder);
+
+  if (tr == NULL || tr->workload_id != workload->id)
+    {
+      tr = g_new0 (ThreadRecorder, 1);
+      tr->workload_id = workload->id;
+      tr->recorder = sm_histogram_add_recorder (workload->latency);
+      g_private_replace (&thread_recorder, tr);
+    }
+  sm_histogram_recorder_record (tr->recorder, ns);
+}
+
+/* splitmix64: the @serial-th query's random bits, from any thread. */
+static guint64
+query_bits (SmWorkload *workload,
+            guint64     serial)
+{
+  guint64 z = workload->seed + serial * 0x9E3779B97F4A7C15ull;
+
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void query_done (SmResult *result, const GError *error, gpointer user_data);
+
+/* Picks the next query by the mix and hands it to the engine; any thread.
+ * The caller has counted it in in_flight. */
+static void
+submit_one (SmWorkload *workload,
+            gint64      intended_ns)
+{
+  guint64 serial = __atomic_add_fetch (&workload->serial, 1, __ATOMIC_RELAXED);
+  guint64 bits = query_bits (workload, serial);
+  guint32 pick = (guint32) bits;
+  GPtrArray *queries;
+  const char *text;
+  char unique[1024];
+  guint d = 0;
+
+  /* Every domain has queries in the compiled-in corpus. */
+  while (d + 1 < SM_N_DOMAINS && pick >= __atomic_load_n (&workload->mix_below[d], __ATOMIC_RELAXED))
+    d++;
+  queries = workload->corpus[d];
+  text = g_ptr_array_index (queries, (bits >> 32) % queries->len);
+  if (g_atomic_int_get (&workload->unique))
+    {
+      g_snprintf (unique, sizeof unique, "%s #%" G_GUINT64_FORMAT, text, serial);
+      text = unique;
+    }
+
+  __atomic_fetch_add (&workload->submitted, 1, __ATOMIC_RELAXED);
+  sm_engine_submit (workload->engine, text, -1, intended_ns, query_done, workload);
+}
+
+/* Closed loop: the answer sends the next query from the thread it came on,
+ * in the slot it leaves, so that no generator thread, and no wake-up per
+ * query, stands between the workers (their feature extraction spreads
+ * over them too).  An answer can come inside sm_engine_submit() itself (a
+ * cached one): the thread's outermost call sends what the inner ones owe,
+ * in a loop, not by recursion. */
+static __thread SmWorkload *owed_workload;
+static __thread guint owed;
+
+static void
+send_next (SmWorkload *workload)
+{
+  if (owed_workload == workload)
+    {
+      owed++;
+      return;
+    }
+  if (owed_workload != NULL)
+    {
+      /* Inside another workload's submission (rare): send it directly. */
+      submit_one (workload, 0);
+      return;
+    }
+
+  owed_workload = workload;
+  owed = 1;
+  while (owed > 0)
+    {
+      owed--;
+      submit_one (workload, 0);
+    }
+  owed_workload = NULL;
 }
 
 static void
@@ -132,52 +241,33 @@ query_done (SmResult     *result,
             gpointer      user_data)
 {
   SmWorkload *workload = user_data;
+  gboolean remote = result != NULL && result->remote;
 
   if (result != NULL)
-    {
-      g_mutex_lock (&workload->record_lock);
-      sm_histogram_recorder_record (workload->recorder, result->total_ns);
-      g_mutex_unlock (&workload->record_lock);
-    }
-
-  g_mutex_lock (&workload->lock);
-  if (error != NULL)
-    workload->failed++;
-  else
-    workload->completed++;
-  workload->in_flight--;
-  g_cond_broadcast (&workload->changed);
-  g_mutex_unlock (&workload->lock);
-
+    record_latency (workload, result->total_ns);
+  __atomic_fetch_add (error != NULL ? &workload->failed : &workload->completed, 1, __ATOMIC_RELAXED);
   sm_result_free (result);
-}
 
-/* Picks a query by the mix; called with the lock held. */
-static char *
-next_query_locked (SmWorkload *workload)
-{
-  double total = 0, pick;
-  guint d;
-  GPtrArray *queries;
-
-  for (d = 0; d < SM_N_DOMAINS; d++)
-    total += workload->corpus[d]->len > 0 ? workload->mix[d] : 0;
-  pick = g_rand_double (workload->rand) * total;
-  for (d = 0; d + 1 < SM_N_DOMAINS; d++)
+  /* A peer's answer comes on the mesh node's thread, which must not run
+   * the engine's submission (it may offload to that very node): the
+   * generator sends that one. */
+  if (!remote && g_atomic_int_get (&workload->running) && g_atomic_int_get (&workload->mode) == SM_WORKLOAD_CLOSED &&
+      __atomic_load_n (&workload->in_flight, __ATOMIC_RELAXED) <= (guint64) g_atomic_int_get (&workload->outstanding))
     {
-      double w = workload->corpus[d]->len > 0 ? workload->mix[d] : 0;
-
-      if (pick < w)
-        break;
-      pick -= w;
+      send_next (workload);
+      return;
     }
 
-  queries = workload->corpus[d];
-  if (workload->unique)
-    return g_strdup_printf ("%s #%" G_GUINT64_FORMAT,
-                            (const char *) g_ptr_array_index (queries, g_rand_int_range (workload->rand, 0, queries->len)),
-                            ++workload->serial);
-  return g_strdup (g_ptr_array_index (queries, g_rand_int_range (workload->rand, 0, queries->len)));
+  /* Sequentially consistent with sm_workload_stop(): either it sees this
+   * decrement, or this sees it stopping and wakes it. */
+  if (__atomic_sub_fetch (&workload->in_flight, 1, __ATOMIC_SEQ_CST) == 0 || remote)
+    {
+      if (g_atomic_int_get (&workload->running) && !remote)
+        return;
+      g_mutex_lock (&workload->lock);
+      g_cond_broadcast (&workload->changed);
+      g_mutex_unlock (&workload->lock);
+    }
 }
 
 static gpointer
@@ -189,12 +279,13 @@ generator_main (gpointer data)
   g_mutex_lock (&workload->lock);
   while (workload->running)
     {
-      g_autofree char *text = NULL;
       gint64 intended_ns = 0;
 
       if (workload->mode == SM_WORKLOAD_CLOSED)
         {
-          if (workload->in_flight >= (guint64) MAX (1.0, workload->rate))
+          /* Fills the loop at the start and when the rate grows; answers
+           * keep it full. */
+          if (__atomic_load_n (&workload->in_flight, __ATOMIC_ACQUIRE) >= (guint64) workload->outstanding)
             {
               g_cond_wait (&workload->changed, &workload->lock);
               continue;
@@ -215,18 +306,16 @@ generator_main (gpointer data)
           if (!workload->running)
             break;
           intended_ns = next_us * 1000;
-          if (workload->in_flight >= SM_WORKLOAD_MAX_IN_FLIGHT)
+          if (__atomic_load_n (&workload->in_flight, __ATOMIC_RELAXED) >= SM_WORKLOAD_MAX_IN_FLIGHT)
             {
-              workload->shed++;
+              __atomic_fetch_add (&workload->shed, 1, __ATOMIC_RELAXED);
               continue;
             }
         }
 
-      text = next_query_locked (workload);
-      workload->submitted++;
-      workload->in_flight++;
+      __atomic_fetch_add (&workload->in_flight, 1, __ATOMIC_SEQ_CST);
       g_mutex_unlock (&workload->lock);
-      sm_engine_submit (workload->engine, text, -1, intended_ns, query_done, workload);
+      submit_one (workload, intended_ns);
       g_mutex_lock (&workload->lock);
     }
   g_mutex_unlock (&workload->lock);
@@ -240,7 +329,7 @@ sm_workload_start (SmWorkload *workload)
   g_mutex_lock (&workload->lock);
   if (workload->thread == NULL)
     {
-      workload->running = TRUE;
+      g_atomic_int_set (&workload->running, TRUE);
       workload->thread = g_thread_new ("sm-workload", generator_main, workload);
     }
   g_mutex_unlock (&workload->lock);
@@ -252,7 +341,7 @@ sm_workload_stop (SmWorkload *workload)
   GThread *thread;
 
   g_mutex_lock (&workload->lock);
-  workload->running = FALSE;
+  g_atomic_int_set (&workload->running, FALSE);
   g_cond_broadcast (&workload->changed);
   thread = g_steal_pointer (&workload->thread);
   g_mutex_unlock (&workload->lock);
@@ -262,7 +351,7 @@ sm_workload_stop (SmWorkload *workload)
 
   /* Every query sent is answered before the workload goes. */
   g_mutex_lock (&workload->lock);
-  while (workload->in_flight > 0)
+  while (__atomic_load_n (&workload->in_flight, __ATOMIC_SEQ_CST) > 0)
     g_cond_wait (&workload->changed, &workload->lock);
   g_mutex_unlock (&workload->lock);
 }
@@ -273,6 +362,7 @@ sm_workload_set_rate (SmWorkload *workload,
 {
   g_mutex_lock (&workload->lock);
   workload->rate = rate;
+  g_atomic_int_set (&workload->outstanding, (gint) CLAMP (rate, 1.0, (double) SM_WORKLOAD_MAX_IN_FLIGHT));
   g_cond_broadcast (&workload->changed);
   g_mutex_unlock (&workload->lock);
 }
@@ -282,7 +372,7 @@ sm_workload_set_mode (SmWorkload     *workload,
                       SmWorkloadMode  mode)
 {
   g_mutex_lock (&workload->lock);
-  workload->mode = mode;
+  g_atomic_int_set (&workload->mode, mode);
   g_cond_broadcast (&workload->changed);
   g_mutex_unlock (&workload->lock);
 }
@@ -291,9 +381,20 @@ void
 sm_workload_set_mix (SmWorkload   *workload,
                      const double *weights)
 {
+  double total = 0, below = 0;
+
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    total += MAX (0.0, weights[d]);
+
   g_mutex_lock (&workload->lock);
   for (guint d = 0; d < SM_N_DOMAINS; d++)
-    workload->mix[d] = MAX (0.0, weights[d]);
+    {
+      below += MAX (0.0, weights[d]);
+      /* A query's 32 random bits below this pick domain d (or an earlier one). */
+      __atomic_store_n (&workload->mix_below[d],
+                        total > 0 ? (guint) MIN (4294967295.0, below / total * 4294967296.0) : G_MAXUINT,
+                        __ATOMIC_RELAXED);
+    }
   g_mutex_unlock (&workload->lock);
 }
 
@@ -301,22 +402,18 @@ void
 sm_workload_set_unique (SmWorkload *workload,
                         gboolean    unique)
 {
-  g_mutex_lock (&workload->lock);
-  workload->unique = unique;
-  g_mutex_unlock (&workload->lock);
+  g_atomic_int_set (&workload->unique, unique);
 }
 
 void
 sm_workload_get_counts (SmWorkload       *workload,
                         SmWorkloadCounts *counts)
 {
-  g_mutex_lock (&workload->lock);
-  counts->submitted = workload->submitted;
-  counts->completed = workload->completed;
-  counts->failed = workload->failed;
-  counts->shed = workload->shed;
-  counts->in_flight = workload->in_flight;
-  g_mutex_unlock (&workload->lock);
+  counts->submitted = __atomic_load_n (&workload->submitted, __ATOMIC_RELAXED);
+  counts->completed = __atomic_load_n (&workload->completed, __ATOMIC_RELAXED);
+  counts->failed = __atomic_load_n (&workload->failed, __ATOMIC_RELAXED);
+  counts->shed = __atomic_load_n (&workload->shed, __ATOMIC_RELAXED);
+  counts->in_flight = __atomic_load_n (&workload->in_flight, __ATOMIC_RELAXED);
 }
 
 SmHistogramSnapshot *

@@ -215,16 +215,22 @@ test_advisor_cache (void)
 static void
 test_advisor_latency_target (void)
 {
+  const double only_maths[SM_N_DOMAINS] = { 0, 0, 0, 1, 0, 0 };
   Scenario s;
   g_autoptr(SmRecommendation) rec = NULL;
 
-  /* Batches never fill at this rate: every query waits the full 20 ms, a
-   * difference no machine's noise hides once halved. */
-  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_POISSON, 300);
-  sm_engine_set_max_wait_us (s.engine, 20000);
+  /* A query every 3.3 ms, all for one expert, fills a batch of 8 in
+   * about 23 ms (several batches a tick): with a 30 ms bound the engine
+   * waits for it (the adaptive wait), so the first query of each batch
+   * waits ~23 ms; halved to 15 ms, the batch cannot fill in time and
+   * nothing waits — a difference no machine's noise hides. */
+  scenario_init (&s, SM_POOL_DEFAULT_LIMIT, 1, SM_WORKLOAD_CONSTANT, 300);
+  sm_workload_set_mix (s.workload, only_maths);
+  g_assert_true (sm_engine_set_max_batch (s.engine, 8, NULL));
+  sm_engine_set_max_wait_us (s.engine, 30000);
   sm_advisor_set_latency_target (s.advisor, 5000);
   rec = fire_apply_measure (&s, "latency-target");
-  g_assert_cmpuint (sm_engine_get_max_wait_us (s.engine), ==, 10000);
+  g_assert_cmpuint (sm_engine_get_max_wait_us (s.engine), ==, 15000);
   g_test_message ("outcome: %s", rec->outcome);
   g_assert_nonnull (strstr (rec->outcome, "p99"));
   g_assert_cmpfloat (rec->after, <, rec->before);

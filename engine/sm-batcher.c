@@ -24,18 +24,21 @@
 void
 sm_batcher_flight_add (SmEngine *engine)
 {
-  g_mutex_lock (&engine->flight_lock);
-  engine->in_flight++;
-  g_mutex_unlock (&engine->flight_lock);
+  g_atomic_int_inc (&engine->in_flight);
 }
 
+/* The last query out wakes sm_engine_drain(), under the lock it checks
+ * the count with, so that the wake-up cannot fall between its check and
+ * its wait. */
 void
 sm_batcher_flight_remove (SmEngine *engine)
 {
-  g_mutex_lock (&engine->flight_lock);
-  if (--engine->in_flight == 0)
-    g_cond_broadcast (&engine->flight_done);
-  g_mutex_unlock (&engine->flight_lock);
+  if (g_atomic_int_dec_and_test (&engine->in_flight))
+    {
+      g_mutex_lock (&engine->flight_lock);
+      g_cond_broadcast (&engine->flight_done);
+      g_mutex_unlock (&engine->flight_lock);
+    }
 }
 
 void
@@ -108,7 +111,7 @@ sm_batcher_query_finish (Query               *query,
   result->queue_ns = query->queue_ns;
   result->inference_ns = query->inference_ns;
   result->total_ns = (guint64) MAX (0, precise_ns () - query->intended_ns);
-  result->remote = query->remote;
+  result->remote = g_atomic_int_get (&query->remote);
   sm_histogram_recorder_record (total_recorder, result->total_ns);
 
   /* Queries that came as features (from a peer) have no text to key on. */
@@ -135,7 +138,6 @@ sm_batcher_job_fail (Job                 *job,
 
   if (g_atomic_int_dec_and_test (&query->pending))
     sm_batcher_query_finish (query, total_recorder);
-  g_free (job);
 }
 
 
@@ -243,14 +245,12 @@ run_batch (Worker   *worker,
         }
 
       sm_histogram_recorder_record (rec[STAGE_QUEUE], waited);
-      g_mutex_lock (&engine->flight_lock);
-      query->queue_ns = MAX (query->queue_ns, waited);
-      query->inference_ns = MAX (query->inference_ns, inference_ns);
-      g_mutex_unlock (&engine->flight_lock);
+      atomic_max_u64 (&query->queue_ns, waited);
+      atomic_max_u64 (&query->inference_ns, inference_ns);
 
+      /* The job lives in its query: nothing touches it after this. */
       if (g_atomic_int_dec_and_test (&query->pending))
         sm_batcher_query_finish (query, rec[STAGE_TOTAL]);
-      g_free (job);
     }
 }
 
@@ -431,11 +431,19 @@ worker_main (gpointer data)
               work = spin_for_work (engine);
               g_mutex_lock (&engine->queue_lock);
               if (!work && engine->running && g_atomic_int_get (&engine->queue_depth) == 0)
-                g_cond_wait (&engine->work, &engine->queue_lock);
+                {
+                  engine->sleepers++;
+                  g_cond_wait (&engine->work, &engine->queue_lock);
+                  engine->sleepers--;
+                }
             }
           else
-            g_cond_wait_until (&engine->work, &engine->queue_lock,
-                               g_get_monotonic_time () + MAX (1, (deadline - precise_ns ()) / 1000));
+            {
+              engine->sleepers++;
+              g_cond_wait_until (&engine->work, &engine->queue_lock,
+                                 g_get_monotonic_time () + MAX (1, (deadline - precise_ns ()) / 1000));
+              engine->sleepers--;
+            }
           continue;
         }
 
@@ -506,7 +514,7 @@ sm_batcher_enqueue (SmEngine *engine,
   g_mutex_lock (&engine->queue_lock);
   for (guint s = 0; s < query->route.n; s++)
     {
-      Job *job = g_new (Job, 1);
+      Job *job = &query->jobs[s];
 
       job->query = query;
       job->slot = s;
@@ -515,7 +523,10 @@ sm_batcher_enqueue (SmEngine *engine,
       note_arrival_locked (engine, query->route.domains[s], now);
     }
   g_atomic_int_add (&engine->queue_depth, (int) query->route.n);
-  g_cond_signal (&engine->work);
+  /* A wake-up is a system call: only for a worker that sleeps (a spinning
+   * one sees queue_depth). */
+  if (engine->sleepers > 0)
+    g_cond_signal (&engine->work);
   g_mutex_unlock (&engine->queue_lock);
 }
 
@@ -529,7 +540,8 @@ sm_engine_job_run_locally (SmEngineJob *job)
   g_mutex_lock (&engine->queue_lock);
   g_queue_push_tail (&engine->queues[sm_engine_job_get_domain (job)], job);
   g_atomic_int_add (&engine->queue_depth, 1);
-  g_cond_signal (&engine->work);
+  if (engine->sleepers > 0)
+    g_cond_signal (&engine->work);
   g_mutex_unlock (&engine->queue_lock);
 }
 

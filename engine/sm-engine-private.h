@@ -54,12 +54,25 @@ struct _Query
   guint              features_width;
   float             *outputs[SM_ROUTER_MAX_K];
   guint              output_widths[SM_ROUTER_MAX_K];
-  guint64            queue_ns;      /* the longest of its jobs */
-  guint64            inference_ns;
+  guint64            queue_ns;      /* the longest of its jobs, atomic */
+  guint64            inference_ns;  /* atomic */
   gint               pending;       /* jobs not yet done */
-  GError            *error;         /* the first job's error, under engine->query_lock */
-  gboolean           remote;        /* a peer answered it */
+  GError            *error;         /* the first job's error, under engine->flight_lock */
+  gboolean           remote;        /* a peer answered it, atomic */
+  Job                jobs[SM_ROUTER_MAX_K];   /* no allocation per job */
 };
+
+/* Raises *@target to @value if it is larger, lock-free. */
+static inline void
+atomic_max_u64 (guint64 *target,
+                guint64  value)
+{
+  guint64 seen = __atomic_load_n (target, __ATOMIC_RELAXED);
+
+  while (value > seen &&
+         !__atomic_compare_exchange_n (target, &seen, value, TRUE, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    ;
+}
 
 /* A worker's own recorders and scratch arena. */
 typedef struct
@@ -123,6 +136,7 @@ struct _SmEngine
   guint         next_queue;
   gint          running;           /* written under queue_lock, read atomically too */
   gint          spinners;          /* idle workers spinning for work: 0 or 1 */
+  guint         sleepers;          /* workers waiting on `work`, under queue_lock */
   /* Per queue, under queue_lock: when its last job arrived and the mean
    * time between arrivals (an EWMA), for the adaptive batch wait. */
   gint64        last_arrival_ns[SM_N_DOMAINS];
@@ -140,7 +154,7 @@ struct _SmEngine
   GMutex        cache_lock;
   GHashTable   *cache;
   GQueue        cache_order;       /* most recent first */
-  guint         cache_size;
+  guint         cache_size;        /* written under cache_lock, read atomically */
 
   /* Counters for the monitor */
   guint64       completed;
@@ -152,7 +166,8 @@ struct _SmEngine
   guint64       offloaded;
   gint          queue_depth;
 
-  /* Queries in flight, for sm_engine_drain() and shutdown */
+  /* Queries in flight, for sm_engine_drain() and shutdown: counted
+   * atomically; the lock is taken only to wait for, or announce, zero. */
   GMutex        flight_lock;
   GCond         flight_done;
   guint         in_flight;

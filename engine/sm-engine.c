@@ -310,7 +310,7 @@ offload (SmEngine *engine,
         return FALSE;
     }
 
-  job = g_new (Job, 1);
+  job = &query->jobs[0];
   job->query = query;
   job->slot = 0;
   job->enqueued_ns = precise_ns ();
@@ -320,9 +320,7 @@ offload (SmEngine *engine,
     taken = engine->offload (job, engine->offload_data);
   g_rw_lock_reader_unlock (&engine->offload_lock);
 
-  if (!taken)
-    g_free (job);
-  else
+  if (taken)
     __atomic_fetch_add (&engine->offloaded, 1, __ATOMIC_RELAXED);
   return taken;
 }
@@ -404,15 +402,13 @@ sm_engine_job_complete (SmEngineJob *job,
 
   query->outputs[job->slot] = g_memdup2 (output, (gsize) width * sizeof (float));
   query->output_widths[job->slot] = width;
-  g_mutex_lock (&engine->flight_lock);
-  query->queue_ns = MAX (query->queue_ns, queue_ns);
-  query->inference_ns = MAX (query->inference_ns, compute_ns);
-  query->remote = TRUE;
-  g_mutex_unlock (&engine->flight_lock);
+  atomic_max_u64 (&query->queue_ns, queue_ns);
+  atomic_max_u64 (&query->inference_ns, compute_ns);
+  g_atomic_int_set (&query->remote, TRUE);
 
+  /* The job lives in its query: nothing touches it after this. */
   if (g_atomic_int_dec_and_test (&query->pending))
     sm_batcher_query_finish (query, rec[STAGE_TOTAL]);
-  g_free (job);
   return TRUE;
 }
 
@@ -665,7 +661,7 @@ void
 sm_engine_drain (SmEngine *engine)
 {
   g_mutex_lock (&engine->flight_lock);
-  while (engine->in_flight > 0)
+  while (g_atomic_int_get (&engine->in_flight) > 0)
     g_cond_wait (&engine->flight_done, &engine->flight_lock);
   g_mutex_unlock (&engine->flight_lock);
 }

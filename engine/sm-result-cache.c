@@ -58,6 +58,10 @@ sm_result_cache_lookup (SmEngine *engine,
   SmResult *result = NULL;
   CacheEntry *entry;
 
+  /* With the cache off, no lock is shared by every query. */
+  if (g_atomic_int_get (&engine->cache_size) == 0)
+    return NULL;
+
   g_mutex_lock (&engine->cache_lock);
   if (engine->cache_size > 0)
     {
@@ -82,6 +86,9 @@ sm_result_cache_insert (SmEngine       *engine,
                         const SmResult *result)
 {
   CacheEntry *entry;
+
+  if (g_atomic_int_get (&engine->cache_size) == 0)
+    return;
 
   g_mutex_lock (&engine->cache_lock);
   if (engine->cache_size > 0 && !g_hash_table_contains (engine->cache, &key))
@@ -109,7 +116,7 @@ sm_engine_set_cache_size (SmEngine *engine,
                           guint     entries)
 {
   g_mutex_lock (&engine->cache_lock);
-  engine->cache_size = entries;
+  g_atomic_int_set (&engine->cache_size, entries);
   while (g_hash_table_size (engine->cache) > entries)
     {
       CacheEntry *oldest = g_queue_pop_tail (&engine->cache_order);

@@ -570,6 +570,7 @@ typedef struct
   GMutex    lock;
   GCond     cond;
   gint      finished;
+  gboolean  sleeping;     /* under lock: the caller waits on cond */
   SmResult *result;
   GError   *error;
 } Waiter;
@@ -585,7 +586,9 @@ waiter_done (SmResult     *result,
   w->result = result;
   w->error = error != NULL ? g_error_copy (error) : NULL;
   g_atomic_int_set (&w->finished, TRUE);
-  g_cond_signal (&w->cond);
+  /* A wake-up is a system call, and the caller usually still spins. */
+  if (w->sleeping)
+    g_cond_signal (&w->cond);
   g_mutex_unlock (&w->lock);
 }
 
@@ -604,6 +607,7 @@ sm_engine_infer (SmEngine    *engine,
    * may still hold it, and the waiter must not be freed under it. */
   sm_batcher_spin_until_set (&w.finished);
   g_mutex_lock (&w.lock);
+  w.sleeping = TRUE;
   while (!w.finished)
     g_cond_wait (&w.cond, &w.lock);
   g_mutex_unlock (&w.lock);

@@ -41,13 +41,38 @@ sm_batcher_flight_remove (SmEngine *engine)
     }
 }
 
+/* Queries and results carry their floats right after their struct. */
+G_STATIC_ASSERT (sizeof (Query) % G_ALIGNOF (float) == 0);
+G_STATIC_ASSERT (sizeof (SmResult) % G_ALIGNOF (float) == 0);
+
+/* A query in one allocation: the struct, then its features, then a copy
+ * of its text (or none, for a peer's features). */
+Query *
+sm_batcher_query_new (SmEngine   *engine,
+                      guint       features_width,
+                      const char *text,
+                      gsize       length)
+{
+  gsize features_size = (gsize) features_width * sizeof (float);
+  Query *query = g_malloc0 (sizeof (Query) + features_size + (text != NULL ? length + 1 : 0));
+
+  query->engine = engine;
+  query->features = (float *) (query + 1);
+  query->features_width = features_width;
+  if (text != NULL)
+    {
+      query->text = (char *) query->features + features_size;
+      memcpy (query->text, text, length);
+      query->length = length;
+    }
+  return query;
+}
+
 void
 sm_batcher_query_free (Query *query)
 {
   for (guint s = 0; s < SM_ROUTER_MAX_K; s++)
     g_free (query->outputs[s]);
-  g_free (query->features);
-  g_free (query->text);
   g_clear_error (&query->error);
   g_free (query);
 }
@@ -72,10 +97,11 @@ sm_batcher_query_finish (Query               *query,
       return;
     }
 
-  result = g_new0 (SmResult, 1);
+  /* The result and its output in one allocation (see sm_result_free()). */
   width = query->output_widths[0];
+  result = g_malloc0 (sizeof (SmResult) + width * sizeof (float));
   result->domain = query->route.domains[0];
-  result->output = g_new0 (float, width);
+  result->output = (float *) (result + 1);
   result->output_width = width;
 
   for (guint s = 0; s < query->route.n; s++)

@@ -213,6 +213,10 @@ void                  sm_result_cache_insert             (SmEngine       *engine
                                                           const SmResult *result);
 
 /* sm-batcher.c */
+Query                *sm_batcher_query_new               (SmEngine            *engine,
+                                                          guint                features_width,
+                                                          const char          *text,
+                                                          gsize                length);
 void                  sm_batcher_flight_add              (SmEngine            *engine);
 void                  sm_batcher_flight_remove           (SmEngine            *engine);
 void                  sm_batcher_query_free              (Query               *query);

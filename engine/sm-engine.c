@@ -464,6 +464,7 @@ sm_engine_submit (SmEngine         *engine,
   SmRouterConfig config = { g_atomic_int_get (&engine->consensus), SM_ROUTER_MAX_K, SM_ROUTER_DEFAULT_THRESHOLD };
   gsize n = length < 0 ? strlen (text) : (gsize) length;
   gint64 t0 = precise_ns (), t1, t2;
+  guint64 cache_key;
   SmFeatureSummary summary;
   SmResult *cached;
   Query *query;
@@ -474,14 +475,8 @@ sm_engine_submit (SmEngine         *engine,
     intended_ns = t0;
   sm_batcher_flight_add (engine);
 
-  query = g_new0 (Query, 1);
-  query->engine = engine;
-  query->done = done;
-  query->user_data = user_data;
-  query->intended_ns = intended_ns;
-  query->cache_key = XXH3_64bits (text, n);
-
-  cached = sm_result_cache_lookup (engine, query->cache_key);
+  cache_key = XXH3_64bits (text, n);
+  cached = sm_result_cache_lookup (engine, cache_key);
   if (cached != NULL)
     {
       cached->cached = TRUE;
@@ -489,16 +484,16 @@ sm_engine_submit (SmEngine         *engine,
       cached->total_ns = (guint64) MAX (0, precise_ns () - intended_ns);
       sm_histogram_recorder_record (rec[STAGE_TOTAL], cached->total_ns);
       __atomic_fetch_add (&engine->completed, 1, __ATOMIC_RELAXED);
-      sm_batcher_query_free (query);
       done (cached, NULL, user_data);
       sm_batcher_flight_remove (engine);
       return;
     }
 
-  query->text = g_strndup (text, n);
-  query->length = n;
-  query->features_width = MAX (1, g_atomic_int_get (&engine->features_width));
-  query->features = g_new (float, query->features_width);
+  query = sm_batcher_query_new (engine, MAX (1, g_atomic_int_get (&engine->features_width)), text, n);
+  query->done = done;
+  query->user_data = user_data;
+  query->intended_ns = intended_ns;
+  query->cache_key = cache_key;
   sm_features_extract (text, (gssize) n, query->features, query->features_width, &summary);
   t1 = precise_ns ();
   sm_router_route (&summary, &config, &query->route);
@@ -551,13 +546,11 @@ sm_engine_submit_features (SmEngine         *engine,
     }
 
   sm_batcher_flight_add (engine);
-  query = g_new0 (Query, 1);
-  query->engine = engine;
+  query = sm_batcher_query_new (engine, width, NULL, 0);
   query->done = done;
   query->user_data = user_data;
   query->intended_ns = t0;
-  query->features = g_memdup2 (features, (gsize) width * sizeof (float));
-  query->features_width = width;
+  memcpy (query->features, features, (gsize) width * sizeof (float));
   query->route.n = 1;
   query->route.domains[0] = domain;
   query->route.weights[0] = 1.0f;

@@ -14,7 +14,9 @@ sm_result_free (SmResult *result)
 {
   if (result == NULL)
     return;
-  g_free (result->output);
+  /* The engine's results carry their output inline; copies do not. */
+  if (result->output != (float *) (result + 1))
+    g_free (result->output);
   g_free (result);
 }
 

@@ -171,6 +171,7 @@ struct _SmEngine
   GMutex        flight_lock;
   GCond         flight_done;
   guint         in_flight;
+  guint         drainers;          /* threads waiting on flight_done, under flight_lock */
 
   /* Mean batch, between two readings by the monitor */
   guint64       last_batches;

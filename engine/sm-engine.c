@@ -658,8 +658,10 @@ void
 sm_engine_drain (SmEngine *engine)
 {
   g_mutex_lock (&engine->flight_lock);
+  engine->drainers++;
   while (g_atomic_int_get (&engine->in_flight) > 0)
     g_cond_wait (&engine->flight_done, &engine->flight_lock);
+  engine->drainers--;
   g_mutex_unlock (&engine->flight_lock);
 }
 

@@ -161,6 +161,33 @@ print_progress (double   fraction,
   return TRUE;
 }
 
+static const SmSessionInfo *
+find_session (GPtrArray *sessions,
+              gint64     id)
+{
+  for (guint i = 0; sessions != NULL && i < sessions->len; i++)
+    if (((SmSessionInfo *) g_ptr_array_index (sessions, i))->id == id)
+      return g_ptr_array_index (sessions, i);
+  return NULL;
+}
+
+/* "mean … +3.1 % [+1.2, +5.0] better": the change, its 95 % interval when
+ * the runs are long enough to have one, and the verdict. */
+static void
+print_summary (const char         *label,
+               const SmComparison *c)
+{
+  g_print ("%10s  %14.4g  %14.4g  ", label, c->mean_a, c->mean_b);
+  if (c->verdict == SM_VERDICT_UNKNOWN)
+    g_print ("%8s %s\n", "—", _(sm_verdict_get_name (c->verdict)));
+  else if (isnan (c->change_low))
+    g_print ("%+7.1f%% %s %s\n", c->change, _(sm_verdict_get_name (c->verdict)),
+             _("(too few samples for an interval)"));
+  else
+    g_print ("%+7.1f%% [%+.1f, %+.1f] %s\n", c->change, c->change_low, c->change_high,
+             _(sm_verdict_get_name (c->verdict)));
+}
+
 static int
 compare_sessions (SmStore    *store,
                   gint64      a,
@@ -169,6 +196,9 @@ compare_sessions (SmStore    *store,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) pa = NULL, pb = NULL;
+  g_autoptr(GPtrArray) sessions = NULL, differences = NULL;
+  const SmSessionInfo *info_a, *info_b;
+  double rate_a, rate_b;
   SmComparison result;
 
   if (!sm_store_compare (store, a, b, metric, 20, &pa, &pb, &error))
@@ -188,11 +218,34 @@ compare_sessions (SmStore    *store,
 
   /* The verdict the Sessions page shows for the same two runs. */
   sm_comparison_compute (metric, pa, pb, &result);
-  g_print ("%10s  %14.4g  %14.4g  ", _("mean"), result.mean_a, result.mean_b);
-  if (result.verdict != SM_VERDICT_UNKNOWN)
-    g_print ("%+7.1f%% %s\n", result.change, _(sm_verdict_get_name (result.verdict)));
-  else
-    g_print ("%8s %s\n", "—", _(sm_verdict_get_name (result.verdict)));
+  print_summary (_("mean"), &result);
+
+  /* What else differed: a change in the settings or the offered load
+   * explains a difference before the engine does. */
+  sessions = sm_store_list_sessions (store, NULL);
+  info_a = find_session (sessions, a);
+  info_b = find_session (sessions, b);
+  if (info_a == NULL || info_b == NULL)
+    return SM_CLI_EXIT_OK;
+  differences = sm_comparison_diff_configs (info_a->config, info_b->config);
+  g_print ("\n%s\n", differences->len > 0 ? _("Settings that differ:") : _("Same settings and offered load."));
+  for (guint i = 0; i < differences->len; i++)
+    {
+      g_autofree char *line = escape (g_ptr_array_index (differences, i));
+
+      g_print ("  %s\n", line);
+    }
+
+  rate_a = sm_comparison_offered_rate (info_a->config);
+  rate_b = sm_comparison_offered_rate (info_b->config);
+  if (g_str_equal (metric, SM_METRIC_ID_THROUGHPUT) && !isnan (rate_a) && !isnan (rate_b) && rate_a != rate_b)
+    {
+      SmComparison normalised;
+
+      sm_comparison_compute_scaled (metric, pa, 1 / rate_a, pb, 1 / rate_b, &normalised);
+      g_print (_("\nThe offered load differs (%g → %g queries/s): answered per offered query\n"), rate_a, rate_b);
+      print_summary (_("per offer"), &normalised);
+    }
   return SM_CLI_EXIT_OK;
 }
 

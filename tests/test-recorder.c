@@ -185,8 +185,12 @@ test_recorder_same_from_both (void)
   {
     g_autofree char *cli_id = g_strdup_printf ("%" G_GINT64_FORMAT, cli->id);
     g_autofree char *app_id = g_strdup_printf ("%" G_GINT64_FORMAT, app->id);
-    g_autofree char *expected = g_strdup_printf ("%+7.1f%% %s", comparison.change,
-                                                 sm_verdict_get_name (comparison.verdict));
+    g_autofree char *expected = isnan (comparison.change_low)
+                                ? g_strdup_printf ("%+7.1f%% %s", comparison.change,
+                                                   sm_verdict_get_name (comparison.verdict))
+                                : g_strdup_printf ("%+7.1f%% [%+.1f, %+.1f] %s", comparison.change,
+                                                   comparison.change_low, comparison.change_high,
+                                                   sm_verdict_get_name (comparison.verdict));
     g_autoptr(GSubprocess) process = NULL;
     g_autofree char *out = NULL;
 

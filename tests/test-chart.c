@@ -91,6 +91,21 @@ test_chart_axis_ticks (void)
   sm_chart_axis_nice_range (&lo, &hi, 6);
   g_assert_cmpfloat (lo, <, 7);
   g_assert_cmpfloat (hi, >, 7);
+
+  /* A series of zeros (an idle queue) gets 0 … 1, not −1 … 1; a flat
+   * negative one still gets room on both sides. */
+  lo = hi = 0;
+  sm_chart_axis_nice_range (&lo, &hi, 6);
+  g_assert_cmpfloat (lo, ==, 0);
+  g_assert_cmpfloat (hi, ==, 1);
+  lo = hi = 0.5;
+  sm_chart_axis_nice_range (&lo, &hi, 6);
+  g_assert_cmpfloat (lo, >=, 0);
+  g_assert_cmpfloat (hi, >, 0.5);
+  lo = hi = -4;
+  sm_chart_axis_nice_range (&lo, &hi, 6);
+  g_assert_cmpfloat (lo, <, -4);
+  g_assert_cmpfloat (hi, >, -4);
 }
 
 static void

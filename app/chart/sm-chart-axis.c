@@ -69,10 +69,12 @@ sm_chart_axis_nice_range (double *lo,
 
   if (!(*hi > *lo))
     {
-      /* A flat line still gets an axis around it. */
+      /* A flat line still gets an axis around it; one of zeros (an idle
+       * queue, no throughput) 0 … 1, never a negative one: a non-negative
+       * series keeps a non-negative axis. */
       double pad = *lo != 0 ? fabs (*lo) * 0.1 : 1;
 
-      *lo -= pad;
+      *lo = *lo >= 0 ? MAX (0.0, *lo - pad) : *lo - pad;
       *hi += pad;
     }
   step = nice_step (*hi - *lo, CLAMP (max_ticks, 2, SM_CHART_MAX_TICKS));

@@ -76,12 +76,14 @@ compare_expert (SmGpuModel *model,
   g_autoptr(GError) error = NULL;
   double err = 0, ref = 0, max_abs = 0;
   SmGpuTiming timing;
+  gboolean ok;
 
   fill_random (rand, input, (gsize) batch * in);
   sm_expert_forward (expert, &sm_kernels_generic, input, batch, cpu, scratch);
   g_aligned_free (scratch);
-  g_assert_true (sm_gpu_model_forward (model, index, input, batch, gpu, &timing, &error));
+  ok = sm_gpu_model_forward (model, index, input, batch, gpu, &timing, &error);
   g_assert_no_error (error);
+  g_assert_true (ok);
 
   for (gsize i = 0; i < (gsize) batch * out; i++)
     {

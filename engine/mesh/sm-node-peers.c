@@ -268,7 +268,13 @@ take_reply (SmNode              *node,
   g_autofree float *output = NULL;
 
   if (pending == NULL || pending->peer != peer)
-    return;   /* late: it timed out and ran locally already */
+    {
+      /* Late: it timed out, or its peer was gone, and it ran locally. */
+      g_mutex_lock (&node->lock);
+      node->stats.late_replies++;
+      g_mutex_unlock (&node->lock);
+      return;
+    }
 
   if (message->type == SM_WIRE_ERROR_REPLY || message->body.infer.rows != 1)
     {
@@ -283,6 +289,7 @@ take_reply (SmNode              *node,
   g_mutex_lock (&node->lock);
   peer->info.in_flight--;
   peer->info.answered++;
+  node->stats.offload_answered++;
   g_mutex_unlock (&node->lock);
   if (!sm_engine_job_complete (pending->job, output, message->body.infer.cols,
                                message->body.infer.queue_ns, message->body.infer.compute_ns))
@@ -290,6 +297,7 @@ take_reply (SmNode              *node,
       g_mutex_lock (&node->lock);
       peer->info.answered--;
       peer->info.retried++;
+      node->stats.offload_answered--;
       node->stats.offload_retried++;
       g_mutex_unlock (&node->lock);
     }

@@ -496,6 +496,16 @@ test_cli_run (void)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--mode", "sideways", NULL }, &out, &err), ==, 2);
+
+  /* Offloading needs peers, and a peer is checked before anything runs. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--offload", "50", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--peer"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--peer", "tcp://127.0.0.1:1=short", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "is not [NAME@]ENDPOINT=PUBLICKEY"));
 }
 
 /* With generic kernels forced, the advisor recommends vector kernels,

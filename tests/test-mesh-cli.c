@@ -381,6 +381,53 @@ test_mesh_cli_failover (void)
   remove_tree (dir);
 }
 
+/* The peer is killed and started again before the loaded node misses
+ * three heartbeats: libzmq reconnects the old socket to the new process,
+ * which does not know the node.  Its refusal makes the node say HELLO
+ * again, and the peer is used again (it was refused for good before). */
+static void
+test_mesh_cli_quick_restart (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-mesh-cli-XXXXXX", NULL);
+  g_autofree char *peer_dir = make_dir (dir, "peer");
+  g_autofree char *load_dir = make_dir (dir, "load");
+  g_autofree char *load_key = make_key (load_dir);
+  g_autofree char *out = NULL, *err = NULL, *rest = NULL, *peer_rest = NULL, *peer_arg = NULL, *endpoint = NULL;
+  Child peer = { 0 }, load = { 0 };
+  const char *served;
+
+  g_assert_cmpint (run (peer_dir, (const char *[]) { "trust", "add", "load", "--", load_key, NULL }, &out, &err), ==, 0);
+  child_start (&peer, peer_dir, (const char *[]) { "node", "--bind", "tcp://127.0.0.1:*", "--name", "p",
+                                                   "--heartbeat", HEARTBEAT, "--threads", "1", NULL });
+  endpoint = g_strdup (peer.endpoint);
+  peer_arg = g_strdup_printf ("p@%s=%s", peer.endpoint, peer.public_key);
+  /* A slow heartbeat: the peer is back long before it could be missed. */
+  child_start (&load, load_dir, (const char *[]) { "node", "--bind", "tcp://127.0.0.1:*", "--name", "load",
+                                                   "--heartbeat", "5000", "--threads", "1", "--peer", peer_arg,
+                                                   "--offload", "100", "--load", "200", NULL });
+  child_expect (&load, "event ready p:");
+  g_subprocess_force_exit (peer.process);
+  g_assert_true (g_subprocess_wait (peer.process, NULL, NULL));
+  child_clear (&peer);
+  child_start (&peer, peer_dir, (const char *[]) { "node", "--bind", endpoint, "--name", "p",
+                                                   "--heartbeat", HEARTBEAT, "--threads", "1", NULL });
+  child_expect (&load, "event gone p: does not know this node");
+  child_expect (&load, "event ready p:");
+  g_usleep (500000);
+
+  g_assert_cmpint (child_stop (&load, &rest), ==, 0);
+  parse_totals (rest);
+  g_assert_cmpint (child_stop (&peer, &peer_rest), ==, 0);
+  served = strstr (peer_rest, "status served=");
+  g_assert_nonnull (served);
+  g_test_message ("the restarted peer: %s", served);
+  g_assert_cmpint (atoi (served + strlen ("status served=")), >, 0);
+
+  child_clear (&peer);
+  child_clear (&load);
+  remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -389,6 +436,7 @@ main (int   argc,
 
   g_test_add_func ("/mesh-cli/trust-live", test_mesh_cli_trust_live);
   g_test_add_func ("/mesh-cli/failover", test_mesh_cli_failover);
+  g_test_add_func ("/mesh-cli/quick-restart", test_mesh_cli_quick_restart);
 
   return g_test_run ();
 }

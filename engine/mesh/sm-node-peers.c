@@ -276,6 +276,19 @@ take_reply (SmNode              *node,
       return;
     }
 
+  /* It does not know us: it restarted (on the same port, before we
+   * missed three heartbeats, and libzmq reconnected our socket to it) or
+   * changed model.  Every query out there would be refused the same way:
+   * all run here, and it is asked for a HELLO again. */
+  if (message->type == SM_WIRE_ERROR_REPLY && message->body.error.code == SM_WIRE_STATUS_MODEL_MISMATCH)
+    {
+      sm_node_retry_locally (node, pending);
+      sm_node_mark_gone (node, peer, "does not know this node any more (restarted?): saying HELLO again");
+      /* Now, not at the next heartbeat: it is there, only new. */
+      set_peer_state (node, peer, SM_PEER_CONNECTING);
+      sm_node_send_to_peer (node, peer, SM_WIRE_HELLO, 0);
+      return;
+    }
   if (message->type == SM_WIRE_ERROR_REPLY || message->body.infer.rows != 1)
     {
       sm_node_retry_locally (node, pending);

@@ -23,6 +23,7 @@ static const SmCliCommand commands[] = {
   { "infer",    N_("Answer a query, or run a model on .npy inputs into .npy"),      sm_cli_infer },
   { "node",     N_("Run a headless mesh node"),                                     sm_cli_node },
   { "keygen",   N_("Create this node's CURVE keypair"),                             sm_cli_keygen },
+  { "trust",    N_("List, add or remove the peers this node trusts"),              sm_cli_trust },
   { "sessions", N_("List, show, export or delete recorded sessions"),               sm_cli_sessions },
 };
 
@@ -41,6 +42,49 @@ sm_cli_parse_options (GOptionContext  *context,
     }
 
   return TRUE;
+}
+
+/* Text from a file as the terminal should see it: names are the user's
+ * (or a damaged file's), so a newline must not break the table and
+ * an escape sequence must not reach the terminal.  Control characters
+ * (C0, DEL, C1) become \n, \t or \xNN / \uNNNN, bytes that are not UTF-8
+ * \xNN; a backslash is doubled so that the result reads back one way. */
+char *
+sm_cli_escape (const char *text)
+{
+  GString *out;
+  const char *p;
+
+  if (text == NULL)
+    return g_strdup ("");
+  out = g_string_sized_new (strlen (text));
+  for (p = text; *p != '\0'; )
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c == '\r')
+        g_string_append (out, "\\r");
+      else if (c == '\\')
+        g_string_append (out, "\\\\");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", c);
+      else if (c >= 0x80 && c < 0xa0)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+  return g_string_free (out, FALSE);
 }
 
 static char *

@@ -137,13 +137,16 @@ sm_cli_run (int    argc,
   g_autoptr(SmRecorder) recorder = NULL;
   double latency_target = SM_ADVISOR_DEFAULT_TARGET_US;
   g_autoptr(SmAdvisor) advisor = NULL;
+  /* Freed by hand once the workload has stopped, before the engine. */
+  g_autoptr(SmCliMesh) mesh = NULL;
+  g_auto(SmCliMeshOptions) mesh_options = SM_CLI_MESH_OPTIONS_INIT;
   SmPreset preset = SM_PRESET_STANDARD;
   SmBackend backend = SM_BACKEND_AUTO;
   SmWorkloadMode mode = SM_WORKLOAD_POISSON;
   SmMonitor *monitor;
   SmWorkloadCounts counts;
   Columns columns;
-  gboolean saved = TRUE;
+  gboolean saved = TRUE, totals_ok;
   StoreWatch watch = { 0 };
   guint watch_id = 0;
   gint64 started;
@@ -168,17 +171,35 @@ sm_cli_run (int    argc,
     { "latency-target", 0, 0, G_OPTION_ARG_DOUBLE, &latency_target, N_("p99 latency target for the advisor, µs (default 1000)"), N_("US") },
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, N_("Record into this database (default: $SYNMESH_DB or the data folder)"), N_("FILE") },
     { "no-store", 0, 0, G_OPTION_ARG_NONE, &no_store, N_("Do not record the session"), NULL },
+    { "peer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &mesh_options.peers, N_("Start a mesh node and connect to this peer, trusting its key for this run (repeatable)"), N_("[NAME@]ENDPOINT=KEY") },
+    { "offload", 0, 0, G_OPTION_ARG_INT, &mesh_options.offload, N_("Share of the single-expert queries to run on the peers (0–100, default 0)"), N_("PERCENT") },
+    { "offload-queue", 0, 0, G_OPTION_ARG_INT, &mesh_options.offload_queue, N_("Also offload every query while more than N wait locally"), N_("N") },
+    { "bind", 0, 0, G_OPTION_ARG_STRING, &mesh_options.bind, N_("With --peer: where this run's node listens (default tcp://127.0.0.1:*, a free port)"), N_("ENDPOINT") },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &mesh_options.name, N_("With --peer: the name peers see (default: the host name)"), N_("NAME") },
+    { "heartbeat", 0, 0, G_OPTION_ARG_INT, &mesh_options.heartbeat_ms, N_("With --peer: heartbeat interval; a peer silent for three is gone (default 1000)"), N_("MS") },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME, &mesh_options.key_path, N_("With --peer: the key file (default: node.key in the data directory; made when missing)"), N_("FILE") },
+    { "trust", 0, 0, G_OPTION_ARG_FILENAME, &mesh_options.trust_path, N_("With --peer: the trusted-peers file (default: trusted-peers in the data directory)"), N_("FILE") },
     { NULL }
   };
 
   g_option_context_set_summary (context,
     _("Runs a headless tuning session: the built-in workload (queries of every\n"
       "domain, open loop by default) against the engine, one line of measured\n"
-      "figures per interval, and a summary at the end."));
+      "figures per interval, and a summary at the end.  With --peer it starts a mesh\n"
+      "node (as “synmesh node” does, with this data folder's key) and sends --offload\n"
+      "percent of the single-expert queries to the peers; the summary says how many\n"
+      "went there, were answered there, and were rerun here when a peer went away."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!sm_cli_parse_options (context, &argc, &argv))
     return SM_CLI_EXIT_USAGE;
 
+  if (!sm_cli_mesh_check_options (&mesh_options, "synmesh run"))
+    return SM_CLI_EXIT_USAGE;
+  if (mesh_options.peers == NULL && (mesh_options.offload > 0 || mesh_options.offload_queue > 0))
+    {
+      g_printerr (_("synmesh run: --offload sends queries to peers: name them with --peer\n"));
+      return SM_CLI_EXIT_USAGE;
+    }
   if ((preset_name != NULL && !sm_preset_from_name (preset_name, &preset)) ||
       (backend_name != NULL && !sm_backend_from_name (backend_name, &backend)) ||
       (mode_name != NULL && !sm_workload_mode_from_name (mode_name, &mode)) ||
@@ -205,6 +226,16 @@ sm_cli_run (int    argc,
   sm_engine_set_max_wait_us (engine, (guint) MAX (0, max_wait));
   sm_engine_set_cache_size (engine, (guint) cache);
   sm_engine_set_consensus (engine, consensus);
+
+  if (mesh_options.peers != NULL)
+    {
+      mesh = sm_cli_mesh_start (engine, &mesh_options, "tcp://127.0.0.1:*", "synmesh run", &error);
+      if (mesh == NULL)
+        {
+          g_printerr ("synmesh run: %s\n", error->message);
+          return SM_CLI_EXIT_FAILED;
+        }
+    }
 
   monitor = sm_engine_get_monitor (engine);
   columns = (Columns) {
@@ -325,8 +356,13 @@ sm_cli_run (int    argc,
   sm_workload_get_counts (workload, &counts);
   latency = sm_workload_get_latency (workload);
   g_print (_("\nSummary over %.1f s\n"), elapsed);
-  g_print (_("  queries    %" G_GUINT64_FORMAT " answered, %" G_GUINT64_FORMAT " failed, %"
-             G_GUINT64_FORMAT " shed by the generator\n"), counts.completed, counts.failed, counts.shed);
+  totals_ok = sm_cli_print_query_totals (&counts, "synmesh run");
+  if (mesh != NULL)
+    {
+      sm_cli_mesh_print_summary (mesh);
+      /* Says BYE to the peers; before the engine it offloads for. */
+      g_clear_pointer (&mesh, sm_cli_mesh_free);
+    }
   g_print (_("  throughput %.0f queries/s\n"), counts.completed / elapsed);
   {
     struct rusage usage;
@@ -347,5 +383,5 @@ sm_cli_run (int    argc,
            sm_histogram_snapshot_get_percentile (latency, 99.9) / 1e3,
            sm_histogram_snapshot_get_max (latency) / 1e3);
 
-  return counts.failed > 0 || !saved ? SM_CLI_EXIT_FAILED : SM_CLI_EXIT_OK;
+  return !totals_ok || !saved ? SM_CLI_EXIT_FAILED : SM_CLI_EXIT_OK;
 }

@@ -34,49 +34,6 @@ parse_id (const char *text,
   return errno == 0 && end != text && *end == '\0' && *id > 0;
 }
 
-/* Text from the database as the terminal should see it: names are the
- * user's (or a damaged file's), so a newline must not break the table and
- * an escape sequence must not reach the terminal.  Control characters
- * (C0, DEL, C1) become \n, \t or \xNN / \uNNNN, bytes that are not UTF-8
- * \xNN; a backslash is doubled so that the result reads back one way. */
-static char *
-escape (const char *text)
-{
-  GString *out;
-  const char *p;
-
-  if (text == NULL)
-    return g_strdup ("");
-  out = g_string_sized_new (strlen (text));
-  for (p = text; *p != '\0'; )
-    {
-      gunichar c = g_utf8_get_char_validated (p, -1);
-
-      if (c == (gunichar) -1 || c == (gunichar) -2)
-        {
-          g_string_append_printf (out, "\\x%02x", (guchar) *p);
-          p++;
-          continue;
-        }
-      if (c == '\n')
-        g_string_append (out, "\\n");
-      else if (c == '\t')
-        g_string_append (out, "\\t");
-      else if (c == '\r')
-        g_string_append (out, "\\r");
-      else if (c == '\\')
-        g_string_append (out, "\\\\");
-      else if (c < 0x20 || c == 0x7f)
-        g_string_append_printf (out, "\\x%02x", c);
-      else if (c >= 0x80 && c < 0xa0)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_len (out, p, g_utf8_next_char (p) - p);
-      p = g_utf8_next_char (p);
-    }
-  return g_string_free (out, FALSE);
-}
-
 static int
 list_sessions (SmStore *store)
 {
@@ -93,7 +50,7 @@ list_sessions (SmStore *store)
     {
       SmSessionInfo *s = g_ptr_array_index (sessions, i);
       g_autofree char *started = format_time (s->started_ms), *ended = format_time (s->ended_ms);
-      g_autofree char *name = escape (s->name);
+      g_autofree char *name = sm_cli_escape (s->name);
 
       g_print ("%5" G_GINT64_FORMAT "  %-19s  %-19s  %10" G_GINT64_FORMAT "  %s\n",
                s->id, started, ended, s->samples, name);
@@ -124,8 +81,8 @@ show_session (SmStore *store,
 
   {
     g_autofree char *started = format_time (s->started_ms), *ended = format_time (s->ended_ms);
-    g_autofree char *name = escape (s->name), *cpu = escape (s->cpu), *host = escape (s->host);
-    g_autofree char *model = escape (s->model), *config = escape (s->config);
+    g_autofree char *name = sm_cli_escape (s->name), *cpu = sm_cli_escape (s->cpu), *host = sm_cli_escape (s->host);
+    g_autofree char *model = sm_cli_escape (s->model), *config = sm_cli_escape (s->config);
 
     g_print ("%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s on %s\n%-10s %s\n%-10s %s\n%-10s %" G_GINT64_FORMAT "\n",
              _("name"), name, _("started"), started, _("ended"), ended, _("machine"), cpu, host,
@@ -137,13 +94,13 @@ show_session (SmStore *store,
     {
       SmRecommendation *r = g_ptr_array_index (recommendations, i);
       static const char * const statuses[] = { "open", "applied", "dismissed", "reverted" };
-      g_autofree char *title = escape (r->title), *evidence = escape (r->evidence), *action = escape (r->action);
+      g_autofree char *title = sm_cli_escape (r->title), *evidence = sm_cli_escape (r->evidence), *action = sm_cli_escape (r->action);
 
       g_print ("\n[%s] %s (%s)\n    %s\n    %s\n", sm_severity_get_name (r->severity), title,
                statuses[r->status], evidence, action);
       if (r->outcome != NULL)
         {
-          g_autofree char *outcome = escape (r->outcome);
+          g_autofree char *outcome = sm_cli_escape (r->outcome);
 
           g_print ("    %s %s\n", _("outcome:"), outcome);
         }
@@ -231,7 +188,7 @@ compare_sessions (SmStore    *store,
   g_print ("\n%s\n", differences->len > 0 ? _("Settings that differ:") : _("Same settings and offered load."));
   for (guint i = 0; i < differences->len; i++)
     {
-      g_autofree char *line = escape (g_ptr_array_index (differences, i));
+      g_autofree char *line = sm_cli_escape (g_ptr_array_index (differences, i));
 
       g_print ("  %s\n", line);
     }

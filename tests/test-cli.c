@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sm-cpu.h"
+#include "sm-identity.h"
 #include "sm-npy.h"
 #include "sm-safetensors.h"
 #include "sm-simd.h"
@@ -77,7 +78,7 @@ test_cli_version (void)
 static void
 test_cli_help_lists_commands (void)
 {
-  const char *commands[] = { "doctor", "run", "bench", "infer", "node", "keygen", "sessions" };
+  const char *commands[] = { "doctor", "run", "bench", "infer", "node", "keygen", "trust", "sessions" };
   g_autofree char *out = NULL, *err = NULL;
 
   g_assert_cmpint (run_synmesh ((const char *[]) { "--help", NULL }, &out, &err), ==, 0);
@@ -322,6 +323,93 @@ test_cli_keygen (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* trust: adds, lists with fingerprints, refuses duplicates and bad keys,
+ * removes; the file stays 0600 and a hand-edited one is not trusted
+ * blindly, nor echoed raw to the terminal. */
+static void
+test_cli_trust (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-trust-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "trusted-peers", NULL);
+  g_autofree char *key = g_build_filename (dir, "node.key", NULL);
+  g_autofree char *a = NULL, *b = NULL, *fingerprint = NULL, *bad = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  char *old_dir = swap_data_dir (dir);
+  GStatBuf st;
+
+#define TRUST(status, ...) G_STMT_START { g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free); \
+    g_assert_cmpint (run_synmesh ((const char *[]) { "trust", __VA_ARGS__, NULL }, &out, &err), ==, status); \
+  } G_STMT_END
+  /* Listing an empty folder creates nothing. */
+  TRUST (0, "list");
+  g_assert_nonnull (strstr (out, "No peers trusted"));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  /* Two real keys, as keygen prints them; a leading '-' needs "--". */
+  {
+    SmIdentity ia, ib;
+
+    do
+      g_assert_true (sm_identity_create (key, TRUE, &ia, NULL));
+    while (ia.public_key[0] == '-');
+    do
+      g_assert_true (sm_identity_create (key, TRUE, &ib, NULL));
+    while (ib.public_key[0] == '-');
+    a = g_strdup (ia.public_key);
+    b = g_strdup (ib.public_key);
+  }
+  fingerprint = sm_identity_fingerprint (a);
+  TRUST (0, "add", "lab-1", a);
+  g_assert_nonnull (strstr (out, fingerprint));
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  TRUST (0, "add", "gpu-box", "--", b);
+
+  TRUST (1, "add", "lab-1", b);
+  g_assert_nonnull (strstr (err, "a peer named “lab-1” is already trusted"));
+  TRUST (1, "add", "other", a);
+  g_assert_nonnull (strstr (err, "already trusted as “lab-1”"));
+  TRUST (1, "add", "short", "abc");
+  g_assert_nonnull (strstr (err, "40-character Z85"));
+  TRUST (2, "add", "only-a-name");
+
+  TRUST (0, "list");
+  g_assert_nonnull (strstr (out, "lab-1"));
+  g_assert_nonnull (strstr (out, a));
+  g_assert_nonnull (strstr (out, fingerprint));
+  g_assert_nonnull (strstr (out, "gpu-box"));
+  g_assert_cmpuint (strstr (out, "lab-1") - out, <, strstr (out, "gpu-box") - out);
+
+  TRUST (1, "remove", "nobody");
+  g_assert_nonnull (strstr (err, "no peer named “nobody”"));
+  TRUST (0, "remove", "lab-1");
+  TRUST (0, "--trust", path, "list");
+  g_assert_null (strstr (out, "lab-1"));
+  g_assert_nonnull (strstr (out, "gpu-box"));
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  /* A file others may write decides nothing, as for the node. */
+  g_assert_cmpint (g_chmod (path, 0666), ==, 0);
+  TRUST (1, "list");
+  g_assert_nonnull (strstr (err, "chmod go-w"));
+  TRUST (1, "add", "lab-1", a);
+
+  /* A hand-edited name with an escape sequence: refused, and said
+   * without the escape reaching the terminal. */
+  bad = g_strdup_printf ("ev\x1b[31mil %s\n", a);
+  g_assert_true (g_file_set_contents_full (path, bad, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+  TRUST (1, "list");
+  g_assert_null (strchr (err, '\x1b'));
+  g_assert_nonnull (strstr (err, "ev\\x1b[31mil"));
+#undef TRUST
+  restore_data_dir (old_dir);
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_assert_cmpint (g_unlink (key), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 static void
 test_cli_infer_text (void)
 {
@@ -408,6 +496,16 @@ test_cli_run (void)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--mode", "sideways", NULL }, &out, &err), ==, 2);
+
+  /* Offloading needs peers, and a peer is checked before anything runs. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--offload", "50", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--peer"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--peer", "tcp://127.0.0.1:1=short", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "is not [NAME@]ENDPOINT=PUBLICKEY"));
 }
 
 /* With generic kernels forced, the advisor recommends vector kernels,
@@ -581,6 +679,7 @@ main (int   argc,
   g_test_add_func ("/cli/bench/unknown-area", test_cli_bench_unknown_area);
   g_test_add_func ("/cli/keygen", test_cli_keygen);
   g_test_add_func ("/cli/node", test_cli_node);
+  g_test_add_func ("/cli/trust", test_cli_trust);
   g_test_add_func ("/cli/infer/text", test_cli_infer_text);
   g_test_add_func ("/cli/infer/npy", test_cli_infer_npy);
   g_test_add_func ("/cli/run", test_cli_run);

@@ -59,6 +59,19 @@ test_trust_add_lookup_remove (void)
   g_assert_null (sm_trust_lookup (trust, a));
   g_assert_cmpstr (sm_trust_lookup (trust, b), ==, "gpu-box");
   g_assert_cmpuint (sm_trust_get_count (trust), ==, 1);
+
+  /* Walked in order, by index; past the end there is nothing. */
+  {
+    const char *name = NULL, *key = NULL;
+
+    g_assert_true (sm_trust_add (trust, "third", a, &error));
+    g_assert_true (sm_trust_get_peer (trust, 0, &name, &key));
+    g_assert_cmpstr (name, ==, "gpu-box");
+    g_assert_cmpstr (key, ==, b);
+    g_assert_true (sm_trust_get_peer (trust, 1, &name, NULL));
+    g_assert_cmpstr (name, ==, "third");
+    g_assert_false (sm_trust_get_peer (trust, 2, &name, &key));
+  }
 }
 
 static void

@@ -268,8 +268,27 @@ take_reply (SmNode              *node,
   g_autofree float *output = NULL;
 
   if (pending == NULL || pending->peer != peer)
-    return;   /* late: it timed out and ran locally already */
+    {
+      /* Late: it timed out, or its peer was gone, and it ran locally. */
+      g_mutex_lock (&node->lock);
+      node->stats.late_replies++;
+      g_mutex_unlock (&node->lock);
+      return;
+    }
 
+  /* It does not know us: it restarted (on the same port, before we
+   * missed three heartbeats, and libzmq reconnected our socket to it) or
+   * changed model.  Every query out there would be refused the same way:
+   * all run here, and it is asked for a HELLO again. */
+  if (message->type == SM_WIRE_ERROR_REPLY && message->body.error.code == SM_WIRE_STATUS_MODEL_MISMATCH)
+    {
+      sm_node_retry_locally (node, pending);
+      sm_node_mark_gone (node, peer, "does not know this node any more (restarted?): saying HELLO again");
+      /* Now, not at the next heartbeat: it is there, only new. */
+      set_peer_state (node, peer, SM_PEER_CONNECTING);
+      sm_node_send_to_peer (node, peer, SM_WIRE_HELLO, 0);
+      return;
+    }
   if (message->type == SM_WIRE_ERROR_REPLY || message->body.infer.rows != 1)
     {
       sm_node_retry_locally (node, pending);
@@ -283,6 +302,7 @@ take_reply (SmNode              *node,
   g_mutex_lock (&node->lock);
   peer->info.in_flight--;
   peer->info.answered++;
+  node->stats.offload_answered++;
   g_mutex_unlock (&node->lock);
   if (!sm_engine_job_complete (pending->job, output, message->body.infer.cols,
                                message->body.infer.queue_ns, message->body.infer.compute_ns))
@@ -290,6 +310,7 @@ take_reply (SmNode              *node,
       g_mutex_lock (&node->lock);
       peer->info.answered--;
       peer->info.retried++;
+      node->stats.offload_answered--;
       node->stats.offload_retried++;
       g_mutex_unlock (&node->lock);
     }

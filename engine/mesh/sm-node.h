@@ -87,7 +87,10 @@ typedef struct
   guint   serving;              /* peers' queries running now */
   guint   serving_max;          /* the most that ever ran at once */
   guint64 offloaded;            /* this engine's queries sent to peers */
+  guint64 offload_answered;     /* of those, answered by a peer */
   guint64 offload_retried;      /* of those, run locally after all */
+  guint64 late_replies;         /* peers' answers to queries that had already
+                                 * run locally: ignored, so none is answered twice */
   guint64 replies_dropped;      /* replies to clients gone or not reading */
   guint64 discovered;           /* trusted peers found by LAN discovery */
   guint   clients;              /* peers connected to this node now */

@@ -155,6 +155,26 @@ sm_trust_get_count (SmTrust *trust)
   return trust->peers->len;
 }
 
+gboolean
+sm_trust_get_peer (SmTrust     *trust,
+                   guint        index,
+                   const char **name,
+                   const char **public_key)
+{
+  Peer *peer;
+
+  g_return_val_if_fail (trust != NULL, FALSE);
+
+  if (index >= trust->peers->len)
+    return FALSE;
+  peer = g_ptr_array_index (trust->peers, index);
+  if (name != NULL)
+    *name = peer->name;
+  if (public_key != NULL)
+    *public_key = peer->key;
+  return TRUE;
+}
+
 const char *
 sm_trust_lookup (SmTrust    *trust,
                  const char *public_key)

@@ -35,6 +35,12 @@ gboolean    sm_trust_add          (SmTrust      *trust,
 gboolean    sm_trust_remove       (SmTrust      *trust,
                                    const char   *name);
 guint       sm_trust_get_count    (SmTrust      *trust);
+/* The peer at @index (0 … count − 1, in file order): its name and Z85 key,
+ * borrowed until the list changes.  FALSE past the end. */
+gboolean    sm_trust_get_peer     (SmTrust      *trust,
+                                   guint         index,
+                                   const char  **name,
+                                   const char  **public_key);
 
 /* The name of the peer with this Z85 key, or NULL when it is not trusted. */
 const char *sm_trust_lookup       (SmTrust      *trust,

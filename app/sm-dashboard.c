@@ -83,11 +83,18 @@ struct _SmDashboard
   int         tile_metrics[N_TILES];
 
   SmSession  *session;
-  gulong      snapshot_id;
-  gulong      running_id;
+};
+
+
+enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
 };
 
 G_DEFINE_FINAL_TYPE (SmDashboard, sm_dashboard, ADW_TYPE_BIN)
+
+static GParamSpec *properties[N_PROPS];
 
 static void
 set_tile (SmDashboard *self,
@@ -499,12 +506,64 @@ show_window_action_cb (GtkWidget  *widget,
 }
 
 static void
+sm_dashboard_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  SmDashboard *self = SM_DASHBOARD (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_dashboard_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  SmDashboard *self = SM_DASHBOARD (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      sm_dashboard_set_session (self, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 sm_dashboard_class_init (SmDashboardClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = sm_dashboard_dispose;
+  object_class->get_property = sm_dashboard_get_property;
+  object_class->set_property = sm_dashboard_set_property;
+
+  /**
+   * SmDashboard:session:
+   *
+   * The session the dashboard charts and drives, or %NULL (idle).
+   */
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         SM_TYPE_SESSION,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_install_action (widget_class, "dashboard.toggle-live", NULL, toggle_live_action_cb);
   gtk_widget_class_install_action (widget_class, "dashboard.toggle-tuning", NULL, toggle_tuning_action_cb);
@@ -620,33 +679,40 @@ sm_dashboard_set_session (SmDashboard *self,
                           SmSession   *session)
 {
   g_return_if_fail (SM_IS_DASHBOARD (self));
+  g_return_if_fail (session == NULL || SM_IS_SESSION (session));
 
-  if (self->session != NULL)
-    {
-      g_clear_signal_handler (&self->snapshot_id, self->session);
-      g_clear_signal_handler (&self->running_id, self->session);
-      g_clear_object (&self->session);
-    }
+  if (self->session == session)
+    return;
   if (self->tuning != NULL)
     sm_tuning_panel_set_session (self->tuning, session);
-  if (session == NULL)
-    return;
+  if (sm_session_watch (&self->session, session, self))
+    {
+      SmMonitor *monitor = sm_session_get_monitor (session);
 
-  self->session = g_object_ref (session);
-  for (guint c = 0; c < N_CHARTS; c++)
-    for (guint s = 0; s < G_N_ELEMENTS (chart_specs[c].series); s++)
-      self->metrics[c][s] = chart_specs[c].series[s].metric != NULL
-                            ? sm_monitor_find_metric (sm_session_get_monitor (session), chart_specs[c].series[s].metric)
-                            : -1;
-  self->tile_metrics[TILE_P99] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_LATENCY_P99);
-  self->tile_metrics[TILE_THROUGHPUT] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_THROUGHPUT);
-  self->tile_metrics[TILE_POOL] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_POOL_IN_USE);
-  self->tile_metrics[TILE_FRAGMENTATION] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_POOL_FRAGMENTATION);
-  self->tile_metrics[TILE_SIMD] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_SIMD_UTILISATION);
-  self->tile_metrics[TILE_BACKEND] = -1;
-  self->snapshot_id = g_signal_connect (session, "snapshot", G_CALLBACK (snapshot_cb), self);
-  self->running_id = g_signal_connect_swapped (session, "notify::running", G_CALLBACK (running_cb), self);
-  running_cb (self);
+      for (guint c = 0; c < N_CHARTS; c++)
+        for (guint s = 0; s < G_N_ELEMENTS (chart_specs[c].series); s++)
+          self->metrics[c][s] = chart_specs[c].series[s].metric != NULL
+                                ? sm_monitor_find_metric (monitor, chart_specs[c].series[s].metric)
+                                : -1;
+      self->tile_metrics[TILE_P99] = sm_monitor_find_metric (monitor, SM_METRIC_ID_LATENCY_P99);
+      self->tile_metrics[TILE_THROUGHPUT] = sm_monitor_find_metric (monitor, SM_METRIC_ID_THROUGHPUT);
+      self->tile_metrics[TILE_POOL] = sm_monitor_find_metric (monitor, SM_METRIC_ID_POOL_IN_USE);
+      self->tile_metrics[TILE_FRAGMENTATION] = sm_monitor_find_metric (monitor, SM_METRIC_ID_POOL_FRAGMENTATION);
+      self->tile_metrics[TILE_SIMD] = sm_monitor_find_metric (monitor, SM_METRIC_ID_SIMD_UTILISATION);
+      self->tile_metrics[TILE_BACKEND] = -1;
+      g_signal_connect (session, "snapshot", G_CALLBACK (snapshot_cb), self);
+      g_signal_connect_swapped (session, "notify::running", G_CALLBACK (running_cb), self);
+      running_cb (self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+SmSession *
+sm_dashboard_get_session (SmDashboard *self)
+{
+  g_return_val_if_fail (SM_IS_DASHBOARD (self), NULL);
+
+  return self->session;
 }
 
 void

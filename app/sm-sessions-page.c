@@ -69,6 +69,14 @@ struct _SmSessionsPage
 G_DEFINE_FINAL_TYPE (SmSessionsPage, sm_sessions_page, ADW_TYPE_BIN)
 
 enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
   EXPORTED,
   N_SIGNALS
 };
@@ -910,6 +918,44 @@ sm_sessions_page_finalize (GObject *object)
 }
 
 static void
+sm_sessions_page_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_sessions_page_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      sm_sessions_page_set_session (self, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 sm_sessions_page_class_init (SmSessionsPageClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -917,6 +963,20 @@ sm_sessions_page_class_init (SmSessionsPageClass *klass)
 
   object_class->dispose = sm_sessions_page_dispose;
   object_class->finalize = sm_sessions_page_finalize;
+  object_class->get_property = sm_sessions_page_get_property;
+  object_class->set_property = sm_sessions_page_set_property;
+
+  /**
+   * SmSessionsPage:session:
+   *
+   * The session whose database the page lists, or %NULL.
+   */
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         SM_TYPE_SESSION,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
   widget_class->map = sm_sessions_page_map;
 
   /**
@@ -1072,12 +1132,25 @@ sm_sessions_page_set_session (SmSessionsPage *self,
                               SmSession      *session)
 {
   g_return_if_fail (SM_IS_SESSIONS_PAGE (self));
+  g_return_if_fail (session == NULL || SM_IS_SESSION (session));
 
-  if (!sm_session_watch (&self->session, session, self))
+  if (self->session == session)
     return;
-  g_signal_connect_swapped (session, "run-recorded", G_CALLBACK (run_recorded_cb), self);
-  g_signal_connect_swapped (session, "store-pruned", G_CALLBACK (run_recorded_cb), self);
-  sm_sessions_page_refresh (self);
+  if (sm_session_watch (&self->session, session, self))
+    {
+      g_signal_connect_swapped (session, "run-recorded", G_CALLBACK (run_recorded_cb), self);
+      g_signal_connect_swapped (session, "store-pruned", G_CALLBACK (run_recorded_cb), self);
+      sm_sessions_page_refresh (self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+SmSession *
+sm_sessions_page_get_session (SmSessionsPage *self)
+{
+  g_return_val_if_fail (SM_IS_SESSIONS_PAGE (self), NULL);
+
+  return self->session;
 }
 
 guint

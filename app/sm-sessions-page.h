@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SmSessionsPage, sm_sessions_page, SM, SESSIONS_PAGE, AdwBin)
 
 GtkWidget *sm_sessions_page_new              (void);
+SmSession *sm_sessions_page_get_session      (SmSessionsPage *self);
 void       sm_sessions_page_set_session      (SmSessionsPage *self,
                                               SmSession      *session);
 /* Reads the list again (it is read when the page is shown). */

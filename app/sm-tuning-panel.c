@@ -36,7 +36,15 @@ struct _SmTuningPanel
   gboolean       updating;      /* showing the engine's values: no changes */
 };
 
+enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
+};
+
 G_DEFINE_FINAL_TYPE (SmTuningPanel, sm_tuning_panel, ADW_TYPE_BIN)
+
+static GParamSpec *properties[N_PROPS];
 
 /* Shows the engine's current values (after a change from anywhere). */
 static void
@@ -198,9 +206,63 @@ sm_tuning_panel_dispose (GObject *object)
 }
 
 static void
+sm_tuning_panel_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  SmTuningPanel *self = SM_TUNING_PANEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_tuning_panel_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  SmTuningPanel *self = SM_TUNING_PANEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      sm_tuning_panel_set_session (self, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 sm_tuning_panel_class_init (SmTuningPanelClass *klass)
 {
-  G_OBJECT_CLASS (klass)->dispose = sm_tuning_panel_dispose;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sm_tuning_panel_dispose;
+  object_class->get_property = sm_tuning_panel_get_property;
+  object_class->set_property = sm_tuning_panel_set_property;
+
+  /**
+   * SmTuningPanel:session:
+   *
+   * The session whose engine the knobs change, or %NULL (the panel idles).
+   */
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         SM_TYPE_SESSION,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
@@ -320,11 +382,24 @@ sm_tuning_panel_set_session (SmTuningPanel *self,
                              SmSession     *session)
 {
   g_return_if_fail (SM_IS_TUNING_PANEL (self));
+  g_return_if_fail (session == NULL || SM_IS_SESSION (session));
 
-  if (!sm_session_watch (&self->session, session, self))
+  if (self->session == session)
     return;
-  /* A change (here, or an applied recommendation) shows its real value,
-   * and a refused one springs back. */
-  g_signal_connect_swapped (session, "knob-changed", G_CALLBACK (sync_from_engine), self);
-  sync_from_engine (self);
+  if (sm_session_watch (&self->session, session, self))
+    {
+      /* A change (here, or an applied recommendation) shows its real
+       * value, and a refused one springs back. */
+      g_signal_connect_swapped (session, "knob-changed", G_CALLBACK (sync_from_engine), self);
+      sync_from_engine (self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+SmSession *
+sm_tuning_panel_get_session (SmTuningPanel *self)
+{
+  g_return_val_if_fail (SM_IS_TUNING_PANEL (self), NULL);
+
+  return self->session;
 }

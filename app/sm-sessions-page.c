@@ -10,6 +10,7 @@
 #include "sm-dialogs.h"
 #include "sm-metric-ids.h"
 #include "sm-sessions-page.h"
+#include "sm-store-async.h"
 
 /* What a replay charts: metric, legend name; per chart. */
 static const struct {

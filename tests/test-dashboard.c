@@ -10,6 +10,8 @@
 #include "sm-dashboard.h"
 #include "sm-gpu.h"
 #include "sm-recommendations-page.h"
+#include "sm-session-comparison.h"
+#include "sm-session-replay.h"
 #include "sm-sessions-page.h"
 
 /* The chart widget: a live window that follows the newest sample and
@@ -354,7 +356,8 @@ test_recommendations_apply (void)
   g_assert_cmpuint (sm_sessions_page_get_n_sessions (sessions_page), ==, 1);
   {
     g_autoptr(GPtrArray) infos = sm_store_list_sessions (sm_session_get_store (session), &error);
-    SmChartSeries *replayed = sm_chart_get_series (sm_sessions_page_get_replay_chart (sessions_page, 1), 0);
+    GtkWidget *replay = find_type (GTK_WIDGET (sessions_page), SM_TYPE_SESSION_REPLAY);
+    SmChartSeries *replayed = sm_chart_get_series (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay), 1), 0);
 
     until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.open", "x",
@@ -380,6 +383,7 @@ test_recommendations_apply (void)
   g_assert_cmpuint (sm_sessions_page_get_n_sessions (sessions_page), ==, 2);
   {
     g_autoptr(GPtrArray) checks = g_ptr_array_new ();
+    GtkWidget *comparison;
     SmChartSeries *b;
 
     collect_type (GTK_WIDGET (sessions_page), GTK_TYPE_CHECK_BUTTON, checks);
@@ -387,7 +391,8 @@ test_recommendations_apply (void)
     for (guint i = 0; i < checks->len; i++)
       gtk_check_button_set_active (g_ptr_array_index (checks, i), TRUE);
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.compare", NULL));
-    b = sm_chart_get_series (sm_sessions_page_get_compare_chart (sessions_page, 1), 1);
+    comparison = find_type (GTK_WIDGET (sessions_page), SM_TYPE_SESSION_COMPARISON);
+    b = sm_chart_get_series (sm_session_comparison_get_chart (SM_SESSION_COMPARISON (comparison), 1), 1);
     until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
     while (sm_chart_series_get_length (b) == 0 && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);

@@ -13,6 +13,7 @@
 #include "sm-session-comparison.h"
 #include "sm-session-replay.h"
 #include "sm-sessions-page.h"
+#include "sm-tuning-panel.h"
 
 /* The chart widget: a live window that follows the newest sample and
  * stays put when paused, series toggled, a selection kept, exports. */
@@ -164,6 +165,10 @@ test_dashboard_live (void)
   g_assert_true (sm_monitor_set_interval (sm_engine_get_monitor (engine), 50, NULL));
   session = sm_session_new (engine, NULL);
   sm_dashboard_set_session (dashboard, session);
+  /* The knobs beside the charts follow the dashboard's session (a binding
+   * in its template). */
+  g_assert_true (sm_tuning_panel_get_session (SM_TUNING_PANEL (find_type (GTK_WIDGET (dashboard),
+                                                                          SM_TYPE_TUNING_PANEL))) == session);
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (dashboard));
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
   gtk_window_present (GTK_WINDOW (window));

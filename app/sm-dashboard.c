@@ -66,28 +66,39 @@ static const double windows[] = { 60, 300, 900, 0 };
 
 struct _SmDashboard
 {
-  AdwBin      parent_instance;
+  AdwBin         parent_instance;
 
-  GtkWidget  *start_button;
+  /* Template widgets */
+  GtkWidget     *start_button;
   GtkAdjustment *rate;
-  GtkWidget  *live_button;
-  GtkWidget  *window_dropdown;
-  GtkWidget  *tuning_button;
-  GSettings  *settings;        /* the time window and hidden series, remembered */
-  GtkWidget  *tuning_revealer;
-  SmTuningPanel *tuning;
-  GtkWidget  *tile_values[N_TILES];
-  GtkWidget  *tile_details[N_TILES];
-  SmChart    *charts[N_CHARTS];
-  int         metrics[N_CHARTS][3];
-  int         tile_metrics[N_TILES];
+  GtkWidget     *live_button;
+  GtkWidget     *window_dropdown;
+  GtkWidget     *tuning_button;
+  GtkFlowBox    *tiles;
+  GtkGrid       *charts_grid;
 
-  SmSession  *session;
-  gulong      snapshot_id;
-  gulong      running_id;
+  /* Borrowed: built from the tables above, in @tiles and @charts_grid */
+  GtkWidget     *tile_values[N_TILES];
+  GtkWidget     *tile_details[N_TILES];
+  SmChart       *charts[N_CHARTS];
+
+  /* Owned */
+  GSettings     *settings;        /* the time window and hidden series, remembered */
+  SmSession     *session;
+  int            metrics[N_CHARTS][3];
+  int            tile_metrics[N_TILES];
+};
+
+
+enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
 };
 
 G_DEFINE_FINAL_TYPE (SmDashboard, sm_dashboard, ADW_TYPE_BIN)
+
+static GParamSpec *properties[N_PROPS];
 
 static void
 set_tile (SmDashboard *self,
@@ -253,67 +264,6 @@ make_tile (SmDashboard *self,
   return box;
 }
 
-static GtkWidget *
-make_toolbar (SmDashboard *self)
-{
-  GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *rate_label = gtk_label_new_with_mnemonic (_("_Rate"));
-  GtkWidget *rate_spin;
-  GtkStringList *window_names = gtk_string_list_new ((const char *[]) {
-    _("Last Minute"), _("Last 5 Minutes"), _("Last 15 Minutes"), _("Whole Session"), NULL });
-
-  self->start_button = gtk_button_new_with_mnemonic (_("_Start Load"));
-  gtk_widget_add_css_class (self->start_button, "suggested-action");
-  gtk_widget_set_tooltip_text (self->start_button, _("Run the built-in open-loop workload against the engine"));
-  g_signal_connect_swapped (self->start_button, "clicked", G_CALLBACK (start_clicked_cb), self);
-
-  self->rate = gtk_adjustment_new (2000, 10, 1000000, 100, 1000, 0);
-  rate_spin = gtk_spin_button_new (self->rate, 100, 0);
-  gtk_label_set_mnemonic_widget (GTK_LABEL (rate_label), rate_spin);
-  gtk_widget_set_tooltip_text (rate_spin, _("Queries per second the workload submits (Poisson arrivals)"));
-  g_signal_connect_swapped (self->rate, "value-changed", G_CALLBACK (rate_changed_cb), self);
-
-  self->live_button = gtk_toggle_button_new ();
-  g_signal_connect_swapped (self->live_button, "toggled", G_CALLBACK (live_toggled_cb), self);
-
-  self->window_dropdown = gtk_drop_down_new (G_LIST_MODEL (window_names), NULL);
-  gtk_widget_set_tooltip_text (self->window_dropdown, _("Time shown (Ctrl+1…4)"));
-  g_signal_connect_swapped (self->window_dropdown, "notify::selected", G_CALLBACK (window_selected_cb), self);
-
-  gtk_box_append (GTK_BOX (bar), self->start_button);
-  gtk_box_append (GTK_BOX (bar), rate_label);
-  gtk_box_append (GTK_BOX (bar), rate_spin);
-  gtk_box_append (GTK_BOX (bar), gtk_label_new (_("queries/s")));
-  {
-    GtkWidget *spacer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-
-    gtk_widget_set_hexpand (spacer, TRUE);
-    gtk_box_append (GTK_BOX (bar), spacer);
-  }
-  gtk_box_append (GTK_BOX (bar), self->window_dropdown);
-  gtk_box_append (GTK_BOX (bar), self->live_button);
-
-  {
-    GMenu *menu = g_menu_new ();
-    GtkWidget *export_button = gtk_menu_button_new ();
-
-    g_menu_append (menu, _("Session _Report (PDF)…"), "dashboard.export-report");
-    g_menu_append (menu, _("Charts as _PNG…"), "dashboard.export-charts::png");
-    g_menu_append (menu, _("Charts as _SVG…"), "dashboard.export-charts::svg");
-    gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (export_button), "document-send-symbolic");
-    gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (export_button), G_MENU_MODEL (menu));
-    gtk_widget_set_tooltip_text (export_button, _("Export (Ctrl+E for the report)"));
-    gtk_box_append (GTK_BOX (bar), export_button);
-    g_object_unref (menu);
-  }
-
-  self->tuning_button = gtk_toggle_button_new ();
-  gtk_button_set_icon_name (GTK_BUTTON (self->tuning_button), "emblem-system-symbolic");
-  gtk_widget_set_tooltip_text (self->tuning_button, _("Tuning Knobs (F9)"));
-  gtk_box_append (GTK_BOX (bar), self->tuning_button);
-  return bar;
-}
-
 /* Hidden series are remembered as "METRIC@CHART" (the chart's index):
  * stable across languages and releases that keep the metric. */
 static char *
@@ -369,6 +319,7 @@ sm_dashboard_dispose (GObject *object)
 
   g_clear_object (&self->settings);
   sm_dashboard_set_session (self, NULL);
+  gtk_widget_dispose_template (GTK_WIDGET (self), SM_TYPE_DASHBOARD);
   G_OBJECT_CLASS (sm_dashboard_parent_class)->dispose (object);
 }
 
@@ -499,12 +450,78 @@ show_window_action_cb (GtkWidget  *widget,
 }
 
 static void
+sm_dashboard_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  SmDashboard *self = SM_DASHBOARD (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_dashboard_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  SmDashboard *self = SM_DASHBOARD (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      sm_dashboard_set_session (self, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 sm_dashboard_class_init (SmDashboardClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = sm_dashboard_dispose;
+  object_class->get_property = sm_dashboard_get_property;
+  object_class->set_property = sm_dashboard_set_property;
+
+  /**
+   * SmDashboard:session:
+   *
+   * The session the dashboard charts and drives, or %NULL (idle).
+   */
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         SM_TYPE_SESSION,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (SM_TYPE_TUNING_PANEL);
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/ui/sm-dashboard.ui");
+  gtk_widget_class_bind_template_child (widget_class, SmDashboard, start_button);
+  gtk_widget_class_bind_template_child (widget_class, SmDashboard, rate);
+  gtk_widget_class_bind_template_child (widget_class, SmDashboard, live_button);
+  gtk_widget_class_bind_template_child (widget_class, SmDashboard, window_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, SmDashboard, tuning_button);
+  gtk_widget_class_bind_template_child (widget_class, SmDashboard, tiles);
+  gtk_widget_class_bind_template_child (widget_class, SmDashboard, charts_grid);
+  gtk_widget_class_bind_template_callback (widget_class, start_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, rate_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, live_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, window_selected_cb);
 
   gtk_widget_class_install_action (widget_class, "dashboard.toggle-live", NULL, toggle_live_action_cb);
   gtk_widget_class_install_action (widget_class, "dashboard.toggle-tuning", NULL, toggle_tuning_action_cb);
@@ -522,40 +539,7 @@ sm_dashboard_class_init (SmDashboardClass *klass)
 static void
 sm_dashboard_init (SmDashboard *self)
 {
-  GtkWidget *scrolled = gtk_scrolled_window_new ();
-  GtkWidget *clamp = adw_clamp_new ();
-  GtkWidget *column = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *tiles = gtk_flow_box_new ();
-  GtkWidget *grid = gtk_grid_new ();
-
-  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 1600);
-  /* Charts use all the width there is, up to the maximum. */
-  adw_clamp_set_tightening_threshold (ADW_CLAMP (clamp), 1600);
-  gtk_widget_set_margin_top (column, 12);
-  gtk_widget_set_margin_bottom (column, 12);
-  gtk_widget_set_margin_start (column, 12);
-  gtk_widget_set_margin_end (column, 12);
-  gtk_box_append (GTK_BOX (column), make_toolbar (self));
-
-  /* Six across on a wide window, three by two on a narrow one: figures
-   * are never cut short. */
-  gtk_flow_box_set_homogeneous (GTK_FLOW_BOX (tiles), TRUE);
-  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (tiles), GTK_SELECTION_NONE);
-  gtk_flow_box_set_min_children_per_line (GTK_FLOW_BOX (tiles), 2);
-  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (tiles), N_TILES);
-  gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (tiles), 12);
-  gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (tiles), 12);
-  for (guint t = 0; t < N_TILES; t++)
-    {
-      gtk_flow_box_append (GTK_FLOW_BOX (tiles), make_tile (self, t));
-      /* Figures to read, not items to pick. */
-      gtk_widget_set_focusable (GTK_WIDGET (gtk_flow_box_get_child_at_index (GTK_FLOW_BOX (tiles), (int) t)), FALSE);
-    }
-  gtk_box_append (GTK_BOX (column), tiles);
-
-  gtk_grid_set_row_spacing (GTK_GRID (grid), 12);
-  gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
-  gtk_grid_set_column_homogeneous (GTK_GRID (grid), TRUE);
+  /* The charts first: the template's signals reach them (the time window). */
   for (guint c = 0; c < N_CHARTS; c++)
     {
       const ChartSpec *spec = &chart_specs[c];
@@ -567,13 +551,24 @@ sm_dashboard_init (SmDashboard *self)
       sm_chart_set_log_scale (self->charts[c], spec->log_scale);
       gtk_widget_set_hexpand (GTK_WIDGET (self->charts[c]), TRUE);
       gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, c == CHART_LATENCY ? 260 : 200);
-      /* Latency across the top, the others two by two. */
-      if (c == CHART_LATENCY)
-        gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (self->charts[c]), 0, 0, 2, 1);
-      else
-        gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (self->charts[c]), (int) (c - 1) % 2, 1 + (int) (c - 1) / 2, 1, 1);
     }
-  gtk_box_append (GTK_BOX (column), grid);
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  gtk_flow_box_set_max_children_per_line (self->tiles, N_TILES);
+  for (guint t = 0; t < N_TILES; t++)
+    {
+      gtk_flow_box_append (self->tiles, make_tile (self, t));
+      /* Figures to read, not items to pick. */
+      gtk_widget_set_focusable (GTK_WIDGET (gtk_flow_box_get_child_at_index (self->tiles, (int) t)), FALSE);
+    }
+
+  /* Latency across the top, the others two by two. */
+  for (guint c = 0; c < N_CHARTS; c++)
+    if (c == CHART_LATENCY)
+      gtk_grid_attach (self->charts_grid, GTK_WIDGET (self->charts[c]), 0, 0, 2, 1);
+    else
+      gtk_grid_attach (self->charts_grid, GTK_WIDGET (self->charts[c]), (int) (c - 1) % 2, 1 + (int) (c - 1) / 2, 1, 1);
 
   /* Chart settings outlive the window: its time window and the series
    * people hid. */
@@ -582,28 +577,6 @@ sm_dashboard_init (SmDashboard *self)
   restore_hidden_series (self);
   for (guint c = 0; c < N_CHARTS; c++)
     g_signal_connect_object (self->charts[c], "series-toggled", G_CALLBACK (series_toggled_cb), self, 0);
-
-  adw_clamp_set_child (ADW_CLAMP (clamp), column);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), clamp);
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
-  gtk_widget_set_hexpand (scrolled, TRUE);
-
-  /* The knobs slide in beside the charts. */
-  {
-    GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-
-    self->tuning = SM_TUNING_PANEL (sm_tuning_panel_new ());
-    self->tuning_revealer = gtk_revealer_new ();
-    gtk_revealer_set_transition_type (GTK_REVEALER (self->tuning_revealer), GTK_REVEALER_TRANSITION_TYPE_SLIDE_LEFT);
-    gtk_revealer_set_child (GTK_REVEALER (self->tuning_revealer), GTK_WIDGET (self->tuning));
-    /* The panel's page would pass its expansion up: the charts get the
-     * extra width, not a hidden panel. */
-    gtk_widget_set_hexpand (self->tuning_revealer, FALSE);
-    g_object_bind_property (self->tuning_button, "active", self->tuning_revealer, "reveal-child", G_BINDING_SYNC_CREATE);
-    gtk_box_append (GTK_BOX (row), scrolled);
-    gtk_box_append (GTK_BOX (row), self->tuning_revealer);
-    adw_bin_set_child (ADW_BIN (self), row);
-  }
 
   live_toggled_cb (self);
   running_cb (self);
@@ -620,33 +593,39 @@ sm_dashboard_set_session (SmDashboard *self,
                           SmSession   *session)
 {
   g_return_if_fail (SM_IS_DASHBOARD (self));
+  g_return_if_fail (session == NULL || SM_IS_SESSION (session));
 
-  if (self->session != NULL)
-    {
-      g_clear_signal_handler (&self->snapshot_id, self->session);
-      g_clear_signal_handler (&self->running_id, self->session);
-      g_clear_object (&self->session);
-    }
-  if (self->tuning != NULL)
-    sm_tuning_panel_set_session (self->tuning, session);
-  if (session == NULL)
+  /* The tuning panel follows through its binding (sm-dashboard.ui). */
+  if (self->session == session)
     return;
+  if (sm_session_watch (&self->session, session, self))
+    {
+      SmMonitor *monitor = sm_session_get_monitor (session);
 
-  self->session = g_object_ref (session);
-  for (guint c = 0; c < N_CHARTS; c++)
-    for (guint s = 0; s < G_N_ELEMENTS (chart_specs[c].series); s++)
-      self->metrics[c][s] = chart_specs[c].series[s].metric != NULL
-                            ? sm_monitor_find_metric (sm_session_get_monitor (session), chart_specs[c].series[s].metric)
-                            : -1;
-  self->tile_metrics[TILE_P99] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_LATENCY_P99);
-  self->tile_metrics[TILE_THROUGHPUT] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_THROUGHPUT);
-  self->tile_metrics[TILE_POOL] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_POOL_IN_USE);
-  self->tile_metrics[TILE_FRAGMENTATION] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_POOL_FRAGMENTATION);
-  self->tile_metrics[TILE_SIMD] = sm_monitor_find_metric (sm_session_get_monitor (session), SM_METRIC_ID_SIMD_UTILISATION);
-  self->tile_metrics[TILE_BACKEND] = -1;
-  self->snapshot_id = g_signal_connect (session, "snapshot", G_CALLBACK (snapshot_cb), self);
-  self->running_id = g_signal_connect_swapped (session, "notify::running", G_CALLBACK (running_cb), self);
-  running_cb (self);
+      for (guint c = 0; c < N_CHARTS; c++)
+        for (guint s = 0; s < G_N_ELEMENTS (chart_specs[c].series); s++)
+          self->metrics[c][s] = chart_specs[c].series[s].metric != NULL
+                                ? sm_monitor_find_metric (monitor, chart_specs[c].series[s].metric)
+                                : -1;
+      self->tile_metrics[TILE_P99] = sm_monitor_find_metric (monitor, SM_METRIC_ID_LATENCY_P99);
+      self->tile_metrics[TILE_THROUGHPUT] = sm_monitor_find_metric (monitor, SM_METRIC_ID_THROUGHPUT);
+      self->tile_metrics[TILE_POOL] = sm_monitor_find_metric (monitor, SM_METRIC_ID_POOL_IN_USE);
+      self->tile_metrics[TILE_FRAGMENTATION] = sm_monitor_find_metric (monitor, SM_METRIC_ID_POOL_FRAGMENTATION);
+      self->tile_metrics[TILE_SIMD] = sm_monitor_find_metric (monitor, SM_METRIC_ID_SIMD_UTILISATION);
+      self->tile_metrics[TILE_BACKEND] = -1;
+      g_signal_connect (session, "snapshot", G_CALLBACK (snapshot_cb), self);
+      g_signal_connect_swapped (session, "notify::running", G_CALLBACK (running_cb), self);
+      running_cb (self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+SmSession *
+sm_dashboard_get_session (SmDashboard *self)
+{
+  g_return_val_if_fail (SM_IS_DASHBOARD (self), NULL);
+
+  return self->session;
 }
 
 void

@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SmDashboard, sm_dashboard, SM, DASHBOARD, AdwBin)
 
 GtkWidget  *sm_dashboard_new           (void);
+SmSession  *sm_dashboard_get_session   (SmDashboard *self);
 void        sm_dashboard_set_session   (SmDashboard *self,
                                         SmSession   *session);
 /* Seconds shown back from the newest sample; 0: the whole session. */

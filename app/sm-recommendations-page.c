@@ -26,7 +26,16 @@ struct _SmRecommendationsPage
   gulong      recommendation_id;
 };
 
+
+enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
+};
+
 G_DEFINE_FINAL_TYPE (SmRecommendationsPage, sm_recommendations_page, ADW_TYPE_BIN)
+
+static GParamSpec *properties[N_PROPS];
 
 static const char *
 severity_icon (SmSeverity severity)
@@ -232,6 +241,44 @@ sm_recommendations_page_finalize (GObject *object)
 }
 
 static void
+sm_recommendations_page_get_property (GObject    *object,
+                                      guint       prop_id,
+                                      GValue     *value,
+                                      GParamSpec *pspec)
+{
+  SmRecommendationsPage *self = SM_RECOMMENDATIONS_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_recommendations_page_set_property (GObject      *object,
+                                      guint         prop_id,
+                                      const GValue *value,
+                                      GParamSpec   *pspec)
+{
+  SmRecommendationsPage *self = SM_RECOMMENDATIONS_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      sm_recommendations_page_set_session (self, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 sm_recommendations_page_class_init (SmRecommendationsPageClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -239,6 +286,20 @@ sm_recommendations_page_class_init (SmRecommendationsPageClass *klass)
 
   object_class->dispose = sm_recommendations_page_dispose;
   object_class->finalize = sm_recommendations_page_finalize;
+  object_class->get_property = sm_recommendations_page_get_property;
+  object_class->set_property = sm_recommendations_page_set_property;
+
+  /**
+   * SmRecommendationsPage:session:
+   *
+   * The session whose advisor the page shows, or %NULL.
+   */
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         SM_TYPE_SESSION,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_install_action (widget_class, "recommendations.apply", "u", apply_action_cb);
   gtk_widget_class_install_action (widget_class, "recommendations.dismiss", "u", dismiss_action_cb);
@@ -288,11 +349,24 @@ sm_recommendations_page_set_session (SmRecommendationsPage *self,
                                      SmSession             *session)
 {
   g_return_if_fail (SM_IS_RECOMMENDATIONS_PAGE (self));
+  g_return_if_fail (session == NULL || SM_IS_SESSION (session));
 
-  if (!sm_session_watch (&self->session, session, self))
+  if (self->session == session)
     return;
-  g_signal_connect (session, "recommendation", G_CALLBACK (recommendation_cb), self);
-  g_signal_connect_swapped (session, "knob-changed", G_CALLBACK (knob_changed_cb), self);
+  if (sm_session_watch (&self->session, session, self))
+    {
+      g_signal_connect (session, "recommendation", G_CALLBACK (recommendation_cb), self);
+      g_signal_connect_swapped (session, "knob-changed", G_CALLBACK (knob_changed_cb), self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+SmSession *
+sm_recommendations_page_get_session (SmRecommendationsPage *self)
+{
+  g_return_val_if_fail (SM_IS_RECOMMENDATIONS_PAGE (self), NULL);
+
+  return self->session;
 }
 
 guint

@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SmRecommendationsPage, sm_recommendations_page, SM, RECOMMENDATIONS_PAGE, AdwBin)
 
 GtkWidget *sm_recommendations_page_new         (void);
+SmSession *sm_recommendations_page_get_session (SmRecommendationsPage *self);
 void       sm_recommendations_page_set_session (SmRecommendationsPage *self,
                                                 SmSession             *session);
 guint      sm_recommendations_page_get_n_rows  (SmRecommendationsPage *self);

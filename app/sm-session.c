@@ -28,8 +28,9 @@ struct _SmSession
   gboolean    running;
   gint        stopping;      /* workload stops in flight */
 
-  /* Threads that use the engine or the store (sm_session_run_in_thread):
-   * dispose waits for them, so neither is freed under one of them. */
+  /* Threads of the session's own that use the engine or the store
+   * (sm_session_run_in_thread): dispose waits for them, so neither is
+   * freed under one of them. */
   GMutex      workers_lock;
   guint       workers;       /* under workers_lock */
   GCond       workers_done;
@@ -372,7 +373,11 @@ worker_thread (GTask        *task,
   g_mutex_unlock (&self->workers_lock);
 }
 
-void
+/* Runs @task (whose source object is @self) on a thread; the session's
+ * engine and store stay valid until it returns, even when the application
+ * disposes the session at shutdown meanwhile.  The pages' store work goes
+ * through sm-store-async.c instead, whose tasks the store waits for. */
+static void
 sm_session_run_in_thread (SmSession       *self,
                           GTask           *task,
                           GTaskThreadFunc  func)

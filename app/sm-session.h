@@ -81,13 +81,6 @@ void        sm_session_set_knob     (SmSession        *self,
 void        sm_session_stop         (SmSession *self);
 gboolean    sm_session_get_running  (SmSession *self);
 
-/* Runs @task (whose source object is @self) on a thread; the session's
- * engine and store stay valid until it returns, even when the application
- * disposes the session at shutdown meanwhile. */
-void        sm_session_run_in_thread (SmSession       *self,
-                                      GTask           *task,
-                                      GTaskThreadFunc  func);
-
 /* For the pages that watch a session: disconnects @watcher's handlers from
  * the session *@slot holds, points *@slot at @session (a new reference, or
  * NULL) and returns whether there is one to connect to. */

@@ -3,31 +3,28 @@
 
 #include <adwaita.h>
 
-#include "sm-chart.h"
 #include "sm-session.h"
 
 G_BEGIN_DECLS
 
 /* The Sessions page: the recorded runs (name, date, duration, model,
  * samples), read off the main thread; open one to replay its charts
- * (Escape goes back), rename one, select two to compare them (charts from their
- * starts and a table of differences), export one as CSV or JSON (a file chooser, written on
- * a thread), delete it (an Undo toast; deleted when the toast goes). */
+ * (SmSessionReplay; Escape goes back), rename one, select two to compare
+ * them (SmSessionComparison), export one as CSV or JSON (a file chooser,
+ * written on a thread), delete it (an Undo toast; deleted when the toast
+ * goes). */
 
 #define SM_TYPE_SESSIONS_PAGE (sm_sessions_page_get_type ())
 
 G_DECLARE_FINAL_TYPE (SmSessionsPage, sm_sessions_page, SM, SESSIONS_PAGE, AdwBin)
 
 GtkWidget *sm_sessions_page_new              (void);
+SmSession *sm_sessions_page_get_session      (SmSessionsPage *self);
 void       sm_sessions_page_set_session      (SmSessionsPage *self,
                                               SmSession      *session);
 /* Reads the list again (it is read when the page is shown). */
 void       sm_sessions_page_refresh          (SmSessionsPage *self);
 guint      sm_sessions_page_get_n_sessions   (SmSessionsPage *self);
-SmChart   *sm_sessions_page_get_replay_chart (SmSessionsPage *self,
-                                              guint           index);
-SmChart   *sm_sessions_page_get_compare_chart (SmSessionsPage *self,
-                                               guint           index);
 /* What the Export menu does once a file is chosen: writes @id as @format
  * ("csv" or "json") to @path on a thread, with a progress bar and Cancel
  * under the page, then a toast and "exported".  FALSE when it could not

@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SmTuningPanel, sm_tuning_panel, SM, TUNING_PANEL, AdwBin)
 
 GtkWidget *sm_tuning_panel_new         (void);
+SmSession *sm_tuning_panel_get_session (SmTuningPanel *self);
 void       sm_tuning_panel_set_session (SmTuningPanel *self,
                                         SmSession     *session);
 

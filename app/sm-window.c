@@ -23,6 +23,7 @@ struct _SmWindow
   SmMeshPage           *mesh_page;
   SmSessionsPage       *sessions_page;
 
+  /* Borrowed: the application's; the pages bind to it in the template. */
   SmSession            *session;
 
   /* Owned */
@@ -31,6 +32,7 @@ struct _SmWindow
 
 enum {
   PROP_0,
+  PROP_SESSION,
   PROP_VISIBLE_PAGE,
   N_PROPS
 };
@@ -135,19 +137,20 @@ store_pruned_cb (SmSession *session,
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (title));
 }
 
+/* The pages follow through their "session" bindings (sm-window.ui). */
 static void
 set_session (SmWindow  *self,
              SmSession *session)
 {
+  if (self->session == session)
+    return;
   if (sm_session_watch (&self->session, session, self))
     {
       g_signal_connect (session, "recommendation", G_CALLBACK (recommendation_cb), self);
       g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), self);
       g_signal_connect (session, "store-pruned", G_CALLBACK (store_pruned_cb), self);
     }
-  sm_dashboard_set_session (self->dashboard, session);
-  sm_recommendations_page_set_session (self->recommendations_page, session);
-  sm_sessions_page_set_session (self->sessions_page, session);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
 }
 
 /* The pages show what the application runs; a window without one (in
@@ -167,7 +170,7 @@ sm_window_dispose (GObject *object)
 {
   SmWindow *self = SM_WINDOW (object);
 
-  sm_session_watch (&self->session, NULL, self);
+  set_session (self, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), SM_TYPE_WINDOW);
   g_clear_object (&self->settings);
 
@@ -184,6 +187,10 @@ sm_window_get_property (GObject    *object,
 
   switch (prop_id)
     {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+
     case PROP_VISIBLE_PAGE:
       g_value_set_string (value, sm_window_get_visible_page (self));
       break;
@@ -224,6 +231,17 @@ sm_window_class_init (SmWindowClass *klass)
   object_class->set_property = sm_window_set_property;
 
   window_class->close_request = sm_window_close_request;
+
+  /**
+   * SmWindow:session:
+   *
+   * The application's session, which every page shows; %NULL in a window
+   * without an SmApplication (tests).
+   */
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         SM_TYPE_SESSION,
+                         (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   /**
    * SmWindow:visible-page:

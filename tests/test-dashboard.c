@@ -10,7 +10,10 @@
 #include "sm-dashboard.h"
 #include "sm-gpu.h"
 #include "sm-recommendations-page.h"
+#include "sm-session-comparison.h"
+#include "sm-session-replay.h"
 #include "sm-sessions-page.h"
+#include "sm-tuning-panel.h"
 
 /* The chart widget: a live window that follows the newest sample and
  * stays put when paused, series toggled, a selection kept, exports. */
@@ -162,6 +165,10 @@ test_dashboard_live (void)
   g_assert_true (sm_monitor_set_interval (sm_engine_get_monitor (engine), 50, NULL));
   session = sm_session_new (engine, NULL);
   sm_dashboard_set_session (dashboard, session);
+  /* The knobs beside the charts follow the dashboard's session (a binding
+   * in its template). */
+  g_assert_true (sm_tuning_panel_get_session (SM_TUNING_PANEL (find_type (GTK_WIDGET (dashboard),
+                                                                          SM_TYPE_TUNING_PANEL))) == session);
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (dashboard));
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
   gtk_window_present (GTK_WINDOW (window));
@@ -354,7 +361,8 @@ test_recommendations_apply (void)
   g_assert_cmpuint (sm_sessions_page_get_n_sessions (sessions_page), ==, 1);
   {
     g_autoptr(GPtrArray) infos = sm_store_list_sessions (sm_session_get_store (session), &error);
-    SmChartSeries *replayed = sm_chart_get_series (sm_sessions_page_get_replay_chart (sessions_page, 1), 0);
+    GtkWidget *replay = find_type (GTK_WIDGET (sessions_page), SM_TYPE_SESSION_REPLAY);
+    SmChartSeries *replayed = sm_chart_get_series (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay), 1), 0);
 
     until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.open", "x",
@@ -380,6 +388,7 @@ test_recommendations_apply (void)
   g_assert_cmpuint (sm_sessions_page_get_n_sessions (sessions_page), ==, 2);
   {
     g_autoptr(GPtrArray) checks = g_ptr_array_new ();
+    GtkWidget *comparison;
     SmChartSeries *b;
 
     collect_type (GTK_WIDGET (sessions_page), GTK_TYPE_CHECK_BUTTON, checks);
@@ -387,7 +396,8 @@ test_recommendations_apply (void)
     for (guint i = 0; i < checks->len; i++)
       gtk_check_button_set_active (g_ptr_array_index (checks, i), TRUE);
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (sessions_page), "sessions.compare", NULL));
-    b = sm_chart_get_series (sm_sessions_page_get_compare_chart (sessions_page, 1), 1);
+    comparison = find_type (GTK_WIDGET (sessions_page), SM_TYPE_SESSION_COMPARISON);
+    b = sm_chart_get_series (sm_session_comparison_get_chart (SM_SESSION_COMPARISON (comparison), 1), 1);
     until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
     while (sm_chart_series_get_length (b) == 0 && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);

@@ -13,6 +13,7 @@
 
 #include "sm-error.h"
 #include "sm-store.h"
+#include "sm-store-async.h"
 
 static char *
 temp_db (void)
@@ -288,6 +289,126 @@ test_store_async_read (void)
     while (!done)
       g_main_context_iteration (NULL, TRUE);
   }
+}
+
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+static gboolean
+count_progress (double   fraction,
+                gpointer user_data)
+{
+  g_assert_cmpfloat (fraction, >=, 0);
+  g_assert_cmpfloat (fraction, <=, 1);
+  (*(guint *) user_data)++;
+  return TRUE;
+}
+
+/* What the Sessions page does off its main thread: compare, rename,
+ * export (with progress, and cancelled), delete; and the store outlives a
+ * task still running when it is freed. */
+static void
+test_store_async_changes (void)
+{
+  g_autofree char *path = temp_db ();
+  g_autofree char *csv = g_strconcat (path, ".csv", NULL);
+  g_autoptr(SmMonitor) monitor = test_monitor ();
+  SmStore *store = sm_store_open (path, NULL, NULL);
+  gint64 a = sm_store_begin_session (store, "a", "m", "{}", NULL);
+  gint64 b = sm_store_begin_session (store, "b", "m", "{}", NULL);
+  const char * const metrics[] = { "test.ramp", "test.none", NULL };
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+  GPtrArray *list = NULL;
+
+  feed (store, a, monitor, 0, 40);
+  feed (store, b, monitor, 0, 20);
+  sm_store_flush (store);
+
+  {
+    g_autoptr(GPtrArray) points_a = NULL, points_b = NULL;
+
+    sm_store_compare_async (store, a, b, metrics, 10, NULL, store_result, &result);
+    g_assert_true (sm_store_compare_finish (store, wait_result (&result), &points_a, &points_b, &error));
+    g_assert_no_error (error);
+    g_clear_object (&result);
+    g_assert_cmpuint (points_a->len, ==, 2);
+    g_assert_cmpuint (points_b->len, ==, 2);
+    g_assert_nonnull (g_ptr_array_index (points_a, 0));
+    g_assert_cmpuint (((GArray *) g_ptr_array_index (points_a, 0))->len, ==,
+                      ((GArray *) g_ptr_array_index (points_b, 0))->len);
+    /* Neither session has it: a row without figures, not a failure. */
+    g_assert_null (g_ptr_array_index (points_a, 1));
+    g_assert_null (g_ptr_array_index (points_b, 1));
+  }
+
+  sm_store_rename_session_async (store, b, "  renamed ", NULL, store_result, &result);
+  g_assert_true (sm_store_rename_session_finish (store, wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  sm_store_rename_session_async (store, b, "   ", NULL, store_result, &result);
+  g_assert_false (sm_store_rename_session_finish (store, wait_result (&result), &error));
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  {
+    guint reports = 0;
+    g_autofree char *text = NULL;
+    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+    sm_store_export_async (store, a, "csv", csv, SM_STORE_EXPORT_NONE, count_progress, &reports, NULL,
+                           store_result, &result);
+    g_assert_true (sm_store_export_finish (store, wait_result (&result), &error));
+    g_assert_no_error (error);
+    g_clear_object (&result);
+    g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+    g_assert_true (g_str_has_prefix (text, "session,metric,t_ms,value\n"));
+    g_assert_cmpuint (reports, >=, 1);
+
+    /* Cancelled: the file as it was. */
+    g_cancellable_cancel (cancellable);
+    sm_store_export_async (store, b, "json", csv, SM_STORE_EXPORT_OVERWRITE, count_progress, &reports, cancellable,
+                           store_result, &result);
+    g_assert_false (sm_store_export_finish (store, wait_result (&result), &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+    g_clear_object (&result);
+    {
+      g_autofree char *again = NULL;
+
+      g_assert_true (g_file_get_contents (csv, &again, NULL, NULL));
+      g_assert_cmpstr (again, ==, text);
+    }
+  }
+
+  sm_store_delete_session_async (store, a, NULL, store_result, &result);
+  g_assert_true (sm_store_delete_session_finish (store, wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  /* Freed while a read runs: the read ends first, and answers. */
+  sm_store_list_sessions_async (store, NULL, list_done, &list);
+  sm_store_free (store);
+  while (list == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_assert_cmpstr (((SmSessionInfo *) g_ptr_array_index (list, 0))->name, ==, "renamed");
+  g_ptr_array_unref (list);
+  g_unlink (csv);
 }
 
 /* Schema 1 as version 0.1.0 wrote it: a fixture that must never change. */
@@ -929,6 +1050,7 @@ main (int   argc,
 
   g_test_add_func ("/engine/store/round-trip", test_store_round_trip);
   g_test_add_func ("/engine/store/async-read", test_store_async_read);
+  g_test_add_func ("/engine/store/async-changes", test_store_async_changes);
   g_test_add_func ("/engine/store/migrate", test_store_migrate);
   g_test_add_func ("/engine/store/migrate-from-1", test_store_migrate_from_1);
   g_test_add_func ("/engine/store/compare", test_store_compare);

@@ -49,4 +49,10 @@ int       sm_store_rename_noreplace (const char *from,
 /* Writes @data to @path whole or not at all, replacing only a regular file
  * and only when @overwrite; nothing temporary is left behind on failure. */
 
+/* sm-store.c, for sm-store-async.c: a task that uses @store begins
+ * (on the calling thread) and ends (on its own); sm_store_free() waits
+ * until every one that began has ended. */
+void      sm_store_task_begin (SmStore     *store);
+void      sm_store_task_end   (SmStore     *store);
+
 #define SM_STORE_SAMPLE_BYTES 12

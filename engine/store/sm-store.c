@@ -81,6 +81,11 @@ struct _SmStore
 
   GMutex        status_lock;
   SmStoreStatus status;
+
+  /* Tasks of sm-store-async.c still running: freeing waits for them. */
+  GMutex        tasks_lock;
+  GCond         tasks_done;
+  guint         tasks;          /* under tasks_lock */
 };
 
 /* ---- the writer ---- */
@@ -550,6 +555,8 @@ sm_store_open (const char  *path,
   store->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) message_free);
   store->status.healthy = TRUE;
   g_mutex_init (&store->status_lock);
+  g_mutex_init (&store->tasks_lock);
+  g_cond_init (&store->tasks_done);
   store->last_commit_us = g_get_monotonic_time ();
   store->writer = g_thread_new ("sm-store-writer", writer_main, store);
 
@@ -564,6 +571,13 @@ sm_store_free (SmStore *store)
   if (store == NULL)
     return;
 
+  /* A task on a thread (a read, a delete, an export) may still use the
+   * store: it ends first, and the owner cancels the long ones. */
+  g_mutex_lock (&store->tasks_lock);
+  while (store->tasks > 0)
+    g_cond_wait (&store->tasks_done, &store->tasks_lock);
+  g_mutex_unlock (&store->tasks_lock);
+
   quit = g_new0 (Message, 1);
   quit->kind = MESSAGE_QUIT;
   g_async_queue_push (store->queue, quit);
@@ -577,8 +591,28 @@ sm_store_free (SmStore *store)
   sqlite3_close (store->db);
   sm_store_status_clear (&store->status);
   g_mutex_clear (&store->status_lock);
+  g_mutex_clear (&store->tasks_lock);
+  g_cond_clear (&store->tasks_done);
   g_free (store->path);
   g_free (store);
+}
+
+void
+sm_store_task_begin (SmStore *store)
+{
+  g_mutex_lock (&store->tasks_lock);
+  store->tasks++;
+  g_mutex_unlock (&store->tasks_lock);
+}
+
+void
+sm_store_task_end (SmStore *store)
+{
+  g_mutex_lock (&store->tasks_lock);
+  g_assert (store->tasks > 0);
+  if (--store->tasks == 0)
+    g_cond_broadcast (&store->tasks_done);
+  g_mutex_unlock (&store->tasks_lock);
 }
 
 const char *

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
  * batches, at least once a second: a crash loses at most that second.
  * Readers open their own connections.  Nothing here may run on a GTK main
  * thread: the writer's queue never blocks, and every read blocks, so the
- * app reads through the _async() variants.
+ * app goes through the _async() variants (sm-store-async.h).
  *
  * Samples are stored in chunks — up to SM_STORE_CHUNK samples of one metric
  * in one row, keyed (session, metric, first time) — which keeps ingest to a
@@ -115,33 +115,6 @@ GArray    *sm_store_read_metric     (SmStore        *store,
                                      gint64          to_ms,
                                      guint           max_points,
                                      GError        **error);
-void       sm_store_read_metric_async  (SmStore             *store,
-                                        gint64               session,
-                                        const char          *metric,
-                                        gint64               from_ms,
-                                        gint64               to_ms,
-                                        guint                max_points,
-                                        GCancellable        *cancellable,
-                                        GAsyncReadyCallback  callback,
-                                        gpointer             user_data);
-GArray    *sm_store_read_metric_finish (SmStore             *store,
-                                        GAsyncResult        *result,
-                                        GError             **error);
-
-/* The same, off the calling thread, for the app (results as GPtrArray). */
-void       sm_store_list_sessions_async        (SmStore             *store,
-                                                GCancellable        *cancellable,
-                                                GAsyncReadyCallback  callback,
-                                                gpointer             user_data);
-void       sm_store_list_recommendations_async (SmStore             *store,
-                                                gint64               session,
-                                                GCancellable        *cancellable,
-                                                GAsyncReadyCallback  callback,
-                                                gpointer             user_data);
-GPtrArray *sm_store_list_finish                (SmStore             *store,
-                                                GAsyncResult        *result,
-                                                GError             **error);
-
 typedef void (*SmStoreSampleFunc) (const char *metric,
                                    gint64      t_ms,
                                    double      value,

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "sm-metric-ids.h"
+#include "sm-session-replay.h"
+#include "sm-store-async.h"
+
+/* What a replay charts: metric, legend name; per chart. */
+static const struct {
+  const char *title;
+  const char *unit;
+  gboolean    log_scale;
+  const char *metrics[2];
+  const char *names[2];
+} replay_charts[] = {
+  { N_("End-to-end latency"), "µs", TRUE, { SM_METRIC_ID_LATENCY_P50, SM_METRIC_ID_LATENCY_P99 }, { "p50", "p99" } },
+  { N_("Throughput"), "ops/s", FALSE, { SM_METRIC_ID_THROUGHPUT, NULL }, { N_("answered"), NULL } },
+  { N_("Memory pool"), "MiB", FALSE, { SM_METRIC_ID_POOL_IN_USE, SM_METRIC_ID_POOL_LIMIT }, { N_("in use"), N_("limit") } },
+};
+
+/* Buckets read per series: a point every pixel or two of a wide chart,
+ * however long the session. */
+#define REPLAY_POINTS 1200
+
+struct _SmSessionReplay
+{
+  AdwBin        parent_instance;
+
+  /* Template widgets */
+  GtkBox       *box;
+  GtkLabel     *title;
+
+  /* Borrowed: the charts live in @box */
+  SmChart      *charts[G_N_ELEMENTS (replay_charts)];
+
+  /* Owned */
+  SmSession    *session;
+  GCancellable *cancellable;    /* the reads of the session shown */
+};
+
+enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
+};
+
+G_DEFINE_FINAL_TYPE (SmSessionReplay, sm_session_replay, ADW_TYPE_BIN)
+
+static GParamSpec *properties[N_PROPS];
+
+/* One series being read: where its points go. */
+typedef struct
+{
+  SmChart       *chart;
+  SmChartSeries *series;
+} Read;
+
+static void
+read_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autofree Read *read = user_data;
+  g_autoptr(GArray) points = sm_store_read_metric_finish (NULL, result, NULL);
+
+  /* Nothing when cancelled: the replay (and the series) may be gone, or
+   * show another session now.  A metric the session lacks stays empty. */
+  if (points == NULL)
+    return;
+  for (guint i = 0; i < points->len; i++)
+    {
+      SmStorePoint *p = &g_array_index (points, SmStorePoint, i);
+
+      sm_chart_series_append (read->series, p->t_ms / 1000.0, p->mean);
+    }
+  sm_chart_set_window (read->chart, 0);
+  sm_chart_samples_added (read->chart);
+}
+
+static void
+sm_session_replay_dispose (GObject *object)
+{
+  SmSessionReplay *self = SM_SESSION_REPLAY (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->session);
+  gtk_widget_dispose_template (GTK_WIDGET (self), SM_TYPE_SESSION_REPLAY);
+  G_OBJECT_CLASS (sm_session_replay_parent_class)->dispose (object);
+}
+
+static void
+sm_session_replay_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  SmSessionReplay *self = SM_SESSION_REPLAY (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_session_replay_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  SmSessionReplay *self = SM_SESSION_REPLAY (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      sm_session_replay_set_session (self, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_session_replay_class_init (SmSessionReplayClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = sm_session_replay_dispose;
+  object_class->get_property = sm_session_replay_get_property;
+  object_class->set_property = sm_session_replay_set_property;
+
+  /**
+   * SmSessionReplay:session:
+   *
+   * The session whose database the replay reads, or %NULL.
+   */
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         SM_TYPE_SESSION,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/ui/sm-session-replay.ui");
+  gtk_widget_class_bind_template_child (widget_class, SmSessionReplay, box);
+  gtk_widget_class_bind_template_child (widget_class, SmSessionReplay, title);
+}
+
+static void
+sm_session_replay_init (SmSessionReplay *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+
+  /* The charts depend on the table above: built here, not in the template. */
+  for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
+    {
+      self->charts[c] = SM_CHART (sm_chart_new (_(replay_charts[c].title), replay_charts[c].unit));
+      for (guint s = 0; s < G_N_ELEMENTS (replay_charts[c].metrics) && replay_charts[c].metrics[s] != NULL; s++)
+        sm_chart_add_series (self->charts[c], sm_chart_series_new (_(replay_charts[c].names[s]), REPLAY_POINTS),
+                             c == 2 && s == 1);
+      sm_chart_set_log_scale (self->charts[c], replay_charts[c].log_scale);
+      gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, 220);
+      gtk_box_append (self->box, GTK_WIDGET (self->charts[c]));
+    }
+}
+
+GtkWidget *
+sm_session_replay_new (void)
+{
+  return g_object_new (SM_TYPE_SESSION_REPLAY, NULL);
+}
+
+SmSession *
+sm_session_replay_get_session (SmSessionReplay *self)
+{
+  g_return_val_if_fail (SM_IS_SESSION_REPLAY (self), NULL);
+
+  return self->session;
+}
+
+void
+sm_session_replay_set_session (SmSessionReplay *self,
+                               SmSession       *session)
+{
+  g_return_if_fail (SM_IS_SESSION_REPLAY (self));
+  g_return_if_fail (session == NULL || SM_IS_SESSION (session));
+
+  if (g_set_object (&self->session, session))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+void
+sm_session_replay_show (SmSessionReplay     *self,
+                        const SmSessionInfo *info)
+{
+  SmStore *store;
+  gint64 length;
+
+  g_return_if_fail (SM_IS_SESSION_REPLAY (self));
+  g_return_if_fail (info != NULL);
+
+  store = self->session != NULL ? sm_session_get_store (self->session) : NULL;
+  if (store == NULL)
+    return;
+
+  /* What the previous session still reads must not land in these charts. */
+  g_cancellable_cancel (self->cancellable);
+  g_object_unref (self->cancellable);
+  self->cancellable = g_cancellable_new ();
+
+  /* Session time runs from 0 to its length (an unfinished one: until now). */
+  length = (info->ended_ms > 0 ? info->ended_ms : g_get_real_time () / 1000) - info->started_ms;
+  gtk_label_set_text (self->title, info->name);
+  for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
+    for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
+      {
+        Read *read = g_new0 (Read, 1);
+
+        read->chart = self->charts[c];
+        read->series = sm_chart_get_series (self->charts[c], s);
+        sm_chart_series_clear (read->series);
+        sm_store_read_metric_async (store, info->id, replay_charts[c].metrics[s], 0, length, REPLAY_POINTS,
+                                    self->cancellable, read_cb, read);
+      }
+}
+
+SmChart *
+sm_session_replay_get_chart (SmSessionReplay *self,
+                             guint            index)
+{
+  g_return_val_if_fail (SM_IS_SESSION_REPLAY (self), NULL);
+  g_return_val_if_fail (index < G_N_ELEMENTS (replay_charts), NULL);
+
+  return self->charts[index];
+}

@@ -24,6 +24,8 @@ struct _SmSession
   char       *store_error;
   gint64      last_t_ms;
   double      rate;
+  double      rate_recorded;   /* the offered rate the run last recorded */
+  guint       rate_settle_id;  /* records a change of it once it rests */
   SmWorkloadMode workload_mode;
   gboolean    running;
   gint        stopping;      /* workload stops in flight */
@@ -158,6 +160,7 @@ sm_session_dispose (GObject *object)
    * ends (a workload stop, a knob change, a model load, a store task). */
   self->disposed = TRUE;
   self->running = FALSE;
+  g_clear_handle_id (&self->rate_settle_id, g_source_remove);
   g_mutex_lock (&self->workers_lock);
   while (self->workers > 0)
     g_cond_wait (&self->workers_done, &self->workers_lock);
@@ -326,6 +329,7 @@ sm_session_start (SmSession *self,
   if (self->running || g_atomic_int_get (&self->stopping) > 0 || self->workload == NULL)
     return;
   sm_session_set_rate (self, rate);
+  self->rate_recorded = rate;
   if (self->recorder != NULL)
     sm_recorder_begin (self->recorder, &(SmRecorderRun) {
                          .workload = sm_workload_mode_get_name (self->workload_mode),
@@ -336,6 +340,29 @@ sm_session_start (SmSession *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
 }
 
+/* A burst of changes to the offered rate (clicks on its spin button) is
+ * recorded once it rests this long, from the first value to the last. */
+#define RATE_SETTLE_MS 400
+
+static gboolean
+rate_settled_cb (gpointer data)
+{
+  SmSession *self = data;
+
+  self->rate_settle_id = 0;
+  if (self->running && self->rate != self->rate_recorded)
+    {
+      g_autofree char *what = g_strdup_printf ("Offered rate: %g → %g queries/s", self->rate_recorded, self->rate);
+
+      /* A change of load explains a change of figures: it is marked on
+       * the charts and kept with the session like a knob. */
+      record_event (self, "load", what);
+      self->rate_recorded = self->rate;
+      g_signal_emit (self, signals[KNOB_CHANGED], 0, sm_session_get_time (self), what, TRUE);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 void
 sm_session_set_rate (SmSession *self,
                      double     rate)
@@ -343,6 +370,11 @@ sm_session_set_rate (SmSession *self,
   self->rate = rate;
   if (self->workload != NULL)
     sm_workload_set_rate (self->workload, rate);
+  if (self->running)
+    {
+      g_clear_handle_id (&self->rate_settle_id, g_source_remove);
+      self->rate_settle_id = g_timeout_add (RATE_SETTLE_MS, rate_settled_cb, self);
+    }
 }
 
 double

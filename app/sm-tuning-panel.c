@@ -41,7 +41,14 @@ struct _SmTuningPanel
   /* Owned */
   SmSession            *session;
   gboolean              updating;      /* showing the engine's values: no changes */
+  guint                 settle_id;     /* applies the spin rows in `unsettled` */
+  guint                 unsettled;     /* bit i: spins[i] changed, not applied yet */
 };
+
+/* A burst of clicks on one spin button (32 → 28 in half a second) is one
+ * change: applied, recorded and marked once, when the value has rested
+ * this long. */
+#define SETTLE_MS 400
 
 enum {
   PROP_0,
@@ -70,8 +77,10 @@ sync_from_engine (SmTuningPanel *self)
 
     adw_action_row_set_subtitle (ADW_ACTION_ROW (self->gpu_row), status);
   }
+  /* A value the user is still settling on stays as it is. */
   for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
-    gtk_adjustment_set_value (self->adjustments[i], sm_advisor_get_knob (advisor, spins[i].knob) / spins[i].scale);
+    if (!(self->unsettled & (1u << i)))
+      gtk_adjustment_set_value (self->adjustments[i], sm_advisor_get_knob (advisor, spins[i].knob) / spins[i].scale);
   gtk_switch_set_active (self->consensus, sm_engine_get_consensus (sm_session_get_engine (self->session)));
   self->updating = FALSE;
 }
@@ -105,24 +114,48 @@ gpu_selected_cb (SmTuningPanel *self)
   sm_session_set_knob (self->session, SM_KNOB_GPU_MODE, selected, what);
 }
 
+/* "Worker _Threads" → "Worker Threads": the title without its mnemonic. */
+static char *
+strip_mnemonic (const char *title)
+{
+  GString *plain = g_string_new (NULL);
+
+  for (const char *c = title; *c != '\0'; c++)
+    if (*c != '_' || c[1] == '_')
+      g_string_append_c (plain, *c == '_' ? *++c : *c);
+  return g_string_free (plain, FALSE);
+}
+
+static gboolean
+settle_cb (gpointer data)
+{
+  SmTuningPanel *self = data;
+
+  self->settle_id = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+    if (self->unsettled & (1u << i))
+      {
+        g_autofree char *title = strip_mnemonic (adw_preferences_row_get_title (self->spin_rows[i]));
+        g_autofree char *what = g_strdup_printf ("%s: %g", title, gtk_adjustment_get_value (self->adjustments[i]));
+
+        sm_session_set_knob (self->session, spins[i].knob,
+                             gtk_adjustment_get_value (self->adjustments[i]) * spins[i].scale, what);
+      }
+  self->unsettled = 0;
+  return G_SOURCE_REMOVE;
+}
+
 static void
 spin_changed_cb (GtkAdjustment *adjustment,
                  SmTuningPanel *self)
 {
-  g_autofree char *what = NULL;
-
   if (self->updating || self->session == NULL)
     return;
   for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
     if (self->adjustments[i] == adjustment)
-      {
-        what = g_strdup_printf ("%s: %g", adw_preferences_row_get_title (self->spin_rows[i]),
-                                gtk_adjustment_get_value (adjustment));
-        /* "Worker _Threads: 3" reads better without the mnemonic. */
-        g_strdelimit (what, "_", ' ');
-        sm_session_set_knob (self->session, spins[i].knob, gtk_adjustment_get_value (adjustment) * spins[i].scale,
-                             what);
-      }
+      self->unsettled |= 1u << i;
+  g_clear_handle_id (&self->settle_id, g_source_remove);
+  self->settle_id = g_timeout_add (SETTLE_MS, settle_cb, self);
 }
 
 static void
@@ -346,6 +379,12 @@ sm_tuning_panel_set_session (SmTuningPanel *self,
 
   if (self->session == session)
     return;
+  /* Changes still settling belong to the session they were made in. */
+  if (self->settle_id != 0)
+    {
+      g_source_remove (self->settle_id);
+      settle_cb (self);
+    }
   if (sm_session_watch (&self->session, session, self))
     {
       /* A change (here, or an applied recommendation) shows its real

@@ -131,6 +131,24 @@ knob_changed_cb (SmSession  *session,
   *changed = TRUE;
 }
 
+typedef struct
+{
+  guint  count;
+  char  *last;
+} KnobChanges;
+
+static void
+count_knob_changes (SmSession   *session,
+                    double       t,
+                    const char  *what,
+                    gboolean     ok,
+                    KnobChanges *changes)
+{
+  changes->count++;
+  g_free (changes->last);
+  changes->last = g_strdup (what);
+}
+
 static void
 count_tick (guint *ticks)
 {
@@ -213,6 +231,53 @@ test_dashboard_live (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (changed);
   g_assert_cmpuint (sm_engine_get_threads (engine), ==, 3);
+
+  /* Four clicks in a burst are one change, one event and one marker,
+   * named without the title's mnemonic. */
+  {
+    GtkSpinButton *threads = GTK_SPIN_BUTTON (find_type (find_row (GTK_WIDGET (dashboard), "Worker _Threads"),
+                                                         GTK_TYPE_SPIN_BUTTON));
+    KnobChanges changes = { 0 };
+    gulong id = g_signal_connect (session, "knob-changed", G_CALLBACK (count_knob_changes), &changes);
+
+    for (int value = 4; value <= 7; value++)
+      gtk_spin_button_set_value (threads, value);
+    until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+    while (changes.count == 0 && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+    /* Nothing more comes after the settled one. */
+    until = g_get_monotonic_time () + G_USEC_PER_SEC;
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_cmpuint (changes.count, ==, 1);
+    g_assert_cmpstr (changes.last, ==, "Worker Threads: 7");
+    g_assert_cmpuint (sm_engine_get_threads (engine), ==, 7);
+    g_signal_handler_disconnect (session, id);
+    g_free (changes.last);
+  }
+
+  /* A change of the offered load during a run is marked and recorded
+   * like a knob, once per burst, from the first rate to the last. */
+  {
+    KnobChanges changes = { 0 };
+    gulong id = g_signal_connect (session, "knob-changed", G_CALLBACK (count_knob_changes), &changes);
+    double before = sm_session_get_rate (session);
+    g_autofree char *expected = g_strdup_printf ("Offered rate: %g → %g queries/s", before, before + 30);
+
+    g_assert_true (sm_session_get_running (session));
+    for (int step = 1; step <= 3; step++)
+      sm_session_set_rate (session, before + 10 * step);
+    until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+    while (changes.count == 0 && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+    until = g_get_monotonic_time () + G_USEC_PER_SEC;
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_cmpuint (changes.count, ==, 1);
+    g_assert_cmpstr (changes.last, ==, expected);
+    g_signal_handler_disconnect (session, id);
+    g_free (changes.last);
+  }
 
   /* A model from the panel: loaded on a thread while the load runs. */
   changed = FALSE;

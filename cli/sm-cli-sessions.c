@@ -185,6 +185,11 @@ compare_sessions (SmStore    *store,
   if (info_a == NULL || info_b == NULL)
     return SM_CLI_EXIT_OK;
   differences = sm_comparison_diff_configs (info_a->config, info_b->config);
+  if (differences == NULL)
+    {
+      g_print ("\n%s\n", _("The settings of one run cannot be read: whether they differ is unknown."));
+      return SM_CLI_EXIT_OK;
+    }
   g_print ("\n%s\n", differences->len > 0 ? _("Settings that differ:") : _("Same settings and offered load."));
   for (guint i = 0; i < differences->len; i++)
     {

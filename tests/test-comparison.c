@@ -122,6 +122,16 @@ test_comparison_offered_load (void)
   g_assert_cmpstr (g_ptr_array_index (differences, 0), ==, "threads: 2 → 4");
   g_assert_cmpstr (g_ptr_array_index (differences, 1), ==, "rate: 300.0 → 600");
   g_assert_cmpstr (g_ptr_array_index (differences, 2), ==, "gpu: — → on");
+
+  /* Unreadable is not "the same". */
+  g_assert_null (sm_comparison_diff_configs (config_a, "{\"threads\":"));
+  g_assert_null (sm_comparison_diff_configs ("[1, 2]", config_b));
+  g_assert_null (sm_comparison_diff_configs (NULL, config_b));
+  {
+    g_autoptr(GPtrArray) same = sm_comparison_diff_configs (config_a, config_a);
+
+    g_assert_cmpuint (same->len, ==, 0);
+  }
 }
 
 int

@@ -219,12 +219,14 @@ sm_comparison_diff_configs (const char *config_a,
 {
   g_autoptr(JsonParser) parser_a = json_parser_new ();
   g_autoptr(JsonParser) parser_b = json_parser_new ();
-  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
   JsonObject *a = parse_object (parser_a, config_a), *b = parse_object (parser_b, config_b);
   g_autoptr(GList) keys_a = NULL, keys_b = NULL;
+  GPtrArray *lines;
 
+  /* "Nothing differs" must not stand for "cannot tell". */
   if (a == NULL || b == NULL)
-    return lines;
+    return NULL;
+  lines = g_ptr_array_new_with_free_func (g_free);
 
   keys_a = json_object_get_members (a);
   keys_b = json_object_get_members (b);

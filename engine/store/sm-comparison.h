@@ -56,7 +56,8 @@ void        sm_comparison_compute_scaled (const char   *metric,
 
 /* The settings that differ between two runs' configurations (the JSON
  * objects sessions are stored with): "key: A → B" lines, in A's key order
- * then B's own keys; empty when they match or either cannot be read. */
+ * then B's own keys; empty when they match, NULL when either is not a JSON
+ * object (a damaged or foreign database). */
 GPtrArray  *sm_comparison_diff_configs   (const char   *config_a,
                                           const char   *config_b);
 /* A run's offered load in queries per second (its config's "rate" for an

@@ -41,14 +41,13 @@ load_identity (SmMeshController  *self,
 {
   g_autofree char *data_dir = sm_paths_ensure_data_dir (error);
   g_autofree char *key_path = NULL;
+  gboolean created;
 
   if (data_dir == NULL)
     return FALSE;
   key_path = sm_identity_default_path (data_dir);
   self->trust_path = g_build_filename (data_dir, SM_TRUST_FILE_NAME, NULL);
-  if (g_file_test (key_path, G_FILE_TEST_EXISTS)
-      ? !sm_identity_load (key_path, &self->identity, error)
-      : !sm_identity_create (key_path, FALSE, &self->identity, error))
+  if (!sm_identity_load_or_create (key_path, &self->identity, &created, error))
     return FALSE;
   self->has_identity = TRUE;
   self->fingerprint = sm_identity_fingerprint (self->identity.public_key);

@@ -14,6 +14,11 @@ import sys
 
 TAP_LINE = re.compile(r'^(not ok|ok)\b[^#]*(#\s*(\w+))?', re.IGNORECASE)
 FAILED_RESULTS = {'FAIL', 'ERROR', 'TIMEOUT', 'UNEXPECTEDPASS', 'INTERRUPT'}
+# The lines that say why a program failed: a failed case, a GLib error or
+# assertion, a sanitizer's report and the first frames of its stack.
+REASON_LINE = re.compile(r'^(not ok|Bail out!)|\b(ERROR|CRITICAL|WARNING)\b|Sanitizer|runtime error|SUMMARY:'
+                         r'|^\s+#[0-9] 0x')
+MAX_REASON_LINES = 16
 
 
 def count(log_path):
@@ -49,7 +54,9 @@ def count(log_path):
             elif result in FAILED_RESULTS and f == 0:
                 f = 1
             if f:
-                failures.append(name)
+                output = (entry.get('stdout') or '') + '\n' + (entry.get('stderr') or '')
+                reasons = [l for l in output.splitlines() if REASON_LINE.search(l)]
+                failures.append((name, result, entry.get('duration'), reasons[:MAX_REASON_LINES]))
             passed, failed, skipped = passed + p, failed + f, skipped + s
     return passed, failed, skipped, failures
 
@@ -63,8 +70,11 @@ def main():
     except OSError as error:
         print(f'test-summary: cannot read the test log: {error}', file=sys.stderr)
         return 2
-    for name in failures:
-        print(f'FAILED: {name}')
+    # Last, so that a log cut to its tail still says why.
+    for name, result, duration, reasons in failures:
+        print(f'FAILED: {name} ({result} after {duration or 0:.1f} s)')
+        for reason in reasons:
+            print(f'    {reason.strip()[:300]}')
     print(f'{passed} passed, {failed} failed, {skipped} skipped')
     return 1 if failed else 0
 

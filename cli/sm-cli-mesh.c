@@ -81,18 +81,12 @@ get_identity (const char  *path,
               GError     **error)
 {
   g_autofree char *fingerprint = NULL;
+  gboolean created;
 
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      if (!sm_identity_load (path, identity, error))
-        return FALSE;
-    }
-  else
-    {
-      if (!sm_identity_create (path, FALSE, identity, error))
-        return FALSE;
-      g_print (_("Made a new key in %s\n"), path);
-    }
+  if (!sm_identity_load_or_create (path, identity, &created, error))
+    return FALSE;
+  if (created)
+    g_print (_("Made a new key in %s\n"), path);
   fingerprint = sm_identity_fingerprint (identity->public_key);
   g_print (_("public key %s\nfingerprint %s\n"), identity->public_key, fingerprint);
   return TRUE;

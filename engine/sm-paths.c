@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/* renameat2 (RENAME_NOREPLACE) */
+#define _GNU_SOURCE
+
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "sm-error.h"
@@ -36,4 +42,21 @@ sm_paths_ensure_data_dir (GError **error)
     }
 
   return g_steal_pointer (&dir);
+}
+
+int
+sm_paths_rename_noreplace (const char *from,
+                           const char *to)
+{
+  if (renameat2 (AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+    return 0;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+    return -1;
+
+  /* A file system without RENAME_NOREPLACE: link() fails on an existing
+   * name just as surely. */
+  if (link (from, to) != 0)
+    return -1;
+  g_unlink (from);
+  return 0;
 }

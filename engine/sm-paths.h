@@ -17,4 +17,9 @@ char     *sm_paths_get_data_dir    (void);
  * missing and returns its path, or NULL with @error set. */
 char     *sm_paths_ensure_data_dir (GError **error);
 
+/* rename() that never replaces what is at @to: -1 with errno EEXIST then
+ * (two processes creating the same file: the first one's stays). */
+int       sm_paths_rename_noreplace (const char *from,
+                                     const char *to);
+
 G_END_DECLS

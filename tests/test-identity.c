@@ -147,6 +147,87 @@ test_identity_corrupt (Fixture       *f,
   }
 }
 
+/* Processes making the first key at once (the app and `synmesh node` on a
+ * new machine) all end with the one key on disk; nothing temporary stays. */
+typedef struct
+{
+  const char *path;
+  GMutex      lock;
+  GCond       go;
+  gboolean    started;
+  SmIdentity  identity;
+  gboolean    created;
+  gboolean    ok;
+} Maker;
+
+static gpointer
+make_key_thread (gpointer data)
+{
+  Maker *maker = data;
+  g_autoptr(GError) error = NULL;
+
+  g_mutex_lock (&maker->lock);
+  while (!maker->started)
+    g_cond_wait (&maker->go, &maker->lock);
+  g_mutex_unlock (&maker->lock);
+  maker->ok = sm_identity_load_or_create (maker->path, &maker->identity, &maker->created, &error);
+  g_assert_no_error (error);
+  return NULL;
+}
+
+static void
+test_identity_first_use_race (Fixture       *f,
+                              gconstpointer  data)
+{
+  enum { MAKERS = 4, ROUNDS = 50 };
+
+  for (guint round = 0; round < ROUNDS; round++)
+    {
+      Maker makers[MAKERS] = { { 0 } };
+      GThread *threads[MAKERS];
+      SmIdentity on_disk;
+      guint created = 0;
+
+      for (guint i = 0; i < MAKERS; i++)
+        {
+          makers[i].path = f->path;
+          g_mutex_init (&makers[i].lock);
+          g_cond_init (&makers[i].go);
+          threads[i] = g_thread_new ("maker", make_key_thread, &makers[i]);
+        }
+      for (guint i = 0; i < MAKERS; i++)
+        {
+          g_mutex_lock (&makers[i].lock);
+          makers[i].started = TRUE;
+          g_cond_signal (&makers[i].go);
+          g_mutex_unlock (&makers[i].lock);
+        }
+      for (guint i = 0; i < MAKERS; i++)
+        g_thread_join (threads[i]);
+
+      g_assert_true (sm_identity_load (f->path, &on_disk, NULL));
+      for (guint i = 0; i < MAKERS; i++)
+        {
+          g_assert_true (makers[i].ok);
+          g_assert_cmpstr (makers[i].identity.public_key, ==, on_disk.public_key);
+          created += makers[i].created;
+          g_mutex_clear (&makers[i].lock);
+          g_cond_clear (&makers[i].go);
+        }
+      g_assert_cmpuint (created, ==, 1);
+      {
+        g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
+        const char *name;
+        guint files = 0;
+
+        while ((name = g_dir_read_name (dir)) != NULL)
+          files++;
+        g_assert_cmpuint (files, ==, 1);
+      }
+      g_assert_cmpint (g_unlink (f->path), ==, 0);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -156,6 +237,8 @@ main (int   argc,
   g_test_add ("/engine/mesh/identity/create-load", Fixture, NULL, fixture_set_up, test_identity_create_load, fixture_tear_down);
   g_test_add ("/engine/mesh/identity/too-open", Fixture, NULL, fixture_set_up, test_identity_too_open, fixture_tear_down);
   g_test_add ("/engine/mesh/identity/missing", Fixture, NULL, fixture_set_up, test_identity_missing, fixture_tear_down);
+  g_test_add ("/engine/mesh/identity/first-use-race", Fixture, NULL, fixture_set_up, test_identity_first_use_race,
+              fixture_tear_down);
   g_test_add ("/engine/mesh/identity/corrupt", Fixture, NULL, fixture_set_up, test_identity_corrupt, fixture_tear_down);
 
   return g_test_run ();

@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "sm-error.h"
 #include "sm-identity.h"
+#include "sm-paths.h"
 
 #define GROUP "CURVE"
 
@@ -50,6 +53,15 @@ sm_identity_key_is_valid (const char *text)
       && zmq_z85_decode (raw, text) != NULL;
 }
 
+static gboolean
+key_exists_error (const char  *path,
+                  GError     **error)
+{
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+               _("%s already exists; replacing it makes every peer that trusts this node refuse it"), path);
+  return FALSE;
+}
+
 gboolean
 sm_identity_create (const char  *path,
                     gboolean     replace,
@@ -60,15 +72,12 @@ sm_identity_create (const char  *path,
   g_autofree char *contents = NULL;
   gsize length;
 
+  g_autofree char *temp = NULL;
+
   g_return_val_if_fail (path != NULL && identity != NULL, FALSE);
 
   if (!replace && g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED,
-                   _("%s already exists; replacing it makes every peer that trusts this node refuse it"),
-                   path);
-      return FALSE;
-    }
+    return key_exists_error (path, error);
   if (zmq_curve_keypair (identity->public_key, identity->secret_key) != 0)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
@@ -85,15 +94,55 @@ sm_identity_create (const char  *path,
   contents = g_key_file_to_data (file, &length, NULL);
 
   /* Written whole or not at all, and never readable by others, not even
-   * for a moment: the temporary file is created 0600. */
-  if (!g_file_set_contents_full (path, contents, length,
+   * for a moment: the temporary file is created 0600.  Without @replace it
+   * is written under a name of its own and renamed only where nothing is:
+   * of two processes making the first key at once, the first one's stays
+   * and the other learns it (a key overwritten under a running node would
+   * be refused by every peer after its restart). */
+  temp = replace ? g_strdup (path) : g_strdup_printf ("%s.new-%d-%08x", path, (int) getpid (), g_random_int ());
+  if (!g_file_set_contents_full (temp, contents, length,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                  0600, error))
     {
       memset (identity, 0, sizeof *identity);
       return FALSE;
     }
+  if (!replace && sm_paths_rename_noreplace (temp, path) != 0)
+    {
+      int saved_errno = errno;
+
+      g_unlink (temp);
+      memset (identity, 0, sizeof *identity);
+      if (saved_errno == EEXIST)
+        return key_exists_error (path, error);
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO, _("Cannot write %s: %s"), path,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
   return TRUE;
+}
+
+gboolean
+sm_identity_load_or_create (const char  *path,
+                            SmIdentity  *identity,
+                            gboolean    *created,
+                            GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  *created = FALSE;
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return sm_identity_load (path, identity, error);
+  if (sm_identity_create (path, FALSE, identity, &local_error))
+    {
+      *created = TRUE;
+      return TRUE;
+    }
+  /* Another process made it meanwhile: theirs is the node's key. */
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+    return sm_identity_load (path, identity, error);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 static gboolean

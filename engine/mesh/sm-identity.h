@@ -26,12 +26,20 @@ char     *sm_identity_default_path (const char   *data_dir);
 char     *sm_identity_check_folder (const char   *path);
 
 /* Makes a new keypair and writes it to @path, atomically and 0600.  An
- * existing file is an error unless @replace (peers that trusted the old key
+ * existing file is an error (G_IO_ERROR_EXISTS) unless @replace (peers that trusted the old key
  * will refuse the new one). */
 gboolean  sm_identity_create       (const char   *path,
                                     gboolean      replace,
                                     SmIdentity   *identity,
                                     GError      **error);
+
+/* The key at @path, made (as sm_identity_create() without replacing) when
+ * there is none; @created says which.  Of two processes making it at once
+ * both end with the one that reached the disk first. */
+gboolean  sm_identity_load_or_create (const char *path,
+                                      SmIdentity *identity,
+                                      gboolean   *created,
+                                      GError    **error);
 
 /* Reads @path.  A file that others can read, malformed keys, or a public
  * key that does not belong to the secret are errors. */

@@ -20,6 +20,7 @@
 
 #include "sm-error.h"
 #include "sm-json.h"
+#include "sm-paths.h"
 #include "sm-store-private.h"
 
 /* Exports: a session as CSV or JSON, written whole or not at all, and
@@ -137,7 +138,7 @@ sm_store_write_file (const char  *path,
   if (saved_errno == 0 && temp != NULL)
     {
       if (!overwrite)
-        saved_errno = sm_store_rename_noreplace (temp, path) == 0 ? 0 : errno;
+        saved_errno = sm_paths_rename_noreplace (temp, path) == 0 ? 0 : errno;
       /* Checked again just before: only a regular file is replaced. */
       else if (!check_destination (path, TRUE, error))
         saved_errno = -1;

@@ -1,7 +1,4 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* renameat2 (RENAME_NOREPLACE) */
-#define _GNU_SOURCE
-
 #include "config.h"
 
 #define G_LOG_DOMAIN "sm-store"
@@ -249,23 +246,6 @@ migrate (sqlite3  *db,
   return TRUE;
 }
 
-int
-sm_store_rename_noreplace (const char *from,
-                           const char *to)
-{
-  if (renameat2 (AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-    return 0;
-  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-    return -1;
-
-  /* A file system without RENAME_NOREPLACE: link() fails on an existing
-   * name just as surely. */
-  if (link (from, to) != 0)
-    return -1;
-  g_unlink (from);
-  return 0;
-}
-
 /* Moves a damaged database (and its WAL and shared-memory files) aside,
  * under a name nothing has: two files kept in the same second must not
  * overwrite one another. */
@@ -293,7 +273,7 @@ move_aside (const char  *path,
             saved_errno = -1;
         }
       saved_errno = saved_errno == -1 ? EEXIST
-                                      : sm_store_rename_noreplace (path, aside) == 0 ? 0 : errno;
+                                      : sm_paths_rename_noreplace (path, aside) == 0 ? 0 : errno;
     }
   if (saved_errno != 0)
     {
@@ -306,7 +286,7 @@ move_aside (const char  *path,
       g_autofree char *from = g_strconcat (path, suffixes[i], NULL);
       g_autofree char *to = g_strconcat (aside, suffixes[i], NULL);
 
-      if (g_file_test (from, G_FILE_TEST_EXISTS) && sm_store_rename_noreplace (from, to) != 0)
+      if (g_file_test (from, G_FILE_TEST_EXISTS) && sm_paths_rename_noreplace (from, to) != 0)
         g_warning ("Cannot keep %s with %s: %s", from, aside, g_strerror (errno));
     }
 

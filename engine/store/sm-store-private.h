@@ -43,9 +43,6 @@ gboolean  sm_store_chunk_usable (sqlite3_stmt *stmt,
                                  int           n_column,
                                  int           data_column,
                                  guint        *n);
-/* rename() that never replaces what is at @to: -1 with errno EEXIST then. */
-int       sm_store_rename_noreplace (const char *from,
-                                     const char *to);
 /* Writes @data to @path whole or not at all, replacing only a regular file
  * and only when @overwrite; nothing temporary is left behind on failure. */
 

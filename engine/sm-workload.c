@@ -261,16 +261,21 @@ query_done (SmResult     *result,
       return;
     }
 
-  /* Sequentially consistent with sm_workload_stop(): either it sees this
-   * decrement, or this sees it stopping and wakes it. */
-  if (__atomic_sub_fetch (&workload->in_flight, 1, __ATOMIC_SEQ_CST) == 0 || remote)
+  /* sm_workload_stop() frees the workload once it sees no query in
+   * flight: the decrement is the last this thread does with it.  While it
+   * runs, nobody waits for the count (the stopper, should it start right
+   * now, looks again every millisecond); once it stops, and for a peer's
+   * answer that the generator replaces, the decrement is made under the
+   * lock the stopper looks with, and wakes it. */
+  if (!remote && g_atomic_int_get (&workload->running))
     {
-      if (g_atomic_int_get (&workload->running) && !remote)
-        return;
-      g_mutex_lock (&workload->lock);
-      g_cond_broadcast (&workload->changed);
-      g_mutex_unlock (&workload->lock);
+      __atomic_sub_fetch (&workload->in_flight, 1, __ATOMIC_SEQ_CST);
+      return;
     }
+  g_mutex_lock (&workload->lock);
+  __atomic_sub_fetch (&workload->in_flight, 1, __ATOMIC_SEQ_CST);
+  g_cond_broadcast (&workload->changed);
+  g_mutex_unlock (&workload->lock);
 }
 
 /* How long before a query's time the generator stops sleeping and spins. */
@@ -375,10 +380,12 @@ sm_workload_stop (SmWorkload *workload)
   if (thread != NULL)
     g_thread_join (thread);
 
-  /* Every query sent is answered before the workload goes. */
+  /* Every query sent is answered before the workload goes.  An answer
+   * that came as it stopped may have counted itself out without waking
+   * this (query_done()): the wait is bounded. */
   g_mutex_lock (&workload->lock);
   while (__atomic_load_n (&workload->in_flight, __ATOMIC_SEQ_CST) > 0)
-    g_cond_wait (&workload->changed, &workload->lock);
+    g_cond_wait_until (&workload->changed, &workload->lock, g_get_monotonic_time () + G_TIME_SPAN_MILLISECOND);
   g_mutex_unlock (&workload->lock);
 }
 

@@ -140,6 +140,30 @@ test_workload_closed_loop (void)
   g_assert_cmpuint (counts.shed, ==, 0);
 }
 
+/* A workload freed the moment it stops, again and again, with answers
+ * coming on the workers as it stops: no answer may touch it after the
+ * stop has seen the last one out (a use after free under `make asan`). */
+static void
+test_workload_stop_then_free (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (2);
+
+  for (guint round = 0; round < 200; round++)
+    {
+      SmWorkloadMode mode = round % 2 == 0 ? SM_WORKLOAD_CLOSED : SM_WORKLOAD_POISSON;
+      SmWorkload *workload = sm_workload_new (engine, mode, mode == SM_WORKLOAD_CLOSED ? 16 : 50000, round);
+      SmWorkloadCounts counts;
+
+      sm_workload_start (workload);
+      g_usleep (1000);
+      sm_workload_stop (workload);
+      sm_workload_get_counts (workload, &counts);
+      g_assert_cmpuint (counts.in_flight, ==, 0);
+      g_assert_cmpuint (counts.completed + counts.failed, ==, counts.submitted);
+      sm_workload_free (workload);
+    }
+}
+
 static double
 hit_rate_over (SmEngine   *engine,
                SmWorkload *workload)
@@ -186,6 +210,7 @@ main (int   argc,
   g_test_add_func ("/engine/workload/corpus-routes", test_workload_corpus_routes);
   g_test_add_func ("/engine/workload/open-loop-stall", test_workload_open_loop_stall);
   g_test_add_func ("/engine/workload/closed-loop", test_workload_closed_loop);
+  g_test_add_func ("/engine/workload/stop-then-free", test_workload_stop_then_free);
   g_test_add_func ("/engine/workload/unique-and-cache", test_workload_unique_and_cache);
 
   return g_test_run ();

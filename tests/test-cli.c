@@ -512,7 +512,10 @@ test_cli_run (void)
 }
 
 /* With generic kernels forced, the advisor recommends vector kernels,
- * applies them and reports the measured outcome. */
+ * applies them and reports the measured outcome.  That takes a window
+ * (2 s) to see, a tick to settle and a window to measure: 10 s leave
+ * room for a machine running other tests beside the sanitizers (6 s did
+ * not, once, with four tests at once on two cores). */
 static void
 test_cli_run_auto_apply (void)
 {
@@ -523,7 +526,7 @@ test_cli_run_auto_apply (void)
       g_test_skip ("no vector kernels on this machine");
       return;
     }
-  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--duration", "6", "--rate", "300",
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--duration", "10", "--rate", "300",
                                                    "--backend", "generic", "--auto-apply",
                                                    "--refresh-ms", "250", NULL }, &out, &err), ==, 0);
   g_assert_nonnull (strstr (out, "Kernels run without vector instructions"));

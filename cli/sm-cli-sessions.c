@@ -158,6 +158,21 @@ compare_sessions (SmStore    *store,
   double rate_a, rate_b;
   SmComparison result;
 
+  /* A session that is not there is said so, before its samples are
+   * looked for. */
+  sessions = sm_store_list_sessions (store, &error);
+  if (sessions == NULL)
+    {
+      g_printerr ("synmesh sessions: %s\n", error->message);
+      return SM_CLI_EXIT_FAILED;
+    }
+  info_a = find_session (sessions, a);
+  info_b = find_session (sessions, b);
+  if (info_a == NULL || info_b == NULL)
+    {
+      g_printerr (_("synmesh sessions: there is no session %" G_GINT64_FORMAT "\n"), info_a == NULL ? a : b);
+      return SM_CLI_EXIT_FAILED;
+    }
   if (!sm_store_compare (store, a, b, metric, 20, &pa, &pb, &error))
     {
       g_printerr ("synmesh sessions: %s\n", error->message);
@@ -179,11 +194,6 @@ compare_sessions (SmStore    *store,
 
   /* What else differed: a change in the settings or the offered load
    * explains a difference before the engine does. */
-  sessions = sm_store_list_sessions (store, NULL);
-  info_a = find_session (sessions, a);
-  info_b = find_session (sessions, b);
-  if (info_a == NULL || info_b == NULL)
-    return SM_CLI_EXIT_OK;
   differences = sm_comparison_diff_configs (info_a->config, info_b->config);
   if (differences == NULL)
     {

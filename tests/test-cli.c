@@ -572,6 +572,12 @@ test_cli_sessions (void)
   SESSIONS ("export", "2", "--format", "json", "-o", csv, "--force");
   SESSIONS ("compare", "1", "2", "--metric", "engine.throughput");
   g_assert_nonnull (strstr (out, "engine.throughput"));
+  /* A session that is not there is named as missing, not as sampleless. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "sessions", "--db", db, "compare", "1", "99", NULL }, &out, &err),
+                   ==, 1);
+  g_assert_nonnull (strstr (err, "there is no session 99"));
   SESSIONS ("prune", "--max-size", "0.001");
   g_assert_nonnull (strstr (out, "1 deleted"));
   SESSIONS ("delete", "2");

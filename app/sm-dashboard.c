@@ -213,6 +213,9 @@ live_toggled_cb (SmDashboard *self)
   gtk_button_set_icon_name (GTK_BUTTON (self->live_button),
                             live ? "media-playback-pause-symbolic" : "media-playback-start-symbolic");
   gtk_widget_set_tooltip_text (self->live_button, live ? _("Pause the Charts (Space)") : _("Follow Live (Space)"));
+  /* An icon is no name for a screen reader. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->live_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  live ? _("Pause the Charts") : _("Follow Live"), -1);
 }
 
 static void

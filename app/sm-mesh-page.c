@@ -134,6 +134,7 @@ add_peer_row (SmMeshPage           *self,
   gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
   gtk_widget_add_css_class (remove, "flat");
   gtk_widget_set_tooltip_text (remove, _("Stop Trusting This Peer"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (remove), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Stop Trusting This Peer"), -1);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (remove), "mesh.remove-peer");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (remove), "s", info->name);
   adw_action_row_add_suffix (peer->row, remove);

@@ -117,6 +117,63 @@ test_window_size_persisted (void)
   g_settings_reset (settings, "last-page");
 }
 
+/* Text a person sees in or on @widget: a label somewhere inside it. */
+static gboolean
+shows_text (GtkWidget *widget)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_visible (widget)
+      && *gtk_label_get_text (GTK_LABEL (widget)) != '\0')
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    if (shows_text (child))
+      return TRUE;
+  return FALSE;
+}
+
+/* Every control a screen reader can land on, shown on @widget, that has
+ * neither text nor an accessible name, by its path of types.  A spin
+ * button, a menu button and a drop-down are one control each: the buttons
+ * GTK builds them of are its own. */
+static void
+collect_unnamed (GtkWidget  *widget,
+                 const char *path,
+                 GPtrArray  *unnamed)
+{
+  g_autofree char *here = g_strdup_printf ("%s/%s", path, G_OBJECT_TYPE_NAME (widget));
+
+  if (!gtk_widget_get_visible (widget))
+    return;
+  if ((GTK_IS_BUTTON (widget) || GTK_IS_MENU_BUTTON (widget) || GTK_IS_DROP_DOWN (widget))
+      && (GTK_IS_DROP_DOWN (widget) || !shows_text (widget))
+      && !gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL))
+    g_ptr_array_add (unnamed, g_steal_pointer (&here));
+  else if (!GTK_IS_SPIN_BUTTON (widget) && !GTK_IS_MENU_BUTTON (widget) && !GTK_IS_DROP_DOWN (widget))
+    for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+      collect_unnamed (child, here, unnamed);
+}
+
+/* Defect 14 of issue 17: every button and drop-down on every page has a
+ * name a screen reader can say. */
+static void
+test_window_accessible_names (void)
+{
+  SmWindow *window = g_object_new (SM_TYPE_WINDOW, NULL);
+  g_autoptr(GPtrArray) unnamed = g_ptr_array_new_with_free_func (g_free);
+
+  g_object_ref (window);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  flush_events ();
+  /* Every page is in the tree, shown or not. */
+  collect_unnamed (GTK_WIDGET (window), "", unnamed);
+  for (guint i = 0; i < unnamed->len; i++)
+    g_test_message ("no accessible name: %s", (char *) g_ptr_array_index (unnamed, i));
+  g_assert_cmpuint (unnamed->len, ==, 0);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -127,6 +184,7 @@ main (int   argc,
   g_test_add_func ("/app/window/pages", test_window_pages);
   g_test_add_func ("/app/window/unknown-page", test_window_unknown_page);
   g_test_add_func ("/app/window/size-persisted", test_window_size_persisted);
+  g_test_add_func ("/app/window/accessible-names", test_window_accessible_names);
 
   return g_test_run ();
 }

@@ -327,9 +327,40 @@ sm_tuning_panel_class_init (SmTuningPanelClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, open_model_cb);
 }
 
+/* The Kernels list: a level this machine lacks is shown, greyed, with
+ * the reason, and cannot be picked (rather than picked and refused). */
+static void
+backend_item_setup_cb (GtkSignalListItemFactory *factory,
+                       GtkListItem              *item)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+backend_item_bind_cb (GtkSignalListItemFactory *factory,
+                      GtkListItem              *item)
+{
+  GtkWidget *label = gtk_list_item_get_child (item);
+  SmBackend backend = (SmBackend) gtk_list_item_get_position (item);
+  const char *reason = NULL;
+  gboolean available = backend < SM_N_BACKENDS && sm_backend_get_kernels (backend, &reason) != NULL;
+  g_autofree char *text = available || reason == NULL
+                          ? g_strdup (sm_backend_get_name (backend))
+                          : g_strdup_printf (_("%s — %s"), sm_backend_get_name (backend), reason);
+
+  gtk_label_set_text (GTK_LABEL (label), text);
+  gtk_widget_set_sensitive (label, available);
+  gtk_list_item_set_activatable (item, available);
+  gtk_list_item_set_selectable (item, available);
+}
+
 static void
 sm_tuning_panel_init (SmTuningPanel *self)
 {
+  g_autoptr(GtkListItemFactory) backend_items = gtk_signal_list_item_factory_new ();
   g_autoptr(GtkStringList) backends = gtk_string_list_new (NULL);
   g_autoptr(GtkStringList) presets = gtk_string_list_new (NULL);
 
@@ -339,6 +370,9 @@ sm_tuning_panel_init (SmTuningPanel *self)
   for (guint b = 0; b < SM_N_BACKENDS; b++)
     gtk_string_list_append (backends, sm_backend_get_name ((SmBackend) b));
   adw_combo_row_set_model (self->backend_row, G_LIST_MODEL (backends));
+  g_signal_connect (backend_items, "setup", G_CALLBACK (backend_item_setup_cb), NULL);
+  g_signal_connect (backend_items, "bind", G_CALLBACK (backend_item_bind_cb), NULL);
+  adw_combo_row_set_list_factory (self->backend_row, backend_items);
 
   for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
     {

@@ -554,6 +554,65 @@ test_recommendations_apply (void)
   remove_tmp_dir (dir);
 }
 
+/* Labels shown under @widget whose text starts with @prefix. */
+static void
+collect_labels (GtkWidget  *widget,
+                const char *prefix,
+                GPtrArray  *found)
+{
+  if (GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix))
+    g_ptr_array_add (found, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    collect_labels (child, prefix, found);
+}
+
+/* Issue 17, defect 12: the Kernels list shows a level this CPU lacks
+ * greyed out with the reason (its item is neither activatable nor
+ * selectable: a click does nothing). */
+static void
+test_tuning_kernels_list (void)
+{
+  g_autoptr(GError) error = NULL;
+  SmEngine *engine = sm_engine_new (64 * 1024 * 1024, 1, &error);
+  SmSession *session = sm_session_new (engine, NULL);
+  GtkWidget *window = gtk_window_new ();
+  SmDashboard *dashboard = SM_DASHBOARD (sm_dashboard_new ());
+  GtkWidget *row;
+  guint unavailable = 0;
+
+  sm_dashboard_set_session (dashboard, session);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (dashboard));
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-tuning", NULL));
+  row = find_row (GTK_WIDGET (dashboard), "_Kernels");
+  g_assert_true (gtk_widget_activate (row));   /* opens its list */
+  drain_main_loop (200);
+
+  for (SmBackend b = 0; b < SM_N_BACKENDS; b++)
+    {
+      const char *reason = NULL;
+      g_autofree char *prefix = g_strdup_printf ("%s — ", sm_backend_get_name (b));
+      g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+      collect_labels (row, prefix, labels);
+      if (sm_backend_get_kernels (b, &reason) != NULL)
+        {
+          g_assert_cmpuint (labels->len, ==, 0);
+          continue;
+        }
+      unavailable++;
+      g_assert_cmpuint (labels->len, ==, 1);
+      g_assert_nonnull (strstr (gtk_label_get_text (g_ptr_array_index (labels, 0)), reason));
+      g_assert_false (gtk_widget_is_sensitive (g_ptr_array_index (labels, 0)));
+    }
+  /* An x86 CPU lacks NEON, an Arm one AVX: there is always one. */
+  g_assert_cmpuint (unavailable, >, 0);
+
+  gtk_popover_popdown (GTK_POPOVER (find_type (row, GTK_TYPE_POPOVER)));
+  drain_main_loop (200);
+  close_all (window, session, engine);
+}
+
 /* The GPU from the tuning panel: uploaded off the main thread, announced,
  * and the engine runs on it; its status is on the Kernels tile. */
 static void
@@ -661,6 +720,7 @@ main (int   argc,
   g_test_add_func ("/app/recommendations/apply", SANITIZED (test_recommendations_apply));
   g_test_add_func ("/app/session/retention", test_session_retention);
   /* Shaders on lavapipe under full unwinding take minutes: not with the sanitizers. */
+  g_test_add_func ("/app/tuning/kernels-list", test_tuning_kernels_list);
   g_test_add_func ("/app/tuning/gpu", SANITIZED (test_tuning_gpu));
 
   return g_test_run ();

@@ -3,12 +3,17 @@
 
 #define G_LOG_DOMAIN "sm-simd"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "sm-cpu.h"
 #include "sm-error.h"
 #include "sm-names.h"
 #include "sm-simd.h"
+
+/* The reason below names the variable in a translatable string. */
+G_STATIC_ASSERT (sizeof SM_SIMD_DISABLE_ENV == sizeof "SM_SIMD_DISABLE");
 
 static const char * const level_names[SM_SIMD_N_LEVELS] = {
   "generic", "avx2", "avx512", "neon",
@@ -100,14 +105,14 @@ dispatch_init (gpointer data)
       const SmKernels *kernels = built_kernels (level, &needs);
 
       if (kernels == NULL)
-        d->reasons[level] = "not built for this architecture";
+        d->reasons[level] = N_("not built for this architecture");
       else if ((cpu->usable & needs) != needs)
         d->reasons[level] = (cpu->reported & needs) == needs
-                            ? "the OS does not enable its registers"
-                            : "this CPU lacks it";
+                            ? N_("the OS does not enable its registers")
+                            : N_("this CPU lacks it");
       else if (level != SM_SIMD_GENERIC && disabled != NULL &&
                g_strv_contains ((const char * const *) disabled, level_names[level]))
-        d->reasons[level] = "disabled by " SM_SIMD_DISABLE_ENV;
+        d->reasons[level] = N_("disabled by SM_SIMD_DISABLE");
       else
         {
           d->kernels[level] = kernels;
@@ -143,7 +148,7 @@ sm_simd_get_kernels_for (SmSimdLevel   level,
   g_return_val_if_fail (level < SM_SIMD_N_LEVELS, NULL);
 
   if (reason != NULL)
-    *reason = d->reasons[level];
+    *reason = d->reasons[level] != NULL ? _(d->reasons[level]) : NULL;
 
   return d->kernels[level];
 }

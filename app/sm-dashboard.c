@@ -9,6 +9,7 @@
 #include "sm-dashboard.h"
 #include "sm-metric-ids.h"
 #include "sm-report.h"
+#include "sm-spin-scroll.h"
 #include "sm-tuning-panel.h"
 
 /* Samples each series keeps until told otherwise: an hour at the default
@@ -557,6 +558,7 @@ sm_dashboard_init (SmDashboard *self)
     }
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  sm_spin_scroll_guard (GTK_WIDGET (self));
 
   gtk_flow_box_set_max_children_per_line (self->tiles, N_TILES);
   for (guint t = 0; t < N_TILES; t++)

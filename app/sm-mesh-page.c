@@ -5,6 +5,7 @@
 
 #include "sm-dialogs.h"
 #include "sm-mesh-page.h"
+#include "sm-spin-scroll.h"
 
 /* Round trips kept per peer for its sparkline: a minute at one a second. */
 #define SPARK_POINTS 60
@@ -432,6 +433,7 @@ static void
 sm_mesh_page_init (SmMeshPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  sm_spin_scroll_guard (GTK_WIDGET (self));
   self->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_row_free);
   g_signal_connect_object (self->offload_adjustment, "value-changed", G_CALLBACK (offload_changed_cb), self,
                            G_CONNECT_SWAPPED);

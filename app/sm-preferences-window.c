@@ -5,6 +5,7 @@
 
 #include "sm-paths.h"
 #include "sm-preferences-window.h"
+#include "sm-spin-scroll.h"
 
 struct _SmPreferencesWindow
 {
@@ -169,6 +170,7 @@ static void
 sm_preferences_window_init (SmPreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  sm_spin_scroll_guard (GTK_WIDGET (self));
 }
 
 SmPreferencesWindow *

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "sm-spin-scroll.h"
 #include "sm-tuning-panel.h"
 
 /* The numeric knobs: each a spin row of the template, whose title also
@@ -365,6 +366,7 @@ sm_tuning_panel_init (SmTuningPanel *self)
   g_autoptr(GtkStringList) presets = gtk_string_list_new (NULL);
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  sm_spin_scroll_guard (GTK_WIDGET (self));
 
   /* What the engine names and counts, the template cannot list. */
   for (guint b = 0; b < SM_N_BACKENDS; b++)

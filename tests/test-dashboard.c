@@ -584,6 +584,9 @@ test_tuning_kernels_list (void)
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (dashboard));
   gtk_window_present (GTK_WINDOW (window));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-tuning", NULL));
+  /* A list pops up from a row on screen: the window mapped, the panel
+   * slid in. */
+  drain_main_loop (600);
   row = find_row (GTK_WIDGET (dashboard), "_Kernels");
   g_assert_true (gtk_widget_activate (row));   /* opens its list */
   drain_main_loop (200);
@@ -610,6 +613,67 @@ test_tuning_kernels_list (void)
 
   gtk_popover_popdown (GTK_POPOVER (find_type (row, GTK_TYPE_POPOVER)));
   drain_main_loop (200);
+  close_all (window, session, engine);
+}
+
+/* Issue 17, defect 7: the wheel over a spin button the user has not
+ * clicked into scrolls the page and changes no knob; the toolbar with the
+ * load rate stays above the scrolling charts. */
+static void
+test_dashboard_wheel (void)
+{
+  g_autoptr(GError) error = NULL;
+  SmEngine *engine = sm_engine_new (64 * 1024 * 1024, 1, &error);
+  SmSession *session = sm_session_new (engine, NULL);
+  GtkWidget *window = gtk_window_new ();
+  SmDashboard *dashboard = SM_DASHBOARD (sm_dashboard_new ());
+  g_autoptr(GPtrArray) spins = g_ptr_array_new ();
+  GtkWidget *rate;
+
+  sm_dashboard_set_session (dashboard, session);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (dashboard));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 500);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-tuning", NULL));
+  drain_main_loop (600);
+
+  rate = find_type (GTK_WIDGET (dashboard), GTK_TYPE_SPIN_BUTTON);
+  g_assert_nonnull (rate);
+  g_assert_null (gtk_widget_get_ancestor (rate, GTK_TYPE_SCROLLED_WINDOW));
+
+  collect_type (GTK_WIDGET (dashboard), GTK_TYPE_SPIN_BUTTON, spins);
+  g_assert_cmpuint (spins->len, >, 5);
+  for (guint i = 0; i < spins->len; i++)
+    {
+      GtkSpinButton *spin = g_ptr_array_index (spins, i);
+      g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (spin));
+      GtkEventController *guard = NULL;
+      double before = gtk_spin_button_get_value (spin);
+      gboolean handled = FALSE;
+
+      for (guint c = 0; c < g_list_model_get_n_items (controllers); c++)
+        {
+          g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, c);
+
+          if (GTK_IS_EVENT_CONTROLLER_SCROLL (controller)
+              && gtk_event_controller_get_propagation_phase (controller) == GTK_PHASE_CAPTURE)
+            {
+              g_assert_null (guard);   /* one, however the pages nest */
+              guard = controller;
+            }
+        }
+      g_assert_nonnull (guard);
+
+      /* Not focused: the wheel is the page's. */
+      g_signal_emit_by_name (guard, "scroll", 0.0, 3.0, &handled);
+      g_assert_true (handled);
+      g_assert_cmpfloat (gtk_spin_button_get_value (spin), ==, before);
+      /* Clicked into: the wheel turns it (GTK's own handler runs). */
+      g_assert_true (gtk_widget_grab_focus (GTK_WIDGET (spin)));
+      g_signal_emit_by_name (guard, "scroll", 0.0, 3.0, &handled);
+      g_assert_false (handled);
+    }
+
   close_all (window, session, engine);
 }
 
@@ -720,6 +784,7 @@ main (int   argc,
   g_test_add_func ("/app/recommendations/apply", SANITIZED (test_recommendations_apply));
   g_test_add_func ("/app/session/retention", test_session_retention);
   /* Shaders on lavapipe under full unwinding take minutes: not with the sanitizers. */
+  g_test_add_func ("/app/dashboard/wheel", test_dashboard_wheel);
   g_test_add_func ("/app/tuning/kernels-list", test_tuning_kernels_list);
   g_test_add_func ("/app/tuning/gpu", SANITIZED (test_tuning_gpu));
 

@@ -45,6 +45,7 @@ typedef struct
 typedef struct
 {
   const char *title;
+  const char *file_name;   /* of its export, the same in every language */
   const char *unit;
   gboolean    log_scale;
   SeriesSpec  series[3];
@@ -53,13 +54,13 @@ typedef struct
 enum { CHART_LATENCY, CHART_THROUGHPUT, CHART_POOL, CHART_FRAGMENTATION, CHART_QUEUE, N_CHARTS };
 
 static const ChartSpec chart_specs[N_CHARTS] = {
-  { N_("End-to-end latency"), "µs", TRUE,
+  { N_("End-to-end latency"), "latency", "µs", TRUE,
     { { SM_METRIC_ID_LATENCY_P50, "p50", FALSE }, { SM_METRIC_ID_LATENCY_P90, "p90", FALSE }, { SM_METRIC_ID_LATENCY_P99, "p99", FALSE } } },
-  { N_("Throughput"), "ops/s", FALSE, { { SM_METRIC_ID_THROUGHPUT, N_("answered"), FALSE } } },
-  { N_("Memory pool"), "MiB", FALSE,
+  { N_("Throughput"), "throughput", "ops/s", FALSE, { { SM_METRIC_ID_THROUGHPUT, N_("answered"), FALSE } } },
+  { N_("Memory pool"), "memory-pool", "MiB", FALSE,
     { { SM_METRIC_ID_POOL_IN_USE, N_("in use"), FALSE }, { SM_METRIC_ID_POOL_RESERVED, N_("reserved"), FALSE }, { SM_METRIC_ID_POOL_LIMIT, N_("limit"), TRUE } } },
-  { N_("Fragmentation"), "%", FALSE, { { SM_METRIC_ID_POOL_FRAGMENTATION, N_("fragmentation"), FALSE } } },
-  { N_("Queue and batches"), "", FALSE,
+  { N_("Fragmentation"), "fragmentation", "%", FALSE, { { SM_METRIC_ID_POOL_FRAGMENTATION, N_("fragmentation"), FALSE } } },
+  { N_("Queue and batches"), "queue-and-batches", "", FALSE,
     { { SM_METRIC_ID_QUEUE_DEPTH, N_("queue depth"), FALSE }, { SM_METRIC_ID_MEAN_BATCH, N_("mean batch"), FALSE } } },
 };
 
@@ -398,13 +399,7 @@ charts_chosen_cb (GtkNativeDialog *chooser,
       g_autoptr(GError) error = NULL;
       g_autofree char *done = NULL;
 
-      for (guint c = 0; c < N_CHARTS && error == NULL; c++)
-        {
-          g_autofree char *name = g_strdup_printf ("synaptic-mesh-%u.%s", c + 1, format);
-          g_autofree char *path = g_build_filename (dir, name, NULL);
-
-          sm_chart_export (self->charts[c], path, 1200, 400, &error);
-        }
+      sm_dashboard_export_charts (self, dir, format, &error);
       done = error != NULL ? g_strdup_printf (_("Charts not written: %s"), error->message)
                            : g_strdup_printf (_("%d charts written to %s"), N_CHARTS, dir);
       show_toast (self, done);
@@ -693,6 +688,23 @@ sm_dashboard_add_marker (SmDashboard *self,
 {
   for (guint c = 0; c < N_CHARTS; c++)
     sm_chart_add_marker (self->charts[c], t);
+}
+
+gboolean
+sm_dashboard_export_charts (SmDashboard  *self,
+                            const char   *dir,
+                            const char   *format,
+                            GError      **error)
+{
+  for (guint c = 0; c < N_CHARTS; c++)
+    {
+      g_autofree char *name = g_strdup_printf ("synaptic-mesh-%s.%s", chart_specs[c].file_name, format);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (!sm_chart_export (self->charts[c], path, 1200, 400, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean

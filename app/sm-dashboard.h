@@ -37,6 +37,12 @@ void        sm_dashboard_add_marker    (SmDashboard *self,
 SmChart    *sm_dashboard_get_chart     (SmDashboard *self,
                                         guint        index);
 guint       sm_dashboard_get_n_charts  (SmDashboard *self);
+/* Each chart as shown, into @dir as synaptic-mesh-CHART.@format ("png" or
+ * "svg"), named by chart: synaptic-mesh-latency.png, …-throughput.png. */
+gboolean    sm_dashboard_export_charts (SmDashboard *self,
+                                        const char  *dir,
+                                        const char  *format,
+                                        GError     **error);
 /* The session report (PDF): the charts as shown and the recommendations. */
 gboolean    sm_dashboard_write_report  (SmDashboard *self,
                                         const char  *path,

@@ -308,6 +308,24 @@ test_dashboard_live (void)
     g_rmdir (dir);
   }
 
+  /* The charts as files, named by chart (not synaptic-mesh-1…5). */
+  {
+    g_autofree char *dir = g_dir_make_tmp ("synmesh-charts-XXXXXX", NULL);
+    static const char * const names[] = { "latency", "throughput", "memory-pool", "fragmentation",
+                                          "queue-and-batches" };
+
+    g_assert_true (sm_dashboard_export_charts (dashboard, dir, "svg", &error));
+    g_assert_no_error (error);
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        g_autofree char *name = g_strdup_printf ("synaptic-mesh-%s.svg", names[i]);
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+
+        g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+      }
+    remove_tmp_dir (dir);
+  }
+
   /* The window picker: the whole session starts at zero. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.show-window", "u", 3));
   g_assert_cmpfloat (sm_chart_get_view (sm_dashboard_get_chart (dashboard, 0))->t0, ==, 0);

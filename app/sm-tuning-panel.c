@@ -168,11 +168,29 @@ consensus_cb (SmTuningPanel *self)
   sm_engine_set_consensus (sm_session_get_engine (self->session), gtk_switch_get_active (self->consensus));
 }
 
+/* What the chosen arrivals mean, under their row (one text for the mode
+ * shown, not one for a mode that is not). */
+static void
+describe_mode (SmTuningPanel *self)
+{
+  static const char * const descriptions[] = {
+    N_("Queries arrive at random, at the toolbar's rate on average, as requests from many users do"),
+    N_("Queries arrive evenly spaced, at the toolbar's rate"),
+    N_("The toolbar's rate is the number of queries kept outstanding: each answer sends the next"),
+  };
+  guint mode = adw_combo_row_get_selected (self->mode_row);
+
+  G_STATIC_ASSERT (SM_WORKLOAD_POISSON == 0 && SM_WORKLOAD_CONSTANT == 1 && SM_WORKLOAD_CLOSED == 2);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->mode_row),
+                               mode < G_N_ELEMENTS (descriptions) ? _(descriptions[mode]) : "");
+}
+
 static void
 workload_changed_cb (SmTuningPanel *self)
 {
   double mix[SM_N_DOMAINS];
 
+  describe_mode (self);
   if (self->updating || self->session == NULL)
     return;
   for (guint d = 0; d < SM_N_DOMAINS; d++)
@@ -367,6 +385,7 @@ sm_tuning_panel_init (SmTuningPanel *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   sm_spin_scroll_guard (GTK_WIDGET (self));
+  describe_mode (self);
 
   /* What the engine names and counts, the template cannot list. */
   for (guint b = 0; b < SM_N_BACKENDS; b++)

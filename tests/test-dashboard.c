@@ -695,6 +695,25 @@ test_dashboard_wheel (void)
   close_all (window, session, engine);
 }
 
+/* Issue 17, defect 15: the text under the arrivals describes the mode
+ * chosen (it described closed loop while Poisson was selected). */
+static void
+test_tuning_workload_text (void)
+{
+  static const char * const says[] = { "at random", "evenly spaced", "outstanding" };
+  GtkWidget *panel = g_object_ref_sink (sm_tuning_panel_new ());
+  GtkWidget *row = find_row (panel, "_Arrivals");
+
+  for (guint mode = 0; mode < G_N_ELEMENTS (says); mode++)
+    {
+      adw_combo_row_set_selected (ADW_COMBO_ROW (row), mode);
+      for (guint other = 0; other < G_N_ELEMENTS (says); other++)
+        g_assert_true ((strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), says[other]) != NULL)
+                       == (other == mode));
+    }
+  g_object_unref (panel);
+}
+
 /* The GPU from the tuning panel: uploaded off the main thread, announced,
  * and the engine runs on it; its status is on the Kernels tile. */
 static void
@@ -803,6 +822,7 @@ main (int   argc,
   g_test_add_func ("/app/session/retention", test_session_retention);
   /* Shaders on lavapipe under full unwinding take minutes: not with the sanitizers. */
   g_test_add_func ("/app/dashboard/wheel", test_dashboard_wheel);
+  g_test_add_func ("/app/tuning/workload-text", test_tuning_workload_text);
   g_test_add_func ("/app/tuning/kernels-list", test_tuning_kernels_list);
   g_test_add_func ("/app/tuning/gpu", SANITIZED (test_tuning_gpu));
 

@@ -319,6 +319,21 @@ sm_cli_run (int    argc,
   sm_workload_stop (workload);
   sm_monitor_stop (monitor);
   elapsed = (g_get_monotonic_time () - started) / 1e6;
+  /* A change applied too near the end has no measured outcome: said so,
+   * rather than left out as if nothing had been applied. */
+  {
+    g_autoptr(GPtrArray) recommendations = sm_advisor_list (advisor);
+    double window_s = MAX (2, 2000 / MAX (1, refresh_ms)) * refresh_ms / 1e3;
+
+    for (guint i = 0; i < recommendations->len; i++)
+      {
+        SmRecommendation *rec = g_ptr_array_index (recommendations, i);
+
+        if (rec->status == SM_RECOMMENDATION_APPLIED && rec->outcome == NULL)
+          g_print (_("◀ outcome of “%s”: not measured, the run ended less than %.1f s after the change "
+                     "(a longer --duration measures it)\n"), rec->action, window_s + refresh_ms / 1e3);
+      }
+  }
   g_clear_pointer (&advisor, sm_advisor_free);
   if (recorder != NULL)
     {

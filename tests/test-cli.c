@@ -532,6 +532,16 @@ test_cli_run_auto_apply (void)
   g_assert_nonnull (strstr (out, "Kernels run without vector instructions"));
   g_assert_nonnull (strstr (out, "applied: Switch the kernels to auto"));
   g_assert_nonnull (strstr (out, "outcome of “Switch the kernels to auto"));
+
+  /* Applied too near the end (seeing takes 2 s, measuring 2.25 s more):
+   * the outcome is said to be unmeasured. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--duration", "3", "--rate", "300",
+                                                   "--backend", "generic", "--auto-apply", "--no-store",
+                                                   "--refresh-ms", "250", NULL }, &out, &err), ==, 0);
+  if (strstr (out, "applied: Switch the kernels to auto") != NULL)
+    g_assert_nonnull (strstr (out, "not measured, the run ended"));
 }
 
 /* Two recorded runs, then every sessions verb on them. */

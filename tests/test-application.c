@@ -73,6 +73,9 @@ actions_steps_cb (SmApplication *app)
   g_assert_true (SM_IS_WINDOW (window));
   flush_events ();
 
+  /* The About dialog's icon, installed or not (issue 17, defect 13). */
+  g_assert_true (gtk_icon_theme_has_icon (gtk_icon_theme_get_for_display (gtk_widget_get_display (GTK_WIDGET (window))),
+                                          APP_ID));
   g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
   flush_events ();
   close_shown (SM_TYPE_ABOUT);

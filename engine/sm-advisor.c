@@ -266,12 +266,41 @@ pool_propose (SmAdvisor *a, const double *v, Proposal *p)
   return TRUE;
 }
 
+/* A value as people read it: a latency (µs) in the unit that suits it,
+ * ns to s, as the charts write it by default; no space before no unit
+ * ("1.8 → 1.0", not "1.8  → 1.0 "). */
+static char *
+format_value (double      value,
+              const char *unit)
+{
+  if (isnan (value))
+    return g_strdup ("—");
+  if (g_strcmp0 (unit, "µs") == 0)
+    {
+      double magnitude = fabs (value);
+
+      if (magnitude >= 1e6)
+        value /= 1e6, unit = "s";
+      else if (magnitude >= 1e3)
+        value /= 1e3, unit = "ms";
+      else if (magnitude < 1 && magnitude > 0)
+        value *= 1e3, unit = "ns";
+    }
+  if (unit == NULL || *unit == '\0')
+    return g_strdup_printf ("%.*f", fabs (value) >= 100 ? 0 : 1, value);
+  return g_strdup_printf ("%.*f %s", fabs (value) >= 100 ? 0 : 1, value, unit);
+}
+
 static gboolean
 latency_condition (SmAdvisor *a, const double *v, char **evidence)
 {
+  g_autofree char *p99 = NULL, *target = NULL;
+
   if (!(V (M_P99) > a->target_us))
     return FALSE;
-  *evidence = g_strdup_printf (_("p99 latency is %.0f µs, above the %.0f µs target"), V (M_P99), a->target_us);
+  p99 = format_value (V (M_P99), "µs");
+  target = format_value (a->target_us, "µs");
+  *evidence = g_strdup_printf (_("p99 latency is %s, above the %s target"), p99, target);
   return TRUE;
 }
 
@@ -371,13 +400,15 @@ batch_propose (SmAdvisor *a, const double *v, Proposal *p)
 static gboolean
 trend_condition (SmAdvisor *a, const double *v, char **evidence)
 {
+  g_autofree char *slope = NULL, *average = NULL;
   SmTrend trend;
 
   if (!sm_monitor_get_trend (a->monitor, a->metrics[M_P99], &trend) || trend.samples < a->window ||
       !(trend.slope_per_s > 0.05 * trend.ewma) || !(trend.ewma > 0.5 * a->target_us))
     return FALSE;
-  *evidence = g_strdup_printf (_("p99 latency rises by %.0f µs per second (from an average of %.0f µs)"),
-                               trend.slope_per_s, trend.ewma);
+  slope = format_value (trend.slope_per_s, "µs");
+  average = format_value (trend.ewma, "µs");
+  *evidence = g_strdup_printf (_("p99 latency rises by %s per second (from an average of %s)"), slope, average);
   return TRUE;
 }
 
@@ -400,11 +431,14 @@ static gboolean
 peer_condition (SmAdvisor *a, const double *v, char **evidence)
 {
   double here = V (M_QUEUE_P50) + V (M_INFERENCE_P50);
+  g_autofree char *remote = NULL, *local = NULL;
 
   if (!(V (M_REMOTE_P50) > 2 * here))
     return FALSE;
-  *evidence = g_strdup_printf (_("Queries sent to peers take %.0f µs (p50), %.1f× the %.0f µs one waits and runs for here"),
-                               V (M_REMOTE_P50), V (M_REMOTE_P50) / here, here);
+  remote = format_value (V (M_REMOTE_P50), "µs");
+  local = format_value (here, "µs");
+  *evidence = g_strdup_printf (_("Queries sent to peers take %s (p50), %.1f× the %s one waits and runs for here"),
+                               remote, V (M_REMOTE_P50) / here, local);
   return TRUE;
 }
 
@@ -678,14 +712,6 @@ notify (SmAdvisor        *a,
     a->func (a, sm_recommendation_copy (rec), outcome, a->user_data);
 }
 
-static char *
-format_value (double      value,
-              const char *unit)
-{
-  if (isnan (value))
-    return g_strdup ("—");
-  return g_strdup_printf ("%.*f %s", fabs (value) >= 100 ? 0 : 1, value, unit);
-}
 
 void
 sm_advisor_evaluate (SmAdvisor         *a,

@@ -231,8 +231,14 @@ test_advisor_latency_target (void)
   sm_advisor_set_latency_target (s.advisor, 5000);
   rec = fire_apply_measure (&s, "latency-target");
   g_assert_cmpuint (sm_engine_get_max_wait_us (s.engine), ==, 15000);
-  g_test_message ("outcome: %s", rec->outcome);
+  g_test_message ("evidence: %s; outcome: %s", rec->evidence, rec->outcome);
   g_assert_nonnull (strstr (rec->outcome, "p99"));
+  /* Latencies in the unit that suits them (issue 17, defect 9), not
+   * "5000 µs"; no stray spaces. */
+  g_assert_nonnull (strstr (rec->evidence, "above the 5.0 ms target"));
+  g_assert_nonnull (strstr (rec->outcome, " ms"));
+  g_assert_null (strstr (rec->evidence, "  "));
+  g_assert_null (strstr (rec->outcome, "  "));
   g_assert_cmpfloat (rec->after, <, rec->before);
   g_assert_false (rec->worse);
   scenario_clear (&s);

@@ -8,6 +8,7 @@
 #include "sm-chart.h"
 #include "sm-dashboard.h"
 #include "sm-metric-ids.h"
+#include "sm-metric-series.h"
 #include "sm-report.h"
 #include "sm-spin-scroll.h"
 #include "sm-tuning-panel.h"
@@ -545,7 +546,8 @@ sm_dashboard_init (SmDashboard *self)
 
       self->charts[c] = SM_CHART (sm_chart_new (_(spec->title), spec->unit));
       for (guint s = 0; s < G_N_ELEMENTS (spec->series) && spec->series[s].metric != NULL; s++)
-        sm_chart_add_series (self->charts[c], sm_chart_series_new (_(spec->series[s].name), HISTORY),
+        sm_chart_add_series (self->charts[c], sm_metric_series_new (spec->series[s].metric, _(spec->series[s].name),
+                                                                    HISTORY),
                              spec->series[s].dashed);
       sm_chart_set_log_scale (self->charts[c], spec->log_scale);
       gtk_widget_set_hexpand (GTK_WIDGET (self->charts[c]), TRUE);

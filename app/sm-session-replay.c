@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "sm-metric-ids.h"
+#include "sm-metric-series.h"
 #include "sm-session-replay.h"
 #include "sm-store-async.h"
 
@@ -167,7 +168,9 @@ sm_session_replay_init (SmSessionReplay *self)
     {
       self->charts[c] = SM_CHART (sm_chart_new (_(replay_charts[c].title), replay_charts[c].unit));
       for (guint s = 0; s < G_N_ELEMENTS (replay_charts[c].metrics) && replay_charts[c].metrics[s] != NULL; s++)
-        sm_chart_add_series (self->charts[c], sm_chart_series_new (_(replay_charts[c].names[s]), REPLAY_POINTS),
+        sm_chart_add_series (self->charts[c],
+                             sm_metric_series_new (replay_charts[c].metrics[s], _(replay_charts[c].names[s]),
+                                                   REPLAY_POINTS),
                              c == 2 && s == 1);
       sm_chart_set_log_scale (self->charts[c], replay_charts[c].log_scale);
       gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, 220);

@@ -275,6 +275,23 @@ test_chart_render_toggle (void)
   g_assert_false (has_color (surface, &layout, rgb_b));
   g_assert_cmpfloat (sm_chart_layout_time_at (&layout, &view, layout.plot.x + layout.plot.width / 2), ==, 30);
 
+  /* A series with a colour of its own is drawn in it, not in its
+   * position's: alone in the chart, b keeps the third colour. */
+  {
+    double rgb_c[3];
+
+    sm_chart_series_set_color (b, 2);
+    sm_chart_series_color (2, FALSE, rgb_c);
+    view.series[0] = b;
+    view.hidden[0] = FALSE;
+    view.n_series = 1;
+    cairo_set_source_rgb (cr, 1, 1, 1);
+    cairo_paint (cr);
+    sm_chart_render (cr, 600, 240, &view, &layout);
+    g_assert_true (has_color (surface, &layout, rgb_c));
+    g_assert_false (has_color (surface, &layout, rgb_a));
+  }
+
   cairo_destroy (cr);
   cairo_surface_destroy (surface);
 }

@@ -9,6 +9,8 @@
 #include "gtk-test-util.h"
 #include "sm-dashboard.h"
 #include "sm-gpu.h"
+#include "sm-metric-ids.h"
+#include "sm-metric-series.h"
 #include "sm-recommendations-page.h"
 #include "sm-session-comparison.h"
 #include "sm-session-replay.h"
@@ -695,6 +697,38 @@ test_dashboard_wheel (void)
   close_all (window, session, engine);
 }
 
+/* Issue 17, defect 3: a series keeps its colour across views, whatever
+ * its position in its chart (p99 was green live, orange in replay). */
+static void
+test_chart_colors_by_metric (void)
+{
+  SmDashboard *dashboard = SM_DASHBOARD (g_object_ref_sink (sm_dashboard_new ()));
+  SmSessionReplay *replay = SM_SESSION_REPLAY (g_object_ref_sink (sm_session_replay_new ()));
+  /* chart, series: live (dashboard) and replay */
+  static const struct { guint live_chart, live_series, replay_chart, replay_series; } same[] = {
+    { 0, 0, 0, 0 },   /* p50 */
+    { 0, 2, 0, 1 },   /* p99: third live, second in replay */
+    { 2, 0, 2, 0 },   /* pool in use */
+    { 2, 2, 2, 1 },   /* pool limit */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (same); i++)
+    {
+      SmChartSeries *live = sm_chart_get_series (sm_dashboard_get_chart (dashboard, same[i].live_chart),
+                                                 same[i].live_series);
+      SmChartSeries *again = sm_chart_get_series (sm_session_replay_get_chart (replay, same[i].replay_chart),
+                                                  same[i].replay_series);
+
+      g_assert_cmpstr (sm_chart_series_get_name (live), ==, sm_chart_series_get_name (again));
+      g_assert_cmpint (sm_chart_series_get_color (live), >=, 0);
+      g_assert_cmpint (sm_chart_series_get_color (live), ==, sm_chart_series_get_color (again));
+    }
+  /* Different in one chart. */
+  g_assert_cmpint (sm_metric_series_color (SM_METRIC_ID_LATENCY_P99), !=, sm_metric_series_color (SM_METRIC_ID_LATENCY_P50));
+  g_object_unref (replay);
+  g_object_unref (dashboard);
+}
+
 /* Issue 17, defect 15: the text under the arrivals describes the mode
  * chosen (it described closed loop while Poisson was selected). */
 static void
@@ -822,6 +856,7 @@ main (int   argc,
   g_test_add_func ("/app/session/retention", test_session_retention);
   /* Shaders on lavapipe under full unwinding take minutes: not with the sanitizers. */
   g_test_add_func ("/app/dashboard/wheel", test_dashboard_wheel);
+  g_test_add_func ("/app/chart/colors-by-metric", test_chart_colors_by_metric);
   g_test_add_func ("/app/tuning/workload-text", test_tuning_workload_text);
   g_test_add_func ("/app/tuning/kernels-list", test_tuning_kernels_list);
   g_test_add_func ("/app/tuning/gpu", SANITIZED (test_tuning_gpu));

@@ -21,6 +21,16 @@
 static const guint32 light_colors[] = { 0x1c71d8, 0xc64600, 0x26a269, 0x813d9c, 0xa51d2d, 0x986a44, 0x1a5fb4, 0x63452c };
 static const guint32 dark_colors[]  = { 0x62a0ea, 0xffa348, 0x57e389, 0xc061cb, 0xf66151, 0xcdab8f, 0x99c1f1, 0xdeddda };
 
+/* Series @s's palette slot: its own, else its position. */
+static guint
+color_slot (const SmChartView *view,
+            guint              s)
+{
+  int slot = sm_chart_series_get_color (view->series[s]);
+
+  return slot >= 0 ? (guint) slot : s;
+}
+
 void
 sm_chart_series_color (guint     index,
                        gboolean  dark,
@@ -205,7 +215,7 @@ draw_head (cairo_t           *cr,
       const char *name = sm_chart_series_get_name (view->series[s]);
       double rgb[3];
 
-      sm_chart_series_color (s, view->dark, rgb);
+      sm_chart_series_color (color_slot (view, s), view->dark, rgb);
       cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
       cairo_rectangle (cr, x + 0.5, HEAD_HEIGHT - 16.5, 9, 9);
       /* A hidden series keeps a hollow swatch to click. */
@@ -297,7 +307,7 @@ set_series_source (cairo_t           *cr,
 {
   double rgb[3];
 
-  sm_chart_series_color (index, view->dark, rgb);
+  sm_chart_series_color (color_slot (view, index), view->dark, rgb);
   cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
 }
 

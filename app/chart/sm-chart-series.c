@@ -10,6 +10,7 @@
 struct _SmChartSeries
 {
   char   *name;
+  int     color;      /* palette slot; -1: by position in its chart */
   gsize   capacity;
   gsize   start;      /* index of the oldest sample */
   gsize   length;
@@ -26,10 +27,24 @@ sm_chart_series_new (const char *name,
   g_return_val_if_fail (capacity > 0, NULL);
 
   series->name = g_strdup (name);
+  series->color = -1;
   series->capacity = capacity;
   series->t = g_new (double, capacity);
   series->v = g_new (double, capacity);
   return series;
+}
+
+void
+sm_chart_series_set_color (SmChartSeries *series,
+                           int            slot)
+{
+  series->color = slot;
+}
+
+int
+sm_chart_series_get_color (SmChartSeries *series)
+{
+  return series->color;
 }
 
 void

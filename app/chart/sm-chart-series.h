@@ -23,6 +23,12 @@ typedef struct
 
 SmChartSeries *sm_chart_series_new      (const char    *name,
                                          gsize          capacity);
+/* The palette slot the series is drawn in, whatever its position in its
+ * chart: what it measures keeps one colour live, in replay and in exports.
+ * -1 (the default): by position. */
+void           sm_chart_series_set_color (SmChartSeries *series,
+                                          int            slot);
+int            sm_chart_series_get_color (SmChartSeries *series);
 void           sm_chart_series_free     (SmChartSeries *series);
 const char    *sm_chart_series_get_name (SmChartSeries *series);
 gsize          sm_chart_series_get_length (SmChartSeries *series);

@@ -453,6 +453,15 @@ sm_chart_set_log_scale (SmChart  *self,
 }
 
 void
+sm_chart_clear_markers (SmChart *self)
+{
+  g_return_if_fail (SM_IS_CHART (self));
+
+  self->view.n_markers = 0;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
 sm_chart_add_marker (SmChart *self,
                      double   t)
 {

@@ -45,6 +45,7 @@ void           sm_chart_set_log_scale  (SmChart       *self,
 /* A vertical marker (a knob changed) at @t seconds. */
 void           sm_chart_add_marker     (SmChart       *self,
                                         double         t);
+void           sm_chart_clear_markers  (SmChart       *self);
 
 /* The selected range [t0, t1], or FALSE. */
 gboolean       sm_chart_get_selection  (SmChart       *self,

@@ -8,17 +8,24 @@
 #include "sm-session-replay.h"
 #include "sm-store-async.h"
 
-/* What a replay charts: metric, legend name; per chart. */
+/* What a replay charts, as the dashboard did live: metric, legend name;
+ * per chart, with the series drawn dashed (a limit), or -1. */
 static const struct {
   const char *title;
   const char *unit;
   gboolean    log_scale;
-  const char *metrics[2];
-  const char *names[2];
+  const char *metrics[3];
+  const char *names[3];
+  int         dashed;
 } replay_charts[] = {
-  { N_("End-to-end latency"), "µs", TRUE, { SM_METRIC_ID_LATENCY_P50, SM_METRIC_ID_LATENCY_P99 }, { "p50", "p99" } },
-  { N_("Throughput"), "ops/s", FALSE, { SM_METRIC_ID_THROUGHPUT, NULL }, { N_("answered"), NULL } },
-  { N_("Memory pool"), "MiB", FALSE, { SM_METRIC_ID_POOL_IN_USE, SM_METRIC_ID_POOL_LIMIT }, { N_("in use"), N_("limit") } },
+  { N_("End-to-end latency"), "µs", TRUE, { SM_METRIC_ID_LATENCY_P50, SM_METRIC_ID_LATENCY_P90, SM_METRIC_ID_LATENCY_P99 },
+    { "p50", "p90", "p99" }, -1 },
+  { N_("Throughput"), "ops/s", FALSE, { SM_METRIC_ID_THROUGHPUT }, { N_("answered") }, -1 },
+  { N_("Memory pool"), "MiB", FALSE, { SM_METRIC_ID_POOL_IN_USE, SM_METRIC_ID_POOL_RESERVED, SM_METRIC_ID_POOL_LIMIT },
+    { N_("in use"), N_("reserved"), N_("limit") }, 2 },
+  { N_("Fragmentation"), "%", FALSE, { SM_METRIC_ID_POOL_FRAGMENTATION }, { N_("fragmentation") }, -1 },
+  { N_("Queue and batches"), "", FALSE, { SM_METRIC_ID_QUEUE_DEPTH, SM_METRIC_ID_MEAN_BATCH },
+    { N_("queue depth"), N_("mean batch") }, -1 },
 };
 
 /* Buckets read per series: a point every pixel or two of a wide chart,
@@ -78,6 +85,30 @@ read_cb (GObject      *source,
     }
   sm_chart_set_window (read->chart, 0);
   sm_chart_samples_added (read->chart);
+}
+
+/* The changes made during the session, marked where they were made, as
+ * they were live. */
+static void
+events_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  static const char * const marked[] = { "knob", "load", "model", "workload", NULL };
+  g_autoptr(GPtrArray) events = sm_store_list_finish (NULL, result, NULL);
+  SmSessionReplay *self = user_data;
+
+  /* Cancelled (@self may be gone), or unreadable: no markers. */
+  if (events == NULL)
+    return;
+  for (guint i = 0; i < events->len; i++)
+    {
+      SmStoreEvent *event = g_ptr_array_index (events, i);
+
+      if (g_strv_contains (marked, event->kind ?: ""))
+        for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
+          sm_chart_add_marker (self->charts[c], event->t_ms / 1000.0);
+    }
 }
 
 static void
@@ -171,7 +202,7 @@ sm_session_replay_init (SmSessionReplay *self)
         sm_chart_add_series (self->charts[c],
                              sm_metric_series_new (replay_charts[c].metrics[s], _(replay_charts[c].names[s]),
                                                    REPLAY_POINTS),
-                             c == 2 && s == 1);
+                             replay_charts[c].dashed == (int) s);
       sm_chart_set_log_scale (self->charts[c], replay_charts[c].log_scale);
       gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, 220);
       gtk_box_append (self->box, GTK_WIDGET (self->charts[c]));
@@ -225,6 +256,9 @@ sm_session_replay_show (SmSessionReplay     *self,
   /* Session time runs from 0 to its length (an unfinished one: until now). */
   length = (info->ended_ms > 0 ? info->ended_ms : g_get_real_time () / 1000) - info->started_ms;
   gtk_label_set_text (self->title, info->name);
+  for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
+    sm_chart_clear_markers (self->charts[c]);
+  sm_store_list_events_async (store, info->id, self->cancellable, events_cb, self);
   for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
     for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
       {

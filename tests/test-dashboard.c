@@ -455,6 +455,19 @@ test_recommendations_apply (void)
     while (sm_chart_series_get_length (replayed) == 0 && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);
     g_assert_cmpuint (sm_chart_series_get_length (replayed), >, 0);
+
+    /* Replay shows what the dashboard showed (issue 17, defect 4): p90
+     * too, the fragmentation and queue charts, and the applied change
+     * marked on every chart. */
+    g_assert_cmpuint (sm_chart_get_n_series (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay), 0)), ==, 3);
+    g_assert_cmpstr (sm_chart_series_get_name (sm_chart_get_series (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay),
+                                                                                                  4), 1)),
+                     ==, "mean batch");
+    while (sm_chart_get_view (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay), 4))->n_markers == 0
+           && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+    for (guint c = 0; c < 5; c++)
+      g_assert_cmpuint (sm_chart_get_view (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay), c))->n_markers, >=, 1);
   }
   /* A second run, and the two compared from the page: both selected by
    * their check buttons, charted from their starts. */

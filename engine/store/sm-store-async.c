@@ -169,8 +169,14 @@ sm_store_read_metric_finish (SmStore       *store,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* ---- lists: session < 0 lists sessions, else that session's
- * recommendations ---- */
+/* ---- lists: of sessions, or of one session's recommendations or
+ * events ---- */
+
+typedef struct
+{
+  gint64   session;
+  gboolean events;
+} ListRequest;
 
 static void
 list_op (GTask        *task,
@@ -178,10 +184,11 @@ list_op (GTask        *task,
          gpointer      data,
          GCancellable *cancellable)
 {
-  gint64 session = *(gint64 *) data;
+  ListRequest *r = data;
   GError *error = NULL;
-  GPtrArray *list = session < 0 ? sm_store_list_sessions (store, &error)
-                                : sm_store_list_recommendations (store, session, &error);
+  GPtrArray *list = r->session < 0 ? sm_store_list_sessions (store, &error)
+                    : r->events    ? sm_store_list_events (store, r->session, &error)
+                                   : sm_store_list_recommendations (store, r->session, &error);
 
   if (list == NULL)
     g_task_return_error (task, error);
@@ -197,8 +204,8 @@ sm_store_list_sessions_async (SmStore             *store,
 {
   g_return_if_fail (store != NULL);
 
-  run_op (store, sm_store_list_finish, FALSE, list_op, g_memdup2 (&(gint64) { -1 }, sizeof (gint64)), g_free,
-          cancellable, callback, user_data);
+  run_op (store, sm_store_list_finish, FALSE, list_op, g_memdup2 (&(ListRequest) { -1, FALSE }, sizeof (ListRequest)),
+          g_free, cancellable, callback, user_data);
 }
 
 void
@@ -211,8 +218,22 @@ sm_store_list_recommendations_async (SmStore             *store,
   g_return_if_fail (store != NULL);
   g_return_if_fail (session >= 0);
 
-  run_op (store, sm_store_list_finish, FALSE, list_op, g_memdup2 (&session, sizeof session), g_free,
-          cancellable, callback, user_data);
+  run_op (store, sm_store_list_finish, FALSE, list_op,
+          g_memdup2 (&(ListRequest) { session, FALSE }, sizeof (ListRequest)), g_free, cancellable, callback, user_data);
+}
+
+void
+sm_store_list_events_async (SmStore             *store,
+                            gint64               session,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (store != NULL);
+  g_return_if_fail (session >= 0);
+
+  run_op (store, sm_store_list_finish, FALSE, list_op,
+          g_memdup2 (&(ListRequest) { session, TRUE }, sizeof (ListRequest)), g_free, cancellable, callback, user_data);
 }
 
 GPtrArray *

@@ -28,13 +28,19 @@ GArray    *sm_store_read_metric_finish    (SmStore             *store,
                                            GAsyncResult        *result,
                                            GError             **error);
 
-/* The sessions (SmSessionInfo), or the recommendations of @session
- * (SmRecommendation); both end in sm_store_list_finish(). */
+/* The sessions (SmSessionInfo), the recommendations of @session
+ * (SmRecommendation) or its events (SmStoreEvent); all end in
+ * sm_store_list_finish(). */
 void       sm_store_list_sessions_async        (SmStore             *store,
                                                 GCancellable        *cancellable,
                                                 GAsyncReadyCallback  callback,
                                                 gpointer             user_data);
 void       sm_store_list_recommendations_async (SmStore             *store,
+                                                gint64               session,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+void       sm_store_list_events_async          (SmStore             *store,
                                                 gint64               session,
                                                 GCancellable        *cancellable,
                                                 GAsyncReadyCallback  callback,

@@ -239,33 +239,26 @@ export_events (SmStore      *store,
                JsonBuilder  *builder,
                GError      **error)
 {
-  sqlite3_stmt *stmt = NULL;
-  sqlite3 *db = sm_store_open_query (store, "SELECT t_ms, kind, detail FROM events WHERE session_id = ? ORDER BY t_ms, id",
-                                     &stmt, "Cannot read the events", error);
-  int rc;
+  g_autoptr(GPtrArray) events = sm_store_list_events (store, session, error);
 
-  if (db == NULL)
+  if (events == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, session);
   json_builder_begin_array (builder);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  for (guint i = 0; i < events->len; i++)
     {
+      SmStoreEvent *event = g_ptr_array_index (events, i);
+
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "t_ms");
-      json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, 0));
+      json_builder_add_int_value (builder, event->t_ms);
       json_builder_set_member_name (builder, "kind");
-      add_string (builder, (const char *) sqlite3_column_text (stmt, 1));
+      add_string (builder, event->kind);
       json_builder_set_member_name (builder, "detail");
-      add_string (builder, (const char *) sqlite3_column_text (stmt, 2));
+      add_string (builder, event->detail);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
-  if (rc != SQLITE_DONE)
-    sm_store_fail (db, "Cannot read the events", error);
-  sqlite3_finalize (stmt);
-  sqlite3_close (db);
-
-  return rc == SQLITE_DONE;
+  return TRUE;
 }
 
 /* What SmKnob values are called in an export (docs/storage.md). */

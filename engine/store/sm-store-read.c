@@ -317,6 +317,47 @@ sm_store_list_recommendations (SmStore  *store,
   return rc == SQLITE_DONE ? g_steal_pointer (&list) : NULL;
 }
 
+void
+sm_store_event_free (SmStoreEvent *event)
+{
+  if (event == NULL)
+    return;
+  g_free (event->kind);
+  g_free (event->detail);
+  g_free (event);
+}
+
+GPtrArray *
+sm_store_list_events (SmStore  *store,
+                      gint64    session,
+                      GError  **error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_store_event_free);
+  sqlite3_stmt *stmt = NULL;
+  sqlite3 *db = sm_store_open_query (store, "SELECT t_ms, kind, detail FROM events WHERE session_id = ? ORDER BY t_ms, id",
+                                     &stmt, "Cannot read the events", error);
+  int rc;
+
+  if (db == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, session);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      SmStoreEvent *event = g_new0 (SmStoreEvent, 1);
+
+      event->t_ms = sqlite3_column_int64 (stmt, 0);
+      event->kind = column_text (stmt, 1);
+      event->detail = column_text (stmt, 2);
+      g_ptr_array_add (list, event);
+    }
+  if (rc != SQLITE_DONE)
+    sm_store_fail (db, "Cannot read the events", error);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  return rc == SQLITE_DONE ? g_steal_pointer (&list) : NULL;
+}
+
 /* Runs @sql (its ?1 the session id, ?2 @text when given) on one session;
  * a session that is not there is an error, not a silent no-op. */
 static gboolean

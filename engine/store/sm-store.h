@@ -40,6 +40,15 @@ typedef struct
   gint64  samples;
 } SmSessionInfo;
 
+/* Something that happened in a session (sm_store_add_event()): a knob
+ * changed ("knob"), the offered load ("load"), the workload, the model. */
+typedef struct
+{
+  gint64  t_ms;           /* since the session started */
+  char   *kind;
+  char   *detail;
+} SmStoreEvent;
+
 typedef struct
 {
   gint64 t_ms;            /* since the session started */
@@ -129,6 +138,10 @@ gboolean   sm_store_replay          (SmStore          *store,
 GPtrArray *sm_store_list_recommendations (SmStore   *store,
                                           gint64     session,
                                           GError   **error);
+/* The events of @session (SmStoreEvent) in time order. */
+GPtrArray *sm_store_list_events     (SmStore        *store,
+                                     gint64          session,
+                                     GError        **error);
 gboolean   sm_store_delete_session  (SmStore        *store,
                                      gint64          session,
                                      GError        **error);
@@ -191,6 +204,7 @@ gboolean   sm_store_export          (SmStore            *store,
                                      GError            **error);
 
 void       sm_session_info_free     (SmSessionInfo  *info);
+void       sm_store_event_free      (SmStoreEvent   *event);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmStore, sm_store_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmSessionInfo, sm_session_info_free)

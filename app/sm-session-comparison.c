@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "sm-chart-axis.h"
 #include "sm-comparison.h"
@@ -34,6 +35,7 @@ struct _SmSessionComparison
   GtkBox       *box;
   GtkLabel     *title;
   GtkGrid      *table;
+  GtkLabel     *settings;
 
   /* Borrowed: the charts live in @box */
   SmChart      *charts[N_CHARTS];
@@ -41,6 +43,7 @@ struct _SmSessionComparison
   /* Owned */
   SmSession    *session;
   GCancellable *cancellable;    /* the comparison being read */
+  double        offered[2];     /* A's and B's offered load, queries/s; NaN: unknown */
 };
 
 enum {
@@ -70,6 +73,38 @@ table_cell (GtkGrid    *table,
   gtk_grid_attach (table, label, column, row, 1, 1);
 }
 
+/* "+3.1 % [+1.2, +5.0] (better)": the change, its 95 % interval when the
+ * runs are long enough to have one, and the verdict — as `synmesh
+ * sessions compare` writes it. */
+static char *
+format_change (const SmComparison *c)
+{
+  if (c->verdict == SM_VERDICT_UNKNOWN)
+    return g_strdup ("—");
+  if (isnan (c->change_low))
+    return g_strdup_printf (_("%+.1f %% (%s; too few samples for an interval)"), c->change,
+                            _(sm_verdict_get_name (c->verdict)));
+  return g_strdup_printf ("%+.1f %% [%+.1f, %+.1f] (%s)", c->change, c->change_low, c->change_high,
+                          _(sm_verdict_get_name (c->verdict)));
+}
+
+static void
+table_row (SmSessionComparison *self,
+           int                  row,
+           const char          *name,
+           const char          *unit,
+           const SmComparison  *summary)
+{
+  g_autofree char *a_text = sm_chart_format_value (summary->mean_a, unit);
+  g_autofree char *b_text = sm_chart_format_value (summary->mean_b, unit);
+  g_autofree char *change = format_change (summary);
+
+  table_cell (self->table, name, 0, row, FALSE);
+  table_cell (self->table, a_text, 1, row, FALSE);
+  table_cell (self->table, b_text, 2, row, FALSE);
+  table_cell (self->table, change, 3, row, FALSE);
+}
+
 static void
 fill_table (SmSessionComparison *self,
             GPtrArray           *points_a,
@@ -86,22 +121,47 @@ fill_table (SmSessionComparison *self,
   for (guint m = 0; m < G_N_ELEMENTS (compared); m++)
     {
       SmComparison summary;
-      g_autofree char *a_text = NULL, *b_text = NULL, *change = NULL;
 
       /* The store's rule, the one `synmesh sessions compare` shows too. */
       sm_comparison_compute (compared[m].metric, g_ptr_array_index (points_a, m), g_ptr_array_index (points_b, m),
                              &summary);
-      a_text = sm_chart_format_value (summary.mean_a, compared[m].unit);
-      b_text = sm_chart_format_value (summary.mean_b, compared[m].unit);
-      if (summary.verdict != SM_VERDICT_UNKNOWN)
-        change = g_strdup_printf ("%+.1f %% (%s)", summary.change, _(sm_verdict_get_name (summary.verdict)));
-      else
-        change = g_strdup ("—");
-      table_cell (self->table, _(compared[m].name), 0, (int) m + 1, FALSE);
-      table_cell (self->table, a_text, 1, (int) m + 1, FALSE);
-      table_cell (self->table, b_text, 2, (int) m + 1, FALSE);
-      table_cell (self->table, change, 3, (int) m + 1, FALSE);
+      table_row (self, (int) m + 1, _(compared[m].name), compared[m].unit, &summary);
     }
+
+  /* More answers because more was asked is no gain: with different
+   * offered loads, throughput per query offered says what the engine did. */
+  if (!isnan (self->offered[0]) && !isnan (self->offered[1]) && self->offered[0] != self->offered[1])
+    {
+      SmComparison summary;
+
+      G_STATIC_ASSERT (G_N_ELEMENTS (compared) > 1);
+      sm_comparison_compute_scaled (SM_METRIC_ID_THROUGHPUT, g_ptr_array_index (points_a, 1), 1 / self->offered[0],
+                                    g_ptr_array_index (points_b, 1), 1 / self->offered[1], &summary);
+      table_row (self, G_N_ELEMENTS (compared) + 1, _("Answered per query offered"), "", &summary);
+    }
+}
+
+/* The settings that differ, which explain a difference before the engine
+ * does. */
+static void
+describe_settings (SmSessionComparison *self,
+                   const SmSessionInfo *a,
+                   const SmSessionInfo *b)
+{
+  g_autoptr(GPtrArray) differences = sm_comparison_diff_configs (a->config, b->config);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (differences == NULL)
+    g_string_append (text, _("The settings of one run cannot be read: whether they differ is unknown."));
+  else if (differences->len == 0)
+    g_string_append (text, _("Same settings and offered load."));
+  else
+    {
+      g_string_append (text, _("Settings that differ:"));
+      for (guint i = 0; i < differences->len; i++)
+        g_string_append_printf (text, "\n  %s", (char *) g_ptr_array_index (differences, i));
+    }
+  gtk_label_set_text (self->settings, text->str);
 }
 
 static void
@@ -210,6 +270,7 @@ sm_session_comparison_class_init (SmSessionComparisonClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SmSessionComparison, box);
   gtk_widget_class_bind_template_child (widget_class, SmSessionComparison, title);
   gtk_widget_class_bind_template_child (widget_class, SmSessionComparison, table);
+  gtk_widget_class_bind_template_child (widget_class, SmSessionComparison, settings);
 }
 
 static void
@@ -217,6 +278,7 @@ sm_session_comparison_init (SmSessionComparison *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+  self->offered[0] = self->offered[1] = NAN;
 
   for (guint c = 0; c < N_CHARTS; c++)
     {
@@ -278,6 +340,9 @@ sm_session_comparison_show (SmSessionComparison *self,
 
   title = g_strdup_printf (_("A: %s   B: %s"), a->name, b->name);
   gtk_label_set_text (self->title, title);
+  describe_settings (self, a, b);
+  self->offered[0] = sm_comparison_offered_rate (a->config);
+  self->offered[1] = sm_comparison_offered_rate (b->config);
   for (guint m = 0; m < G_N_ELEMENTS (compared); m++)
     metrics[m] = compared[m].metric;
   sm_store_compare_async (store, a->id, b->id, metrics, COMPARE_POINTS, self->cancellable, compared_cb, self);

@@ -122,6 +122,18 @@ test_chart_widget (void)
   g_assert_finalize_object (chart);
 }
 
+/* Labels shown under @widget whose text starts with @prefix. */
+static void
+collect_labels (GtkWidget  *widget,
+                const char *prefix,
+                GPtrArray  *found)
+{
+  if (GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix))
+    g_ptr_array_add (found, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    collect_labels (child, prefix, found);
+}
+
 static void
 knob_changed_cb (SmSession  *session,
                  double      t,
@@ -500,6 +512,27 @@ test_recommendations_apply (void)
     while (sm_chart_series_get_length (b) == 0 && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);
     g_assert_cmpuint (sm_chart_series_get_length (b), >, 0);
+
+    /* As `synmesh sessions compare` says it: the change with its interval
+     * (or why there is none), and the settings that differ (the first
+     * run started on the generic kernels). */
+    {
+      g_autoptr(GPtrArray) settings = g_ptr_array_new ();
+      g_autoptr(GPtrArray) changes = g_ptr_array_new ();
+      gboolean qualified = FALSE;
+
+      collect_labels (comparison, "Settings that differ:", settings);
+      g_assert_cmpuint (settings->len, ==, 1);
+      g_test_message ("%s", gtk_label_get_text (g_ptr_array_index (settings, 0)));
+      collect_labels (comparison, "", changes);
+      for (guint i = 0; i < changes->len; i++)
+        {
+          const char *text = gtk_label_get_text (g_ptr_array_index (changes, i));
+
+          qualified |= strstr (text, " % [") != NULL || strstr (text, "too few samples for an interval") != NULL;
+        }
+      g_assert_true (qualified);
+    }
   }
 
   /* Rename, through its dialog: the new name is in the database. */
@@ -585,18 +618,6 @@ test_recommendations_apply (void)
   }
   g_clear_pointer (&store, sm_store_free);
   remove_tmp_dir (dir);
-}
-
-/* Labels shown under @widget whose text starts with @prefix. */
-static void
-collect_labels (GtkWidget  *widget,
-                const char *prefix,
-                GPtrArray  *found)
-{
-  if (GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix))
-    g_ptr_array_add (found, widget);
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
-    collect_labels (child, prefix, found);
 }
 
 /* Issue 17, defect 12: the Kernels list shows a level this CPU lacks

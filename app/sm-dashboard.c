@@ -527,13 +527,35 @@ sm_dashboard_class_init (SmDashboardClass *klass)
   gtk_widget_class_install_action (widget_class, "dashboard.toggle-tuning", NULL, toggle_tuning_action_cb);
   gtk_widget_class_install_action (widget_class, "dashboard.export-report", NULL, export_report_action_cb);
   gtk_widget_class_install_action (widget_class, "dashboard.export-charts", "s", export_charts_action_cb);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "dashboard.export-report", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "dashboard.toggle-tuning", NULL);
   gtk_widget_class_install_action (widget_class, "dashboard.show-window", "u", show_window_action_cb);
+  /* Space only where the focus is on the dashboard: elsewhere it presses
+   * buttons and types spaces. */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_space, 0, "dashboard.toggle-live", NULL);
+}
+
+/* F9, Ctrl+E and Ctrl+1…4 work from anywhere in the window, as window
+ * shortcuts do (issue 17, defect 10: F9 did not close the panel from a
+ * control inside it, Ctrl+1 did nothing from the header bar). */
+static void
+add_window_shortcuts (SmDashboard *self)
+{
+  GtkEventController *controller = gtk_shortcut_controller_new ();
+  GtkShortcutController *shortcuts = GTK_SHORTCUT_CONTROLLER (controller);
+
+  gtk_shortcut_controller_set_scope (shortcuts, GTK_SHORTCUT_SCOPE_GLOBAL);
+  gtk_shortcut_controller_add_shortcut (shortcuts,
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_F9, 0),
+                                                          gtk_named_action_new ("dashboard.toggle-tuning")));
+  gtk_shortcut_controller_add_shortcut (shortcuts,
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_e, GDK_CONTROL_MASK),
+                                                          gtk_named_action_new ("dashboard.export-report")));
   for (guint i = 0; i < G_N_ELEMENTS (windows); i++)
-    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_CONTROL_MASK,
-                                         "dashboard.show-window", "u", i);
+    gtk_shortcut_controller_add_shortcut (shortcuts,
+                                          gtk_shortcut_new_with_arguments (gtk_keyval_trigger_new (GDK_KEY_1 + i,
+                                                                                                   GDK_CONTROL_MASK),
+                                                                           gtk_named_action_new ("dashboard.show-window"),
+                                                                           "u", i));
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
 }
 
 static void
@@ -556,6 +578,7 @@ sm_dashboard_init (SmDashboard *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   sm_spin_scroll_guard (GTK_WIDGET (self));
+  add_window_shortcuts (self);
 
   gtk_flow_box_set_max_children_per_line (self->tiles, N_TILES);
   for (guint t = 0; t < N_TILES; t++)

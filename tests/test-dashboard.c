@@ -741,9 +741,9 @@ test_chart_colors_by_metric (void)
   /* chart, series: live (dashboard) and replay */
   static const struct { guint live_chart, live_series, replay_chart, replay_series; } same[] = {
     { 0, 0, 0, 0 },   /* p50 */
-    { 0, 2, 0, 1 },   /* p99: third live, second in replay */
+    { 0, 2, 0, 2 },   /* p99 */
     { 2, 0, 2, 0 },   /* pool in use */
-    { 2, 2, 2, 1 },   /* pool limit */
+    { 2, 2, 2, 2 },   /* pool limit */
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (same); i++)
@@ -757,10 +757,48 @@ test_chart_colors_by_metric (void)
       g_assert_cmpint (sm_chart_series_get_color (live), >=, 0);
       g_assert_cmpint (sm_chart_series_get_color (live), ==, sm_chart_series_get_color (again));
     }
+  /* Alone in a chart of its own, p99 keeps its colour. */
+  {
+    g_autoptr(SmChartSeries) alone = sm_metric_series_new (SM_METRIC_ID_LATENCY_P99, "p99", 10);
+
+    g_assert_cmpint (sm_chart_series_get_color (alone), ==,
+                     sm_chart_series_get_color (sm_chart_get_series (sm_dashboard_get_chart (dashboard, 0), 2)));
+  }
   /* Different in one chart. */
   g_assert_cmpint (sm_metric_series_color (SM_METRIC_ID_LATENCY_P99), !=, sm_metric_series_color (SM_METRIC_ID_LATENCY_P50));
   g_object_unref (replay);
   g_object_unref (dashboard);
+}
+
+/* Issue 17, defect 10: F9, Ctrl+E and Ctrl+1…4 are window shortcuts,
+ * whatever has the focus (a global shortcut controller), not bindings
+ * that only hear keys from a focused child of the dashboard. */
+static void
+test_dashboard_shortcuts_global (void)
+{
+  g_autoptr(GtkWidget) dashboard = g_object_ref_sink (sm_dashboard_new ());
+  /* Freed first: it watches the dashboard. */
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (dashboard);
+  static const char * const wanted[] = { "F9", "<Control>e", "<Control>1", "<Control>2", "<Control>3", "<Control>4" };
+  guint found = 0;
+
+  for (guint c = 0; c < g_list_model_get_n_items (controllers); c++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, c);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller)
+          || gtk_shortcut_controller_get_scope (GTK_SHORTCUT_CONTROLLER (controller)) != GTK_SHORTCUT_SCOPE_GLOBAL)
+        continue;
+      for (guint s = 0; s < g_list_model_get_n_items (G_LIST_MODEL (controller)); s++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), s);
+          g_autofree char *trigger = gtk_shortcut_trigger_to_string (gtk_shortcut_get_trigger (shortcut));
+
+          for (guint w = 0; w < G_N_ELEMENTS (wanted); w++)
+            found += g_str_equal (trigger, wanted[w]);
+        }
+    }
+  g_assert_cmpuint (found, ==, G_N_ELEMENTS (wanted));
 }
 
 /* Issue 17, defect 15: the text under the arrivals describes the mode
@@ -891,6 +929,7 @@ main (int   argc,
   /* Shaders on lavapipe under full unwinding take minutes: not with the sanitizers. */
   g_test_add_func ("/app/dashboard/wheel", test_dashboard_wheel);
   g_test_add_func ("/app/chart/colors-by-metric", test_chart_colors_by_metric);
+  g_test_add_func ("/app/dashboard/shortcuts-global", test_dashboard_shortcuts_global);
   g_test_add_func ("/app/tuning/workload-text", test_tuning_workload_text);
   g_test_add_func ("/app/tuning/kernels-list", test_tuning_kernels_list);
   g_test_add_func ("/app/tuning/gpu", SANITIZED (test_tuning_gpu));

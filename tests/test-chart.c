@@ -296,6 +296,65 @@ test_chart_render_toggle (void)
   cairo_surface_destroy (surface);
 }
 
+static gboolean
+rects_overlap (const SmChartRect *a,
+               const SmChartRect *b)
+{
+  return a->x < b->x + b->width && b->x < a->x + a->width && a->y < b->y + b->height && b->y < a->y + a->height;
+}
+
+static gboolean
+rect_inside (const SmChartRect *inner,
+             const SmChartRect *outer)
+{
+  return inner->x >= outer->x && inner->y >= outer->y && inner->x + inner->width <= outer->x + outer->width
+         && inner->y + inner->height <= outer->y + outer->height;
+}
+
+/* Issue 17, defect 2: the selection's statistics and the crosshair's
+ * values never cover each other, and stay inside the plot, off the axis
+ * labels, with the selection scrolled partly out of view or near either
+ * edge. */
+static void
+test_chart_render_boxes (void)
+{
+  g_autoptr(SmChartSeries) a = sm_chart_series_new ("p50", 1000);
+  g_autoptr(SmChartSeries) b = sm_chart_series_new ("p99", 1000);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 600, 240);
+  cairo_t *cr = cairo_create (surface);
+  const double selections[][2] = { { -20, 20 }, { 50, 59 }, { 0, 60 }, { 28, 32 } };
+  const double hovers[] = { 1, 59, 30, 10 };
+
+  for (guint i = 0; i < 900; i++)
+    {
+      sm_chart_series_append (a, i / 10.0, 100 + 10 * sin (i / 20.0));
+      sm_chart_series_append (b, i / 10.0, 400 + 50 * sin (i / 30.0));
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (selections); k++)
+    for (guint h = 0; h < G_N_ELEMENTS (hovers); h++)
+      {
+        SmChartView view;
+        SmChartLayout layout;
+
+        sm_chart_view_init (&view, "Latency", "µs", 0, 60);
+        view.series[0] = a;
+        view.series[1] = b;
+        view.n_series = 2;
+        view.select_t0 = selections[k][0];
+        view.select_t1 = selections[k][1];
+        view.hover_t = hovers[h];
+        sm_chart_render (cr, 600, 240, &view, &layout);
+        g_assert_cmpfloat (layout.hover_box.width, >, 0);
+        g_assert_cmpfloat (layout.stats_box.width, >, 0);
+        g_assert_true (rect_inside (&layout.hover_box, &layout.plot));
+        g_assert_true (rect_inside (&layout.stats_box, &layout.plot));
+        g_assert_false (rects_overlap (&layout.hover_box, &layout.stats_box));
+      }
+
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -305,6 +364,7 @@ main (int   argc,
   g_test_add_func ("/chart/decimation-is-exact", test_chart_decimation_is_exact);
   g_test_add_func ("/chart/axis-ticks", test_chart_axis_ticks);
   g_test_add_func ("/chart/units", test_chart_units);
+  g_test_add_func ("/chart/render-boxes", test_chart_render_boxes);
   g_test_add_func ("/chart/range-stats", test_chart_range_stats);
   g_test_add_func ("/chart/capacity", test_chart_capacity);
   g_test_add_func ("/chart/render-toggle", test_chart_render_toggle);

@@ -469,16 +469,22 @@ draw_markers (cairo_t             *cr,
   cairo_set_dash (cr, NULL, 0, 0);
 }
 
-/* A box of text lines near x, inside the plot. */
+/* A box of text lines beside x, inside the plot: at its top (the
+ * crosshair's values) or its bottom (a selection's statistics), so that
+ * the two never cover each other; kept off the axes when x is near an
+ * edge or outside the plot (a selection scrolled partly out of view). */
 static void
 draw_box (cairo_t             *cr,
           const SmChartView   *view,
           const SmChartLayout *layout,
           double               x,
+          gboolean             bottom,
           char               **lines,
-          guint                n)
+          guint                n,
+          SmChartRect         *drawn)
 {
-  double width = 0, height = n * 15 + 8, bx, by = layout->plot.y + 6;
+  double width = 0, height = n * 15 + 8, bx, by;
+  double left = layout->plot.x + 4, right = layout->plot.x + layout->plot.width - 4;
   cairo_text_extents_t extents;
 
   for (guint i = 0; i < n; i++)
@@ -487,7 +493,10 @@ draw_box (cairo_t             *cr,
       width = MAX (width, extents.x_advance);
     }
   width += 16;
-  bx = x + 10 + width < layout->plot.x + layout->plot.width ? x + 10 : x - 10 - width;
+  bx = x + 10 + width < right ? x + 10 : x - 10 - width;
+  bx = MAX (left, MIN (bx, right - width));
+  by = bottom ? layout->plot.y + layout->plot.height - height - 6 : layout->plot.y + 6;
+  *drawn = (SmChartRect) { bx, by, width, height };
 
   cairo_set_source_rgba (cr, view->dark ? 0.2 : 1, view->dark ? 0.2 : 1, view->dark ? 0.2 : 1, 0.92);
   cairo_rectangle (cr, bx, by, width, height);
@@ -503,9 +512,9 @@ draw_box (cairo_t             *cr,
 }
 
 static void
-draw_hover (cairo_t             *cr,
-            const SmChartView   *view,
-            const SmChartLayout *layout)
+draw_hover (cairo_t           *cr,
+            const SmChartView *view,
+            SmChartLayout     *layout)
 {
   double x = x_pixel (layout, view, view->hover_t);
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
@@ -525,18 +534,22 @@ draw_hover (cairo_t             *cr,
 
         g_ptr_array_add (lines, g_strdup_printf ("%s  %s", sm_chart_series_get_name (view->series[s]), value));
       }
-  draw_box (cr, view, layout, x, (char **) lines->pdata, lines->len);
+  draw_box (cr, view, layout, x, FALSE, (char **) lines->pdata, lines->len, &layout->hover_box);
 }
 
 static void
-draw_selection (cairo_t             *cr,
-                const SmChartView   *view,
-                const SmChartLayout *layout)
+draw_selection (cairo_t           *cr,
+                const SmChartView *view,
+                SmChartLayout     *layout)
 {
-  double a = x_pixel (layout, view, MIN (view->select_t0, view->select_t1));
-  double b = x_pixel (layout, view, MAX (view->select_t0, view->select_t1));
+  /* The part in view: a selection scrolled partly out shades nothing
+   * over the axes. */
+  double a = MAX (layout->plot.x, x_pixel (layout, view, MIN (view->select_t0, view->select_t1)));
+  double b = MIN (layout->plot.x + layout->plot.width, x_pixel (layout, view, MAX (view->select_t0, view->select_t1)));
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
 
+  if (b < a)
+    return;
   set_foreground (cr, view, 0.08);
   cairo_rectangle (cr, a, layout->plot.y, MAX (1, b - a), layout->plot.height);
   cairo_fill (cr);
@@ -560,7 +573,7 @@ draw_selection (cairo_t             *cr,
       }
     }
   if (lines->len > 0)
-    draw_box (cr, view, layout, a, (char **) lines->pdata, lines->len);
+    draw_box (cr, view, layout, a, TRUE, (char **) lines->pdata, lines->len, &layout->stats_box);
 }
 
 /* Whether the target ends up as pixels, where the mask path applies: an

@@ -44,6 +44,10 @@ typedef struct
 {
   SmChartRect plot;
   SmChartRect legend[SM_CHART_MAX_SERIES];
+  /* Where the crosshair's values and the selection's statistics went
+   * (width 0: not drawn): both inside the plot, never over each other. */
+  SmChartRect hover_box;
+  SmChartRect stats_box;
   double      y_lo, y_hi;              /* the y range drawn (log10 on a log scale) */
 } SmChartLayout;
 

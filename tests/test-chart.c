@@ -292,6 +292,29 @@ test_chart_render_toggle (void)
     g_assert_false (has_color (surface, &layout, rgb_a));
   }
 
+  /* Two series on one line (pool in use = reserved): the first is the
+   * one seen. */
+  {
+    g_autoptr(SmChartSeries) same = sm_chart_series_new ("reserved", 1000);
+    double rgb_first[3], rgb_second[3];
+
+    for (guint i = 0; i < 600; i++)
+      sm_chart_series_append (same, i / 10.0, 100 + 10 * sin (i / 20.0));
+    sm_chart_series_set_color (b, -1);
+    view.series[0] = a;
+    view.series[1] = same;
+    view.n_series = 2;
+    view.hover_t = NAN;
+    view.select_t0 = view.select_t1 = NAN;
+    sm_chart_series_color (0, FALSE, rgb_first);
+    sm_chart_series_color (1, FALSE, rgb_second);
+    cairo_set_source_rgb (cr, 1, 1, 1);
+    cairo_paint (cr);
+    sm_chart_render (cr, 600, 240, &view, &layout);
+    g_assert_true (has_color (surface, &layout, rgb_first));
+    g_assert_false (has_color (surface, &layout, rgb_second));
+  }
+
   cairo_destroy (cr);
   cairo_surface_destroy (surface);
 }

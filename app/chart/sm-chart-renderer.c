@@ -620,7 +620,9 @@ sm_chart_render (cairo_t           *cr,
       cairo_save (cr);
       cairo_rectangle (cr, layout->plot.x, layout->plot.y - 1, layout->plot.width, layout->plot.height + 2);
       cairo_clip (cr);
-      for (guint s = 0; s < view->n_series; s++)
+      /* The first series on top: a chart's main measurement (pool in use)
+       * is not hidden under a companion drawn with it (reserved). */
+      for (guint s = view->n_series; s-- > 0; )
         if (!view->hidden[s])
           {
             if (is_raster (cr))

@@ -145,7 +145,7 @@ update_tiles (SmDashboard       *self,
   set_tile (self, TILE_P99, p99, p50_text);
   set_tile (self, TILE_THROUGHPUT, ops, sm_session_get_running (self->session) ? _("load running") : _("no load"));
   set_tile (self, TILE_POOL, in_use, limit_text);
-  set_tile (self, TILE_FRAGMENTATION, fragmentation, _("1 − largest free run / free"));
+  set_tile (self, TILE_FRAGMENTATION, fragmentation, _("of free memory split off the largest run"));
   set_tile (self, TILE_SIMD, simd, _("of kernel FLOPs in vector code"));
   set_tile (self, TILE_BACKEND, kernels != NULL ? kernels->name : "—", backend_text);
 }
@@ -256,6 +256,11 @@ make_tile (SmDashboard *self,
   gtk_widget_add_css_class (self->tile_details[tile], "caption");
   gtk_widget_add_css_class (self->tile_details[tile], "dim-label");
   gtk_label_set_xalign (GTK_LABEL (self->tile_details[tile]), 0);
+  /* Two lines, not one cut short (issue 17, defect 15); a longer detail
+   * still ends in an ellipsis, with the whole text in its tooltip. */
+  gtk_label_set_wrap (GTK_LABEL (self->tile_details[tile]), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (self->tile_details[tile]), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_lines (GTK_LABEL (self->tile_details[tile]), 2);
   gtk_label_set_ellipsize (GTK_LABEL (self->tile_details[tile]), PANGO_ELLIPSIZE_END);
   /* A long detail must not make every tile wide (they share one width). */
   gtk_label_set_max_width_chars (GTK_LABEL (self->tile_details[tile]), 12);

@@ -188,7 +188,7 @@ run_batch (Worker   *worker,
   guint64 inference_ns;
   guint8 narrow[SM_ENGINE_MAX_BATCH] = { 0 };
 
-  g_rw_lock_reader_lock (&engine->model_lock);
+  sm_rw_lock_reader_lock (&engine->model_lock);
   expert = engine->model != NULL ? sm_model_get_expert (engine->model, domain) : NULL;
 
   if (expert == NULL)
@@ -247,7 +247,7 @@ run_batch (Worker   *worker,
           sm_pool_arena_reset (worker->arena);
         }
     }
-  g_rw_lock_reader_unlock (&engine->model_lock);
+  sm_rw_lock_reader_unlock (&engine->model_lock);
 
   inference_ns = (guint64) (precise_ns () - start);
   if (error == NULL)

@@ -135,9 +135,9 @@ sm_engine_set_gpu_mode (SmEngine   *engine,
   if (mode == SM_GPU_OFF)
     {
       g_atomic_int_set (&engine->gpu_mode, SM_GPU_OFF);
-      g_rw_lock_writer_lock (&engine->model_lock);
+      sm_rw_lock_writer_lock (&engine->model_lock);
       old = g_steal_pointer (&engine->gpu_model);
-      g_rw_lock_writer_unlock (&engine->model_lock);
+      sm_rw_lock_writer_unlock (&engine->model_lock);
       sm_gpu_model_free (old);
       sm_engine_gpu_set_status (engine, g_strdup (sm_gpu_is_built () ? "GPU off" : "GPU support not built"));
       return TRUE;
@@ -153,25 +153,25 @@ sm_engine_set_gpu_mode (SmEngine   *engine,
 
   /* Upload (and for AUTO, time) the model in use; the weights move to the
    * device once, the workers go on meanwhile. */
-  g_rw_lock_reader_lock (&engine->model_lock);
+  sm_rw_lock_reader_lock (&engine->model_lock);
   if (engine->model != NULL)
     {
       gpu_model = sm_engine_gpu_upload_model (gpu, engine->model, &local_error);
       if (gpu_model != NULL && mode == SM_GPU_AUTO)
         crossover = sm_engine_gpu_crossover_for (engine, gpu_model, engine->model, engine->model_hash, &local_error);
     }
-  g_rw_lock_reader_unlock (&engine->model_lock);
+  sm_rw_lock_reader_unlock (&engine->model_lock);
   if (local_error != NULL)
     {
       sm_gpu_model_free (gpu_model);
       goto failed;
     }
 
-  g_rw_lock_writer_lock (&engine->model_lock);
+  sm_rw_lock_writer_lock (&engine->model_lock);
   old = engine->gpu_model;
   engine->gpu_model = gpu_model;
   g_atomic_int_set (&engine->gpu_mode, mode);
-  g_rw_lock_writer_unlock (&engine->model_lock);
+  sm_rw_lock_writer_unlock (&engine->model_lock);
   sm_gpu_model_free (old);
 
   if (mode == SM_GPU_ON)
@@ -202,9 +202,9 @@ sm_engine_get_gpu_crossover (SmEngine *engine)
   guint64 hash;
   guint crossover;
 
-  g_rw_lock_reader_lock (&engine->model_lock);
+  sm_rw_lock_reader_lock (&engine->model_lock);
   hash = engine->model_hash;
-  g_rw_lock_reader_unlock (&engine->model_lock);
+  sm_rw_lock_reader_unlock (&engine->model_lock);
   g_mutex_lock (&engine->gpu_lock);
   crossover = engine->gpu_calibrated_hash == hash ? (guint) g_atomic_int_get (&engine->gpu_crossover) : 0;
   g_mutex_unlock (&engine->gpu_lock);

@@ -13,6 +13,7 @@
 #include "sm-engine.h"
 #include "sm-gpu.h"
 #include "sm-router.h"
+#include "sm-rw-lock.h"
 
 G_BEGIN_DECLS
 
@@ -100,7 +101,7 @@ struct _SmEngine
 
   /* The model, swapped under the writer lock; workers hold the reader lock
    * while they run a batch. */
-  GRWLock       model_lock;
+  SmRwLock      model_lock;
   SmModel      *model;
   guint         features_width;    /* widest expert input, atomic */
   guint64       model_hash;        /* under model_lock */
@@ -108,7 +109,7 @@ struct _SmEngine
 
   /* Remote inference: the mesh node's hook, swapped under the writer lock
    * so that a node going away never has a call still running in it. */
-  GRWLock             offload_lock;
+  SmRwLock            offload_lock;
   SmEngineOffloadFunc offload;
   gpointer            offload_data;
   guint               offload_percent;     /* knobs, atomic */

@@ -98,11 +98,11 @@ sm_engine_new (gsize    pool_limit,
   engine->monitor = sm_monitor_new ();
   for (guint s = 0; s < N_STAGES; s++)
     engine->histograms[s] = sm_histogram_new ();
-  g_rw_lock_init (&engine->model_lock);
+  sm_rw_lock_init (&engine->model_lock);
   g_mutex_init (&engine->gpu_lock);
   engine->gpu_status = g_strdup (sm_gpu_is_built () ? "GPU off" : "GPU support not built");
   engine->gpu_crossover = 0;
-  g_rw_lock_init (&engine->offload_lock);
+  sm_rw_lock_init (&engine->offload_lock);
   g_mutex_init (&engine->queue_lock);
   g_cond_init (&engine->work);
   for (guint d = 0; d < SM_N_DOMAINS; d++)
@@ -155,8 +155,8 @@ sm_engine_free (SmEngine *engine)
   for (guint s = 0; s < N_STAGES; s++)
     sm_histogram_free (engine->histograms[s]);
   sm_pool_free (engine->pool);
-  g_rw_lock_clear (&engine->model_lock);
-  g_rw_lock_clear (&engine->offload_lock);
+  sm_rw_lock_clear (&engine->model_lock);
+  sm_rw_lock_clear (&engine->offload_lock);
   g_mutex_clear (&engine->queue_lock);
   g_cond_clear (&engine->work);
   g_mutex_clear (&engine->cache_lock);
@@ -233,7 +233,7 @@ swap_model (SmEngine *engine,
         mask |= 1u << d;
       }
 
-  g_rw_lock_writer_lock (&engine->model_lock);
+  sm_rw_lock_writer_lock (&engine->model_lock);
   old = engine->model;
   engine->model = model;
   old_gpu_model = engine->gpu_model;
@@ -241,7 +241,7 @@ swap_model (SmEngine *engine,
   engine->model_hash = hash;
   engine->expert_mask = mask;
   g_atomic_int_set (&engine->features_width, width);
-  g_rw_lock_writer_unlock (&engine->model_lock);
+  sm_rw_lock_writer_unlock (&engine->model_lock);
 
   /* Cached answers came from the old model. */
   sm_result_cache_clear (engine);
@@ -280,9 +280,9 @@ sm_engine_dup_model_description (SmEngine *engine)
 {
   char *description;
 
-  g_rw_lock_reader_lock (&engine->model_lock);
+  sm_rw_lock_reader_lock (&engine->model_lock);
   description = g_strdup (engine->model != NULL ? sm_model_get_description (engine->model) : NULL);
-  g_rw_lock_reader_unlock (&engine->model_lock);
+  sm_rw_lock_reader_unlock (&engine->model_lock);
 
   return description;
 }
@@ -315,10 +315,10 @@ offload (SmEngine *engine,
   job->slot = 0;
   job->enqueued_ns = precise_ns ();
 
-  g_rw_lock_reader_lock (&engine->offload_lock);
+  sm_rw_lock_reader_lock (&engine->offload_lock);
   if (engine->offload != NULL)
     taken = engine->offload (job, engine->offload_data);
-  g_rw_lock_reader_unlock (&engine->offload_lock);
+  sm_rw_lock_reader_unlock (&engine->offload_lock);
 
   if (taken)
     __atomic_fetch_add (&engine->offloaded, 1, __ATOMIC_RELAXED);
@@ -348,10 +348,10 @@ sm_engine_set_offload (SmEngine            *engine,
                        SmEngineOffloadFunc  func,
                        gpointer             user_data)
 {
-  g_rw_lock_writer_lock (&engine->offload_lock);
+  sm_rw_lock_writer_lock (&engine->offload_lock);
   g_atomic_pointer_set (&engine->offload, func);
   engine->offload_data = user_data;
-  g_rw_lock_writer_unlock (&engine->offload_lock);
+  sm_rw_lock_writer_unlock (&engine->offload_lock);
 }
 
 SmDomain
@@ -383,10 +383,10 @@ sm_engine_job_complete (SmEngineJob *job,
 
   /* An answer of another shape than this model's expert gives is not one
    * (a peer whose model changed since its HELLO): it runs here instead. */
-  g_rw_lock_reader_lock (&engine->model_lock);
+  sm_rw_lock_reader_lock (&engine->model_lock);
   expert = engine->model != NULL ? sm_model_get_expert (engine->model, sm_engine_job_get_domain (job)) : NULL;
   expected = expert != NULL ? sm_expert_get_output_width (expert) : 0;
-  g_rw_lock_reader_unlock (&engine->model_lock);
+  sm_rw_lock_reader_unlock (&engine->model_lock);
   if (width != expected)
     {
       sm_engine_job_run_locally (job);
@@ -445,11 +445,11 @@ sm_engine_get_model_identity (SmEngine *engine,
                               guint32  *expert_mask,
                               guint    *input_width)
 {
-  g_rw_lock_reader_lock (&engine->model_lock);
+  sm_rw_lock_reader_lock (&engine->model_lock);
   *hash = engine->model_hash;
   *expert_mask = engine->expert_mask;
   *input_width = g_atomic_int_get (&engine->features_width);
-  g_rw_lock_reader_unlock (&engine->model_lock);
+  sm_rw_lock_reader_unlock (&engine->model_lock);
 }
 
 void
@@ -527,7 +527,7 @@ sm_engine_submit_features (SmEngine         *engine,
 
   g_return_if_fail (engine != NULL && features != NULL && done != NULL && domain < SM_N_DOMAINS);
 
-  g_rw_lock_reader_lock (&engine->model_lock);
+  sm_rw_lock_reader_lock (&engine->model_lock);
   expert = engine->model != NULL ? sm_model_get_expert (engine->model, domain) : NULL;
   if (expert == NULL)
     g_set_error (&error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
@@ -536,7 +536,7 @@ sm_engine_submit_features (SmEngine         *engine,
     g_set_error (&error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
                  _("The %s expert takes %u features, not %u"), sm_domain_get_name (domain),
                  sm_expert_get_input_width (expert), width);
-  g_rw_lock_reader_unlock (&engine->model_lock);
+  sm_rw_lock_reader_unlock (&engine->model_lock);
 
   if (error != NULL)
     {
@@ -816,9 +816,9 @@ sm_engine_compact_pool (SmEngine *engine)
   /* Blocks move: no worker may be inside a batch, and the writer lock
    * keeps callers of the model out too. */
   sm_batcher_stop_workers (engine);
-  g_rw_lock_writer_lock (&engine->model_lock);
+  sm_rw_lock_writer_lock (&engine->model_lock);
   moved = sm_pool_compact (engine->pool);
-  g_rw_lock_writer_unlock (&engine->model_lock);
+  sm_rw_lock_writer_unlock (&engine->model_lock);
   g_mutex_lock (&engine->queue_lock);
   sm_batcher_start_workers_locked (engine, threads);
   g_cond_broadcast (&engine->work);

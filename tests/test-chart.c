@@ -84,6 +84,27 @@ test_chart_axis_ticks (void)
   assert_ticks (1, 1e12, TRUE, (double[]) { 1, 1e3, 1e6, 1e9, 1e12 }, 5);
   assert_ticks (5, 5, FALSE, NULL, 0);
 
+  /* Time as clocks count it (issue 17, defect 15: 0:50, 1:40 before). */
+  {
+    const struct { double t0, t1; guint max; double ticks[8]; guint n; } times[] = {
+      { 0, 300, 6, { 0, 60, 120, 180, 240, 300 }, 6 },
+      { 0, 1000, 6, { 0, 300, 600, 900 }, 4 },
+      { 40, 100, 7, { 40, 50, 60, 70, 80, 90, 100 }, 7 },
+      { 0, 7200, 5, { 0, 1800, 3600, 5400, 7200 }, 5 },
+      { 12, 47, 4, { 20, 30, 40 }, 3 },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (times); i++)
+      {
+        double ticks[SM_CHART_MAX_TICKS];
+        guint n = sm_chart_axis_time_ticks (times[i].t0, times[i].t1, times[i].max, ticks);
+
+        g_assert_cmpuint (n, ==, times[i].n);
+        for (guint k = 0; k < n; k++)
+          g_assert_cmpfloat (ticks[k], ==, times[i].ticks[k]);
+      }
+  }
+
   sm_chart_axis_nice_range (&lo, &hi, 6);
   g_assert_cmpfloat (lo, ==, 0);
   g_assert_cmpfloat (hi, ==, 100);

@@ -60,6 +60,37 @@ sm_chart_axis_ticks (double    lo,
   return n;
 }
 
+guint
+sm_chart_axis_time_ticks (double  t0,
+                          double  t1,
+                          guint   max_ticks,
+                          double *ticks)
+{
+  static const double steps[] = {
+    1, 2, 5, 10, 15, 30,
+    60, 2 * 60, 5 * 60, 10 * 60, 15 * 60, 30 * 60,
+    3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600,
+  };
+  double step = steps[G_N_ELEMENTS (steps) - 1];
+  guint n = 0;
+
+  max_ticks = CLAMP (max_ticks, 2, SM_CHART_MAX_TICKS);
+  if (!(t1 > t0) || !isfinite (t0) || !isfinite (t1))
+    return 0;
+  /* Under a second, or over days: the decimal steps serve. */
+  if (t1 - t0 < max_ticks - 1 || (t1 - t0) / step > max_ticks - 1)
+    return sm_chart_axis_ticks (t0, t1, max_ticks, FALSE, ticks);
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    if (floor (t1 / steps[i]) - ceil (t0 / steps[i]) + 1 <= max_ticks)
+      {
+        step = steps[i];
+        break;
+      }
+  for (double tick = ceil (t0 / step) * step; tick <= t1 && n < max_ticks; tick += step)
+    ticks[n++] = tick;
+  return n;
+}
+
 void
 sm_chart_axis_nice_range (double *lo,
                           double *hi,

@@ -20,6 +20,14 @@ guint  sm_chart_axis_ticks     (double      lo,
                                 gboolean    log_scale,
                                 double     *ticks);
 
+/* Ticks of a time axis over [t0, t1] seconds, as clocks are read: every
+ * 1, 2, 5, 10, 15 or 30 seconds or minutes, or 1, 2, 3, 6 or 12 hours
+ * (1:00, 2:00 — not the 0:50, 1:40 of decimal steps). */
+guint  sm_chart_axis_time_ticks (double      t0,
+                                 double      t1,
+                                 guint       max_ticks,
+                                 double     *ticks);
+
 /* Rounds [lo, hi] out to the ticks' step so a chart does not end between
  * two ticks. */
 void   sm_chart_axis_nice_range (double     *lo,

@@ -263,7 +263,7 @@ draw_axes (cairo_t             *cr,
             : sm_chart_axis_ticks (layout->y_lo, layout->y_hi, 6, FALSE, ticks);
   double span = view->t1 - view->t0;
   double time_ticks[SM_CHART_MAX_TICKS];
-  guint n_time = sm_chart_axis_ticks (view->t0, view->t1, MAX (3, (guint) (layout->plot.width / 80)), FALSE, time_ticks);
+  guint n_time = sm_chart_axis_time_ticks (view->t0, view->t1, MAX (3, (guint) (layout->plot.width / 80)), time_ticks);
 
   cairo_set_line_width (cr, 1);
   for (guint i = 0; i < n; i++)

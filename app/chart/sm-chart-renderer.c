@@ -291,10 +291,13 @@ draw_axes (cairo_t             *cr,
       cairo_line_to (cr, x, layout->plot.y + layout->plot.height);
       cairo_stroke (cr);
 
-      /* The labels at the ends stay inside the chart. */
+      /* The labels at the ends stay inside the chart, the first one clear
+       * of the lowest value's label at the corner ("1 µs" over "0:00"). */
       cairo_text_extents (cr, label, &extents);
       if (x + extents.x_advance / 2 > layout->plot.x + layout->plot.width + PAD)
         align = 1;
+      else if (x - extents.x_advance / 2 < layout->plot.x)
+        align = 0;
       set_foreground (cr, view, 0.6);
       draw_text (cr, x, layout->plot.y + layout->plot.height + 13, label, align);
     }

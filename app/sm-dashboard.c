@@ -418,11 +418,19 @@ export_report_action_cb (GtkWidget  *widget,
                          const char *action_name,
                          GVariant   *parameter)
 {
+  SmDashboard *self = SM_DASHBOARD (widget);
   GtkRoot *root = gtk_widget_get_root (widget);
-  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (_("Export Session Report"),
-                                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  GtkFileChooserNative *chooser;
+  double run_start;
 
+  /* Said before a file is asked for. */
+  if (self->session == NULL || !sm_session_get_run_start (self->session, &run_start))
+    {
+      show_toast (self, _("Nothing to report yet: a report is of a run of the load (Start Load)"));
+      return;
+    }
+  chooser = gtk_file_chooser_native_new (_("Export Session Report"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "synaptic-mesh-report.pdf");
   g_signal_connect (chooser, "response", G_CALLBACK (report_chosen_cb), widget);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
@@ -743,11 +751,42 @@ sm_dashboard_write_report (SmDashboard  *self,
                            GError      **error)
 {
   const SmChartView *views[N_CHARTS];
+  g_autoptr(GPtrArray) all = NULL;
   g_autoptr(GPtrArray) recommendations = NULL;
+  g_autofree char *settings = NULL, *model = NULL, *wait = NULL;
+  SmEngine *engine;
+  double run_start;
 
+  /* A report is of a run: with none yet, there would be idle charts and
+   * nothing of the run to say (issue 17, defect 8). */
+  if (self->session == NULL || !sm_session_get_run_start (self->session, &run_start))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("Nothing to report yet: a report is of a run of the load (Start Load)"));
+      return FALSE;
+    }
   for (guint c = 0; c < N_CHARTS; c++)
     views[c] = sm_chart_get_view (self->charts[c]);
-  if (self->session != NULL)
-    recommendations = sm_advisor_list (sm_session_get_advisor (self->session));
-  return sm_report_write_pdf (path, _("Synaptic Mesh tuning session"), views, N_CHARTS, recommendations, error);
+
+  /* The run's own recommendations, not those of an earlier one. */
+  all = sm_advisor_list (sm_session_get_advisor (self->session));
+  recommendations = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_recommendation_free);
+  for (guint i = 0; i < all->len; i++)
+    {
+      SmRecommendation *rec = g_ptr_array_index (all, i);
+
+      if (rec->fired_ms >= run_start * 1000)
+        g_ptr_array_add (recommendations, sm_recommendation_copy (rec));
+    }
+
+  engine = sm_session_get_engine (self->session);
+  model = sm_engine_dup_model_description (engine);
+  wait = sm_chart_format_value (sm_engine_get_max_wait_us (engine), "µs");
+  settings = g_strdup_printf (_("Model %s; kernels %s, %u worker threads, batches of up to %u waiting up to %s; "
+                                "%g queries/s offered."),
+                              model != NULL ? model : _("none"), sm_backend_get_name (sm_engine_get_backend (engine)),
+                              sm_engine_get_threads (engine), sm_engine_get_max_batch (engine), wait,
+                              sm_session_get_rate (self->session));
+  return sm_report_write_pdf (path, _("Synaptic Mesh tuning run"), settings, views, N_CHARTS, recommendations,
+                              error);
 }

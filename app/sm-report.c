@@ -79,6 +79,7 @@ paragraph (Pen        *pen,
 gboolean
 sm_report_write_pdf (const char         *path,
                      const char         *title,
+                     const char         *settings,
                      const SmChartView **views,
                      guint               n_views,
                      GPtrArray          *recommendations,
@@ -92,6 +93,8 @@ sm_report_write_pdf (const char         *path,
 
   text (&pen, title, 18, TRUE);
   text (&pen, date, 10, FALSE);
+  if (settings != NULL)
+    paragraph (&pen, settings, 10);
   pen.y += 8;
 
   for (guint i = 0; i < n_views; i++)

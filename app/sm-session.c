@@ -23,6 +23,7 @@ struct _SmSession
   SmRecorder *recorder;
   char       *store_error;
   gint64      last_t_ms;
+  gint64      run_started_ms;  /* monitor time of the latest run's start; -1: none yet */
   double      rate;
   double      rate_recorded;   /* the offered rate the run last recorded */
   guint       rate_settle_id;  /* records a change of it once it rests */
@@ -278,6 +279,7 @@ sm_session_init (SmSession *self)
   g_mutex_init (&self->workers_lock);
   g_cond_init (&self->workers_done);
   self->workload_mode = SM_WORKLOAD_POISSON;
+  self->run_started_ms = -1;
 }
 
 SmSession *
@@ -330,6 +332,7 @@ sm_session_start (SmSession *self,
     return;
   sm_session_set_rate (self, rate);
   self->rate_recorded = rate;
+  self->run_started_ms = self->last_t_ms;
   if (self->recorder != NULL)
     sm_recorder_begin (self->recorder, &(SmRecorderRun) {
                          .workload = sm_workload_mode_get_name (self->workload_mode),
@@ -490,6 +493,16 @@ SmAdvisor *
 sm_session_get_advisor (SmSession *self)
 {
   return self->advisor;
+}
+
+gboolean
+sm_session_get_run_start (SmSession *self,
+                          double    *t)
+{
+  if (self->run_started_ms < 0)
+    return FALSE;
+  *t = self->run_started_ms / 1000.0;
+  return TRUE;
 }
 
 double

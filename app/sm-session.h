@@ -58,6 +58,10 @@ void        sm_session_load_model   (SmSession      *self,
 SmAdvisor  *sm_session_get_advisor  (SmSession *self);
 /* The monitor time of the newest snapshot, s (where a knob change shows). */
 double      sm_session_get_time     (SmSession *self);
+/* The monitor time the latest run of the load started at, s; FALSE when
+ * none has run yet. */
+gboolean    sm_session_get_run_start (SmSession *self,
+                                      double    *t);
 
 typedef enum {
   SM_SESSION_APPLY,

@@ -205,6 +205,19 @@ test_dashboard_live (void)
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
   gtk_window_present (GTK_WINDOW (window));
 
+  /* No report before a run (issue 17, defect 8): idle charts are no
+   * report of anything. */
+  {
+    g_autofree char *dir = g_dir_make_tmp ("synmesh-report-XXXXXX", NULL);
+    g_autofree char *pdf = g_build_filename (dir, "report.pdf", NULL);
+    g_autoptr(GError) report_error = NULL;
+
+    g_assert_false (sm_dashboard_write_report (dashboard, pdf, &report_error));
+    g_assert_error (report_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+    g_assert_false (g_file_test (pdf, G_FILE_TEST_EXISTS));
+    g_rmdir (dir);
+  }
+
   sm_session_start (session, 2000);
   g_assert_true (sm_session_get_running (session));
   until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;

@@ -2,13 +2,30 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
+#include "sm-chart.h"
 #include "sm-dialogs.h"
 #include "sm-mesh-page.h"
 #include "sm-spin-scroll.h"
 
 /* Round trips kept per peer for its sparkline: a minute at one a second. */
 #define SPARK_POINTS 60
+
+/* The peers' own figures (their METRICS), an hour of them at one a
+ * second, in charts like the dashboard's: a series per peer, up to a
+ * chart's limit. */
+#define FIGURE_POINTS 3600
+#define FIGURE_WINDOW_S 300
+
+static const struct {
+  const char *title;
+  const char *unit;
+  gboolean    log_scale;
+} figures[SM_MESH_PAGE_N_FIGURES] = {
+  { N_("Throughput at each peer"), "ops/s", FALSE },
+  { N_("p99 latency at each peer"), "µs", TRUE },
+};
 
 typedef struct
 {
@@ -19,6 +36,7 @@ typedef struct
   double        rtts[SPARK_POINTS];   /* µs, oldest first */
   guint         n_rtts;
   guint64       last_count;           /* the peer's RTT samples seen */
+  guint64       last_uptime_ms;       /* its newest figures charted */
 } PeerRow;
 
 struct _SmMeshPage
@@ -34,6 +52,12 @@ struct _SmMeshPage
   GtkSwitch        *discovery_switch;
   GtkAdjustment    *offload_adjustment;
   GtkListBox       *peers_list;
+  AdwPreferencesGroup *figures_group;
+
+  /* Borrowed: in figures_group, rebuilt as the peers change */
+  GtkWidget        *figures_box;
+  SmChart          *figures[SM_MESH_PAGE_N_FIGURES];
+  gint64            started_us;       /* the charts' time 0 */
 
   /* Owned */
   SmMeshController *controller;
@@ -174,12 +198,59 @@ update_peer_row (PeerRow              *peer,
   gtk_accessible_update_property (GTK_ACCESSIBLE (peer->spark), GTK_ACCESSIBLE_PROPERTY_LABEL, rtt, -1);
 }
 
+/* Charts with a series per peer in @peers (the first SM_CHART_MAX_SERIES). */
+static void
+rebuild_figures (SmMeshPage *self,
+                 GArray     *peers)
+{
+  if (self->figures_box != NULL)
+    adw_preferences_group_remove (self->figures_group, self->figures_box);
+  self->figures_box = NULL;
+  memset (self->figures, 0, sizeof self->figures);
+  gtk_widget_set_visible (GTK_WIDGET (self->figures_group), peers != NULL && peers->len > 0);
+  if (peers == NULL || peers->len == 0)
+    return;
+
+  self->figures_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  for (guint f = 0; f < SM_MESH_PAGE_N_FIGURES; f++)
+    {
+      self->figures[f] = SM_CHART (sm_chart_new (_(figures[f].title), figures[f].unit));
+      for (guint i = 0; i < MIN (peers->len, SM_CHART_MAX_SERIES); i++)
+        sm_chart_add_series (self->figures[f],
+                             sm_chart_series_new (g_array_index (peers, SmNodePeerInfo, i).name, FIGURE_POINTS), FALSE);
+      sm_chart_set_log_scale (self->figures[f], figures[f].log_scale);
+      sm_chart_set_window (self->figures[f], FIGURE_WINDOW_S);
+      gtk_widget_set_size_request (GTK_WIDGET (self->figures[f]), -1, 200);
+      gtk_box_append (GTK_BOX (self->figures_box), GTK_WIDGET (self->figures[f]));
+    }
+  adw_preferences_group_add (self->figures_group, self->figures_box);
+}
+
+/* A peer's newest summary, once, into its series. */
+static void
+chart_figures (SmMeshPage           *self,
+               guint                 index,
+               PeerRow              *peer,
+               const SmNodePeerInfo *info)
+{
+  double t = (g_get_monotonic_time () - self->started_us) / 1e6;
+
+  if (index >= SM_CHART_MAX_SERIES || self->figures[0] == NULL || !info->has_metrics
+      || info->metrics.uptime_ms == peer->last_uptime_ms)
+    return;
+  peer->last_uptime_ms = info->metrics.uptime_ms;
+  sm_chart_series_append (sm_chart_get_series (self->figures[0], index), t, info->metrics.ops_per_s);
+  sm_chart_series_append (sm_chart_get_series (self->figures[1], index), t, info->metrics.p99_ns / 1e3);
+}
+
+/* The rows, and the charts with a series per row. */
 static void
 clear_peer_rows (SmMeshPage *self)
 {
   for (guint i = 0; i < self->rows->len; i++)
     gtk_list_box_remove (self->peers_list, GTK_WIDGET (((PeerRow *) g_ptr_array_index (self->rows, i))->row));
   g_ptr_array_set_size (self->rows, 0);
+  rebuild_figures (self, NULL);
 }
 
 static void
@@ -227,9 +298,15 @@ refresh (SmMeshPage *self)
       clear_peer_rows (self);
       for (guint i = 0; i < peers->len; i++)
         add_peer_row (self, &g_array_index (peers, SmNodePeerInfo, i));
+      rebuild_figures (self, peers);
     }
   for (guint i = 0; i < peers->len; i++)
-    update_peer_row (g_ptr_array_index (self->rows, i), &g_array_index (peers, SmNodePeerInfo, i));
+    {
+      update_peer_row (g_ptr_array_index (self->rows, i), &g_array_index (peers, SmNodePeerInfo, i));
+      chart_figures (self, i, g_ptr_array_index (self->rows, i), &g_array_index (peers, SmNodePeerInfo, i));
+    }
+  for (guint f = 0; f < SM_MESH_PAGE_N_FIGURES && self->figures[f] != NULL; f++)
+    sm_chart_samples_added (self->figures[f]);
 }
 
 static gboolean
@@ -423,6 +500,7 @@ sm_mesh_page_class_init (SmMeshPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SmMeshPage, discovery_switch);
   gtk_widget_class_bind_template_child (widget_class, SmMeshPage, offload_adjustment);
   gtk_widget_class_bind_template_child (widget_class, SmMeshPage, peers_list);
+  gtk_widget_class_bind_template_child (widget_class, SmMeshPage, figures_group);
 
   gtk_widget_class_install_action (widget_class, "mesh.copy-key", NULL, copy_key_action_cb);
   gtk_widget_class_install_action (widget_class, "mesh.add-peer", NULL, add_peer_action_cb);
@@ -435,6 +513,7 @@ sm_mesh_page_init (SmMeshPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   sm_spin_scroll_guard (GTK_WIDGET (self));
   self->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_row_free);
+  self->started_us = g_get_monotonic_time ();
   g_signal_connect_object (self->offload_adjustment, "value-changed", G_CALLBACK (offload_changed_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "mesh.add-peer", FALSE);
@@ -490,4 +569,14 @@ sm_mesh_page_get_controller (SmMeshPage *self)
   g_return_val_if_fail (SM_IS_MESH_PAGE (self), NULL);
 
   return self->controller;
+}
+
+SmChart *
+sm_mesh_page_get_figure (SmMeshPage *self,
+                         guint       index)
+{
+  g_return_val_if_fail (SM_IS_MESH_PAGE (self), NULL);
+  g_return_val_if_fail (index < SM_MESH_PAGE_N_FIGURES, NULL);
+
+  return self->figures[index];
 }

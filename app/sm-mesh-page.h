@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "sm-chart.h"
 #include "sm-mesh-controller.h"
 
 G_BEGIN_DECLS
@@ -19,5 +20,11 @@ GtkWidget        *sm_mesh_page_new            (void);
 void              sm_mesh_page_set_controller (SmMeshPage       *self,
                                                SmMeshController *controller);
 SmMeshController *sm_mesh_page_get_controller (SmMeshPage       *self);
+
+/* The charts of the peers' own figures: throughput (0), p99 latency (1),
+ * a series per peer in the node's order; NULL without peers. */
+#define SM_MESH_PAGE_N_FIGURES 2
+SmChart          *sm_mesh_page_get_figure     (SmMeshPage       *self,
+                                               guint             index);
 
 G_END_DECLS

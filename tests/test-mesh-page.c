@@ -136,9 +136,31 @@ test_mesh_page_peer_lifecycle (void)
     wait_for_row (page, "b", answered);
   }
 
+  /* The peer's own figures (its METRICS, once a second) are charted, a
+   * series named after it (issue 20). */
+  {
+    gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    while ((sm_mesh_page_get_figure (SM_MESH_PAGE (page), 0) == NULL
+            || sm_chart_series_get_length (sm_chart_get_series (sm_mesh_page_get_figure (SM_MESH_PAGE (page), 0), 0)) < 2)
+           && g_get_monotonic_time () < until)
+      {
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (5000);
+      }
+    for (guint f = 0; f < SM_MESH_PAGE_N_FIGURES; f++)
+      {
+        SmChartSeries *series = sm_chart_get_series (sm_mesh_page_get_figure (SM_MESH_PAGE (page), f), 0);
+
+        g_assert_cmpstr (sm_chart_series_get_name (series), ==, "b");
+        g_assert_cmpuint (sm_chart_series_get_length (series), >=, 2);
+      }
+  }
+
   /* Untrusting removes it from the settings and the page. */
   g_assert_true (gtk_widget_activate_action (page, "mesh.remove-peer", "s", "b"));
   wait_for_row (page, "b", NULL);
+  g_assert_null (sm_mesh_page_get_figure (SM_MESH_PAGE (page), 0));
   g_clear_pointer (&peers, g_strfreev);
   peers = g_settings_get_strv (settings, "mesh-peers");
   g_assert_cmpuint (g_strv_length (peers), ==, 0);

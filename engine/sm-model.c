@@ -39,7 +39,7 @@ static const struct {
   { "coding", "Coding" },
   { "language", "Language" },
   { "mathematics", "Mathematics" },
-  { "tooluse", "ToolUse" },
+  { "tooluse", "Tool use" },
   { "context", "Context" },
 };
 

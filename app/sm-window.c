@@ -6,6 +6,7 @@
 #include "sm-chart-axis.h"
 #include "sm-chart.h"
 #include "sm-dashboard.h"
+#include "sm-dialogs.h"
 #include "sm-mesh-page.h"
 #include "sm-recommendations-page.h"
 #include "sm-sessions-page.h"
@@ -58,6 +59,23 @@ show_page_action_cb (GtkWidget  *widget,
                      GVariant   *parameter)
 {
   sm_window_set_visible_page (SM_WINDOW (widget), g_variant_get_string (parameter, NULL));
+}
+
+/* The whole text of a message a toast could show only the start of. */
+static void
+show_message_action_cb (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  const char *heading, *body;
+  SmAlert *alert;
+
+  g_variant_get (parameter, "(&s&s)", &heading, &body);
+  alert = sm_alert_new (heading, body);
+  sm_alert_add_responses (alert, "close", _("_Close"), NULL);
+  sm_alert_set_default_response (alert, "close");
+  sm_alert_set_close_response (alert, "close");
+  sm_dialog_present (alert, widget);
 }
 
 static void
@@ -115,14 +133,21 @@ knob_changed_cb (SmSession  *session,
                  SmWindow   *self)
 {
   g_autofree char *failed = NULL;
+  AdwToast *toast;
 
   if (ok)
     {
       sm_dashboard_add_marker (self->dashboard, t);
       return;
     }
+  /* A toast has one line: the reason, often longer (a GPU's), is a
+   * click away whole. */
   failed = g_strdup_printf (_("Not changed: %s"), what);
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (failed));
+  toast = adw_toast_new (failed);
+  adw_toast_set_button_label (toast, _("_Details"));
+  adw_toast_set_action_name (toast, "win.show-message");
+  adw_toast_set_action_target_value (toast, g_variant_new ("(ss)", _("Not changed"), what));
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
 /* Old sessions thinned or deleted by the retention preferences. */
@@ -270,6 +295,7 @@ sm_window_class_init (SmWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, stack_visible_child_cb);
 
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.show-message", "(ss)", show_message_action_cb);
   for (guint i = 0; i < G_N_ELEMENTS (page_names); i++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK,
                                          "win.show-page", "s", page_names[i]);

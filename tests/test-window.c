@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "gtk-test-util.h"
 #include "sm-window.h"
 
 static const char * const pages[] = { "dashboard", "recommendations", "mesh", "sessions" };
@@ -174,6 +175,31 @@ test_window_accessible_names (void)
   g_assert_finalize_object (window);
 }
 
+/* A change that failed is a toast with the start of its reason and a
+ * Details button: the whole reason, however long (a GPU's), in a dialog
+ * (issue 17, defect 15). */
+static void
+test_window_show_message (void)
+{
+  SmWindow *window = g_object_new (SM_TYPE_WINDOW, NULL);
+  const char *reason = "GPU: the Vulkan device was lost while the model was uploaded (VK_ERROR_DEVICE_LOST); "
+                       "the engine runs on the CPU";
+  SmAlert *dialog;
+
+  g_object_ref (window);
+  gtk_window_present (GTK_WINDOW (window));
+  flush_events ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-message", "(ss)", "Not changed", reason));
+  dialog = find_dialog ("VK_ERROR_DEVICE_LOST");
+  g_assert_cmpstr (sm_alert_get_body (dialog), ==, reason);
+  close_dialog (dialog);
+  drain_main_loop (200);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  drain_main_loop (200);
+  g_assert_finalize_object (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -185,6 +211,7 @@ main (int   argc,
   g_test_add_func ("/app/window/unknown-page", test_window_unknown_page);
   g_test_add_func ("/app/window/size-persisted", test_window_size_persisted);
   g_test_add_func ("/app/window/accessible-names", test_window_accessible_names);
+  g_test_add_func ("/app/window/show-message", test_window_show_message);
 
   return g_test_run ();
 }

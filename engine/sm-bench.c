@@ -25,7 +25,25 @@ struct _SmBenchReport
 {
   char   *area;
   GArray *results;
+  double  load_average;   /* the machine's, 1 min, as the run began; NaN: unknown */
 };
+
+/* Anything else running skews every figure (±30 % seen on a 2-core VM):
+ * a report says how busy the machine already was. */
+#define BUSY_LOAD_AVERAGE 0.5
+
+static double
+read_load_average (void)
+{
+  g_autofree char *text = NULL;
+  char *end = NULL;
+  double load;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return NAN;
+  load = g_ascii_strtod (text, &end);
+  return end != text ? load : NAN;
+}
 
 static void
 result_clear (gpointer data)
@@ -44,6 +62,7 @@ sm_bench_report_new (const char *area)
   SmBenchReport *report = g_new0 (SmBenchReport, 1);
 
   report->area = g_strdup (area);
+  report->load_average = read_load_average ();
   report->results = g_array_new (FALSE, TRUE, sizeof (Result));
   g_array_set_clear_func (report->results, result_clear);
 
@@ -201,7 +220,8 @@ add_params (JsonBuilder *builder,
 }
 
 static void
-add_machine (JsonBuilder *builder)
+add_machine (JsonBuilder   *builder,
+             SmBenchReport *report)
 {
   const SmCpuInfo *cpu = sm_cpu_info_get ();
   g_auto(GStrv) features = sm_cpu_features_to_strv (cpu->usable);
@@ -216,6 +236,11 @@ add_machine (JsonBuilder *builder)
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "threads");
   json_builder_add_int_value (builder, cpu->logical_cpus);
+  json_builder_set_member_name (builder, "load_average");
+  if (isnan (report->load_average))
+    json_builder_add_null_value (builder);
+  else
+    json_builder_add_double_value (builder, report->load_average);
   json_builder_end_object (builder);
 }
 
@@ -230,7 +255,7 @@ sm_bench_report_to_json (SmBenchReport *report)
   json_builder_set_member_name (builder, "bench");
   json_builder_add_string_value (builder, report->area);
   json_builder_set_member_name (builder, "machine");
-  add_machine (builder);
+  add_machine (builder, report);
   json_builder_set_member_name (builder, "results");
   json_builder_begin_array (builder);
 
@@ -297,7 +322,11 @@ sm_bench_report_to_table (SmBenchReport *report)
   const SmCpuInfo *cpu = sm_cpu_info_get ();
 
   /* Figures first, in fixed columns; the label, which can be long, last. */
-  g_string_append_printf (out, "bench %s on %s, %u threads\n\n", report->area, cpu->model, cpu->logical_cpus);
+  g_string_append_printf (out, "bench %s on %s, %u threads\n", report->area, cpu->model, cpu->logical_cpus);
+  if (report->load_average > BUSY_LOAD_AVERAGE)
+    g_string_append_printf (out, "warning: the machine was busy as the run began (load average %.2f): "
+                            "every figure may be off by tens of percent\n", report->load_average);
+  g_string_append_c (out, '\n');
   g_string_append_printf (out, "%10s %-8s %7s %-8s %-4s  %s\n",
                           "value", "unit", "ratio", "target", "met", "result");
 

@@ -52,6 +52,15 @@ test_bench_report_non_finite (void)
   /* Nothing measured is neither met nor missed. */
   unmeasured = json_array_get_object_element (results, 3);
   g_assert_true (json_object_get_null_member (unmeasured, "met"));
+
+  /* How busy the machine was, which every figure depends on: the load
+   * average as /proc/loadavg gives it, a number (Linux). */
+  {
+    JsonObject *machine = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "machine");
+
+    g_assert_true (json_object_has_member (machine, "load_average"));
+    g_assert_cmpfloat (json_object_get_double_member (machine, "load_average"), >=, 0);
+  }
 }
 
 int

@@ -21,6 +21,8 @@ struct _SmChart
   double         window;       /* s; 0: everything */
   gboolean       live;
   double         drag_t0;      /* NaN unless dragging */
+  gboolean       zoomed;       /* showing a selection; live_before_zoom to return to */
+  gboolean       live_before_zoom;
 };
 
 G_DEFINE_FINAL_TYPE (SmChart, sm_chart, GTK_TYPE_WIDGET)
@@ -259,6 +261,24 @@ clear_action_cb (GtkWidget  *widget,
   gtk_widget_queue_draw (widget);
 }
 
+/* "chart.zoom-in" (Enter): the selection fills the view, which stays
+ * there as samples come; "chart.zoom-out" (Backspace) goes back. */
+static void
+zoom_in_action_cb (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  sm_chart_zoom_to_selection (SM_CHART (widget));
+}
+
+static void
+zoom_out_action_cb (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  sm_chart_zoom_out (SM_CHART (widget));
+}
+
 static void
 add_step_bindings (GtkWidgetClass *widget_class,
                    guint           key,
@@ -328,6 +348,11 @@ sm_chart_class_init (SmChartClass *klass)
   gtk_widget_class_install_action (widget_class, "chart.extend", "i", step_action_cb);
   gtk_widget_class_install_action (widget_class, "chart.edge", "b", edge_action_cb);
   gtk_widget_class_install_action (widget_class, "chart.clear", NULL, clear_action_cb);
+  gtk_widget_class_install_action (widget_class, "chart.zoom-in", NULL, zoom_in_action_cb);
+  gtk_widget_class_install_action (widget_class, "chart.zoom-out", NULL, zoom_out_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, 0, "chart.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, 0, "chart.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_BackSpace, 0, "chart.zoom-out", NULL);
   add_step_bindings (widget_class, GDK_KEY_Left, -1);
   add_step_bindings (widget_class, GDK_KEY_Right, 1);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Home, 0, "chart.edge", "b", FALSE);
@@ -425,6 +450,8 @@ sm_chart_set_window (SmChart *self,
                      double   seconds)
 {
   self->window = MAX (0, seconds);
+  /* A window chosen ends a zoom. */
+  self->zoomed = FALSE;
   follow (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -434,6 +461,7 @@ sm_chart_set_live (SmChart  *self,
                    gboolean  live)
 {
   self->live = live;
+  self->zoomed = FALSE;
   follow (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -442,6 +470,50 @@ gboolean
 sm_chart_get_live (SmChart *self)
 {
   return self->live;
+}
+
+gboolean
+sm_chart_zoom_to_selection (SmChart *self)
+{
+  double t0, t1;
+
+  g_return_val_if_fail (SM_IS_CHART (self), FALSE);
+
+  if (!sm_chart_get_selection (self, &t0, &t1) || !(t1 > t0))
+    return FALSE;
+  if (!self->zoomed)
+    self->live_before_zoom = self->live;
+  self->zoomed = TRUE;
+  self->live = FALSE;
+  self->view.t0 = t0;
+  self->view.t1 = t1;
+  self->view.select_t0 = self->view.select_t1 = NAN;
+  update_description (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  return TRUE;
+}
+
+void
+sm_chart_zoom_out (SmChart *self)
+{
+  g_return_if_fail (SM_IS_CHART (self));
+
+  if (!self->zoomed)
+    return;
+  self->zoomed = FALSE;
+  self->live = self->live_before_zoom;
+  /* Back to the window as it was chosen: following the newest sample,
+   * or ending at it when paused. */
+  self->view.t1 = MAX (newest_time (self), self->window > 0 ? self->window : 1);
+  self->view.t0 = self->window > 0 ? self->view.t1 - self->window : 0;
+  update_description (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+sm_chart_get_zoomed (SmChart *self)
+{
+  return self->zoomed;
 }
 
 void

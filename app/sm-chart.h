@@ -42,6 +42,12 @@ void           sm_chart_set_live       (SmChart       *self,
 gboolean       sm_chart_get_live       (SmChart       *self);
 void           sm_chart_set_log_scale  (SmChart       *self,
                                         gboolean       log_scale);
+/* Zooms into the selection (FALSE without one): the view holds it, not
+ * following new samples, until sm_chart_zoom_out() returns to the window
+ * and the following it had.  Enter and Backspace on a focused chart. */
+gboolean       sm_chart_zoom_to_selection (SmChart    *self);
+void           sm_chart_zoom_out       (SmChart       *self);
+gboolean       sm_chart_get_zoomed     (SmChart       *self);
 /* A vertical marker (a knob changed) at @t seconds. */
 void           sm_chart_add_marker     (SmChart       *self,
                                         double         t);

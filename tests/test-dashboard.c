@@ -105,6 +105,23 @@ test_chart_widget (void)
   g_assert_cmpfloat (sm_chart_get_view (chart)->hover_t, ==, 70);   /* stays in the view */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.clear", NULL));
 
+  /* Zoom into a selection (Enter) and back (Backspace): the view holds
+   * the selection while samples come, then follows again. */
+  g_assert_false (sm_chart_zoom_to_selection (chart));   /* nothing selected */
+  sm_chart_set_selection (chart, 100, 110);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.zoom-in", NULL));
+  g_assert_true (sm_chart_get_zoomed (chart));
+  g_assert_cmpfloat (sm_chart_get_view (chart)->t0, ==, 100);
+  g_assert_cmpfloat (sm_chart_get_view (chart)->t1, ==, 110);
+  sm_chart_series_append (sm_chart_get_series (chart, 0), 140, 1);
+  sm_chart_samples_added (chart);
+  g_assert_cmpfloat (sm_chart_get_view (chart)->t1, ==, 110);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.zoom-out", NULL));
+  g_assert_false (sm_chart_get_zoomed (chart));
+  g_assert_true (sm_chart_get_live (chart));
+  g_assert_cmpfloat (sm_chart_get_view (chart)->t1, ==, 140);
+  g_assert_cmpfloat (sm_chart_get_view (chart)->t0, ==, 80);
+
   g_assert_true (sm_chart_export (chart, png, 800, 300, &error));
   g_assert_no_error (error);
   g_assert_true (sm_chart_export (chart, svg, 800, 300, &error));

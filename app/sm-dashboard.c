@@ -90,6 +90,10 @@ struct _SmDashboard
   SmSession     *session;
   int            metrics[N_CHARTS][3];
   int            tile_metrics[N_TILES];
+  /* The charts count from the latest run's start (0:00, as its replay
+   * does), on the monitor's clock; before any run, from the app's. */
+  double         time_origin;
+  gboolean       was_running;
 };
 
 
@@ -155,7 +159,7 @@ snapshot_cb (SmSession         *session,
              SmMonitorSnapshot *snapshot,
              SmDashboard       *self)
 {
-  double t = snapshot->t_ms / 1000.0;
+  double t = snapshot->t_ms / 1000.0 - self->time_origin;
 
   for (guint c = 0; c < N_CHARTS; c++)
     {
@@ -170,6 +174,18 @@ static void
 running_cb (SmDashboard *self)
 {
   gboolean running = self->session != NULL && sm_session_get_running (self->session);
+
+  /* A run begins: the charts start again from 0:00 (issue 17, defect 15:
+   * they counted from the app's start). */
+  if (running && !self->was_running && sm_session_get_run_start (self->session, &self->time_origin))
+    for (guint c = 0; c < N_CHARTS; c++)
+      {
+        for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
+          sm_chart_series_clear (sm_chart_get_series (self->charts[c], s));
+        sm_chart_clear_markers (self->charts[c]);
+        sm_chart_samples_added (self->charts[c]);
+      }
+  self->was_running = running;
 
   /* The load may have been started elsewhere (--load): show its rate. */
   if (running)
@@ -636,6 +652,9 @@ sm_dashboard_set_session (SmDashboard *self,
   /* The tuning panel follows through its binding (sm-dashboard.ui). */
   if (self->session == session)
     return;
+  /* Another session's clock: until its run, from its monitor's start. */
+  self->time_origin = 0;
+  self->was_running = FALSE;
   if (sm_session_watch (&self->session, session, self))
     {
       SmMonitor *monitor = sm_session_get_monitor (session);
@@ -725,7 +744,7 @@ sm_dashboard_add_marker (SmDashboard *self,
                          double       t)
 {
   for (guint c = 0; c < N_CHARTS; c++)
-    sm_chart_add_marker (self->charts[c], t);
+    sm_chart_add_marker (self->charts[c], t - self->time_origin);
 }
 
 gboolean

@@ -235,12 +235,34 @@ test_dashboard_live (void)
     g_rmdir (dir);
   }
 
+  /* Idle figures come first (2 s of them); a run's charts then start
+   * again from 0:00, not from the app's start (issue 17, defect 15). */
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (!charts_filled (dashboard, 40) && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (charts_filled (dashboard, 40));
+
   sm_session_start (session, 2000);
   g_assert_true (sm_session_get_running (session));
   until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (!charts_filled (dashboard, 10) && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (charts_filled (dashboard, 10));
+  {
+    SmChartSeries *first = sm_chart_get_series (sm_dashboard_get_chart (dashboard, 1), 0);
+    double t[2];
+    const double *t1, *v1, *t2, *v2;
+    gsize n1, n2;
+
+    sm_chart_series_get_runs (first, &t1, &v1, &n1, &t2, &v2, &n2);
+    t[0] = n1 > 0 ? t1[0] : t2[0];
+    t[1] = sm_chart_series_get_last_time (first);
+    g_test_message ("run charted from %.2f s to %.2f s", t[0], t[1]);
+    g_assert_cmpfloat (t[0], >=, 0);
+    g_assert_cmpfloat (t[0], <, 1);
+    /* The 40 idle samples are not in front of the run's. */
+    g_assert_cmpuint (sm_chart_series_get_length (first), <, 40);
+  }
 
   /* Measured latencies, not placeholders: the newest p50 is a positive
    * number of microseconds. */

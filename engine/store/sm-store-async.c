@@ -196,6 +196,20 @@ list_op (GTask        *task,
     g_task_return_pointer (task, list, (GDestroyNotify) g_ptr_array_unref);
 }
 
+static void
+run_list (SmStore             *store,
+          gint64               session,
+          gboolean             events,
+          GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data)
+{
+  ListRequest request = { session, events };
+
+  run_op (store, sm_store_list_finish, FALSE, list_op, g_memdup2 (&request, sizeof request), g_free, cancellable,
+          callback, user_data);
+}
+
 void
 sm_store_list_sessions_async (SmStore             *store,
                               GCancellable        *cancellable,
@@ -204,8 +218,7 @@ sm_store_list_sessions_async (SmStore             *store,
 {
   g_return_if_fail (store != NULL);
 
-  run_op (store, sm_store_list_finish, FALSE, list_op, g_memdup2 (&(ListRequest) { -1, FALSE }, sizeof (ListRequest)),
-          g_free, cancellable, callback, user_data);
+  run_list (store, -1, FALSE, cancellable, callback, user_data);
 }
 
 void
@@ -218,8 +231,7 @@ sm_store_list_recommendations_async (SmStore             *store,
   g_return_if_fail (store != NULL);
   g_return_if_fail (session >= 0);
 
-  run_op (store, sm_store_list_finish, FALSE, list_op,
-          g_memdup2 (&(ListRequest) { session, FALSE }, sizeof (ListRequest)), g_free, cancellable, callback, user_data);
+  run_list (store, session, FALSE, cancellable, callback, user_data);
 }
 
 void
@@ -232,8 +244,7 @@ sm_store_list_events_async (SmStore             *store,
   g_return_if_fail (store != NULL);
   g_return_if_fail (session >= 0);
 
-  run_op (store, sm_store_list_finish, FALSE, list_op,
-          g_memdup2 (&(ListRequest) { session, TRUE }, sizeof (ListRequest)), g_free, cancellable, callback, user_data);
+  run_list (store, session, TRUE, cancellable, callback, user_data);
 }
 
 GPtrArray *

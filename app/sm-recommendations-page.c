@@ -13,6 +13,7 @@ typedef struct
   GtkWidget    *dismiss;
   GtkWidget    *revert;
   GtkWidget    *status;
+  char          fired[16];     /* "HH:MM:SS", when it first showed */
 } Row;
 
 struct _SmRecommendationsPage
@@ -49,13 +50,35 @@ severity_icon (SmSeverity severity)
     }
 }
 
+/* When @rec fired, as a wall-clock time: its monitor time, set against
+ * the session's newest snapshot. */
+static char *
+format_fired (SmRecommendationsPage  *self,
+              const SmRecommendation *rec)
+{
+  gint64 ago_ms = self->session != NULL ? (gint64) (sm_session_get_time (self->session) * 1000) - rec->fired_ms : 0;
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) fired = g_date_time_add (now, -MAX (0, ago_ms) * G_TIME_SPAN_MILLISECOND);
+
+  return g_date_time_format (fired, "%H:%M:%S");
+}
+
 static void
-show_state (Row                    *row,
+show_state (SmRecommendationsPage  *self,
+            Row                    *row,
             const SmRecommendation *rec)
 {
   gboolean open = rec->status == SM_RECOMMENDATION_OPEN;
   g_autofree char *subtitle = NULL, *repeats = NULL;
   const char *status;
+
+  /* Once: the snapshot clock and the wall clock advance in different steps. */
+  if (row->fired[0] == '\0')
+    {
+      g_autofree char *fired = format_fired (self, rec);
+
+      g_strlcpy (row->fired, fired, sizeof row->fired);
+    }
 
   switch (rec->status)
     {
@@ -77,8 +100,9 @@ show_state (Row                    *row,
   repeats = rec->repeats > 0 ? g_strdup_printf (ngettext (" (fired again %u time)", " (fired again %u times)",
                                                           rec->repeats), rec->repeats)
                              : g_strdup ("");
-  subtitle = g_strdup_printf (_("%s%s\nChange: %s. Expected: %s%s%s"), rec->evidence, repeats, rec->action,
-                              rec->expected, rec->outcome != NULL ? _("\nMeasured: ") : "",
+  /* Timestamps say which of several came first (issue 17). */
+  subtitle = g_strdup_printf (_("At %s: %s%s\nChange: %s. Expected: %s%s%s"), row->fired, rec->evidence, repeats,
+                              rec->action, rec->expected, rec->outcome != NULL ? _("\nMeasured: ") : "",
                               rec->outcome != NULL ? rec->outcome : "");
   adw_action_row_set_subtitle (row->row, subtitle);
   gtk_widget_set_sensitive (row->apply, TRUE);
@@ -150,7 +174,7 @@ recommendation_cb (SmSession              *session,
 
   if (row == NULL)
     row = add_row (self, rec);
-  show_state (row, rec);
+  show_state (self, row, rec);
 }
 
 /* The advisor's own state after a decision (on its thread) shows once the
@@ -169,7 +193,7 @@ refresh_rows (SmRecommendationsPage *self)
       Row *row = g_hash_table_lookup (self->rows, GUINT_TO_POINTER (rec->id));
 
       if (row != NULL)
-        show_state (row, rec);
+        show_state (self, row, rec);
     }
 }
 

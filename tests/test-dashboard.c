@@ -484,6 +484,13 @@ test_recommendations_apply (void)
   while (sm_recommendations_page_get_n_rows (page) == 0 && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (sm_recommendations_page_get_n_rows (page), >=, 1);
+  /* Each says when it fired (issue 17: timestamps on recommendations). */
+  {
+    const char *subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (find_type (GTK_WIDGET (page),
+                                                                                   ADW_TYPE_ACTION_ROW)));
+
+    g_assert_true (g_regex_match_simple ("^At [0-9]{2}:[0-9]{2}:[0-9]{2}: ", subtitle, 0, 0));
+  }
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "recommendations.apply", "u", simd->id));
   until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;

@@ -147,7 +147,7 @@ add_row (SmRecommendationsPage  *self,
   gtk_widget_set_tooltip_text (icon, severity);
   adw_action_row_add_prefix (row->row, icon);
 
-  row->apply = row_button (_("_Apply"), "recommendations.apply", rec->id, "suggested-action");
+  row->apply = row_button (_("_Apply"), "recommendations.apply", rec->id, NULL);
   row->dismiss = row_button (_("_Dismiss"), "recommendations.dismiss", rec->id, NULL);
   row->revert = row_button (_("_Revert"), "recommendations.revert", rec->id, "destructive-action");
   row->status = gtk_label_new ("");
@@ -164,6 +164,28 @@ add_row (SmRecommendationsPage  *self,
   return row;
 }
 
+/* One suggested action in the view (GNOME's HIG): Apply on the newest
+ * open recommendation; the others' are plain. */
+static void
+mark_suggested (SmRecommendationsPage *self)
+{
+  GHashTableIter iter;
+  Row *row, *newest = NULL;
+
+  g_hash_table_iter_init (&iter, self->rows);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &row))
+    if (gtk_widget_get_visible (row->apply) && (newest == NULL || row->id > newest->id))
+      newest = row;
+  g_hash_table_iter_init (&iter, self->rows);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &row))
+    {
+      if (row == newest)
+        gtk_widget_add_css_class (row->apply, "suggested-action");
+      else
+        gtk_widget_remove_css_class (row->apply, "suggested-action");
+    }
+}
+
 static void
 recommendation_cb (SmSession              *session,
                    const SmRecommendation *rec,
@@ -175,6 +197,7 @@ recommendation_cb (SmSession              *session,
   if (row == NULL)
     row = add_row (self, rec);
   show_state (self, row, rec);
+  mark_suggested (self);
 }
 
 /* The advisor's own state after a decision (on its thread) shows once the
@@ -195,6 +218,7 @@ refresh_rows (SmRecommendationsPage *self)
       if (row != NULL)
         show_state (self, row, rec);
     }
+  mark_suggested (self);
 }
 
 static void

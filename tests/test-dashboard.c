@@ -860,6 +860,43 @@ test_dashboard_shortcuts_global (void)
   g_assert_cmpuint (found, ==, G_N_ELEMENTS (wanted));
 }
 
+/* One suggested action in the view (GNOME's HIG): of several open
+ * recommendations, only the newest's Apply is. */
+static void
+test_recommendations_one_suggested (void)
+{
+  g_autoptr(GError) error = NULL;
+  SmEngine *engine = sm_engine_new (64 * 1024 * 1024, 1, &error);
+  SmSession *session = sm_session_new (engine, NULL);
+  GtkWidget *window = gtk_window_new ();
+  SmRecommendationsPage *page = SM_RECOMMENDATIONS_PAGE (sm_recommendations_page_new ());
+  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+  guint suggested = 0;
+
+  sm_recommendations_page_set_session (page, session);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+  for (guint id = 1; id <= 3; id++)
+    {
+      SmRecommendation rec = { .id = id, .rule = "test", .title = (char *) "A rule", .evidence = (char *) "why",
+                               .expected = (char *) "better", .action = (char *) "Change it",
+                               .status = SM_RECOMMENDATION_OPEN, .before = NAN, .after = NAN };
+
+      g_signal_emit_by_name (session, "recommendation", &rec, FALSE);
+    }
+  g_assert_cmpuint (sm_recommendations_page_get_n_rows (page), ==, 3);
+  collect_type (GTK_WIDGET (page), GTK_TYPE_BUTTON, buttons);
+  for (guint i = 0; i < buttons->len; i++)
+    if (gtk_widget_has_css_class (g_ptr_array_index (buttons, i), "suggested-action"))
+      {
+        suggested++;
+        g_assert_cmpuint (g_variant_get_uint32 (gtk_actionable_get_action_target_value (g_ptr_array_index (buttons, i))),
+                          ==, 3);
+      }
+  g_assert_cmpuint (suggested, ==, 1);
+  close_all (window, session, engine);
+}
+
 /* Issue 17, defect 15: the text under the arrivals describes the mode
  * chosen (it described closed loop while Poisson was selected). */
 static void
@@ -989,6 +1026,7 @@ main (int   argc,
   g_test_add_func ("/app/dashboard/wheel", test_dashboard_wheel);
   g_test_add_func ("/app/chart/colors-by-metric", test_chart_colors_by_metric);
   g_test_add_func ("/app/dashboard/shortcuts-global", test_dashboard_shortcuts_global);
+  g_test_add_func ("/app/recommendations/one-suggested", test_recommendations_one_suggested);
   g_test_add_func ("/app/tuning/workload-text", test_tuning_workload_text);
   g_test_add_func ("/app/tuning/kernels-list", test_tuning_kernels_list);
   g_test_add_func ("/app/tuning/gpu", SANITIZED (test_tuning_gpu));

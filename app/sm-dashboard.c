@@ -161,6 +161,9 @@ snapshot_cb (SmSession         *session,
 {
   double t = snapshot->t_ms / 1000.0 - self->time_origin;
 
+  /* Taken before the run began, handed over after: not the run's. */
+  if (t < 0)
+    return;
   for (guint c = 0; c < N_CHARTS; c++)
     {
       for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)

@@ -332,7 +332,9 @@ sm_session_start (SmSession *self,
     return;
   sm_session_set_rate (self, rate);
   self->rate_recorded = rate;
-  self->run_started_ms = self->last_t_ms;
+  /* The monitor's clock now, not the newest snapshot handed over: those
+   * still queued for the main loop are from before the run. */
+  self->run_started_ms = sm_monitor_get_time_ms (self->monitor);
   if (self->recorder != NULL)
     sm_recorder_begin (self->recorder, &(SmRecorderRun) {
                          .workload = sm_workload_mode_get_name (self->workload_mode),

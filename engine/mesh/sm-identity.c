@@ -70,9 +70,8 @@ sm_identity_create (const char  *path,
 {
   g_autoptr(GKeyFile) file = g_key_file_new ();
   g_autofree char *contents = NULL;
-  gsize length;
-
   g_autofree char *temp = NULL;
+  gsize length;
 
   g_return_val_if_fail (path != NULL && identity != NULL, FALSE);
 

@@ -22,4 +22,16 @@ char     *sm_paths_ensure_data_dir (GError **error);
 int       sm_paths_rename_noreplace (const char *from,
                                      const char *to);
 
+/* Writes @data to @path whole or not at all, created with @mode (never
+ * readable by others for a moment when @mode says so), replacing only a
+ * regular file and only when @overwrite (else G_IO_ERROR_EXISTS); nothing
+ * temporary is left behind, not even by a kill while it writes (an
+ * unnamed file, where the file system has O_TMPFILE). */
+gboolean  sm_paths_write_file        (const char *path,
+                                      const char *data,
+                                      gsize       length,
+                                      int         mode,
+                                      gboolean    overwrite,
+                                      GError    **error);
+
 G_END_DECLS

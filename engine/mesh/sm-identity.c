@@ -9,7 +9,6 @@
 #include <unistd.h>
 #include <zmq.h>
 #include <gio/gio.h>
-#include <glib/gstdio.h>
 
 #include "sm-error.h"
 #include "sm-identity.h"
@@ -70,7 +69,7 @@ sm_identity_create (const char  *path,
 {
   g_autoptr(GKeyFile) file = g_key_file_new ();
   g_autofree char *contents = NULL;
-  g_autofree char *temp = NULL;
+  g_autoptr(GError) local_error = NULL;
   gsize length;
 
   g_return_val_if_fail (path != NULL && identity != NULL, FALSE);
@@ -93,29 +92,16 @@ sm_identity_create (const char  *path,
   contents = g_key_file_to_data (file, &length, NULL);
 
   /* Written whole or not at all, and never readable by others, not even
-   * for a moment: the temporary file is created 0600.  Without @replace it
-   * is written under a name of its own and renamed only where nothing is:
-   * of two processes making the first key at once, the first one's stays
-   * and the other learns it (a key overwritten under a running node would
-   * be refused by every peer after its restart). */
-  temp = replace ? g_strdup (path) : g_strdup_printf ("%s.new-%d-%08x", path, (int) getpid (), g_random_int ());
-  if (!g_file_set_contents_full (temp, contents, length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0600, error))
+   * for a moment (created 0600).  Without @replace it only takes a name
+   * nothing has: of two processes making the first key at once, the first
+   * one's stays and the other learns it (a key overwritten under a running
+   * node would be refused by every peer after its restart). */
+  if (!sm_paths_write_file (path, contents, length, 0600, replace, &local_error))
     {
       memset (identity, 0, sizeof *identity);
-      return FALSE;
-    }
-  if (!replace && sm_paths_rename_noreplace (temp, path) != 0)
-    {
-      int saved_errno = errno;
-
-      g_unlink (temp);
-      memset (identity, 0, sizeof *identity);
-      if (saved_errno == EEXIST)
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_EXISTS))
         return key_exists_error (path, error);
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_IO, _("Cannot write %s: %s"), path,
-                   g_strerror (saved_errno));
+      g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
   return TRUE;

@@ -43,9 +43,6 @@ gboolean  sm_store_chunk_usable (sqlite3_stmt *stmt,
                                  int           n_column,
                                  int           data_column,
                                  guint        *n);
-/* Writes @data to @path whole or not at all, replacing only a regular file
- * and only when @overwrite; nothing temporary is left behind on failure. */
-
 /* sm-store.c, for sm-store-async.c: a task that uses @store begins
  * (on the calling thread) and ends (on its own); sm_store_free() waits
  * until every one that began has ended. */

@@ -13,6 +13,16 @@ set -u
 dir=$(mktemp -d "${TMPDIR:-/tmp}/synmesh-display-XXXXXX")
 Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp -noreset 3>"$dir/display" 2>"$dir/xvfb.log" &
 xvfb=$!
+# A test stopped for its timeout takes its display with it.
+test=""
+cleanup () {
+  [ -n "$test" ] && kill "$test" 2>/dev/null
+  kill "$xvfb" 2>/dev/null
+  wait "$xvfb" 2>/dev/null
+  rm -rf "$dir"
+}
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 130' INT
 
 tries=0
 while [ ! -s "$dir/display" ]; do
@@ -20,17 +30,15 @@ while [ ! -s "$dir/display" ]; do
   if [ "$tries" -gt 200 ] || ! kill -0 "$xvfb" 2>/dev/null; then
     echo "with-display: Xvfb did not start:" >&2
     cat "$dir/xvfb.log" >&2
-    kill "$xvfb" 2>/dev/null
-    rm -rf "$dir"
+    cleanup
     exit 1
   fi
   sleep 0.05
 done
 
-DISPLAY=":$(cat "$dir/display")" dbus-run-session -- "$@"
+DISPLAY=":$(cat "$dir/display")" dbus-run-session -- "$@" &
+test=$!
+wait "$test"
 status=$?
-
-kill "$xvfb" 2>/dev/null
-wait "$xvfb" 2>/dev/null
-rm -rf "$dir"
+cleanup
 exit "$status"

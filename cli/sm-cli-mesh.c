@@ -212,9 +212,11 @@ sm_cli_mesh_print_summary (SmCliMesh *mesh)
   SmNodeStats stats;
 
   sm_node_get_stats (mesh->node, &stats);
-  g_print (_("  mesh       %" G_GUINT64_FORMAT " sent to peers, %" G_GUINT64_FORMAT " answered remotely, %"
-             G_GUINT64_FORMAT " rerun locally, %" G_GUINT64_FORMAT " late answers ignored\n"),
-           stats.offloaded, stats.offload_answered, stats.offload_retried, stats.late_replies);
+  g_print (_("  mesh       %" G_GUINT64_FORMAT " sent to peers in %" G_GUINT64_FORMAT " requests, %"
+             G_GUINT64_FORMAT " answered remotely, %" G_GUINT64_FORMAT " rerun locally, %" G_GUINT64_FORMAT
+             " late answers ignored\n"),
+           stats.offloaded, stats.offload_requests, stats.offload_answered, stats.offload_retried,
+           stats.late_replies);
 }
 
 gboolean

@@ -543,24 +543,34 @@ sm_batcher_stop_workers (SmEngine *engine)
     }
 }
 
-/* Queues one job per expert of @query for the workers. */
+/* Queues one job per expert of each of @queries for the workers, all in
+ * one hold of the lock: a worker sees them together. */
 void
-sm_batcher_enqueue (SmEngine *engine,
-                    Query    *query,
-                    gint64    now)
+sm_batcher_enqueue_many (SmEngine      *engine,
+                         Query * const *queries,
+                         guint          n_queries,
+                         gint64         now)
 {
-  g_mutex_lock (&engine->queue_lock);
-  for (guint s = 0; s < query->route.n; s++)
-    {
-      Job *job = &query->jobs[s];
+  guint jobs = 0;
 
-      job->query = query;
-      job->slot = s;
-      job->enqueued_ns = now;
-      g_queue_push_tail (&engine->queues[query->route.domains[s]], job);
-      note_arrival_locked (engine, query->route.domains[s], now);
+  g_mutex_lock (&engine->queue_lock);
+  for (guint q = 0; q < n_queries; q++)
+    {
+      Query *query = queries[q];
+
+      for (guint s = 0; s < query->route.n; s++)
+        {
+          Job *job = &query->jobs[s];
+
+          job->query = query;
+          job->slot = s;
+          job->enqueued_ns = now;
+          g_queue_push_tail (&engine->queues[query->route.domains[s]], job);
+          note_arrival_locked (engine, query->route.domains[s], now);
+        }
+      jobs += query->route.n;
     }
-  g_atomic_int_add (&engine->queue_depth, (int) query->route.n);
+  g_atomic_int_add (&engine->queue_depth, (int) jobs);
   /* A wake-up is a system call: only for a worker that sleeps (a spinning
    * one sees queue_depth). */
   if (engine->sleepers > 0)
@@ -568,6 +578,13 @@ sm_batcher_enqueue (SmEngine *engine,
   g_mutex_unlock (&engine->queue_lock);
 }
 
+void
+sm_batcher_enqueue (SmEngine *engine,
+                    Query    *query,
+                    gint64    now)
+{
+  sm_batcher_enqueue_many (engine, &query, 1, now);
+}
 
 void
 sm_engine_job_run_locally (SmEngineJob *job)

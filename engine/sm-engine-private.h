@@ -230,6 +230,10 @@ void                  sm_batcher_job_fail                (Job                 *j
 void                  sm_batcher_enqueue                 (SmEngine            *engine,
                                                           Query               *query,
                                                           gint64               now);
+void                  sm_batcher_enqueue_many            (SmEngine            *engine,
+                                                          Query * const       *queries,
+                                                          guint                n_queries,
+                                                          gint64               now);
 void                  sm_batcher_start_workers_locked    (SmEngine            *engine,
                                                           guint                threads);
 void                  sm_batcher_stop_workers            (SmEngine            *engine);

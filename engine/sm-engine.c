@@ -428,6 +428,7 @@ sm_engine_get_totals (SmEngine       *engine,
 
   totals->completed = __atomic_load_n (&engine->completed, __ATOMIC_RELAXED);
   totals->failed = __atomic_load_n (&engine->failures, __ATOMIC_RELAXED);
+  totals->batches = __atomic_load_n (&engine->batches, __ATOMIC_RELAXED);
   totals->p50_ns = sm_histogram_snapshot_get_percentile (latency, 50);
   totals->p99_ns = sm_histogram_snapshot_get_percentile (latency, 99);
   totals->p999_ns = sm_histogram_snapshot_get_percentile (latency, 99.9);
@@ -520,12 +521,25 @@ sm_engine_submit_features (SmEngine         *engine,
                            SmEngineDoneFunc  done,
                            gpointer          user_data)
 {
+  sm_engine_submit_feature_rows (engine, domain, features, 1, width, done, &user_data);
+}
+
+void
+sm_engine_submit_feature_rows (SmEngine         *engine,
+                               SmDomain          domain,
+                               const float      *features,
+                               guint             rows,
+                               guint             width,
+                               SmEngineDoneFunc  done,
+                               gpointer const   *user_data)
+{
   g_autoptr(GError) error = NULL;
+  g_autofree Query **queries = NULL;
   gint64 t0 = precise_ns ();
   SmExpert *expert;
-  Query *query;
 
-  g_return_if_fail (engine != NULL && features != NULL && done != NULL && domain < SM_N_DOMAINS);
+  g_return_if_fail (engine != NULL && features != NULL && done != NULL && user_data != NULL);
+  g_return_if_fail (domain < SM_N_DOMAINS && rows > 0);
 
   sm_rw_lock_reader_lock (&engine->model_lock);
   expert = engine->model != NULL ? sm_model_get_expert (engine->model, domain) : NULL;
@@ -540,22 +554,29 @@ sm_engine_submit_features (SmEngine         *engine,
 
   if (error != NULL)
     {
-      __atomic_fetch_add (&engine->failures, 1, __ATOMIC_RELAXED);
-      done (NULL, error, user_data);
+      __atomic_fetch_add (&engine->failures, rows, __ATOMIC_RELAXED);
+      for (guint r = 0; r < rows; r++)
+        done (NULL, error, user_data[r]);
       return;
     }
 
-  sm_batcher_flight_add (engine);
-  query = sm_batcher_query_new (engine, width, NULL, 0);
-  query->done = done;
-  query->user_data = user_data;
-  query->intended_ns = t0;
-  memcpy (query->features, features, (gsize) width * sizeof (float));
-  query->route.n = 1;
-  query->route.domains[0] = domain;
-  query->route.weights[0] = 1.0f;
-  query->pending = 1;
-  sm_batcher_enqueue (engine, query, t0);
+  queries = g_new (Query *, rows);
+  for (guint r = 0; r < rows; r++)
+    {
+      Query *query = sm_batcher_query_new (engine, width, NULL, 0);
+
+      sm_batcher_flight_add (engine);
+      query->done = done;
+      query->user_data = user_data[r];
+      query->intended_ns = t0;
+      memcpy (query->features, features + (gsize) r * width, (gsize) width * sizeof (float));
+      query->route.n = 1;
+      query->route.domains[0] = domain;
+      query->route.weights[0] = 1.0f;
+      query->pending = 1;
+      queries[r] = query;
+    }
+  sm_batcher_enqueue_many (engine, queries, rows, t0);
 }
 
 typedef struct

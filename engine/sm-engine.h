@@ -108,6 +108,19 @@ void         sm_engine_submit_features (SmEngine        *engine,
                                         SmEngineDoneFunc done,
                                         gpointer         user_data);
 
+/* Submits @rows such queries at once, as a peer's batch arrives:
+ * @features is row-major, @rows × @width.  They join the expert's queue
+ * together, so that a worker takes them as one batch (as many as the
+ * max-batch knob allows); @done is called once per row, with
+ * @user_data[row]. */
+void         sm_engine_submit_feature_rows (SmEngine     *engine,
+                                        SmDomain         domain,
+                                        const float     *features,
+                                        guint            rows,
+                                        guint            width,
+                                        SmEngineDoneFunc done,
+                                        gpointer const  *user_data);
+
 /* Blocks until the query is answered. */
 SmResult    *sm_engine_infer           (SmEngine       *engine,
                                         const char     *text,
@@ -175,6 +188,7 @@ typedef struct
 {
   guint64 completed;
   guint64 failed;
+  guint64 batches;      /* the batches the workers ran */
   guint64 p50_ns;
   guint64 p99_ns;
   guint64 p999_ns;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
 
@@ -649,8 +650,8 @@ test_node_large_frames_answered (void)
   g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
   g_assert_cmpint (reply.type, ==, SM_WIRE_HELLO);
 
-  /* 256 × 16384 floats: exactly 16 MiB, legal on the wire; this node
-   * serves one row per request. */
+  /* 256 × 16384 floats: exactly 16 MiB, legal on the wire, but not this
+   * model's width. */
   message = (SmWireMessage) {
     .type = SM_WIRE_INFER_REQUEST, .request_id = 77,
     .body.infer = { .expert = 1, .rows = SM_WIRE_TENSOR_FLOATS_MAX / SM_WIRE_COLS_MAX, .cols = SM_WIRE_COLS_MAX },
@@ -659,7 +660,7 @@ test_node_large_frames_answered (void)
   test_client_send (client, &message);
   g_assert_true (test_client_receive (client, 10000, &reply, NULL, 0));
   g_assert_cmpint (reply.type, ==, SM_WIRE_ERROR_REPLY);
-  g_assert_cmpint (reply.body.error.code, ==, SM_WIRE_STATUS_TOO_LARGE);
+  g_assert_cmpint (reply.body.error.code, ==, SM_WIRE_STATUS_MODEL_MISMATCH);
   g_assert_cmpuint (reply.request_id, ==, 77);
 
   /* 20 MiB after a one-row header: over the protocol's limit, under the
@@ -674,7 +675,8 @@ test_node_large_frames_answered (void)
   g_assert_cmpint (reply.body.error.code, ==, SM_WIRE_STATUS_TOO_LARGE);
   g_assert_cmpuint (reply.request_id, ==, 78);
   sm_node_get_stats (b.node, &stats);
-  g_assert_cmpuint (stats.refused_by_status[SM_WIRE_STATUS_TOO_LARGE], ==, 2);
+  g_assert_cmpuint (stats.refused_by_status[SM_WIRE_STATUS_TOO_LARGE], ==, 1);
+  g_assert_cmpuint (stats.refused_by_status[SM_WIRE_STATUS_MODEL_MISMATCH], ==, 1);
 
   /* Same connection, HELLO remembered: a query is served at once. */
   features = g_new0 (float, width);
@@ -685,6 +687,72 @@ test_node_large_frames_answered (void)
     g_error ("request %" G_GUINT64_FORMAT " refused: %s (%s)", reply.request_id, reply.body.error.message,
              sm_wire_status_name (reply.body.error.code));
   g_assert_cmpint (reply.type, ==, SM_WIRE_INFER_REPLY);
+
+  zmq_close (client);
+  test_node_stop (&b);
+  zmq_ctx_term (context);
+}
+
+/* A request of 32 rows runs as one batch and is answered row for row
+ * as the same queries sent one at a time are. */
+static void
+test_node_batch_request (void)
+{
+  enum { ROWS = 32 };
+  TestNode b = { 0 };
+  SmIdentity trusted;
+  void *context = zmq_ctx_new ();
+  void *client;
+  SmWireMessage hello, reply, message;
+  SmEngineTotals before, after;
+  g_autofree float *features = NULL, *batched = NULL, *single = NULL;
+  guint width, out_width;
+
+  test_make_identity (&trusted);
+  test_node_start (&b, "node-b", trusted.public_key);
+  g_assert_true (sm_engine_set_max_batch (b.engine, 64, NULL));
+  hello = test_hello_for (b.engine);
+  width = hello.body.hello.input_width;
+  client = test_client_new (context, sm_node_get_endpoint (b.node), b.identity.public_key, &trusted);
+  test_client_send (client, &hello);
+  g_assert_true (test_client_receive (client, 3000, &reply, NULL, 0));
+  g_assert_cmpint (reply.type, ==, SM_WIRE_HELLO);
+
+  features = g_new (float, (gsize) ROWS * width);
+  for (guint i = 0; i < ROWS * width; i++)
+    features[i] = (float) ((i * 7919u) % 1000) / 1000.0f - 0.5f;
+  batched = g_new (float, ROWS * 4096);
+  single = g_new (float, 4096);
+
+  sm_engine_get_totals (b.engine, &before);
+  encode_infer (&message, features, width);
+  message.body.infer.rows = ROWS;
+  message.tensor_size = (gsize) ROWS * width * sizeof (float);
+  test_client_send (client, &message);
+  g_assert_true (test_client_receive (client, 5000, &reply, batched, ROWS * 4096));
+  g_assert_cmpint (reply.type, ==, SM_WIRE_INFER_REPLY);
+  g_assert_cmpuint (reply.request_id, ==, 42);
+  g_assert_cmpuint (reply.body.infer.rows, ==, ROWS);
+  out_width = reply.body.infer.cols;
+  g_assert_cmpuint (out_width, >, 0);
+  sm_engine_get_totals (b.engine, &after);
+  g_assert_cmpuint (after.batches - before.batches, ==, 1);
+  g_assert_cmpuint (after.completed - before.completed, ==, ROWS);
+
+  for (guint r = 0; r < ROWS; r++)
+    {
+      encode_infer (&message, features + (gsize) r * width, width);
+      message.request_id = 100 + r;
+      test_client_send (client, &message);
+      g_assert_true (test_client_receive (client, 3000, &reply, single, 4096));
+      g_assert_cmpint (reply.type, ==, SM_WIRE_INFER_REPLY);
+      g_assert_cmpuint (reply.request_id, ==, 100 + r);
+      g_assert_cmpuint (reply.body.infer.cols, ==, out_width);
+      /* The kernels at batch 32 and batch 1 may sum in another order. */
+      for (guint j = 0; j < out_width; j++)
+        g_assert_cmpfloat_with_epsilon (batched[r * out_width + j], single[j],
+                                        1e-4f * MAX (1.0f, fabsf (single[j])));
+    }
 
   zmq_close (client);
   test_node_stop (&b);
@@ -1068,6 +1136,7 @@ main (int   argc,
   g_test_add_func ("/node/burst-is-bounded", test_node_burst_is_bounded);
   g_test_add_func ("/node/corpus-answers", test_node_corpus_answers);
   g_test_add_func ("/node/large-frames-answered", test_node_large_frames_answered);
+  g_test_add_func ("/node/batch-request", test_node_batch_request);
   g_test_add_func ("/node/too-many-frames-names-request", test_node_too_many_frames_names_request);
   g_test_add_func ("/node/unsolicited-pong-ignored", test_node_unsolicited_pong_ignored);
   g_test_add_func ("/node/bye-flood-folded", test_node_bye_flood_folded);

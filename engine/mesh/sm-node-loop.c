@@ -376,7 +376,7 @@ run_command (SmNode  *node,
   switch (command->kind)
     {
     case COMMAND_OFFLOAD:
-      sm_node_send_offload (node, command->job);
+      g_ptr_array_add (node->outbox, command->job);
       break;
     case COMMAND_SERVED:
       sm_node_send_served (node, command->served);
@@ -449,6 +449,7 @@ sm_node_thread_main (gpointer data)
 
       while ((command = g_async_queue_try_pop (node->commands)) != NULL)
         run_command (node, command);
+      sm_node_send_offloads (node);
 
       if (node->stopping && node->stats.serving == 0)
         break;

@@ -69,68 +69,152 @@ choose_peer (SmNode   *node,
   return best;
 }
 
-void
-sm_node_send_offload (SmNode      *node,
-                      SmEngineJob *job)
+/* Sends @jobs[0 … n) — one expert's queries, as wide — to @peer as one
+ * request, one row each.  FALSE when the peer's pipe is full. */
+static gboolean
+send_request (SmNode       *node,
+              Peer         *peer,
+              SmEngineJob **jobs,
+              guint         n,
+              guint         width)
 {
-  SmDomain domain = sm_engine_job_get_domain (job);
-  Peer *peer = choose_peer (node, domain);
   SmWireMessage message = { .type = SM_WIRE_INFER_REQUEST, .flags = SM_WIRE_FLAG_TENSOR };
-  const float *features;
-  guint width;
+  g_autofree float *tensor = g_new (float, (gsize) n * width);
   Pending *pending;
   gboolean sent;
 
-  if (peer == NULL || node->stopping)
+  for (guint i = 0; i < n; i++)
     {
-      sm_engine_job_run_locally (job);
-      return;
-    }
+      guint w;
 
-  features = sm_engine_job_get_features (job, &width);
+      memcpy (tensor + (gsize) i * width, sm_engine_job_get_features (jobs[i], &w), width * sizeof (float));
+    }
   message.request_id = ++node->next_request_id;
-  message.body.infer = (SmWireInfer) { .expert = (guint8) domain, .rows = 1, .cols = width };
-  message.tensor = (const guint8 *) features;
-  message.tensor_size = (gsize) width * sizeof (float);
+  message.body.infer = (SmWireInfer) { .expert = (guint8) sm_engine_job_get_domain (jobs[0]), .rows = n, .cols = width };
+  message.tensor = (const guint8 *) tensor;
+  message.tensor_size = (gsize) n * width * sizeof (float);
   message.sent_ns = (guint64) now_ns ();
 
-  /* libzmq copies the tensor into its message here, so the job may end
+  /* libzmq copies the tensor into its message here, so the jobs may end
    * (run locally, say) while the frame still waits in a dead peer's pipe. */
   g_mutex_lock (&node->lock);
   sent = sm_node_send_message (peer->socket, NULL, 0, &message, peer);
   if (sent)
     {
-      peer->info.offloaded++;
-      peer->info.in_flight++;
-      node->stats.offloaded++;
+      peer->info.offloaded += n;
+      peer->info.in_flight += n;
+      node->stats.offloaded += n;
+      node->stats.offload_requests++;
     }
   g_mutex_unlock (&node->lock);
-
   if (!sent)
-    {
-      sm_engine_job_run_locally (job);
-      return;
-    }
+    return FALSE;
 
-  pending = g_new (Pending, 1);
+  pending = g_malloc (sizeof *pending + n * sizeof (SmEngineJob *));
   pending->request_id = message.request_id;
-  pending->job = job;
   pending->peer = peer;
   pending->sent_ns = (gint64) message.sent_ns;
+  pending->n_jobs = n;
+  memcpy (pending->jobs, jobs, n * sizeof (SmEngineJob *));
   g_hash_table_insert (node->pending, &pending->request_id, pending);
+  return TRUE;
 }
 
-/* Ends a pending query without the peer's answer: it runs here instead. */
+/* The rows one request to @peer may carry now: as many as this engine
+ * batches (the mesh runs one model, and a peer's engine splits a larger
+ * request into batches of its own), within the wire's limits and the
+ * queries the peer may still have out. */
+static guint
+request_rows_max (SmNode *node,
+                  Peer   *peer,
+                  guint   width)
+{
+  guint rows = MIN (sm_engine_get_max_batch (node->engine), SM_WIRE_ROWS_MAX);
+
+  rows = MIN (rows, SM_WIRE_TENSOR_FLOATS_MAX / MAX (width, 1));
+  rows = MIN (rows, SM_NODE_PEER_IN_FLIGHT_MAX - peer->info.in_flight);
+  return MAX (rows, 1);
+}
+
+/* Sends one expert's queries @jobs[0 … n) in as few requests as the
+ * peers take; what no peer takes runs here. */
+static void
+send_expert_queries (SmNode       *node,
+                     SmEngineJob **jobs,
+                     guint         n)
+{
+  SmDomain domain = sm_engine_job_get_domain (jobs[0]);
+  guint done = 0;
+
+  while (done < n)
+    {
+      Peer *peer = node->stopping ? NULL : choose_peer (node, domain);
+      guint width, rows = 0, rows_max;
+
+      if (peer == NULL)
+        break;
+      sm_engine_job_get_features (jobs[done], &width);
+      rows_max = request_rows_max (node, peer, width);
+      /* One width per request: a model swapped in meanwhile may change it. */
+      while (done + rows < n && rows < rows_max)
+        {
+          guint w;
+
+          sm_engine_job_get_features (jobs[done + rows], &w);
+          if (w != width)
+            break;
+          rows++;
+        }
+      if (!send_request (node, peer, jobs + done, rows, width))
+        break;
+      done += rows;
+    }
+  for (; done < n; done++)
+    sm_engine_job_run_locally (jobs[done]);
+}
+
+/* Sends the queries the engine offloaded since the last call: those of
+ * one expert together, so that a busy node sends micro-batches, not one
+ * query per round trip, while a quiet one sends each query as it comes. */
+void
+sm_node_send_offloads (SmNode *node)
+{
+  GPtrArray *by_domain[SM_N_DOMAINS] = { NULL };
+
+  if (node->outbox->len == 0)
+    return;
+  for (guint i = 0; i < node->outbox->len; i++)
+    {
+      SmEngineJob *job = g_ptr_array_index (node->outbox, i);
+      SmDomain domain = sm_engine_job_get_domain (job);
+
+      if (by_domain[domain] == NULL)
+        by_domain[domain] = g_ptr_array_new ();
+      g_ptr_array_add (by_domain[domain], job);
+    }
+  g_ptr_array_set_size (node->outbox, 0);
+
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    if (by_domain[d] != NULL)
+      {
+        send_expert_queries (node, (SmEngineJob **) by_domain[d]->pdata, by_domain[d]->len);
+        g_ptr_array_unref (by_domain[d]);
+      }
+}
+
+/* Ends a pending request without the peer's answer: its queries run here
+ * instead. */
 void
 sm_node_retry_locally (SmNode  *node,
                        Pending *pending)
 {
   g_mutex_lock (&node->lock);
-  pending->peer->info.in_flight--;
-  pending->peer->info.retried++;
-  node->stats.offload_retried++;
+  pending->peer->info.in_flight -= pending->n_jobs;
+  pending->peer->info.retried += pending->n_jobs;
+  node->stats.offload_retried += pending->n_jobs;
   g_mutex_unlock (&node->lock);
-  sm_engine_job_run_locally (pending->job);
+  for (guint i = 0; i < pending->n_jobs; i++)
+    sm_engine_job_run_locally (pending->jobs[i]);
   g_hash_table_remove (node->pending, &pending->request_id);
 }
 
@@ -289,31 +373,33 @@ take_reply (SmNode              *node,
       sm_node_send_to_peer (node, peer, SM_WIRE_HELLO, 0);
       return;
     }
-  if (message->type == SM_WIRE_ERROR_REPLY || message->body.infer.rows != 1)
+  if (message->type == SM_WIRE_ERROR_REPLY || message->body.infer.rows != pending->n_jobs)
     {
       sm_node_retry_locally (node, pending);
       return;
     }
 
-  output = g_new (float, message->body.infer.cols);
+  output = g_new (float, (gsize) message->body.infer.rows * message->body.infer.cols);
   sm_wire_tensor_copy (message, output);
-  /* Counted before the query completes: whoever waits for it may read
+  /* Counted before the queries complete: whoever waits for one may read
    * the figures at once. */
   g_mutex_lock (&node->lock);
-  peer->info.in_flight--;
-  peer->info.answered++;
-  node->stats.offload_answered++;
+  peer->info.in_flight -= pending->n_jobs;
+  peer->info.answered += pending->n_jobs;
+  node->stats.offload_answered += pending->n_jobs;
   g_mutex_unlock (&node->lock);
-  if (!sm_engine_job_complete (pending->job, output, message->body.infer.cols,
-                               message->body.infer.queue_ns, message->body.infer.compute_ns))
-    {
-      g_mutex_lock (&node->lock);
-      peer->info.answered--;
-      peer->info.retried++;
-      node->stats.offload_answered--;
-      node->stats.offload_retried++;
-      g_mutex_unlock (&node->lock);
-    }
+  for (guint i = 0; i < pending->n_jobs; i++)
+    if (!sm_engine_job_complete (pending->jobs[i], output + (gsize) i * message->body.infer.cols,
+                                 message->body.infer.cols, message->body.infer.queue_ns,
+                                 message->body.infer.compute_ns))
+      {
+        g_mutex_lock (&node->lock);
+        peer->info.answered--;
+        peer->info.retried++;
+        node->stats.offload_answered--;
+        node->stats.offload_retried++;
+        g_mutex_unlock (&node->lock);
+      }
   g_hash_table_remove (node->pending, &message->request_id);
 }
 

@@ -45,8 +45,18 @@ typedef enum {
 
 typedef struct _Peer Peer;
 
-/* A peer's query, from its arrival to the reply. */
+/* A peer's request, from its arrival to the reply: a batch of rows, each
+ * one query that the engine answers on its own. */
+typedef struct _Served Served;
+
 typedef struct
+{
+  Served   *served;
+  SmResult *result;
+  GError   *error;
+} ServedRow;
+
+struct _Served
 {
   SmNode   *node;
   guint8    routing_id[256];
@@ -54,9 +64,10 @@ typedef struct
   guint64   request_id;
   guint64   echo_ns;
   gint64    received_ns;
-  SmResult *result;
-  GError   *error;
-} Served;
+  guint     n_rows;
+  gint      rows_left;      /* atomic: the last row's answer posts it */
+  ServedRow rows[];
+};
 
 typedef struct
 {
@@ -80,13 +91,14 @@ typedef struct
 
 /* ---- the node's own state ---- */
 
-/* An engine query out at a peer. */
+/* A request out at a peer: the engine's queries it carries, one a row. */
 typedef struct
 {
   guint64      request_id;
-  SmEngineJob *job;
   Peer        *peer;
   gint64       sent_ns;
+  guint        n_jobs;
+  SmEngineJob *jobs[];
 } Pending;
 
 struct _Peer
@@ -161,6 +173,9 @@ struct _SmNode
   /* The thread's own */
   GPtrArray       *peers;          /* Peer*, also read under lock */
   GHashTable      *pending;        /* request id → Pending */
+  /* The engine's queries posted since the thread last sent: what a
+   * wake-up finds there goes out as few requests as it can. */
+  GPtrArray       *outbox;
   GHashTable      *clients;        /* routing id (GBytes) → Client */
   guint64          next_request_id;
   gint64           next_heartbeat_ns;
@@ -231,8 +246,7 @@ gboolean
 sm_node_offload_hook (SmEngineJob *job,
               gpointer     user_data);
 void
-sm_node_send_offload (SmNode      *node,
-              SmEngineJob *job);
+sm_node_send_offloads (SmNode *node);
 void
 sm_node_retry_locally (SmNode  *node,
                Pending *pending);

@@ -20,73 +20,122 @@ serve_done (SmResult     *result,
             const GError *error,
             gpointer      user_data)
 {
-  Served *served = user_data;
-  Command *command = g_new0 (Command, 1);
+  ServedRow *row = user_data;
+  Served *served = row->served;
 
-  served->result = result;
-  served->error = error != NULL ? g_error_copy (error) : NULL;
-  command->kind = COMMAND_SERVED;
-  command->served = served;
-  sm_node_post (served->node, command);
+  row->result = result;
+  row->error = error != NULL ? g_error_copy (error) : NULL;
+  if (g_atomic_int_dec_and_test (&served->rows_left))
+    {
+      Command *command = g_new0 (Command, 1);
+
+      command->kind = COMMAND_SERVED;
+      command->served = served;
+      sm_node_post (served->node, command);
+    }
 }
 
 static void
 served_free (Served *served)
 {
-  sm_result_free (served->result);
-  g_clear_error (&served->error);
+  for (guint i = 0; i < served->n_rows; i++)
+    {
+      sm_result_free (served->rows[i].result);
+      g_clear_error (&served->rows[i].error);
+    }
   g_free (served);
+}
+
+/* The request's answer, or NULL and the reason in @error: every row
+ * answered, all as wide (a model swapped in mid-request could change
+ * that) and finite (our own model's NaN is a failure to say so, as a
+ * peer's would be). */
+static float *
+served_output (Served  *served,
+               guint   *width,
+               guint64 *queue_ns,
+               guint64 *compute_ns,
+               GError **error)
+{
+  g_autofree float *output = NULL;
+
+  *width = 0;
+  *queue_ns = *compute_ns = 0;
+  for (guint i = 0; i < served->n_rows; i++)
+    {
+      const ServedRow *row = &served->rows[i];
+
+      if (row->error != NULL)
+        {
+          *error = g_error_copy (row->error);
+          return NULL;
+        }
+      if (i == 0)
+        {
+          *width = row->result->output_width;
+          output = g_new (float, (gsize) served->n_rows * *width);
+        }
+      else if (row->result->output_width != *width)
+        {
+          g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED,
+                       _("The model changed while the request ran"));
+          return NULL;
+        }
+      for (guint j = 0; j < *width; j++)
+        if (!isfinite (row->result->output[j]))
+          {
+            g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED, _("The model's output is not finite"));
+            return NULL;
+          }
+      memcpy (output + (gsize) i * *width, row->result->output, *width * sizeof (float));
+      *queue_ns = MAX (*queue_ns, row->result->queue_ns);
+      *compute_ns = MAX (*compute_ns, row->result->inference_ns);
+    }
+  return g_steal_pointer (&output);
 }
 
 void
 sm_node_send_served (SmNode *node,
                      Served *served)
 {
+  g_autoptr(GError) error = NULL;
+  g_autofree float *output = NULL;
+  guint width;
+  guint64 queue_ns, compute_ns;
+
   g_mutex_lock (&node->lock);
-  node->stats.serving--;
-  node->stats.served++;
+  node->stats.serving -= served->n_rows;
+  node->stats.served += served->n_rows;
   g_mutex_unlock (&node->lock);
 
-  /* Our own model's output is checked as a peer's would be: a NaN is a
-   * failure to say so, not an answer. */
-  if (served->error == NULL)
-    for (guint i = 0; i < served->result->output_width; i++)
-      if (!isfinite (served->result->output[i]))
-        {
-          served->error = g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_FAILED,
-                                       _("The model's output is not finite"));
-          break;
-        }
-
-  if (served->error != NULL)
+  output = served_output (served, &width, &queue_ns, &compute_ns, &error);
+  if (output == NULL)
     {
-      SmWireStatus status = g_error_matches (served->error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED)
+      SmWireStatus status = g_error_matches (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED)
                             ? SM_WIRE_STATUS_NO_EXPERT : SM_WIRE_STATUS_INTERNAL;
 
       sm_node_reply_error (node, served->routing_id, served->routing_id_size, served->request_id, served->echo_ns,
-                   status, served->error->message);
+                           status, error->message);
     }
   else
     {
-      SmResult *r = served->result;
       SmWireMessage message = {
         .type = SM_WIRE_INFER_REPLY,
         .flags = SM_WIRE_FLAG_TENSOR,
         .request_id = served->request_id,
         .echo_ns = served->echo_ns,
-        .tensor = (const guint8 *) r->output,
-        .tensor_size = (gsize) r->output_width * sizeof (float),
+        .tensor = (const guint8 *) output,
+        .tensor_size = (gsize) served->n_rows * width * sizeof (float),
       };
-      gint64 now = now_ns ();
 
       message.body.infer = (SmWireInfer) {
-        .expert = (guint8) r->domain,
-        .rows = 1,
-        .cols = r->output_width,
-        .queue_ns = r->queue_ns,
-        .compute_ns = r->inference_ns,
+        .expert = (guint8) served->rows[0].result->domain,
+        .rows = served->n_rows,
+        .cols = width,
+        .queue_ns = queue_ns,
+        .compute_ns = compute_ns,
       };
-      message.sent_ns = (guint64) now;
+      message.sent_ns = (guint64) now_ns ();
       sm_node_reply (node, served->routing_id, served->routing_id_size, &message);
     }
   served_free (served);
@@ -168,6 +217,7 @@ serve_infer (SmNode              *node,
   guint width;
   const SmWireInfer *infer = &message->body.infer;
   g_autofree float *copy = NULL;
+  g_autofree gpointer *row_data = NULL;
   const float *features;
   Served *served;
 
@@ -178,16 +228,9 @@ serve_infer (SmNode              *node,
               client->said_hello ? "Another model runs here" : "Say HELLO first", TRUE);
       return;
     }
-  /* docs/protocol.md, "Conversation": one query per request in this
-   * version (a larger tensor than the node takes is TOO_LARGE), the
-   * model's own width (another is another model), an expert served here
-   * (255, "let the peer route", is not done by any version-2 node). */
-  if (infer->rows != 1)
-    {
-      refuse (node, id, id_size, message->request_id, message->sent_ns, SM_WIRE_STATUS_TOO_LARGE,
-              "One query (rows = 1) per request", TRUE);
-      return;
-    }
+  /* docs/protocol.md, "Conversation": the model's own width (another is
+   * another model), an expert served here (255, "let the peer route", is
+   * not done by any version-2 node); the wire's limits bound the rows. */
   if (infer->cols != width)
     {
       g_autofree char *text = g_strdup_printf ("The model here takes %u features, not %u", width, infer->cols);
@@ -202,7 +245,7 @@ serve_infer (SmNode              *node,
                                                     : "No such expert here", TRUE);
       return;
     }
-  if (node->stats.serving >= SM_NODE_SERVE_MAX || node->stopping)
+  if (node->stats.serving + infer->rows > SM_NODE_SERVE_MAX || node->stopping)
     {
       g_mutex_lock (&node->lock);
       node->stats.overloaded++;
@@ -217,24 +260,35 @@ serve_infer (SmNode              *node,
     features = (const float *) message->tensor;
   else
     {
-      copy = g_new (float, infer->cols);
+      copy = g_new (float, (gsize) infer->rows * infer->cols);
       sm_wire_tensor_copy (message, copy);
       features = copy;
     }
 
-  served = g_new0 (Served, 1);
+  served = g_malloc0 (sizeof *served + infer->rows * sizeof (ServedRow));
   served->node = node;
   memcpy (served->routing_id, id, MIN (id_size, sizeof served->routing_id));
   served->routing_id_size = MIN (id_size, sizeof served->routing_id);
   served->request_id = message->request_id;
   served->echo_ns = message->sent_ns;
   served->received_ns = now;
+  served->n_rows = infer->rows;
+  served->rows_left = (gint) infer->rows;
+  row_data = g_new (gpointer, infer->rows);
+  for (guint i = 0; i < infer->rows; i++)
+    {
+      served->rows[i].served = served;
+      row_data[i] = &served->rows[i];
+    }
 
   g_mutex_lock (&node->lock);
-  node->stats.serving++;
+  node->stats.serving += infer->rows;
   node->stats.serving_max = MAX (node->stats.serving_max, node->stats.serving);
   g_mutex_unlock (&node->lock);
-  sm_engine_submit_features (node->engine, (SmDomain) infer->expert, features, infer->cols, serve_done, served);
+  /* One submission: the rows join the expert's queue together and run as
+   * one batch (or as few as the engine's max batch allows). */
+  sm_engine_submit_feature_rows (node->engine, (SmDomain) infer->expert, features, infer->rows, infer->cols,
+                                 serve_done, row_data);
 }
 
 void

@@ -110,6 +110,7 @@ node_destroy (SmNode *node)
   close_sockets (node);
   g_ptr_array_unref (node->peers);
   g_hash_table_unref (node->pending);
+  g_ptr_array_unref (node->outbox);
   g_hash_table_unref (node->clients);
   g_async_queue_unref (node->commands);
   g_mutex_clear (&node->lock);
@@ -154,6 +155,7 @@ sm_node_new (SmEngine            *engine,
   node->commands = g_async_queue_new ();
   node->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_node_peer_free);
   node->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+  node->outbox = g_ptr_array_new ();
   node->clients = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, g_free);
   g_mutex_init (&node->lock);
   g_cond_init (&node->probe_done);

@@ -87,6 +87,7 @@ typedef struct
   guint   serving;              /* peers' queries running now */
   guint   serving_max;          /* the most that ever ran at once */
   guint64 offloaded;            /* this engine's queries sent to peers */
+  guint64 offload_requests;     /* the INFER requests that carried them */
   guint64 offload_answered;     /* of those, answered by a peer */
   guint64 offload_retried;      /* of those, run locally after all */
   guint64 late_replies;         /* peers' answers to queries that had already

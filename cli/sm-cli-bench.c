@@ -66,7 +66,7 @@ static void
 run_mesh (SmBenchReport *report,
           gboolean       quick)
 {
-  sm_mesh_bench (report);
+  sm_mesh_bench (report, quick);
 }
 
 static void
@@ -88,7 +88,7 @@ static const Area areas[] = {
   { "pool",    N_("Memory pool against glibc malloc, histogram recording, monitor overhead"), run_pool },
   { "engine",  N_("Query path: features and routing, batch-1 end to end, closed-loop throughput, latency at moderate load, scaling over workers"), run_engine },
   { "store",   N_("Session database: ingest, downsampled read, replay, recording overhead"), run_store },
-  { "mesh",    N_("Mesh: wire codec, raw ZeroMQ against PING/PONG round trips, remote inference"), run_mesh },
+  { "mesh",    N_("Mesh: wire codec, raw ZeroMQ against PING/PONG round trips, remote inference over five runs, throughput through a peer at batch 1, 8 and 32"), run_mesh },
   { "ui",      N_("Dashboard charts drawn headless: four charts of 100,000 points per series"), run_ui },
   { "gpu",     N_("Vulkan backend against the CPU kernels per batch size, the crossover, GEMM GFLOP/s"), run_gpu },
 };

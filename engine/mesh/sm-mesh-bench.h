@@ -5,8 +5,11 @@
 
 G_BEGIN_DECLS
 
-/* The mesh's benchmark.  So far the wire codec alone: encode and decode of
- * a batch-1 INFER request of 256 features, against copying its tensor. */
-void sm_mesh_bench (SmBenchReport *report);
+/* The mesh's benchmark: the wire codec against copying the tensor; on
+ * loopback, the raw CURVE round trip against PING/PONG and batch-1 remote
+ * inference against local, over five runs (one when @quick); closed-loop
+ * throughput through a peer against local at batch 1, 8 and 32. */
+void sm_mesh_bench (SmBenchReport *report,
+                    gboolean       quick);
 
 G_END_DECLS

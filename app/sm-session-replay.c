@@ -3,6 +3,8 @@
 
 #include <glib/gi18n.h>
 
+#include <string.h>
+
 #include "sm-metric-ids.h"
 #include "sm-metric-series.h"
 #include "sm-session-replay.h"
@@ -28,6 +30,18 @@ static const struct {
     { N_("queue depth"), N_("mean batch") }, -1 },
 };
 
+/* The mesh peers' own figures, recorded as "peer.<fingerprint>.<figure>":
+ * a chart per figure, a series per peer. */
+static const struct {
+  const char *title;
+  const char *unit;
+  gboolean    log_scale;
+  const char *figure;
+} peer_charts[] = {
+  { N_("Peers' throughput"), "ops/s", FALSE, SM_METRIC_PEER_THROUGHPUT },
+  { N_("Peers' p99 latency"), "µs", TRUE, SM_METRIC_PEER_P99 },
+};
+
 /* Buckets read per series: a point every pixel or two of a wide chart,
  * however long the session. */
 #define REPLAY_POINTS 1200
@@ -40,8 +54,11 @@ struct _SmSessionReplay
   GtkBox       *box;
   GtkLabel     *title;
 
-  /* Borrowed: the charts live in @box */
+  /* Borrowed: the charts live in @box, the peers' in @peers_box */
   SmChart      *charts[G_N_ELEMENTS (replay_charts)];
+  GtkBox       *peers_box;
+  gint64        shown_id;       /* the session shown */
+  gint64        length_ms;
 
   /* Owned */
   SmSession    *session;
@@ -108,6 +125,56 @@ events_cb (GObject      *source,
       if (g_strv_contains (marked, event->kind ?: ""))
         for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
           sm_chart_add_marker (self->charts[c], event->t_ms / 1000.0);
+    }
+}
+
+/* The peers whose figures the session recorded: their charts, read. */
+static void
+peer_metrics_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GPtrArray) metrics = sm_store_list_finish (NULL, result, NULL);
+  SmSessionReplay *self = user_data;
+  SmStore *store;
+
+  /* Cancelled (@self may be gone), or unreadable: no peers' charts. */
+  if (metrics == NULL || self->session == NULL || (store = sm_session_get_store (self->session)) == NULL)
+    return;
+  for (guint c = 0; c < G_N_ELEMENTS (peer_charts); c++)
+    {
+      g_autofree char *suffix = g_strconcat (".", peer_charts[c].figure, NULL);
+      g_autofree char *name_suffix = NULL;
+      SmChart *chart = NULL;
+
+      for (guint i = 0; i < metrics->len; i++)
+        {
+          SmStoreMetric *metric = g_ptr_array_index (metrics, i);
+          g_autofree char *legend = NULL;
+          Read *read;
+
+          if (!g_str_has_suffix (metric->key, suffix))
+            continue;
+          if (chart == NULL)
+            {
+              chart = SM_CHART (sm_chart_new (_(peer_charts[c].title), peer_charts[c].unit));
+              sm_chart_set_log_scale (chart, peer_charts[c].log_scale);
+              gtk_widget_set_size_request (GTK_WIDGET (chart), -1, 220);
+              gtk_box_append (self->peers_box, GTK_WIDGET (chart));
+            }
+          if (sm_chart_get_n_series (chart) == SM_CHART_MAX_SERIES)
+            break;
+          /* "a (59:5d:a8:b4) throughput": the legend is the peer. */
+          legend = g_strdup (metric->name);
+          if (strrchr (legend, ')') != NULL)
+            strrchr (legend, ')')[1] = '\0';
+          read = g_new0 (Read, 1);
+          read->chart = chart;
+          read->series = sm_chart_series_new (legend, REPLAY_POINTS);
+          sm_chart_add_series (chart, read->series, FALSE);
+          sm_store_read_metric_async (store, self->shown_id, metric->key, 0, self->length_ms,
+                                      REPLAY_POINTS, self->cancellable, read_cb, read);
+        }
     }
 }
 
@@ -207,6 +274,8 @@ sm_session_replay_init (SmSessionReplay *self)
       gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, 220);
       gtk_box_append (self->box, GTK_WIDGET (self->charts[c]));
     }
+  self->peers_box = GTK_BOX (gtk_box_new (GTK_ORIENTATION_VERTICAL, 12));
+  gtk_box_append (self->box, GTK_WIDGET (self->peers_box));
 }
 
 GtkWidget *
@@ -259,6 +328,11 @@ sm_session_replay_show (SmSessionReplay     *self,
   for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
     sm_chart_clear_markers (self->charts[c]);
   sm_store_list_events_async (store, info->id, self->cancellable, events_cb, self);
+  for (GtkWidget *chart; (chart = gtk_widget_get_first_child (GTK_WIDGET (self->peers_box))) != NULL; )
+    gtk_box_remove (self->peers_box, chart);
+  self->shown_id = info->id;
+  self->length_ms = length;
+  sm_store_list_metrics_async (store, info->id, SM_METRIC_PEER_PREFIX, self->cancellable, peer_metrics_cb, self);
   for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
     for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
       {
@@ -280,4 +354,31 @@ sm_session_replay_get_chart (SmSessionReplay *self,
   g_return_val_if_fail (index < G_N_ELEMENTS (replay_charts), NULL);
 
   return self->charts[index];
+}
+
+guint
+sm_session_replay_get_n_peer_charts (SmSessionReplay *self)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (SM_IS_SESSION_REPLAY (self), 0);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->peers_box)); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n++;
+  return n;
+}
+
+SmChart *
+sm_session_replay_get_peer_chart (SmSessionReplay *self,
+                                  guint            index)
+{
+  GtkWidget *child;
+
+  g_return_val_if_fail (SM_IS_SESSION_REPLAY (self), NULL);
+
+  child = gtk_widget_get_first_child (GTK_WIDGET (self->peers_box));
+  for (guint i = 0; child != NULL && i < index; i++)
+    child = gtk_widget_get_next_sibling (child);
+  return child != NULL ? SM_CHART (child) : NULL;
 }

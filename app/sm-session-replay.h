@@ -26,5 +26,10 @@ void       sm_session_replay_show        (SmSessionReplay     *self,
                                           const SmSessionInfo *info);
 SmChart   *sm_session_replay_get_chart   (SmSessionReplay     *self,
                                           guint                index);
+/* The charts of the mesh peers' figures the session recorded, after the
+ * fixed ones: none when it recorded none. */
+guint      sm_session_replay_get_n_peer_charts (SmSessionReplay *self);
+SmChart   *sm_session_replay_get_peer_chart    (SmSessionReplay *self,
+                                                guint            index);
 
 G_END_DECLS

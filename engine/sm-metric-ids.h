@@ -34,6 +34,15 @@
 #define SM_METRIC_ID_GPU_BATCHES            "gpu.batches"
 #define SM_METRIC_ID_GPU_BUSY               "gpu.busy"
 
+/* A mesh peer's own figures, from its METRICS: "peer.<fingerprint, 32
+ * hex digits>.<figure>" (engine/mesh/sm-node-figures.c). */
+#define SM_METRIC_PEER_PREFIX               "peer."
+#define SM_METRIC_PEER_THROUGHPUT           "throughput"
+#define SM_METRIC_PEER_P50                  "p50"
+#define SM_METRIC_PEER_P99                  "p99"
+#define SM_METRIC_PEER_QUEUE                "queue_depth"
+#define SM_METRIC_PEER_POOL                 "pool_in_use"
+
 /* The memory pool */
 #define SM_METRIC_ID_POOL_IN_USE            "pool.in_use"
 #define SM_METRIC_ID_POOL_RESERVED          "pool.reserved"

@@ -20,6 +20,7 @@ typedef enum {
   SOURCE_RATE,
   SOURCE_LATENCY,
   SOURCE_SIMD,
+  SOURCE_VALUE,
 } SourceKind;
 
 /* Where the values of one or more consecutive metrics come from. */
@@ -36,6 +37,7 @@ typedef struct
   gint64                 last_us;
   SmHistogram           *histogram;
   gboolean               is_stage;
+  double                 value;        /* SOURCE_VALUE: the last one set */
 } Source;
 
 /* The statistics a latency registers, in order after <id>.count. */
@@ -206,6 +208,45 @@ sm_monitor_add_gauge (SmMonitor          *monitor,
   g_return_val_if_fail (monitor != NULL && id != NULL && func != NULL, 0);
 
   return add_source (monitor, &source, id, name, unit, SM_METRIC_GAUGE);
+}
+
+guint
+sm_monitor_add_value (SmMonitor    *monitor,
+                      const char   *id,
+                      const char   *name,
+                      const char   *unit,
+                      SmMetricKind  kind)
+{
+  Source source = { .kind = SOURCE_VALUE, .value = NAN };
+  int index;
+
+  g_return_val_if_fail (monitor != NULL && id != NULL, 0);
+
+  g_mutex_lock (&monitor->lock);
+  index = find_metric_locked (monitor, id);
+  g_mutex_unlock (&monitor->lock);
+  if (index >= 0)
+    return (guint) index;
+  return add_source (monitor, &source, id, name, unit, kind);
+}
+
+void
+sm_monitor_set_value (SmMonitor *monitor,
+                      guint      index,
+                      double     value)
+{
+  g_mutex_lock (&monitor->lock);
+  for (guint i = 0; i < monitor->sources->len; i++)
+    {
+      Source *source = &g_array_index (monitor->sources, Source, i);
+
+      if (source->first == index && source->kind == SOURCE_VALUE)
+        {
+          source->value = value;
+          break;
+        }
+    }
+  g_mutex_unlock (&monitor->lock);
 }
 
 static guint
@@ -417,6 +458,10 @@ read_source (Source *source,
     {
     case SOURCE_GAUGE:
       values[source->first] = source->gauge (source->user_data);
+      break;
+
+    case SOURCE_VALUE:
+      values[source->first] = source->value;
       break;
 
     case SOURCE_RATE:

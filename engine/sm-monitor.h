@@ -83,6 +83,17 @@ guint              sm_monitor_add_rate          (SmMonitor             *monitor,
                                                  const char            *unit,
                                                  SmMonitorCounterFunc   func,
                                                  gpointer               user_data);
+/* A metric whose value comes from outside, set with sm_monitor_set_value()
+ * (NaN until then, and to say "nothing now"): a mesh peer's figures, say.
+ * Registering an id again returns the index it already has. */
+guint              sm_monitor_add_value         (SmMonitor             *monitor,
+                                                 const char            *id,
+                                                 const char            *name,
+                                                 const char            *unit,
+                                                 SmMetricKind           kind);
+void               sm_monitor_set_value         (SmMonitor             *monitor,
+                                                 guint                  index,
+                                                 double                 value);
 /* Registers the metrics of @histogram (not owned, must outlive the
  * monitor); a stage's latencies also take part in the bottleneck. Returns
  * the index of <id>.count; the others follow it in the order above. */

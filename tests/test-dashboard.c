@@ -1014,6 +1014,117 @@ test_session_retention (void)
   remove_tmp_dir (dir);
 }
 
+/* A session that recorded mesh peers' figures ("peer.<fingerprint>.…",
+ * as the node puts them in the monitor) replays them: a chart per figure,
+ * a series per peer named by it; one that recorded none has no such
+ * charts. */
+static void
+test_replay_peer_figures (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-replay-peers-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "synmesh.db", NULL);
+  g_autoptr(GError) error = NULL;
+  SmEngine *engine = sm_engine_new (64 * 1024 * 1024, 1, &error);
+  g_autoptr(SmMonitor) monitor = sm_monitor_new ();
+  const char *peers[] = { "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210" };
+  const char *names[] = { "a (01:23:45:67)", "b (fe:dc:ba:98)" };
+  SmSession *session;
+  SmStore *store;
+  GtkWidget *replay;
+  gint64 ids[2];
+  guint index[2][2];
+  g_autoptr(GPtrArray) infos = NULL;
+  gint64 until;
+
+  g_assert_no_error (error);
+  session = sm_session_new (engine, db);
+  store = sm_session_get_store (session);
+  for (guint p = 0; p < 2; p++)
+    for (guint f = 0; f < 2; f++)
+      {
+        const char *figure = f == 0 ? SM_METRIC_PEER_THROUGHPUT : SM_METRIC_PEER_P99;
+        g_autofree char *id = g_strdup_printf (SM_METRIC_PEER_PREFIX "%s.%s", peers[p], figure);
+        g_autofree char *name = g_strdup_printf ("%s %s", names[p], f == 0 ? "throughput" : "p99");
+
+        index[p][f] = sm_monitor_add_value (monitor, id, name, f == 0 ? "ops/s" : "µs",
+                                            f == 0 ? SM_METRIC_RATE : SM_METRIC_LATENCY);
+      }
+  ids[0] = sm_store_begin_session (store, "with peers", "m", "{}", &error);
+  g_assert_no_error (error);
+  for (guint t = 0; t < 4; t++)
+    {
+      g_autoptr(SmMonitorSnapshot) snapshot = NULL;
+
+      for (guint p = 0; p < 2; p++)
+        for (guint f = 0; f < 2; f++)
+          sm_monitor_set_value (monitor, index[p][f], 100.0 * (p + 1) + t);
+      snapshot = sm_monitor_tick (monitor);
+      sm_store_add_snapshot (store, ids[0], monitor, snapshot);
+    }
+  sm_store_end_session (store, ids[0]);
+  ids[1] = sm_store_begin_session (store, "alone", "m", "{}", &error);
+  g_assert_no_error (error);
+  sm_store_end_session (store, ids[1]);
+  sm_store_flush (store);
+
+  /* The exports carry them as every other metric. */
+  for (guint f = 0; f < 2; f++)
+    {
+      const char *format = f == 0 ? "csv" : "json";
+      g_autofree char *path = g_strdup_printf ("%s/peers.%s", dir, format);
+      g_autofree char *text = NULL;
+
+      g_assert_true (sm_store_export (store, ids[0], format, path, 0, NULL, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+      g_assert_nonnull (strstr (text, SM_METRIC_PEER_PREFIX "fedcba9876543210fedcba9876543210." SM_METRIC_PEER_P99));
+      g_unlink (path);
+    }
+
+  infos = sm_store_list_sessions (store, &error);
+  g_assert_no_error (error);
+  replay = g_object_ref_sink (sm_session_replay_new ());
+  sm_session_replay_set_session (SM_SESSION_REPLAY (replay), session);
+  for (guint s = 0; s < 2; s++)
+    {
+      const SmSessionInfo *info = NULL;
+
+      for (guint i = 0; i < infos->len; i++)
+        if (((SmSessionInfo *) g_ptr_array_index (infos, i))->id == ids[s])
+          info = g_ptr_array_index (infos, i);
+      g_assert_nonnull (info);
+      sm_session_replay_show (SM_SESSION_REPLAY (replay), info);
+      until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+      if (s == 0)
+        {
+          while ((sm_session_replay_get_n_peer_charts (SM_SESSION_REPLAY (replay)) < 2
+                  || sm_chart_series_get_length (sm_chart_get_series (sm_session_replay_get_peer_chart (SM_SESSION_REPLAY (replay), 1), 1)) == 0)
+                 && g_get_monotonic_time () < until)
+            g_main_context_iteration (NULL, TRUE);
+          g_assert_cmpuint (sm_session_replay_get_n_peer_charts (SM_SESSION_REPLAY (replay)), ==, 2);
+          for (guint c = 0; c < 2; c++)
+            {
+              SmChart *chart = sm_session_replay_get_peer_chart (SM_SESSION_REPLAY (replay), c);
+
+              g_assert_cmpuint (sm_chart_get_n_series (chart), ==, 2);
+              for (guint p = 0; p < 2; p++)
+                g_assert_cmpstr (sm_chart_series_get_name (sm_chart_get_series (chart, p)), ==, names[p]);
+            }
+        }
+      else
+        {
+          drain_main_loop (300);
+          g_assert_cmpuint (sm_session_replay_get_n_peer_charts (SM_SESSION_REPLAY (replay)), ==, 0);
+        }
+    }
+
+  g_object_unref (replay);
+  g_object_unref (session);
+  drain_main_loop (100);
+  sm_engine_free (engine);
+  remove_tmp_dir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1025,6 +1136,7 @@ main (int   argc,
   g_test_add_func ("/app/dashboard/live", test_dashboard_live);
   g_test_add_func ("/app/recommendations/apply", SANITIZED (test_recommendations_apply));
   g_test_add_func ("/app/session/retention", test_session_retention);
+  g_test_add_func ("/app/replay/peer-figures", test_replay_peer_figures);
   /* Shaders on lavapipe under full unwinding take minutes: not with the sanitizers. */
   g_test_add_func ("/app/dashboard/wheel", test_dashboard_wheel);
   g_test_add_func ("/app/chart/colors-by-metric", test_chart_colors_by_metric);

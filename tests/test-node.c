@@ -7,6 +7,8 @@
 
 #include "mesh-test-util.h"
 #include "sm-error.h"
+#include "sm-metric-ids.h"
+#include "sm-store.h"
 
 static const char * const queries[] = {
   "prove that the square root of two is irrational",
@@ -759,6 +761,111 @@ test_node_batch_request (void)
   zmq_ctx_term (context);
 }
 
+/* The index of @node's engine's metric "peer.<@peer_key's fingerprint>.@figure",
+ * or -1. */
+static int
+find_peer_metric (TestNode   *t,
+                  const char *peer_key,
+                  const char *figure)
+{
+  SmMonitor *monitor = sm_engine_get_monitor (t->engine);
+  g_autofree char *fingerprint = sm_identity_fingerprint (peer_key);
+  g_auto(GStrv) bytes = g_strsplit (fingerprint, ":", -1);
+  g_autofree char *tag = g_strjoinv ("", bytes);
+  g_autofree char *id = g_strdup_printf (SM_METRIC_PEER_PREFIX "%s.%s", tag, figure);
+
+  for (guint i = 0; i < sm_monitor_get_n_metrics (monitor); i++)
+    if (g_str_equal (sm_monitor_get_metric (monitor, i)->id, id))
+      return (int) i;
+  return -1;
+}
+
+/* A ready peer's METRICS become metrics of our monitor, tagged by its key,
+ * so that a session records them; NaN once it is gone. */
+static void
+test_node_peer_figures_recorded (void)
+{
+  TestNode a = { 0 }, b = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-node-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "synmesh.db", NULL);
+  g_autofree char *fingerprint = NULL;
+  SmStore *store;
+  SmMonitor *monitor;
+  gint64 session;
+  int throughput = -1, p99;
+  g_autoptr(GArray) points = NULL;
+  g_autoptr(GPtrArray) metrics = NULL;
+
+  test_node_start (&a, "node-a", NULL);
+  test_node_start (&b, "node-b", NULL);
+  monitor = sm_engine_get_monitor (a.engine);
+  g_assert_true (sm_node_add_peer (a.node, "b", sm_node_get_endpoint (b.node), b.identity.public_key, &error));
+  g_assert_true (sm_node_add_peer (b.node, "a", sm_node_get_endpoint (a.node), a.identity.public_key, &error));
+  g_assert_no_error (error);
+  test_wait_for_peer (a.node, 0, SM_PEER_READY, 5000);
+
+  /* b says METRICS once a heartbeat. */
+  for (guint waited = 0; throughput < 0 && waited < 5000; waited += 10)
+    {
+      throughput = find_peer_metric (&a, b.identity.public_key, SM_METRIC_PEER_THROUGHPUT);
+      if (throughput < 0)
+        g_usleep (10000);
+    }
+  g_assert_cmpint (throughput, >=, 0);
+  p99 = find_peer_metric (&a, b.identity.public_key, SM_METRIC_PEER_P99);
+  g_assert_cmpint (p99, >=, 0);
+  g_assert_cmpstr (sm_monitor_get_metric (monitor, (guint) p99)->unit, ==, "µs");
+  /* Named for people by the peer's name and the start of its fingerprint. */
+  fingerprint = sm_identity_fingerprint (b.identity.public_key);
+  fingerprint[11] = '\0';
+  g_assert_true (g_str_has_prefix (sm_monitor_get_metric (monitor, (guint) throughput)->name, "b ("));
+  g_assert_nonnull (strstr (sm_monitor_get_metric (monitor, (guint) throughput)->name, fingerprint));
+
+  store = sm_store_open (db, NULL, &error);
+  g_assert_no_error (error);
+  session = sm_store_begin_session (store, "peers", NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(SmMonitorSnapshot) snapshot = sm_monitor_tick (monitor);
+
+      g_assert_true (isfinite (snapshot->values[throughput]));
+      g_assert_true (isfinite (snapshot->values[p99]));
+      sm_store_add_snapshot (store, session, monitor, snapshot);
+      g_usleep (20000);
+    }
+
+  /* Gone: nothing to say from now on. */
+  test_node_stop (&b);
+  test_wait_for_peer (a.node, 0, SM_PEER_GONE, 5000);
+  {
+    g_autoptr(SmMonitorSnapshot) snapshot = sm_monitor_tick (monitor);
+
+    g_assert_true (isnan (snapshot->values[throughput]));
+  }
+  sm_store_flush (store);
+  points = sm_store_read_metric (store, session, sm_monitor_get_metric (monitor, (guint) throughput)->id,
+                                 0, G_MAXINT64, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (points->len, >, 0);
+  metrics = sm_store_list_metrics (store, session, SM_METRIC_PEER_PREFIX, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (metrics->len, ==, 5);
+  for (guint i = 0; i < metrics->len; i++)
+    g_assert_true (g_str_has_prefix (((SmStoreMetric *) g_ptr_array_index (metrics, i))->key, SM_METRIC_PEER_PREFIX));
+
+  sm_store_free (store);
+  test_node_stop (&a);
+  for (const char * const *suffix = (const char * const[]) { "", "-wal", "-shm", NULL }; *suffix != NULL; suffix++)
+    {
+      g_autofree char *path = g_strconcat (db, *suffix, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
 /* Too many frames: refused, with the request id the header gave. */
 static void
 test_node_too_many_frames_names_request (void)
@@ -1137,6 +1244,7 @@ main (int   argc,
   g_test_add_func ("/node/corpus-answers", test_node_corpus_answers);
   g_test_add_func ("/node/large-frames-answered", test_node_large_frames_answered);
   g_test_add_func ("/node/batch-request", test_node_batch_request);
+  g_test_add_func ("/node/peer-figures-recorded", test_node_peer_figures_recorded);
   g_test_add_func ("/node/too-many-frames-names-request", test_node_too_many_frames_names_request);
   g_test_add_func ("/node/unsolicited-pong-ignored", test_node_unsolicited_pong_ignored);
   g_test_add_func ("/node/bye-flood-folded", test_node_bye_flood_folded);

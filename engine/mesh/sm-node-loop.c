@@ -518,7 +518,10 @@ sm_node_thread_main (gpointer data)
   /* Leaving: the peers learn at once, both those we connected to and
    * those connected to us, and what they had of ours runs here. */
   for (guint i = 0; i < node->peers->len; i++)
-    sm_node_send_to_peer (node, g_ptr_array_index (node->peers, i), SM_WIRE_BYE, 0);
+    {
+      sm_node_send_to_peer (node, g_ptr_array_index (node->peers, i), SM_WIRE_BYE, 0);
+      sm_node_clear_figures (node, g_ptr_array_index (node->peers, i));
+    }
   say_bye_to_clients (node);
   sm_node_retry_peer_queries (node, NULL);
   if (node->probe != NULL)

@@ -248,6 +248,7 @@ sm_node_mark_gone (SmNode     *node,
   peer->info.has_hello = FALSE;
   g_mutex_unlock (&node->lock);
   sm_node_emit (node, SM_NODE_EVENT_PEER_GONE, peer->info.name, "%s", why);
+  sm_node_clear_figures (node, peer);
   sm_node_retry_peer_queries (node, peer);
 }
 
@@ -495,6 +496,10 @@ sm_node_peer_readable (SmNode *node,
           peer->info.metrics = message.body.metrics;
           peer->info.has_metrics = TRUE;
           g_mutex_unlock (&node->lock);
+          /* Only a ready peer's: one with another model is not a peer
+           * whose figures mean anything beside ours. */
+          if (peer->info.state == SM_PEER_READY)
+            sm_node_take_figures (node, peer, &message.body.metrics);
           break;
         case SM_WIRE_BYE:
           sm_node_mark_gone (node, peer, "said goodbye");

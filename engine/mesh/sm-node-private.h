@@ -32,6 +32,8 @@ G_BEGIN_DECLS
  * than the heartbeats it takes to be gone. */
 #define PINGS_OUTSTANDING          8
 #define N_EVENTS                   (SM_NODE_EVENT_DISCOVERED + 1)
+/* Throughput, p50, p99, queue depth, pool in use. */
+#define N_PEER_FIGURES             5
 
 /* ---- what other threads post to the node's thread ---- */
 
@@ -117,6 +119,9 @@ struct _Peer
     gint64  sent_ns;
   } pings[PINGS_OUTSTANDING];
   guint                next_ping;
+  /* Its METRICS as metrics of our monitor (sm-node-figures.c). */
+  gboolean             has_figures;
+  guint                figures[N_PEER_FIGURES];
 };
 
 /* A peer connected to our ROUTER, known by its routing id. */
@@ -247,6 +252,13 @@ sm_node_offload_hook (SmEngineJob *job,
               gpointer     user_data);
 void
 sm_node_send_offloads (SmNode *node);
+void
+sm_node_take_figures (SmNode              *node,
+                      Peer                *peer,
+                      const SmWireMetrics *metrics);
+void
+sm_node_clear_figures (SmNode *node,
+                       Peer   *peer);
 void
 sm_node_retry_locally (SmNode  *node,
                Pending *pending);

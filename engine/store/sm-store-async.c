@@ -172,11 +172,28 @@ sm_store_read_metric_finish (SmStore       *store,
 /* ---- lists: of sessions, or of one session's recommendations or
  * events ---- */
 
+typedef enum {
+  LIST_SESSIONS,
+  LIST_RECOMMENDATIONS,
+  LIST_EVENTS,
+  LIST_METRICS,
+} ListKind;
+
 typedef struct
 {
-  gint64   session;
-  gboolean events;
+  ListKind  kind;
+  gint64    session;
+  char     *prefix;     /* LIST_METRICS */
 } ListRequest;
+
+static void
+list_request_free (gpointer data)
+{
+  ListRequest *r = data;
+
+  g_free (r->prefix);
+  g_free (r);
+}
 
 static void
 list_op (GTask        *task,
@@ -186,10 +203,25 @@ list_op (GTask        *task,
 {
   ListRequest *r = data;
   GError *error = NULL;
-  GPtrArray *list = r->session < 0 ? sm_store_list_sessions (store, &error)
-                    : r->events    ? sm_store_list_events (store, r->session, &error)
-                                   : sm_store_list_recommendations (store, r->session, &error);
+  GPtrArray *list = NULL;
 
+  switch (r->kind)
+    {
+    case LIST_SESSIONS:
+      list = sm_store_list_sessions (store, &error);
+      break;
+    case LIST_RECOMMENDATIONS:
+      list = sm_store_list_recommendations (store, r->session, &error);
+      break;
+    case LIST_EVENTS:
+      list = sm_store_list_events (store, r->session, &error);
+      break;
+    case LIST_METRICS:
+      list = sm_store_list_metrics (store, r->session, r->prefix, &error);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
   if (list == NULL)
     g_task_return_error (task, error);
   else
@@ -198,15 +230,19 @@ list_op (GTask        *task,
 
 static void
 run_list (SmStore             *store,
+          ListKind             kind,
           gint64               session,
-          gboolean             events,
+          const char          *prefix,
           GCancellable        *cancellable,
           GAsyncReadyCallback  callback,
           gpointer             user_data)
 {
-  ListRequest request = { session, events };
+  ListRequest *request = g_new0 (ListRequest, 1);
 
-  run_op (store, sm_store_list_finish, FALSE, list_op, g_memdup2 (&request, sizeof request), g_free, cancellable,
+  request->kind = kind;
+  request->session = session;
+  request->prefix = g_strdup (prefix);
+  run_op (store, sm_store_list_finish, FALSE, list_op, request, list_request_free, cancellable,
           callback, user_data);
 }
 
@@ -218,7 +254,7 @@ sm_store_list_sessions_async (SmStore             *store,
 {
   g_return_if_fail (store != NULL);
 
-  run_list (store, -1, FALSE, cancellable, callback, user_data);
+  run_list (store, LIST_SESSIONS, -1, NULL, cancellable, callback, user_data);
 }
 
 void
@@ -231,7 +267,7 @@ sm_store_list_recommendations_async (SmStore             *store,
   g_return_if_fail (store != NULL);
   g_return_if_fail (session >= 0);
 
-  run_list (store, session, FALSE, cancellable, callback, user_data);
+  run_list (store, LIST_RECOMMENDATIONS, session, NULL, cancellable, callback, user_data);
 }
 
 void
@@ -244,7 +280,21 @@ sm_store_list_events_async (SmStore             *store,
   g_return_if_fail (store != NULL);
   g_return_if_fail (session >= 0);
 
-  run_list (store, session, TRUE, cancellable, callback, user_data);
+  run_list (store, LIST_EVENTS, session, NULL, cancellable, callback, user_data);
+}
+
+void
+sm_store_list_metrics_async (SmStore             *store,
+                             gint64               session,
+                             const char          *prefix,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (store != NULL);
+  g_return_if_fail (session >= 0 && prefix != NULL);
+
+  run_list (store, LIST_METRICS, session, prefix, cancellable, callback, user_data);
 }
 
 GPtrArray *

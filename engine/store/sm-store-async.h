@@ -29,8 +29,8 @@ GArray    *sm_store_read_metric_finish    (SmStore             *store,
                                            GError             **error);
 
 /* The sessions (SmSessionInfo), the recommendations of @session
- * (SmRecommendation) or its events (SmStoreEvent); all end in
- * sm_store_list_finish(). */
+ * (SmRecommendation), its events (SmStoreEvent) or its metrics
+ * (SmStoreMetric); all end in sm_store_list_finish(). */
 void       sm_store_list_sessions_async        (SmStore             *store,
                                                 GCancellable        *cancellable,
                                                 GAsyncReadyCallback  callback,
@@ -42,6 +42,13 @@ void       sm_store_list_recommendations_async (SmStore             *store,
                                                 gpointer             user_data);
 void       sm_store_list_events_async          (SmStore             *store,
                                                 gint64               session,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+/* The metrics of @session whose key starts with @prefix (SmStoreMetric). */
+void       sm_store_list_metrics_async         (SmStore             *store,
+                                                gint64               session,
+                                                const char          *prefix,
                                                 GCancellable        *cancellable,
                                                 GAsyncReadyCallback  callback,
                                                 gpointer             user_data);

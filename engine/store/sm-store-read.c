@@ -358,6 +358,54 @@ sm_store_list_events (SmStore  *store,
   return rc == SQLITE_DONE ? g_steal_pointer (&list) : NULL;
 }
 
+void
+sm_store_metric_free (SmStoreMetric *metric)
+{
+  if (metric == NULL)
+    return;
+  g_free (metric->key);
+  g_free (metric->name);
+  g_free (metric->unit);
+  g_free (metric);
+}
+
+GPtrArray *
+sm_store_list_metrics (SmStore     *store,
+                       gint64       session,
+                       const char  *prefix,
+                       GError     **error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_store_metric_free);
+  sqlite3_stmt *stmt = NULL;
+  /* substr, not LIKE: a key's "_" and "%" are not patterns. */
+  sqlite3 *db = sm_store_open_query (store,
+                                     "SELECT key, name, unit FROM metrics WHERE substr (key, 1, length (?2)) = ?2 "
+                                     "AND EXISTS (SELECT 1 FROM samples WHERE session_id = ?1 AND metric_id = metrics.id) "
+                                     "ORDER BY key",
+                                     &stmt, "Cannot read the metrics", error);
+  int rc;
+
+  if (db == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, session);
+  sqlite3_bind_text (stmt, 2, prefix, -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      SmStoreMetric *metric = g_new0 (SmStoreMetric, 1);
+
+      metric->key = column_text (stmt, 0);
+      metric->name = column_text (stmt, 1);
+      metric->unit = column_text (stmt, 2);
+      g_ptr_array_add (list, metric);
+    }
+  if (rc != SQLITE_DONE)
+    sm_store_fail (db, "Cannot read the metrics", error);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  return rc == SQLITE_DONE ? g_steal_pointer (&list) : NULL;
+}
+
 /* Runs @sql (its ?1 the session id, ?2 @text when given) on one session;
  * a session that is not there is an error, not a silent no-op. */
 static gboolean

@@ -49,6 +49,14 @@ typedef struct
   char   *detail;
 } SmStoreEvent;
 
+/* A metric a session has samples of. */
+typedef struct
+{
+  char *key;       /* "engine.throughput", "peer.<fingerprint>.p99" */
+  char *name;
+  char *unit;
+} SmStoreMetric;
+
 typedef struct
 {
   gint64 t_ms;            /* since the session started */
@@ -138,6 +146,12 @@ gboolean   sm_store_replay          (SmStore          *store,
 GPtrArray *sm_store_list_recommendations (SmStore   *store,
                                           gint64     session,
                                           GError   **error);
+/* The metrics @session has samples of whose key starts with @prefix
+ * ("" for all), as SmStoreMetric in key order. */
+GPtrArray *sm_store_list_metrics    (SmStore        *store,
+                                     gint64          session,
+                                     const char     *prefix,
+                                     GError        **error);
 /* The events of @session (SmStoreEvent) in time order. */
 GPtrArray *sm_store_list_events     (SmStore        *store,
                                      gint64          session,
@@ -205,6 +219,7 @@ gboolean   sm_store_export          (SmStore            *store,
 
 void       sm_session_info_free     (SmSessionInfo  *info);
 void       sm_store_event_free      (SmStoreEvent   *event);
+void       sm_store_metric_free     (SmStoreMetric  *metric);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmStore, sm_store_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmSessionInfo, sm_session_info_free)

@@ -641,7 +641,7 @@ test_recommendations_apply (void)
     g_assert_cmpint (exported, ==, TRUE);
     g_assert_false (gtk_revealer_get_reveal_child (bar));
     g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
-    g_assert_true (g_str_has_prefix (csv, "session,metric,t_ms,value\n"));
+    g_assert_true (g_str_has_prefix (csv, "session,metric,t_ms,value,detail\n"));
     g_assert_false (sm_sessions_page_export (sessions_page, id + 1000, "csv", csv_path));
   }
 

@@ -126,6 +126,8 @@ test_store_round_trip (void)
   /* 1000 ticks: several chunks of 256 per metric. */
   feed (store, session, monitor, 0, 1000);
   sm_store_add_event (store, session, 500, "knob", "threads 2 → 1");
+  /* A detail a spreadsheet would run, with quotes and a comma. */
+  sm_store_add_event (store, session, 600, "note", "=1+1, \"quoted\"");
   sm_store_add_recommendation (store, session, &rec);
   rec.status = SM_RECOMMENDATION_APPLIED;
   rec.outcome = (char *) "Fragmentation 70 % → 0 %";
@@ -169,8 +171,11 @@ test_store_round_trip (void)
   g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
   for (const char *c = csv; *c; c++)
     count += *c == '\n';
-  g_assert_cmpuint (count, ==, 2001);
-  g_assert_true (g_str_has_prefix (csv, "session,metric,t_ms,value\n"));
+  /* The header, the samples, then the event (issue 17, defect 4). */
+  g_assert_cmpuint (count, ==, 2003);
+  g_assert_true (g_str_has_prefix (csv, "session,metric,t_ms,value,detail\n"));
+  g_assert_nonnull (strstr (csv, ",\"event.knob\",500,,\"threads 2 → 1\"\n"));
+  g_assert_true (g_str_has_suffix (csv, ",\"event.note\",600,,\"'=1+1, \"\"quoted\"\"\"\n"));
   g_assert_true (sm_store_export (store, session, "json", json_path, SM_STORE_EXPORT_NONE, NULL, NULL, &error));
   g_assert_true (json_parser_load_from_file (parser, json_path, &error));
   g_assert_no_error (error);
@@ -376,7 +381,7 @@ test_store_async_changes (void)
     g_assert_no_error (error);
     g_clear_object (&result);
     g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
-    g_assert_true (g_str_has_prefix (text, "session,metric,t_ms,value\n"));
+    g_assert_true (g_str_has_prefix (text, "session,metric,t_ms,value,detail\n"));
     g_assert_cmpuint (reports, >=, 1);
 
     /* Cancelled: the file as it was. */

@@ -74,7 +74,7 @@ export_sample (const char *metric,
     {
       char number[G_ASCII_DTOSTR_BUF_SIZE];
 
-      g_string_append_printf (e->csv, "%" G_GINT64_FORMAT ",%s,%" G_GINT64_FORMAT ",%s\n", e->session, metric, t_ms,
+      g_string_append_printf (e->csv, "%" G_GINT64_FORMAT ",%s,%" G_GINT64_FORMAT ",%s,\n", e->session, metric, t_ms,
                               g_ascii_dtostr (number, sizeof number, value));
       return;
     }
@@ -125,6 +125,51 @@ export_events (SmStore      *store,
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
+  return TRUE;
+}
+
+/* @text as one CSV field (RFC 4180): quoted, its quotes doubled; one
+ * that a spreadsheet would take for a formula (=, +, -, @ first) gets a
+ * leading apostrophe, so that opening the file runs nothing. */
+static void
+append_csv_text (GString    *csv,
+                 const char *text)
+{
+  g_string_append_c (csv, '"');
+  if (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')
+    g_string_append_c (csv, '\'');
+  for (const char *c = text; *c != '\0'; c++)
+    {
+      if (*c == '"')
+        g_string_append_c (csv, '"');
+      g_string_append_c (csv, *c);
+    }
+  g_string_append_c (csv, '"');
+}
+
+/* The events after the samples, in time order: "event.<kind>" in the
+ * metric column, no value, what changed in the detail column. */
+static gboolean
+export_csv_events (SmStore  *store,
+                   gint64    session,
+                   GString  *csv,
+                   GError  **error)
+{
+  g_autoptr(GPtrArray) events = sm_store_list_events (store, session, error);
+
+  if (events == NULL)
+    return FALSE;
+  for (guint i = 0; i < events->len; i++)
+    {
+      SmStoreEvent *event = g_ptr_array_index (events, i);
+      g_autofree char *metric = g_strconcat ("event.", event->kind ?: "", NULL);
+
+      g_string_append_printf (csv, "%" G_GINT64_FORMAT ",", session);
+      append_csv_text (csv, metric);
+      g_string_append_printf (csv, ",%" G_GINT64_FORMAT ",,", event->t_ms);
+      append_csv_text (csv, event->detail ?: "");
+      g_string_append_c (csv, '\n');
+    }
   return TRUE;
 }
 
@@ -203,8 +248,9 @@ sm_store_export (SmStore            *store,
 
   if (g_str_equal (format, "csv"))
     {
-      e.csv = g_string_new ("session,metric,t_ms,value\n");
-      if (!sm_store_replay (store, session, export_sample, &e, error))
+      e.csv = g_string_new ("session,metric,t_ms,value,detail\n");
+      if (!sm_store_replay (store, session, export_sample, &e, error)
+          || !export_csv_events (store, session, e.csv, error))
         {
           g_string_free (e.csv, TRUE);
           return FALSE;

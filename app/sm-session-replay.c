@@ -7,6 +7,7 @@
 
 #include "sm-metric-ids.h"
 #include "sm-metric-series.h"
+#include "sm-report.h"
 #include "sm-session-replay.h"
 #include "sm-store-async.h"
 
@@ -57,8 +58,10 @@ struct _SmSessionReplay
   /* Borrowed: the charts live in @box, the peers' in @peers_box */
   SmChart      *charts[G_N_ELEMENTS (replay_charts)];
   GtkBox       *peers_box;
-  gint64        shown_id;       /* the session shown */
+  gint64        shown_id;       /* the session shown, -1 before one */
   gint64        length_ms;
+  char         *shown_name;
+  char         *shown_settings; /* for its report */
 
   /* Owned */
   SmSession    *session;
@@ -128,6 +131,20 @@ events_cb (GObject      *source,
     }
 }
 
+/* What a report says of the run: when and where it ran, on what, and
+ * every setting it recorded. */
+static char *
+describe_run (const SmSessionInfo *info,
+              gint64               length_ms)
+{
+  g_autoptr(GDateTime) started = g_date_time_new_from_unix_local (info->started_ms / 1000);
+  g_autofree char *when = started != NULL ? g_date_time_format (started, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+
+  return g_strdup_printf (_("Recorded %s for %.0f s on %s (%s). Model %s. Settings: %s"), when, length_ms / 1000.0,
+                          info->host ?: _("an unnamed host"), info->cpu ?: _("an unknown CPU"),
+                          info->model ?: _("unknown"), info->config ?: _("none recorded"));
+}
+
 /* The peers whose figures the session recorded: their charts, read. */
 static void
 peer_metrics_cb (GObject      *source,
@@ -186,6 +203,8 @@ sm_session_replay_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->session);
+  g_clear_pointer (&self->shown_name, g_free);
+  g_clear_pointer (&self->shown_settings, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), SM_TYPE_SESSION_REPLAY);
   G_OBJECT_CLASS (sm_session_replay_parent_class)->dispose (object);
 }
@@ -260,6 +279,7 @@ sm_session_replay_init (SmSessionReplay *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+  self->shown_id = -1;
 
   /* The charts depend on the table above: built here, not in the template. */
   for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
@@ -332,6 +352,10 @@ sm_session_replay_show (SmSessionReplay     *self,
     gtk_box_remove (self->peers_box, chart);
   self->shown_id = info->id;
   self->length_ms = length;
+  g_free (self->shown_name);
+  self->shown_name = g_strdup (info->name);
+  g_free (self->shown_settings);
+  self->shown_settings = describe_run (info, length);
   sm_store_list_metrics_async (store, info->id, SM_METRIC_PEER_PREFIX, self->cancellable, peer_metrics_cb, self);
   for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
     for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
@@ -381,4 +405,82 @@ sm_session_replay_get_peer_chart (SmSessionReplay *self,
   for (guint i = 0; child != NULL && i < index; i++)
     child = gtk_widget_get_next_sibling (child);
   return child != NULL ? SM_CHART (child) : NULL;
+}
+
+/* ---- the report of the session shown ---- */
+
+static void
+report_recommendations_cb (GObject      *source,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SmSessionReplay *self = g_task_get_source_object (task);
+  const char *path = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) recommendations = NULL;
+  g_autoptr(GPtrArray) views = g_ptr_array_new ();
+  g_autofree char *title = NULL;
+  GError *error = NULL;
+
+  recommendations = sm_store_list_finish (NULL, result, &error);
+  if (recommendations == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
+    g_ptr_array_add (views, (gpointer) sm_chart_get_view (self->charts[c]));
+  for (guint c = 0; c < sm_session_replay_get_n_peer_charts (self); c++)
+    g_ptr_array_add (views, (gpointer) sm_chart_get_view (sm_session_replay_get_peer_chart (self, c)));
+  title = g_strdup_printf (_("Synaptic Mesh session: %s"), self->shown_name);
+  if (!sm_report_write_pdf (path, title, self->shown_settings, (const SmChartView **) views->pdata, views->len,
+                            recommendations, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+sm_session_replay_save_report_async (SmSessionReplay     *self,
+                                     const char          *path,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SmStore *store;
+
+  g_return_if_fail (SM_IS_SESSION_REPLAY (self));
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sm_session_replay_save_report_async);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  store = self->session != NULL ? sm_session_get_store (self->session) : NULL;
+  if (self->shown_id < 0 || store == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No session is shown"));
+      return;
+    }
+  /* Its own recommendations, with their measured outcomes. */
+  sm_store_list_recommendations_async (store, self->shown_id, cancellable, report_recommendations_cb,
+                                       g_steal_pointer (&task));
+}
+
+gboolean
+sm_session_replay_save_report_finish (SmSessionReplay  *self,
+                                      GAsyncResult     *result,
+                                      GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+const char *
+sm_session_replay_get_shown_name (SmSessionReplay *self)
+{
+  g_return_val_if_fail (SM_IS_SESSION_REPLAY (self), NULL);
+
+  return self->shown_name;
 }

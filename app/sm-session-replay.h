@@ -31,5 +31,18 @@ SmChart   *sm_session_replay_get_chart   (SmSessionReplay     *self,
 guint      sm_session_replay_get_n_peer_charts (SmSessionReplay *self);
 SmChart   *sm_session_replay_get_peer_chart    (SmSessionReplay *self,
                                                 guint            index);
+/* The name of the session shown, or NULL before one. */
+const char *sm_session_replay_get_shown_name   (SmSessionReplay *self);
+/* A PDF of the session shown (issue 17, defect 8): its name, when, where
+ * and with which settings it ran, the charts as they are (its markers
+ * too) and its own recommendations with their outcomes. */
+void       sm_session_replay_save_report_async  (SmSessionReplay     *self,
+                                                 const char          *path,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+gboolean   sm_session_replay_save_report_finish (SmSessionReplay     *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
 
 G_END_DECLS

@@ -32,6 +32,7 @@ struct _SmSessionsPage
   gint64               selected[2];         /* for comparing; 0 when empty */
   GCancellable        *export_cancellable;  /* the export running, or NULL */
   char                *export_path;         /* and where it writes */
+  gboolean             reporting;           /* a report of the replay is being saved */
 };
 
 G_DEFINE_FINAL_TYPE (SmSessionsPage, sm_sessions_page, ADW_TYPE_BIN)
@@ -449,7 +450,10 @@ chooser_response_cb (GtkNativeDialog *chooser,
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
       g_autofree char *path = g_file_get_path (file);
 
-      sm_sessions_page_export (self, id, format, path);
+      if (g_str_equal (format, "pdf"))
+        sm_sessions_page_report (self, path);
+      else
+        sm_sessions_page_export (self, id, format, path);
     }
   g_object_unref (chooser);
 }
@@ -473,6 +477,64 @@ export_session (SmSessionsPage *self,
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup (format), g_free);
   g_object_set_data (G_OBJECT (chooser), "session-id", GSIZE_TO_POINTER (id));
+  g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+reported_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(SmSessionsPage) self = user_data;
+  g_autofree char *path = g_steal_pointer (&self->export_path);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *title = NULL;
+
+  if (sm_session_replay_save_report_finish (SM_SESSION_REPLAY (source), result, &error))
+    title = g_strdup_printf (_("Report saved to %s"), path);
+  else
+    title = g_strdup_printf (_("The report could not be saved: %s"), error->message);
+  self->reporting = FALSE;
+  toast (self, adw_toast_new (title));
+  g_signal_emit (self, signals[EXPORTED], 0, error == NULL);
+}
+
+gboolean
+sm_sessions_page_report (SmSessionsPage *self,
+                         const char     *path)
+{
+  g_return_val_if_fail (SM_IS_SESSIONS_PAGE (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (self->reporting || self->export_cancellable != NULL || sm_session_replay_get_shown_name (self->replay) == NULL)
+    return FALSE;
+  self->reporting = TRUE;
+  g_free (self->export_path);
+  self->export_path = g_strdup (path);
+  sm_session_replay_save_report_async (self->replay, path, NULL, reported_cb, g_object_ref (self));
+  return TRUE;
+}
+
+static void
+report_action_cb (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  SmSessionsPage *self = SM_SESSIONS_PAGE (widget);
+  const char *name = sm_session_replay_get_shown_name (self->replay);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser;
+  g_autofree char *file_name = NULL;
+
+  if (name == NULL)
+    return;
+  chooser = gtk_file_chooser_native_new (_("Save Report"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  file_name = g_strdup_printf ("%s.pdf", name);
+  g_strdelimit (file_name, "/:", '-');
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), file_name);
+  g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup ("pdf"), g_free);
   g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
@@ -619,6 +681,7 @@ sm_sessions_page_class_init (SmSessionsPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, export_cancel_cb);
 
   gtk_widget_class_install_action (widget_class, "sessions.open", "x", open_action_cb);
+  gtk_widget_class_install_action (widget_class, "sessions.report", NULL, report_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.back", NULL, back_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.compare", NULL, compare_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.delete", "x", delete_action_cb);

@@ -33,5 +33,10 @@ gboolean   sm_sessions_page_export           (SmSessionsPage *self,
                                               gint64          id,
                                               const char     *format,
                                               const char     *path);
+/* Saves the report (a PDF) of the session replayed now at @path, then a
+ * toast and "exported".  FALSE when none is replayed or one is being
+ * saved or exported. */
+gboolean   sm_sessions_page_report           (SmSessionsPage *self,
+                                              const char     *path);
 
 G_END_DECLS

@@ -542,6 +542,21 @@ test_recommendations_apply (void)
       g_main_context_iteration (NULL, TRUE);
     for (guint c = 0; c < 5; c++)
       g_assert_cmpuint (sm_chart_get_view (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay), c))->n_markers, >=, 1);
+
+    /* The replayed run's report, from the page (defect 8). */
+    {
+      g_autofree char *pdf = g_build_filename (dir, "replayed.pdf", NULL);
+      int reported = -1;
+      gulong handler = g_signal_connect_swapped (sessions_page, "exported", G_CALLBACK (set_int), &reported);
+
+      g_assert_true (sm_sessions_page_report (sessions_page, pdf));
+      while (reported < 0 && g_get_monotonic_time () < until)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (reported, ==, TRUE);
+      g_assert_true (g_file_test (pdf, G_FILE_TEST_IS_REGULAR));
+      g_signal_handler_disconnect (sessions_page, handler);
+      g_unlink (pdf);
+    }
   }
   /* A second run, and the two compared from the page: both selected by
    * their check buttons, charted from their starts. */
@@ -1014,6 +1029,14 @@ test_session_retention (void)
   remove_tmp_dir (dir);
 }
 
+static void
+keep_result (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
 /* A session that recorded mesh peers' figures ("peer.<fingerprint>.…",
  * as the node puts them in the monitor) replays them: a chart per figure,
  * a series per peer named by it; one that recorded none has no such
@@ -1085,6 +1108,18 @@ test_replay_peer_figures (void)
   g_assert_no_error (error);
   replay = g_object_ref_sink (sm_session_replay_new ());
   sm_session_replay_set_session (SM_SESSION_REPLAY (replay), session);
+  /* No session shown yet: nothing to report. */
+  {
+    GAsyncResult *result = NULL;
+
+    sm_session_replay_save_report_async (SM_SESSION_REPLAY (replay), "/nonexistent/x.pdf", NULL, keep_result, &result);
+    while (result == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_false (sm_session_replay_save_report_finish (SM_SESSION_REPLAY (replay), result, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+    g_object_unref (result);
+  }
   for (guint s = 0; s < 2; s++)
     {
       const SmSessionInfo *info = NULL;
@@ -1110,6 +1145,25 @@ test_replay_peer_figures (void)
               for (guint p = 0; p < 2; p++)
                 g_assert_cmpstr (sm_chart_series_get_name (sm_chart_get_series (chart, p)), ==, names[p]);
             }
+
+          /* Its report (issue 17, defect 8): a PDF of this session. */
+          {
+            g_autofree char *pdf = g_build_filename (dir, "with-peers.pdf", NULL);
+            g_autofree char *text = NULL;
+            GAsyncResult *result = NULL;
+            gsize size;
+
+            sm_session_replay_save_report_async (SM_SESSION_REPLAY (replay), pdf, NULL, keep_result, &result);
+            while (result == NULL)
+              g_main_context_iteration (NULL, TRUE);
+            g_assert_true (sm_session_replay_save_report_finish (SM_SESSION_REPLAY (replay), result, &error));
+            g_assert_no_error (error);
+            g_object_unref (result);
+            g_assert_true (g_file_get_contents (pdf, &text, &size, NULL));
+            g_assert_true (g_str_has_prefix (text, "%PDF-"));
+            g_assert_cmpuint (size, >, 1000);
+            g_unlink (pdf);
+          }
         }
       else
         {

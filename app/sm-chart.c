@@ -537,13 +537,23 @@ void
 sm_chart_add_marker (SmChart *self,
                      double   t)
 {
+  sm_chart_add_series_marker (self, t, -1);
+}
+
+void
+sm_chart_add_series_marker (SmChart *self,
+                            double   t,
+                            int      series)
+{
   /* The oldest give way once the markers are full. */
   if (self->view.n_markers == SM_CHART_MAX_MARKERS)
     {
       memmove (self->view.markers, self->view.markers + 1, (SM_CHART_MAX_MARKERS - 1) * sizeof (double));
+      memmove (self->view.marker_series, self->view.marker_series + 1, (SM_CHART_MAX_MARKERS - 1) * sizeof (int));
       self->view.n_markers--;
     }
-  self->view.markers[self->view.n_markers++] = t;
+  self->view.markers[self->view.n_markers] = t;
+  self->view.marker_series[self->view.n_markers++] = series;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

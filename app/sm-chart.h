@@ -51,6 +51,10 @@ gboolean       sm_chart_get_zoomed     (SmChart       *self);
 /* A vertical marker (a knob changed) at @t seconds. */
 void           sm_chart_add_marker     (SmChart       *self,
                                         double         t);
+/* The same, in series @series' colour: whose change it was. */
+void           sm_chart_add_series_marker (SmChart    *self,
+                                        double         t,
+                                        int            series);
 void           sm_chart_clear_markers  (SmChart       *self);
 
 /* The selected range [t0, t1], or FALSE. */

@@ -317,6 +317,36 @@ sm_session_comparison_set_session (SmSessionComparison *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
 }
 
+/* One run's changes, marked on both charts in its series' colour (A's,
+ * B's), from its start as the charts are. */
+typedef struct
+{
+  SmSessionComparison *self;
+  int                  run;       /* 0: A, 1: B */
+} EventsRead;
+
+static void
+events_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  static const char * const marked[] = { "knob", "load", "model", "workload", NULL };
+  g_autofree EventsRead *read = user_data;
+  g_autoptr(GPtrArray) events = sm_store_list_finish (NULL, result, NULL);
+
+  /* Cancelled (the comparison may be gone), or unreadable: no markers. */
+  if (events == NULL)
+    return;
+  for (guint i = 0; i < events->len; i++)
+    {
+      SmStoreEvent *event = g_ptr_array_index (events, i);
+
+      if (g_strv_contains (marked, event->kind ?: ""))
+        for (guint c = 0; c < N_CHARTS; c++)
+          sm_chart_add_series_marker (read->self->charts[c], event->t_ms / 1000.0, read->run);
+    }
+}
+
 void
 sm_session_comparison_show (SmSessionComparison *self,
                             const SmSessionInfo *a,
@@ -346,6 +376,16 @@ sm_session_comparison_show (SmSessionComparison *self,
   for (guint m = 0; m < G_N_ELEMENTS (compared); m++)
     metrics[m] = compared[m].metric;
   sm_store_compare_async (store, a->id, b->id, metrics, COMPARE_POINTS, self->cancellable, compared_cb, self);
+  for (guint c = 0; c < N_CHARTS; c++)
+    sm_chart_clear_markers (self->charts[c]);
+  for (int run = 0; run < 2; run++)
+    {
+      EventsRead *read = g_new (EventsRead, 1);
+
+      read->self = self;
+      read->run = run;
+      sm_store_list_events_async (store, run == 0 ? a->id : b->id, self->cancellable, events_cb, read);
+    }
 }
 
 SmChart *

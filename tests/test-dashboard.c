@@ -589,6 +589,16 @@ test_recommendations_apply (void)
     while (sm_chart_series_get_length (b) == 0 && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);
     g_assert_cmpuint (sm_chart_series_get_length (b), >, 0);
+    /* The applied change, marked in its run's colour (defect 4). */
+    {
+      SmChart *chart = sm_session_comparison_get_chart (SM_SESSION_COMPARISON (comparison), 0);
+
+      while (sm_chart_get_view (chart)->n_markers == 0 && g_get_monotonic_time () < until)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpuint (sm_chart_get_view (chart)->n_markers, >=, 1);
+      for (guint i = 0; i < sm_chart_get_view (chart)->n_markers; i++)
+        g_assert_cmpint (sm_chart_get_view (chart)->marker_series[i], >=, 0);
+    }
 
     /* As `synmesh sessions compare` says it: the change with its interval
      * (or why there is none), and the settings that differ (the first
@@ -1074,6 +1084,7 @@ test_replay_peer_figures (void)
       }
   ids[0] = sm_store_begin_session (store, "with peers", "m", "{}", &error);
   g_assert_no_error (error);
+  sm_store_add_event (store, ids[0], 2000, "knob", "Worker threads: 2 → 1");
   for (guint t = 0; t < 4; t++)
     {
       g_autoptr(SmMonitorSnapshot) snapshot = NULL;
@@ -1171,6 +1182,34 @@ test_replay_peer_figures (void)
           g_assert_cmpuint (sm_session_replay_get_n_peer_charts (SM_SESSION_REPLAY (replay)), ==, 0);
         }
     }
+
+  /* Compared: A's change marked in A's colour, B had none. */
+  {
+    GtkWidget *comparison = g_object_ref_sink (sm_session_comparison_new ());
+    const SmSessionInfo *a = NULL, *b = NULL;
+    SmChart *chart;
+
+    for (guint i = 0; i < infos->len; i++)
+      {
+        const SmSessionInfo *info = g_ptr_array_index (infos, i);
+
+        if (info->id == ids[0])
+          a = info;
+        else if (info->id == ids[1])
+          b = info;
+      }
+    sm_session_comparison_set_session (SM_SESSION_COMPARISON (comparison), session);
+    sm_session_comparison_show (SM_SESSION_COMPARISON (comparison), a, b);
+    chart = sm_session_comparison_get_chart (SM_SESSION_COMPARISON (comparison), 0);
+    until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    while (sm_chart_get_view (chart)->n_markers == 0 && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+    drain_main_loop (200);
+    g_assert_cmpuint (sm_chart_get_view (chart)->n_markers, ==, 1);
+    g_assert_cmpfloat (sm_chart_get_view (chart)->markers[0], ==, 2.0);
+    g_assert_cmpint (sm_chart_get_view (chart)->marker_series[0], ==, 0);
+    g_object_unref (comparison);
+  }
 
   g_object_unref (replay);
   g_object_unref (session);

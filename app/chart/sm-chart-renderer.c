@@ -457,18 +457,27 @@ draw_markers (cairo_t             *cr,
               const SmChartView   *view,
               const SmChartLayout *layout)
 {
-  set_foreground (cr, view, 0.45);
   cairo_set_line_width (cr, 1);
   cairo_set_dash (cr, (double[]) { 2, 3 }, 2, 0);
   for (guint i = 0; i < view->n_markers; i++)
     if (view->markers[i] >= view->t0 && view->markers[i] <= view->t1)
       {
         double x = round (x_pixel (layout, view, view->markers[i])) + 0.5;
+        int s = view->marker_series[i];
 
+        if (s >= 0 && (guint) s < view->n_series)
+          {
+            double rgb[3];
+
+            sm_chart_series_color (color_slot (view, (guint) s), view->dark, rgb);
+            cairo_set_source_rgba (cr, rgb[0], rgb[1], rgb[2], 0.8);
+          }
+        else
+          set_foreground (cr, view, 0.45);
         cairo_move_to (cr, x, layout->plot.y);
         cairo_line_to (cr, x, layout->plot.y + layout->plot.height);
+        cairo_stroke (cr);
       }
-  cairo_stroke (cr);
   cairo_set_dash (cr, NULL, 0, 0);
 }
 

@@ -32,6 +32,9 @@ typedef struct
   double         hover_t;              /* crosshair; NaN for none */
   double         select_t0, select_t1; /* selection; NaN for none */
   double         markers[SM_CHART_MAX_MARKERS];   /* knob changes, s */
+  /* Whose change each was: drawn in that series' colour (two runs
+   * compared), or -1 for the chart's neutral colour. */
+  int            marker_series[SM_CHART_MAX_MARKERS];
   guint          n_markers;
 } SmChartView;
 

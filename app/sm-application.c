@@ -133,6 +133,9 @@ measurement_settings_cb (SmApplication *self)
     g_printerr ("%s\n", error->message);
   sm_advisor_set_latency_target (sm_session_get_advisor (self->session),
                                  g_settings_get_uint (self->settings, "latency-target"));
+  /* The recommendations' texts write latencies as the charts do. */
+  sm_advisor_set_latency_unit (sm_session_get_advisor (self->session),
+                               (SmLatencyUnit) g_settings_get_enum (self->settings, "latency-unit"));
   /* The rules look at two seconds of history whatever the interval. */
   sm_advisor_set_window (sm_session_get_advisor (self->session),
                          MAX (2, 2000 / g_settings_get_uint (self->settings, "refresh-interval")));
@@ -187,6 +190,8 @@ start_engine (SmApplication *self)
   g_signal_connect_object (self->settings, "changed::refresh-interval", G_CALLBACK (measurement_settings_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::latency-target", G_CALLBACK (measurement_settings_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::latency-unit", G_CALLBACK (measurement_settings_cb), self,
                            G_CONNECT_SWAPPED);
   measurement_settings_cb (self);
   g_signal_connect_object (self->settings, "changed::retention-days", G_CALLBACK (retention_settings_cb), self,

@@ -80,6 +80,7 @@ struct _SmAdvisor
   GMutex      lock;
   guint       window;
   double      target_us;
+  gint        latency_unit;      /* SmLatencyUnit, atomic */
   gboolean    auto_apply;
   RuleState  *states;
   GPtrArray  *recommendations;   /* SmRecommendation, oldest first */
@@ -266,16 +267,21 @@ pool_propose (SmAdvisor *a, const double *v, Proposal *p)
   return TRUE;
 }
 
-/* A value as people read it: a latency (µs) in the unit that suits it,
- * ns to s, as the charts write it by default; no space before no unit
- * ("1.8 → 1.0", not "1.8  → 1.0 "). */
+/* A value as people read it: a latency (µs) in the unit the user chose,
+ * or in the one that suits it, ns to s, as the charts write it; no space
+ * before no unit ("1.8 → 1.0", not "1.8  → 1.0 "). */
 static char *
-format_value (double      value,
+format_value (SmAdvisor  *a,
+              double      value,
               const char *unit)
 {
+  SmLatencyUnit latency_unit = g_atomic_int_get (&a->latency_unit);
+
   if (isnan (value))
     return g_strdup ("—");
-  if (g_strcmp0 (unit, "µs") == 0)
+  if (g_strcmp0 (unit, "µs") == 0 && latency_unit == SM_LATENCY_UNIT_MILLISECONDS)
+    value /= 1e3, unit = "ms";
+  else if (g_strcmp0 (unit, "µs") == 0 && latency_unit == SM_LATENCY_UNIT_AUTO)
     {
       double magnitude = fabs (value);
 
@@ -298,8 +304,8 @@ latency_condition (SmAdvisor *a, const double *v, char **evidence)
 
   if (!(V (M_P99) > a->target_us))
     return FALSE;
-  p99 = format_value (V (M_P99), "µs");
-  target = format_value (a->target_us, "µs");
+  p99 = format_value (a, V (M_P99), "µs");
+  target = format_value (a, a->target_us, "µs");
   *evidence = g_strdup_printf (_("p99 latency is %s, above the %s target"), p99, target);
   return TRUE;
 }
@@ -406,8 +412,8 @@ trend_condition (SmAdvisor *a, const double *v, char **evidence)
   if (!sm_monitor_get_trend (a->monitor, a->metrics[M_P99], &trend) || trend.samples < a->window ||
       !(trend.slope_per_s > 0.05 * trend.ewma) || !(trend.ewma > 0.5 * a->target_us))
     return FALSE;
-  slope = format_value (trend.slope_per_s, "µs");
-  average = format_value (trend.ewma, "µs");
+  slope = format_value (a, trend.slope_per_s, "µs");
+  average = format_value (a, trend.ewma, "µs");
   *evidence = g_strdup_printf (_("p99 latency rises by %s per second (from an average of %s)"), slope, average);
   return TRUE;
 }
@@ -435,8 +441,8 @@ peer_condition (SmAdvisor *a, const double *v, char **evidence)
 
   if (!(V (M_REMOTE_P50) > 2 * here))
     return FALSE;
-  remote = format_value (V (M_REMOTE_P50), "µs");
-  local = format_value (here, "µs");
+  remote = format_value (a, V (M_REMOTE_P50), "µs");
+  local = format_value (a, here, "µs");
   *evidence = g_strdup_printf (_("Queries sent to peers take %s (p50), %.1f× the %s one waits and runs for here"),
                                remote, V (M_REMOTE_P50) / here, local);
   return TRUE;
@@ -617,6 +623,13 @@ sm_advisor_set_latency_target (SmAdvisor *a,
 }
 
 void
+sm_advisor_set_latency_unit (SmAdvisor     *a,
+                             SmLatencyUnit  unit)
+{
+  g_atomic_int_set (&a->latency_unit, unit);
+}
+
+void
 sm_advisor_set_auto_apply (SmAdvisor *a,
                            gboolean   auto_apply)
 {
@@ -752,8 +765,8 @@ sm_advisor_evaluate (SmAdvisor         *a,
       {
         const SmMetricInfo *info = sm_monitor_get_metric (a->monitor, a->metrics[p->metric]);
         double after = p->sum / p->samples;
-        g_autofree char *before_text = format_value (p->before, info->unit);
-        g_autofree char *after_text = format_value (after, info->unit);
+        g_autofree char *before_text = format_value (a, p->before, info->unit);
+        g_autofree char *after_text = format_value (a, after, info->unit);
         double change = p->before != 0 && !isnan (p->before) ? 100 * (after - p->before) / fabs (p->before) : NAN;
 
         p->rec->before = p->before;
@@ -807,7 +820,6 @@ sm_advisor_evaluate (SmAdvisor         *a,
           g_ptr_array_add (fired, rec);
           continue;
         }
-
       rec = g_new0 (SmRecommendation, 1);
       rec->id = a->recommendations->len + 1;
       rec->rule = rules[r].id;

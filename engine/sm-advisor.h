@@ -90,6 +90,17 @@ void       sm_advisor_set_window         (SmAdvisor     *advisor,
                                           guint          ticks);
 void       sm_advisor_set_latency_target (SmAdvisor     *advisor,
                                           double         p99_us);
+/* How recommendation texts written from now on give latencies: in the
+ * unit that suits each (ns to s), or always in µs or ms — the app's
+ * "latency-unit" setting, in its order. */
+typedef enum {
+  SM_LATENCY_UNIT_AUTO,
+  SM_LATENCY_UNIT_MICROSECONDS,
+  SM_LATENCY_UNIT_MILLISECONDS,
+} SmLatencyUnit;
+
+void       sm_advisor_set_latency_unit   (SmAdvisor     *advisor,
+                                          SmLatencyUnit  unit);
 /* Applies every recommendation as it fires (synmesh run --auto-apply). */
 void       sm_advisor_set_auto_apply     (SmAdvisor     *advisor,
                                           gboolean       auto_apply);

@@ -212,9 +212,11 @@ test_advisor_cache (void)
   scenario_clear (&s);
 }
 
+/* @data: the SmLatencyUnit the texts are to use. */
 static void
-test_advisor_latency_target (void)
+test_advisor_latency_target (gconstpointer data)
 {
+  SmLatencyUnit unit = GPOINTER_TO_INT (data);
   const double only_maths[SM_N_DOMAINS] = { 0, 0, 0, 1, 0, 0 };
   Scenario s;
   g_autoptr(SmRecommendation) rec = NULL;
@@ -229,14 +231,24 @@ test_advisor_latency_target (void)
   g_assert_true (sm_engine_set_max_batch (s.engine, 8, NULL));
   sm_engine_set_max_wait_us (s.engine, 30000);
   sm_advisor_set_latency_target (s.advisor, 5000);
+  sm_advisor_set_latency_unit (s.advisor, unit);
   rec = fire_apply_measure (&s, "latency-target");
   g_assert_cmpuint (sm_engine_get_max_wait_us (s.engine), ==, 15000);
   g_test_message ("evidence: %s; outcome: %s", rec->evidence, rec->outcome);
   g_assert_nonnull (strstr (rec->outcome, "p99"));
   /* Latencies in the unit that suits them (issue 17, defect 9), not
-   * "5000 µs"; no stray spaces. */
-  g_assert_nonnull (strstr (rec->evidence, "above the 5.0 ms target"));
-  g_assert_nonnull (strstr (rec->outcome, " ms"));
+   * "5000 µs", or in the one the user chose; no stray spaces. */
+  if (unit == SM_LATENCY_UNIT_MICROSECONDS)
+    {
+      g_assert_nonnull (strstr (rec->evidence, "above the 5000 µs target"));
+      g_assert_nonnull (strstr (rec->outcome, " µs"));
+      g_assert_null (strstr (rec->outcome, " ms"));
+    }
+  else
+    {
+      g_assert_nonnull (strstr (rec->evidence, "above the 5.0 ms target"));
+      g_assert_nonnull (strstr (rec->outcome, " ms"));
+    }
   g_assert_null (strstr (rec->evidence, "  "));
   g_assert_null (strstr (rec->outcome, "  "));
   g_assert_cmpfloat (rec->after, <, rec->before);
@@ -631,7 +643,10 @@ main (int   argc,
   g_test_add_func ("/engine/advisor/simd-utilisation", test_advisor_simd);
   g_test_add_func ("/engine/advisor/fragmentation", test_advisor_fragmentation);
   g_test_add_func ("/engine/advisor/cache-hit-rate", test_advisor_cache);
-  g_test_add_func ("/engine/advisor/latency-target", test_advisor_latency_target);
+  g_test_add_data_func ("/engine/advisor/latency-target", GINT_TO_POINTER (SM_LATENCY_UNIT_AUTO),
+                        test_advisor_latency_target);
+  g_test_add_data_func ("/engine/advisor/latency-target-microseconds", GINT_TO_POINTER (SM_LATENCY_UNIT_MICROSECONDS),
+                        test_advisor_latency_target);
   g_test_add_func ("/engine/advisor/saturation", test_advisor_saturation);
   g_test_add_func ("/engine/advisor/rising-latency", test_advisor_rising_latency);
   g_test_add_func ("/engine/advisor/oversubscribed-threads", test_advisor_oversubscribed);

@@ -78,9 +78,11 @@ struct _SmDashboard
   GtkWidget     *window_dropdown;
   GtkWidget     *tuning_button;
   GtkFlowBox    *tiles;
-  GtkGrid       *charts_grid;
+  AdwBin        *latency_bin;
+  GtkFlowBox    *charts_flow;
 
-  /* Borrowed: built from the tables above, in @tiles and @charts_grid */
+  /* Borrowed: built from the tables above, in @tiles, @latency_bin and
+   * @charts_flow */
   GtkWidget     *tile_values[N_TILES];
   GtkWidget     *tile_details[N_TILES];
   SmChart       *charts[N_CHARTS];
@@ -549,7 +551,8 @@ sm_dashboard_class_init (SmDashboardClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SmDashboard, window_dropdown);
   gtk_widget_class_bind_template_child (widget_class, SmDashboard, tuning_button);
   gtk_widget_class_bind_template_child (widget_class, SmDashboard, tiles);
-  gtk_widget_class_bind_template_child (widget_class, SmDashboard, charts_grid);
+  gtk_widget_class_bind_template_child (widget_class, SmDashboard, latency_bin);
+  gtk_widget_class_bind_template_child (widget_class, SmDashboard, charts_flow);
   gtk_widget_class_bind_template_callback (widget_class, start_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, rate_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, live_toggled_cb);
@@ -590,6 +593,53 @@ add_window_shortcuts (SmDashboard *self)
   gtk_widget_add_controller (GTK_WIDGET (self), controller);
 }
 
+/* The charts, and the tuning panel (a revealer) at their right: beside
+ * them where the width holds both, over them (below their toolbar) where
+ * it does not, so that opening the panel never widens the window (as
+ * AdwFlap's folded mode; AdwFlap itself is deprecated from libadwaita
+ * 1.4).  The first child is the charts with their toolbar on top, the
+ * last the panel. */
+static void
+side_panel_measure (GtkWidget      *widget,
+                    GtkOrientation  orientation,
+                    int             for_size,
+                    int            *minimum,
+                    int            *natural,
+                    int            *minimum_baseline,
+                    int            *natural_baseline)
+{
+  GtkWidget *charts = gtk_widget_get_first_child (widget);
+  GtkWidget *panel = gtk_widget_get_last_child (widget);
+  int charts_min, charts_nat, panel_min, panel_nat;
+
+  gtk_widget_measure (charts, orientation, for_size, &charts_min, &charts_nat, NULL, NULL);
+  gtk_widget_measure (panel, orientation, -1, &panel_min, &panel_nat, NULL, NULL);
+  *minimum = MAX (charts_min, panel_min);
+  *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? charts_nat + panel_nat : MAX (charts_nat, panel_nat);
+}
+
+static void
+side_panel_allocate (GtkWidget *widget,
+                     int        width,
+                     int        height,
+                     int        baseline)
+{
+  GtkWidget *charts = gtk_widget_get_first_child (widget);
+  GtkWidget *panel = gtk_widget_get_last_child (widget);
+  int charts_min, panel_width, top;
+  gboolean beside;
+
+  gtk_widget_measure (charts, GTK_ORIENTATION_HORIZONTAL, height, &charts_min, NULL, NULL, NULL);
+  /* The revealer's natural width follows its transition: 0 when hidden. */
+  gtk_widget_measure (panel, GTK_ORIENTATION_HORIZONTAL, height, NULL, &panel_width, NULL, NULL);
+  panel_width = MIN (panel_width, width);
+  beside = width - panel_width >= charts_min;
+  gtk_widget_size_allocate (charts, &(GtkAllocation) { 0, 0, beside ? width - panel_width : width, height }, -1);
+  /* Over them, below their toolbar: its button closes the panel. */
+  top = beside ? 0 : MIN (height, gtk_widget_get_height (gtk_widget_get_first_child (charts)));
+  gtk_widget_size_allocate (panel, &(GtkAllocation) { width - panel_width, top, panel_width, height - top }, -1);
+}
+
 static void
 sm_dashboard_init (SmDashboard *self)
 {
@@ -609,6 +659,9 @@ sm_dashboard_init (SmDashboard *self)
     }
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Not a bound template child: AdwBin unparents its child itself. */
+  gtk_widget_set_layout_manager (adw_bin_get_child (ADW_BIN (self)),
+                                 gtk_custom_layout_new (NULL, side_panel_measure, side_panel_allocate));
   sm_spin_scroll_guard (GTK_WIDGET (self));
   add_window_shortcuts (self);
 
@@ -620,12 +673,17 @@ sm_dashboard_init (SmDashboard *self)
       gtk_widget_set_focusable (GTK_WIDGET (gtk_flow_box_get_child_at_index (self->tiles, (int) t)), FALSE);
     }
 
-  /* Latency across the top, the others two by two. */
+  /* Latency across the top, the others two by two (one by one when
+   * narrow). */
   for (guint c = 0; c < N_CHARTS; c++)
     if (c == CHART_LATENCY)
-      gtk_grid_attach (self->charts_grid, GTK_WIDGET (self->charts[c]), 0, 0, 2, 1);
+      adw_bin_set_child (self->latency_bin, GTK_WIDGET (self->charts[c]));
     else
-      gtk_grid_attach (self->charts_grid, GTK_WIDGET (self->charts[c]), (int) (c - 1) % 2, 1 + (int) (c - 1) / 2, 1, 1);
+      {
+        gtk_flow_box_append (self->charts_flow, GTK_WIDGET (self->charts[c]));
+        /* The chart takes the focus, not its place in the flow. */
+        gtk_widget_set_focusable (gtk_widget_get_parent (GTK_WIDGET (self->charts[c])), FALSE);
+      }
 
   /* Chart settings outlive the window: its time window and the series
    * people hid. */

@@ -4,6 +4,8 @@
 #include <adwaita.h>
 
 #include "gtk-test-util.h"
+#include "sm-dashboard.h"
+#include "sm-tuning-panel.h"
 #include "sm-window.h"
 
 static const char * const pages[] = { "dashboard", "recommendations", "mesh", "sessions" };
@@ -200,6 +202,78 @@ test_window_show_message (void)
   g_assert_finalize_object (window);
 }
 
+static int
+min_width (GtkWidget *widget)
+{
+  int minimum;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+  return minimum;
+}
+
+/* Runs the main loop for @ms: a revealer's transition. */
+static void
+wait_ms (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* Issue 17, defect 11: every page fits a 360 px window, as GNOME apps
+ * do; the tuning panel lies over the charts where both do not fit side
+ * by side, and beside them where they do, never widening the window. */
+static void
+test_window_narrow (void)
+{
+  SmWindow *window = g_object_new (SM_TYPE_WINDOW, "default-width", 360, "default-height", 720, NULL);
+  GtkWidget *dashboard, *panel, *charts;
+
+  g_object_ref (window);
+  gtk_window_present (GTK_WINDOW (window));
+  flush_events ();
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      g_object_set (window, "visible-page", pages[i], NULL);
+      flush_events ();
+      g_test_message ("%s: the window needs %d px", pages[i], min_width (GTK_WIDGET (window)));
+      g_assert_cmpint (min_width (GTK_WIDGET (window)), <=, 360);
+    }
+
+  g_object_set (window, "visible-page", "dashboard", NULL);
+  dashboard = find_type (GTK_WIDGET (window), SM_TYPE_DASHBOARD);
+  panel = gtk_widget_get_parent (find_type (dashboard, SM_TYPE_TUNING_PANEL));   /* its revealer */
+  g_assert_true (GTK_IS_REVEALER (panel));
+  charts = gtk_widget_get_first_child (gtk_widget_get_parent (panel));
+  g_assert_true (gtk_widget_activate_action (dashboard, "dashboard.toggle-tuning", NULL));
+  wait_ms (600);
+  g_assert_true (gtk_revealer_get_child_revealed (GTK_REVEALER (panel)));
+  g_assert_cmpint (min_width (GTK_WIDGET (window)), <=, 360);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, 360);
+  /* Over the charts, which keep the whole width, below their toolbar,
+   * whose button closes it again. */
+  g_assert_cmpint (gtk_widget_get_width (charts), ==, gtk_widget_get_width (gtk_widget_get_parent (panel)));
+  g_assert_cmpint (gtk_widget_get_width (panel), >, 0);
+  {
+    GtkAllocation allocation;
+
+    gtk_widget_get_allocation (panel, &allocation);
+    g_assert_cmpint (allocation.y, >=, gtk_widget_get_height (gtk_widget_get_first_child (charts)));
+    g_assert_cmpint (allocation.y, >, 0);
+  }
+
+  /* Wide: beside them. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 1400, 800);
+  wait_ms (300);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), >, 1000);
+  g_assert_cmpint (gtk_widget_get_width (charts) + gtk_widget_get_width (panel), ==,
+                   gtk_widget_get_width (gtk_widget_get_parent (panel)));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -208,6 +282,7 @@ main (int   argc,
   adw_init ();
 
   g_test_add_func ("/app/window/pages", test_window_pages);
+  g_test_add_func ("/app/window/narrow", test_window_narrow);
   g_test_add_func ("/app/window/unknown-page", test_window_unknown_page);
   g_test_add_func ("/app/window/size-persisted", test_window_size_persisted);
   g_test_add_func ("/app/window/accessible-names", test_window_accessible_names);

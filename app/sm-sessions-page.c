@@ -87,6 +87,37 @@ row_button (const char *icon,
   return button;
 }
 
+/* One button for the three export formats of session @id. */
+static GtkWidget *
+export_menu_button (gint64 id)
+{
+  static const struct {
+    const char *label;
+    const char *action;
+  } formats[] = {
+    { N_("As _CSV…"), "sessions.export-csv" },
+    { N_("As _JSON…"), "sessions.export-json" },
+    { N_("As an _SQLite Database…"), "sessions.export-sqlite" },
+  };
+  g_autoptr(GMenu) menu = g_menu_new ();
+  GtkWidget *button = gtk_menu_button_new ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autoptr(GMenuItem) item = g_menu_item_new (_(formats[i].label), NULL);
+
+      g_menu_item_set_action_and_target_value (item, formats[i].action, g_variant_new_int64 (id));
+      g_menu_append_item (menu, item);
+    }
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (button), "document-send-symbolic");
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (button), G_MENU_MODEL (menu));
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_tooltip_text (button, _("Export…"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Export"), -1);
+  return button;
+}
+
 static void fill_list (SmSessionsPage *self);
 
 static void
@@ -152,10 +183,7 @@ fill_list (SmSessionsPage *self)
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), info->name);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("x-office-spreadsheet-symbolic",
-                                                                    _("Export as CSV…"), "sessions.export-csv", info->id));
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("document-save-symbolic",
-                                                                    _("Export as JSON…"), "sessions.export-json", info->id));
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), export_menu_button (info->id));
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("document-edit-symbolic",
                                                                     _("Rename…"), "sessions.rename", info->id));
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), row_button ("user-trash-symbolic",
@@ -472,7 +500,7 @@ export_session (SmSessionsPage *self,
     return;
   chooser = gtk_file_chooser_native_new (_("Export Session"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  name = g_strdup_printf ("%s.%s", info->name, format);
+  name = g_strdup_printf ("%s.%s", info->name, g_str_equal (format, "sqlite") ? "db" : format);
   g_strdelimit (name, "/:", '-');
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup (format), g_free);
@@ -553,6 +581,14 @@ export_json_action_cb (GtkWidget  *widget,
                        GVariant   *parameter)
 {
   export_session (SM_SESSIONS_PAGE (widget), g_variant_get_int64 (parameter), "json");
+}
+
+static void
+export_sqlite_action_cb (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  export_session (SM_SESSIONS_PAGE (widget), g_variant_get_int64 (parameter), "sqlite");
 }
 
 /* A run that ended (and is in the database) is a new row; pruned ones
@@ -687,6 +723,7 @@ sm_sessions_page_class_init (SmSessionsPageClass *klass)
   gtk_widget_class_install_action (widget_class, "sessions.delete", "x", delete_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.rename", "x", rename_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.export-csv", "x", export_csv_action_cb);
+  gtk_widget_class_install_action (widget_class, "sessions.export-sqlite", "x", export_sqlite_action_cb);
   gtk_widget_class_install_action (widget_class, "sessions.export-json", "x", export_json_action_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "sessions.back", NULL);
 }

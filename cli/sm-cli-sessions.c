@@ -235,7 +235,7 @@ sm_cli_sessions (int    argc,
   const char *verb;
   const GOptionEntry entries[] = {
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, N_("The database (default: $SYNMESH_DB or the data folder)"), N_("FILE") },
-    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("Export as csv (long-format samples) or json (the whole session: samples, events, recommendations)"), N_("FORMAT") },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("Export as csv (long-format samples and events), json (the whole session: samples, events, recommendations) or sqlite (the session as a database of its own, for --db)"), N_("FORMAT") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Export into this file"), N_("FILE") },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, N_("export: replace FILE when it exists (only a regular file)"), NULL },
     { "metric", 'm', 0, G_OPTION_ARG_STRING, &metric, N_("The metric to compare (default latency.p99)"), N_("ID") },

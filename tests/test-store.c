@@ -198,6 +198,61 @@ test_store_round_trip (void)
   g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
   g_assert_cmpstr (csv, ==, "keep");
 
+  /* The session as a database of its own: read back like any store,
+   * never over an existing file unless asked, nothing left beside it. */
+  {
+    g_autofree char *db_path = g_strconcat (path, ".session.db", NULL);
+    g_autofree char *dir = g_path_get_dirname (db_path);
+    g_autoptr(SmStore) copy = NULL;
+    g_autoptr(GPtrArray) copied = NULL, events = NULL, copied_recs = NULL, metrics = NULL;
+    g_autoptr(GArray) copied_points = NULL;
+    g_autoptr(GDir) listing = NULL;
+    const char *name;
+
+    g_assert_true (sm_store_export (store, session, "sqlite", db_path, SM_STORE_EXPORT_NONE, NULL, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_false (sm_store_export (store, session, "sqlite", db_path, SM_STORE_EXPORT_NONE, NULL, NULL, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+    g_clear_error (&error);
+    g_assert_true (sm_store_export (store, session, "sqlite", db_path, SM_STORE_EXPORT_OVERWRITE, NULL, NULL, &error));
+    g_assert_no_error (error);
+    listing = g_dir_open (dir, 0, NULL);
+    while ((name = g_dir_read_name (listing)) != NULL)
+      g_assert_null (strstr (name, ".partial-"));
+    /* One file: no write-ahead log left beside it. */
+    {
+      g_autofree char *wal = g_strconcat (db_path, "-wal", NULL);
+
+      g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+    }
+
+    copy = sm_store_open (db_path, NULL, &error);
+    g_assert_no_error (error);
+    copied = sm_store_list_sessions (copy, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (copied->len, ==, 1);
+    g_assert_cmpstr (((SmSessionInfo *) g_ptr_array_index (copied, 0))->name, ==, "test");
+    g_assert_cmpint (((SmSessionInfo *) g_ptr_array_index (copied, 0))->samples, ==, 2000);
+    copied_points = sm_store_read_metric (copy, session, "test.ramp", 0, 250 * 999, 1000, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (copied_points->len, ==, 1000);
+    g_assert_cmpfloat (g_array_index (copied_points, SmStorePoint, 700).mean, ==, 700);
+    events = sm_store_list_events (copy, session, &error);
+    g_assert_cmpuint (events->len, ==, 2);
+    copied_recs = sm_store_list_recommendations (copy, session, &error);
+    g_assert_cmpuint (copied_recs->len, ==, 1);
+    g_assert_cmpstr (((SmRecommendation *) g_ptr_array_index (copied_recs, 0))->outcome, ==, "Fragmentation 70 % → 0 %");
+    metrics = sm_store_list_metrics (copy, session, "", &error);
+    g_assert_cmpuint (metrics->len, ==, 2);
+    g_clear_pointer (&copy, sm_store_free);
+    for (const char * const *suffix = (const char * const[]) { "", "-wal", "-shm", NULL }; *suffix != NULL; suffix++)
+      {
+        g_autofree char *file = g_strconcat (db_path, *suffix, NULL);
+
+        g_unlink (file);
+      }
+  }
+
   /* Renaming: trimmed, checked, and only an existing session. */
   g_assert_true (sm_store_rename_session (store, session, "  batch 64 vs 32  ", &error));
   g_assert_no_error (error);

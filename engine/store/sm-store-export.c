@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <sqlite3.h>
 
 #include "sm-error.h"
 #include "sm-json.h"
@@ -173,6 +174,145 @@ export_csv_events (SmStore  *store,
   return TRUE;
 }
 
+/* Runs each of @sql (NULL-terminated; ?1 is @session) on @db. */
+static gboolean
+run_with_session (sqlite3            *db,
+                  const char * const *sql,
+                  gint64              session,
+                  GError            **error)
+{
+  for (guint i = 0; sql[i] != NULL; i++)
+    {
+      sqlite3_stmt *stmt = NULL;
+      int rc = sqlite3_prepare_v2 (db, sql[i], -1, &stmt, NULL);
+
+      if (rc == SQLITE_OK)
+        {
+          sqlite3_bind_int64 (stmt, 1, session);
+          rc = sqlite3_step (stmt);
+        }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_OK && rc != SQLITE_DONE)
+        return sm_store_fail (db, _("Cannot copy the session"), error);
+    }
+  return TRUE;
+}
+
+/* The session as a database of its own, which `synmesh sessions --db
+ * FILE` and the app read like any other: the schema made as a new store
+ * makes it, the session's rows copied in one transaction (its metrics
+ * only), one file (no write-ahead log beside it), moved into place whole
+ * or not at all. */
+static gboolean
+export_sqlite (SmStore             *store,
+               gint64               session,
+               const char          *path,
+               SmStoreExportFlags   flags,
+               SmStoreProgressFunc  progress,
+               gpointer             progress_data,
+               GError             **error)
+{
+  static const char * const copy[] = {
+    /* Deferred: the source is only read, and its writer keeps writing. */
+    "BEGIN",
+    "INSERT INTO main.sessions SELECT * FROM source.sessions WHERE id = ?1",
+    "INSERT INTO main.metrics SELECT * FROM source.metrics "
+    "WHERE id IN (SELECT DISTINCT metric_id FROM source.samples WHERE session_id = ?1)",
+    "INSERT INTO main.samples SELECT * FROM source.samples WHERE session_id = ?1",
+    "INSERT INTO main.events SELECT * FROM source.events WHERE session_id = ?1",
+    "INSERT INTO main.recommendations SELECT * FROM source.recommendations WHERE session_id = ?1",
+    "COMMIT",
+    NULL
+  };
+  g_autofree char *partial = g_strconcat (path, ".partial-XXXXXX", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *attach = NULL;
+  gboolean ok = FALSE;
+  GStatBuf st;
+  int fd;
+
+  fd = g_mkstemp_full (partial, O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), _("Cannot write beside %s: %s"), path,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  close (fd);
+
+  db = sm_store_open_file (partial, NULL, error);
+  if (db == NULL)
+    goto out;
+  if (sqlite3_prepare_v2 (db, "ATTACH DATABASE ?1 AS source", -1, &attach, NULL) != SQLITE_OK)
+    {
+      sm_store_fail (db, _("Cannot read the session"), error);
+      goto out;
+    }
+  sqlite3_bind_text (attach, 1, sm_store_get_path (store), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (attach) != SQLITE_DONE)
+    {
+      sm_store_fail (db, _("Cannot read the session"), error);
+      goto out;
+    }
+  if (!run_with_session (db, copy, session, error))
+    {
+      sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+      goto out;
+    }
+  if (progress != NULL && !progress (1.0, progress_data))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The export was cancelled"));
+      goto out;
+    }
+  if (sqlite3_exec (db, "DETACH DATABASE source; PRAGMA journal_mode = DELETE;", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      sm_store_fail (db, _("Cannot finish the export"), error);
+      goto out;
+    }
+  sqlite3_finalize (attach);
+  attach = NULL;
+  if (sqlite3_close (db) != SQLITE_OK)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot finish the export"));
+      db = NULL;
+      goto out;
+    }
+  db = NULL;
+
+  /* Only a regular file is replaced, and only when asked. */
+  if ((flags & SM_STORE_EXPORT_OVERWRITE) != 0)
+    {
+      if (g_lstat (path, &st) == 0 && !S_ISREG (st.st_mode))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("%s exists and is not a regular file"), path);
+      else if (g_rename (partial, path) != 0)
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), _("Cannot write %s: %s"), path,
+                     g_strerror (errno));
+      else
+        ok = TRUE;
+    }
+  else if (sm_paths_rename_noreplace (partial, path) != 0)
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                 errno == EEXIST ? _("%s already exists") : _("Cannot write %s"), path);
+  else
+    ok = TRUE;
+
+out:
+  sqlite3_finalize (attach);
+  if (db != NULL)
+    sqlite3_close (db);
+  if (!ok)
+    for (const char * const *suffix = (const char * const[]) { "", "-wal", "-shm", "-journal", NULL };
+         *suffix != NULL; suffix++)
+      {
+        g_autofree char *leftover = g_strconcat (partial, *suffix, NULL);
+
+        g_unlink (leftover);
+      }
+  return ok;
+}
+
 /* What SmKnob values are called in an export (docs/storage.md). */
 static const char * const knob_names[] = {
   "backend", "threads", "max_batch", "max_wait_us", "cache_size", "pool_limit", "compact_pool",
@@ -246,6 +386,8 @@ sm_store_export (SmStore            *store,
     }
   e.total = info->samples;
 
+  if (g_str_equal (format, "sqlite"))
+    return export_sqlite (store, session, path, flags, progress, progress_data, error);
   if (g_str_equal (format, "csv"))
     {
       e.csv = g_string_new ("session,metric,t_ms,value,detail\n");
@@ -320,7 +462,7 @@ sm_store_export (SmStore            *store,
   else
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                   _("Unknown export format “%s” (csv or json)"), format);
+                   _("Unknown export format “%s” (csv, json or sqlite)"), format);
       return FALSE;
     }
 

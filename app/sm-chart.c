@@ -126,6 +126,7 @@ sm_chart_snapshot (GtkWidget   *widget,
   if (width <= 0 || height <= 0)
     return;
   self->view.dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  self->view.high_contrast = adw_style_manager_get_high_contrast (adw_style_manager_get_default ());
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
   sm_chart_render (cr, width, height, &self->view, &self->layout);
   cairo_destroy (cr);
@@ -381,6 +382,8 @@ sm_chart_init (SmChart *self)
   g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (dark_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::high-contrast", G_CALLBACK (dark_changed_cb), self,
                            G_CONNECT_SWAPPED);
 }
 

@@ -18,6 +18,7 @@ struct _SmPreferencesWindow
   GtkSpinButton        *target_spin;
   GtkSpinButton        *history_spin;
   AdwComboRow          *latency_unit_row;
+  AdwComboRow          *palette_row;
   GtkSpinButton        *retention_days_spin;
   GtkSpinButton        *retention_size_spin;
 
@@ -39,6 +40,7 @@ static GParamSpec *properties[N_PROPS];
  * ended); each binding gets its list as user data. */
 static const char * const style_nicks[] = { "default", "light", "dark", NULL };
 static const char * const latency_unit_nicks[] = { "auto", "microseconds", "milliseconds", NULL };
+static const char * const palette_nicks[] = { "gnome", "colorblind", NULL };
 
 static gboolean
 nick_get_mapping (GValue   *value,
@@ -98,6 +100,11 @@ sm_preferences_window_constructed (GObject *object)
                                 G_SETTINGS_BIND_DEFAULT,
                                 nick_get_mapping, nick_set_mapping,
                                 (gpointer) latency_unit_nicks, NULL);
+  g_settings_bind_with_mapping (self->settings, "chart-palette",
+                                self->palette_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT,
+                                nick_get_mapping, nick_set_mapping,
+                                (gpointer) palette_nicks, NULL);
 
   bind_spin (self, "refresh-interval", self->refresh_spin);
   bind_spin (self, "latency-target", self->target_spin);
@@ -162,6 +169,7 @@ sm_preferences_window_class_init (SmPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, target_spin);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, history_spin);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, latency_unit_row);
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, palette_row);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, retention_days_spin);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, retention_size_spin);
 }

@@ -326,6 +326,14 @@ latency_unit_cb (SmWindow *self)
   redraw_charts (GTK_WIDGET (self));
 }
 
+/* One palette for every chart, as people choose it. */
+static void
+chart_palette_cb (SmWindow *self)
+{
+  sm_chart_set_palette (g_settings_get_enum (self->settings, "chart-palette"));
+  redraw_charts (GTK_WIDGET (self));
+}
+
 static void
 sm_window_init (SmWindow *self)
 {
@@ -349,8 +357,11 @@ sm_window_init (SmWindow *self)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::latency-unit", G_CALLBACK (latency_unit_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::chart-palette", G_CALLBACK (chart_palette_cb), self,
+                           G_CONNECT_SWAPPED);
   history_settings_cb (self);
   latency_unit_cb (self);
+  chart_palette_cb (self);
 }
 
 SmWindow *

@@ -399,6 +399,77 @@ test_chart_render_boxes (void)
   cairo_surface_destroy (surface);
 }
 
+/* How much darker than white @surface is, summed over its pixels. */
+static guint64
+ink (cairo_surface_t *surface)
+{
+  const guint8 *data;
+  int stride;
+  guint64 n = 0;
+
+  cairo_surface_flush (surface);
+  data = cairo_image_surface_get_data (surface);
+  stride = cairo_image_surface_get_stride (surface);
+  for (int y = 0; y < cairo_image_surface_get_height (surface); y++)
+    for (int x = 0; x < cairo_image_surface_get_width (surface); x++)
+      {
+        guint32 pixel = *(const guint32 *) (data + y * stride + 4 * x);
+
+        n += 765 - ((pixel >> 16) & 0xff) - ((pixel >> 8) & 0xff) - (pixel & 0xff);
+      }
+  return n;
+}
+
+/* Issue 17: the colour-blind-safe palette keeps each slot's hue family
+ * (slot 0 blue, 1 orange, 2 green) and changes every chart at once; the
+ * high-contrast style draws bolder lines and text. */
+static void
+test_chart_palettes (void)
+{
+  g_autoptr(SmChartSeries) a = sm_chart_series_new ("p50", 1000);
+  double gnome[3], safe[3];
+  guint64 plain = 0, bold = 0;
+  SmChartView view;
+
+  sm_chart_series_color (0, FALSE, gnome);
+  sm_chart_set_palette (SM_CHART_PALETTE_COLORBLIND);
+  sm_chart_series_color (0, FALSE, safe);
+  g_assert_cmpfloat (fabs (safe[0] - 0x00 / 255.0) + fabs (safe[1] - 0x72 / 255.0) + fabs (safe[2] - 0xb2 / 255.0), <, 1e-9);
+  g_assert_true (gnome[0] != safe[0] || gnome[1] != safe[1] || gnome[2] != safe[2]);
+  for (guint slot = 0; slot < 3; slot++)
+    {
+      double rgb[3];
+
+      sm_chart_series_color (slot, FALSE, rgb);
+      /* Its hue family: blue has most blue, orange most red, green most green. */
+      g_assert_cmpfloat (rgb[slot == 0 ? 2 : slot == 1 ? 0 : 1], >=, MAX (MAX (rgb[0], rgb[1]), rgb[2]));
+    }
+  sm_chart_set_palette (SM_CHART_PALETTE_GNOME);
+  sm_chart_series_color (0, FALSE, safe);
+  g_assert_cmpfloat (safe[0], ==, gnome[0]);
+
+  for (guint i = 0; i < 600; i++)
+    sm_chart_series_append (a, i / 10.0, 100 + 10 * sin (i / 20.0));
+  sm_chart_view_init (&view, "Latency", "µs", 0, 60);
+  view.series[0] = a;
+  view.n_series = 1;
+  for (guint hc = 0; hc < 2; hc++)
+    {
+      cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 600, 240);
+      cairo_t *cr = cairo_create (surface);
+
+      view.high_contrast = hc;
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_paint (cr);
+      sm_chart_render (cr, 600, 240, &view, NULL);
+      cairo_destroy (cr);
+      *(hc ? &bold : &plain) = ink (surface);
+      cairo_surface_destroy (surface);
+    }
+  g_test_message ("ink: %" G_GUINT64_FORMAT " plain, %" G_GUINT64_FORMAT " high contrast", plain, bold);
+  g_assert_cmpuint (bold, >, plain + plain / 3);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -412,6 +483,7 @@ main (int   argc,
   g_test_add_func ("/chart/range-stats", test_chart_range_stats);
   g_test_add_func ("/chart/capacity", test_chart_capacity);
   g_test_add_func ("/chart/render-toggle", test_chart_render_toggle);
+  g_test_add_func ("/chart/palettes", test_chart_palettes);
 
   return g_test_run ();
 }

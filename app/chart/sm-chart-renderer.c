@@ -17,9 +17,20 @@
 #define MAX_COLUMNS 4096
 
 /* GNOME's palette: light-style shades keep 3:1 contrast on white, the
- * dark-style ones on #242424. */
-static const guint32 light_colors[] = { 0x1c71d8, 0xc64600, 0x26a269, 0x813d9c, 0xa51d2d, 0x986a44, 0x1a5fb4, 0x63452c };
-static const guint32 dark_colors[]  = { 0x62a0ea, 0xffa348, 0x57e389, 0xc061cb, 0xf66151, 0xcdab8f, 0x99c1f1, 0xdeddda };
+ * dark-style ones on #242424.  The colour-blind-safe one is Okabe and
+ * Ito's (blue, orange, bluish green, vermilion, reddish purple, sky blue,
+ * yellow, grey), darkened for white where it lacked the contrast; slot
+ * for slot the same hues, so a series keeps its place in either. */
+static const guint32 palettes[2][2][8] = {
+  [SM_CHART_PALETTE_GNOME] = {
+    { 0x1c71d8, 0xc64600, 0x26a269, 0x813d9c, 0xa51d2d, 0x986a44, 0x1a5fb4, 0x63452c },
+    { 0x62a0ea, 0xffa348, 0x57e389, 0xc061cb, 0xf66151, 0xcdab8f, 0x99c1f1, 0xdeddda },
+  },
+  [SM_CHART_PALETTE_COLORBLIND] = {
+    { 0x0072b2, 0xb86e00, 0x007d5c, 0xc04f00, 0xa8508a, 0x2b83b8, 0x7d7300, 0x4d4d4d },
+    { 0x56b4e9, 0xe69f00, 0x2cc79a, 0xff7b2e, 0xe08fc4, 0x8fd0f5, 0xf0e442, 0xbababa },
+  },
+};
 
 /* Series @s's palette slot: its own, else its position. */
 static guint
@@ -36,7 +47,7 @@ sm_chart_series_color (guint     index,
                        gboolean  dark,
                        double   *rgb)
 {
-  guint32 c = (dark ? dark_colors : light_colors)[index % G_N_ELEMENTS (light_colors)];
+  guint32 c = palettes[sm_chart_get_palette () == SM_CHART_PALETTE_COLORBLIND][dark ? 1 : 0][index % G_N_ELEMENTS (palettes[0][0])];
 
   rgb[0] = ((c >> 16) & 0xff) / 255.0;
   rgb[1] = ((c >> 8) & 0xff) / 255.0;
@@ -61,6 +72,22 @@ sm_chart_view_init (SmChartView *view,
   };
 }
 
+static gint palette = SM_CHART_PALETTE_GNOME;   /* an SmChartPalette */
+
+void
+sm_chart_set_palette (SmChartPalette value)
+{
+  g_atomic_int_set (&palette, value);
+}
+
+SmChartPalette
+sm_chart_get_palette (void)
+{
+  return g_atomic_int_get (&palette);
+}
+
+/* Text, axes and grid: in GNOME's high-contrast style, at full strength
+ * (text) or strong enough to see (the faint grid). */
 static void
 set_foreground (cairo_t           *cr,
                 const SmChartView *view,
@@ -68,6 +95,8 @@ set_foreground (cairo_t           *cr,
 {
   double v = view->dark ? 1.0 : 0.0;
 
+  if (view->high_contrast)
+    alpha = alpha >= 0.5 ? 1.0 : MIN (0.6, alpha * 3);
   cairo_set_source_rgba (cr, v, v, v, alpha);
 }
 
@@ -342,7 +371,7 @@ draw_series_path (cairo_t             *cr,
       started = TRUE;
     }
   set_series_source (cr, view, index);
-  cairo_set_line_width (cr, 1.5);
+  cairo_set_line_width (cr, view->high_contrast ? 2.5 : 1.5);
   if (view->dashed[index])
     cairo_set_dash (cr, (double[]) { 5, 4 }, 2, 0);
   cairo_stroke (cr);
@@ -383,7 +412,8 @@ draw_series_mask (cairo_t             *cr,
 {
   const double *min = cols->min[index], *max = cols->max[index];
   int width = (int) cols->columns, height;
-  double half = 0.75, top = INFINITY, bottom = -INFINITY;
+  /* Half the line's width: 1.5 px, 2.5 px in high contrast. */
+  double half = view->high_contrast ? 1.25 : 0.75, top = INFINITY, bottom = -INFINITY;
   cairo_surface_t *mask;
   guint8 *data;
   int stride, last = -1;

@@ -29,6 +29,7 @@ typedef struct
   gboolean       fixed_range;          /* else the visible data decide */
   double         y_min, y_max;
   gboolean       dark;                 /* colours for a dark background */
+  gboolean       high_contrast;        /* GNOME's high-contrast style: bolder lines and text */
   double         hover_t;              /* crosshair; NaN for none */
   double         select_t0, select_t1; /* selection; NaN for none */
   double         markers[SM_CHART_MAX_MARKERS];   /* knob changes, s */
@@ -53,6 +54,16 @@ typedef struct
   SmChartRect stats_box;
   double      y_lo, y_hi;              /* the y range drawn (log10 on a log scale) */
 } SmChartLayout;
+
+/* The series' colours, for the whole program as people choose them:
+ * GNOME's palette, or a colour-blind-safe one (Okabe and Ito's). */
+typedef enum {
+  SM_CHART_PALETTE_GNOME,
+  SM_CHART_PALETTE_COLORBLIND,
+} SmChartPalette;
+
+void           sm_chart_set_palette     (SmChartPalette palette);
+SmChartPalette sm_chart_get_palette     (void);
 
 /* A view with nothing selected or hovered, over [t0, t1]. */
 void     sm_chart_view_init       (SmChartView         *view,

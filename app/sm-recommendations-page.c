@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "sm-recommendations-page.h"
+#include "sm-row-filter.h"
 
 typedef struct
 {
@@ -360,6 +361,7 @@ sm_recommendations_page_init (SmRecommendationsPage *self)
   GtkWidget *empty = adw_status_page_new ();
   GtkWidget *scrolled = gtk_scrolled_window_new ();
   GtkWidget *clamp = adw_clamp_new ();
+  GtkWidget *column = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
 
   self->rows = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   adw_status_page_set_icon_name (ADW_STATUS_PAGE (empty), "dialog-information-symbolic");
@@ -377,7 +379,11 @@ sm_recommendations_page_init (SmRecommendationsPage *self)
   gtk_widget_set_margin_end (GTK_WIDGET (self->list), 12);
   gtk_widget_set_valign (GTK_WIDGET (self->list), GTK_ALIGN_START);
   adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 900);
-  adw_clamp_set_child (ADW_CLAMP (clamp), GTK_WIDGET (self->list));
+  /* Newest first (each is prepended), and a search over their texts. */
+  gtk_box_append (GTK_BOX (column), sm_row_filter_new (self->list, column, _("Search recommendations"),
+                                                       _("No recommendation matches the search")));
+  gtk_box_append (GTK_BOX (column), GTK_WIDGET (self->list));
+  adw_clamp_set_child (ADW_CLAMP (clamp), column);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), clamp);
 
   self->stack = gtk_stack_new ();

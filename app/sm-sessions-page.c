@@ -5,6 +5,7 @@
 
 #include "sm-dialogs.h"
 #include "sm-session-comparison.h"
+#include "sm-row-filter.h"
 #include "sm-session-replay.h"
 #include "sm-sessions-page.h"
 #include "sm-store-async.h"
@@ -162,7 +163,8 @@ fill_list (SmSessionsPage *self)
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
     gtk_list_box_remove (self->list, child);
-  for (guint i = 0; i < self->infos->len; i++)
+  /* Newest first. */
+  for (guint i = self->infos->len; i-- > 0; )
     {
       SmSessionInfo *info = g_ptr_array_index (self->infos, i);
       GtkWidget *row;
@@ -732,6 +734,13 @@ static void
 sm_sessions_page_init (SmSessionsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  {
+    GtkWidget *around = gtk_widget_get_parent (GTK_WIDGET (self->list));
+    GtkWidget *search = sm_row_filter_new (self->list, around, _("Search sessions"),
+                                           _("No session matches the search"));
+
+    gtk_box_prepend (GTK_BOX (around), search);
+  }
 
   self->cancellable = g_cancellable_new ();
   self->infos = g_ptr_array_new ();

@@ -11,6 +11,7 @@
 #include "sm-gpu.h"
 #include "sm-metric-ids.h"
 #include "sm-metric-series.h"
+#include "sm-row-filter.h"
 #include "sm-recommendations-page.h"
 #include "sm-session-comparison.h"
 #include "sm-session-replay.h"
@@ -1182,6 +1183,39 @@ test_replay_peer_figures (void)
           g_assert_cmpuint (sm_session_replay_get_n_peer_charts (SM_SESSION_REPLAY (replay)), ==, 0);
         }
     }
+
+  /* Listed newest first, and found by a word of their name (the search
+   * matches titles and subtitles, every word, case aside). */
+  {
+    SmSessionsPage *sessions_page = SM_SESSIONS_PAGE (g_object_ref_sink (sm_sessions_page_new ()));
+    GtkWidget *search, *list;
+    guint shown = 0;
+    const char *first;
+
+    g_assert_true (sm_row_filter_matches ("WITH pe", "with peers", NULL));
+    g_assert_false (sm_row_filter_matches ("with alone", "with peers", "2 s"));
+    g_assert_true (sm_row_filter_matches ("", "x", NULL));
+    sm_sessions_page_set_session (sessions_page, session);
+    sm_sessions_page_refresh (sessions_page);
+    until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    while (sm_sessions_page_get_n_sessions (sessions_page) < 2 && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+    list = find_type (GTK_WIDGET (sessions_page), GTK_TYPE_LIST_BOX);
+    first = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (gtk_widget_get_first_child (list)));
+    g_assert_cmpstr (first, ==, "alone");
+    search = find_type (GTK_WIDGET (sessions_page), GTK_TYPE_SEARCH_ENTRY);
+    gtk_editable_set_text (GTK_EDITABLE (search), "PEERS");
+    g_signal_emit_by_name (search, "search-changed");
+    drain_main_loop (50);
+    for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+      if (ADW_IS_ACTION_ROW (row) && gtk_widget_get_child_visible (row))
+        {
+          shown++;
+          g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "with peers");
+        }
+    g_assert_cmpuint (shown, ==, 1);
+    g_object_unref (sessions_page);
+  }
 
   /* Compared: A's change marked in A's colour, B had none. */
   {

@@ -305,6 +305,8 @@ sm_chart_finalize (GObject *object)
 
   for (guint s = 0; s < self->view.n_series; s++)
     sm_chart_series_free (self->view.series[s]);
+  for (guint i = 0; i < self->view.n_markers; i++)
+    g_free ((char *) self->view.marker_labels[i]);
   g_free (self->title);
   g_free (self->unit);
 
@@ -532,31 +534,40 @@ sm_chart_clear_markers (SmChart *self)
 {
   g_return_if_fail (SM_IS_CHART (self));
 
+  for (guint i = 0; i < self->view.n_markers; i++)
+    g_free ((char *) self->view.marker_labels[i]);
   self->view.n_markers = 0;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 void
-sm_chart_add_marker (SmChart *self,
-                     double   t)
+sm_chart_add_marker (SmChart    *self,
+                     double      t,
+                     const char *label)
 {
-  sm_chart_add_series_marker (self, t, -1);
+  sm_chart_add_series_marker (self, t, -1, label);
 }
 
 void
-sm_chart_add_series_marker (SmChart *self,
-                            double   t,
-                            int      series)
+sm_chart_add_series_marker (SmChart    *self,
+                            double      t,
+                            int         series,
+                            const char *label)
 {
+  SmChartView *view = &self->view;
+
   /* The oldest give way once the markers are full. */
-  if (self->view.n_markers == SM_CHART_MAX_MARKERS)
+  if (view->n_markers == SM_CHART_MAX_MARKERS)
     {
-      memmove (self->view.markers, self->view.markers + 1, (SM_CHART_MAX_MARKERS - 1) * sizeof (double));
-      memmove (self->view.marker_series, self->view.marker_series + 1, (SM_CHART_MAX_MARKERS - 1) * sizeof (int));
-      self->view.n_markers--;
+      g_free ((char *) view->marker_labels[0]);
+      memmove (view->markers, view->markers + 1, (SM_CHART_MAX_MARKERS - 1) * sizeof (double));
+      memmove (view->marker_series, view->marker_series + 1, (SM_CHART_MAX_MARKERS - 1) * sizeof (int));
+      memmove (view->marker_labels, view->marker_labels + 1, (SM_CHART_MAX_MARKERS - 1) * sizeof (char *));
+      view->n_markers--;
     }
-  self->view.markers[self->view.n_markers] = t;
-  self->view.marker_series[self->view.n_markers++] = series;
+  view->markers[view->n_markers] = t;
+  view->marker_series[view->n_markers] = series;
+  view->marker_labels[view->n_markers++] = g_strdup (label);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

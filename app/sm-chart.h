@@ -48,13 +48,16 @@ void           sm_chart_set_log_scale  (SmChart       *self,
 gboolean       sm_chart_zoom_to_selection (SmChart    *self);
 void           sm_chart_zoom_out       (SmChart       *self);
 gboolean       sm_chart_get_zoomed     (SmChart       *self);
-/* A vertical marker (a knob changed) at @t seconds. */
+/* A vertical marker (a knob changed) at @t seconds; @label (optional)
+ * says what changed, shown when the crosshair is on it. */
 void           sm_chart_add_marker     (SmChart       *self,
-                                        double         t);
+                                        double         t,
+                                        const char    *label);
 /* The same, in series @series' colour: whose change it was. */
 void           sm_chart_add_series_marker (SmChart    *self,
                                         double         t,
-                                        int            series);
+                                        int            series,
+                                        const char    *label);
 void           sm_chart_clear_markers  (SmChart       *self);
 
 /* The selected range [t0, t1], or FALSE. */

@@ -802,10 +802,11 @@ sm_dashboard_get_tile_detail (SmDashboard *self,
 
 void
 sm_dashboard_add_marker (SmDashboard *self,
-                         double       t)
+                         double       t,
+                         const char  *what)
 {
   for (guint c = 0; c < N_CHARTS; c++)
-    sm_chart_add_marker (self->charts[c], t - self->time_origin);
+    sm_chart_add_marker (self->charts[c], t - self->time_origin, what);
 }
 
 gboolean

@@ -33,7 +33,8 @@ gsize       sm_dashboard_set_history   (SmDashboard *self,
                                         guint        interval_ms);
 /* A knob changed at @t (monitor time, s): a marker on every chart. */
 void        sm_dashboard_add_marker    (SmDashboard *self,
-                                        double       t);
+                                        double       t,
+                                        const char  *what);
 SmChart    *sm_dashboard_get_chart     (SmDashboard *self,
                                         guint        index);
 guint       sm_dashboard_get_n_charts  (SmDashboard *self);

@@ -342,8 +342,12 @@ events_cb (GObject      *source,
       SmStoreEvent *event = g_ptr_array_index (events, i);
 
       if (g_strv_contains (marked, event->kind ?: ""))
-        for (guint c = 0; c < N_CHARTS; c++)
-          sm_chart_add_series_marker (read->self->charts[c], event->t_ms / 1000.0, read->run);
+        {
+          g_autofree char *label = g_strdup_printf ("%s: %s", read->run == 0 ? "A" : "B", event->detail ?: "");
+
+          for (guint c = 0; c < N_CHARTS; c++)
+            sm_chart_add_series_marker (read->self->charts[c], event->t_ms / 1000.0, read->run, label);
+        }
     }
 }
 

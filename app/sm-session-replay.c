@@ -127,7 +127,7 @@ events_cb (GObject      *source,
 
       if (g_strv_contains (marked, event->kind ?: ""))
         for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
-          sm_chart_add_marker (self->charts[c], event->t_ms / 1000.0);
+          sm_chart_add_marker (self->charts[c], event->t_ms / 1000.0, event->detail);
     }
 }
 

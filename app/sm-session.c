@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "sm-recorder.h"
 #include "sm-session.h"
 #include "sm-store.h"
@@ -544,6 +546,17 @@ record_decision (SmSession *self,
       sm_recorder_add_recommendation (self->recorder, g_ptr_array_index (list, i));
 }
 
+/* What a change was and who made it, as its marker and event say it. */
+static char *
+decision_label (const Decision *decision)
+{
+  if (decision->by_hand)
+    return g_strdup_printf (_("%s, by hand"), decision->action);
+  if (decision->verdict == SM_SESSION_REVERT)
+    return g_strdup_printf (_("Reverted: %s"), decision->action);
+  return g_strdup_printf (_("%s, as recommended"), decision->action);
+}
+
 static void
 decide_thread (GTask        *task,
                gpointer      source,
@@ -559,7 +572,9 @@ decide_thread (GTask        *task,
     {
       if (sm_advisor_set_knob (self->advisor, decision->knob, decision->value, &error))
         {
-          record_event (self, "knob", decision->action);
+          g_autofree char *label = decision_label (decision);
+
+          record_event (self, "knob", label);
           g_task_return_boolean (task, TRUE);
         }
       else
@@ -581,7 +596,11 @@ decide_thread (GTask        *task,
       break;
     }
   if (ok && decision->verdict != SM_SESSION_DISMISS)
-    record_event (self, "knob", decision->verdict == SM_SESSION_REVERT ? "revert" : decision->action);
+    {
+      g_autofree char *label = decision_label (decision);
+
+      record_event (self, "knob", label);
+    }
   if (ok)
     record_decision (self, decision->id);
   if (ok)
@@ -604,8 +623,7 @@ decided_cb (GObject      *source,
     g_signal_emit (self, signals[KNOB_CHANGED], 0, sm_session_get_time (self), error->message, FALSE);
   else if (decision->verdict != SM_SESSION_DISMISS)
     {
-      what = decision->verdict == SM_SESSION_REVERT ? g_strdup_printf ("Reverted: %s", decision->action)
-                                                    : g_strdup (decision->action);
+      what = decision_label (decision);
       g_signal_emit (self, signals[KNOB_CHANGED], 0, sm_session_get_time (self), what, TRUE);
     }
 }

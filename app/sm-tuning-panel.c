@@ -94,7 +94,10 @@ backend_selected_cb (SmTuningPanel *self)
 
   if (self->updating || self->session == NULL || selected >= SM_N_BACKENDS)
     return;
-  what = g_strdup_printf (_("Kernels: %s"), sm_backend_get_name ((SmBackend) selected));
+  what = g_strdup_printf (_("Kernels: %s → %s"),
+                          sm_backend_get_name ((SmBackend) sm_advisor_get_knob (sm_session_get_advisor (self->session),
+                                                                                SM_KNOB_BACKEND)),
+                          sm_backend_get_name ((SmBackend) selected));
   sm_session_set_knob (self->session, SM_KNOB_BACKEND, selected, what);
 }
 
@@ -137,7 +140,10 @@ settle_cb (gpointer data)
     if (self->unsettled & (1u << i))
       {
         g_autofree char *title = strip_mnemonic (adw_preferences_row_get_title (self->spin_rows[i]));
-        g_autofree char *what = g_strdup_printf ("%s: %g", title, gtk_adjustment_get_value (self->adjustments[i]));
+        /* From what to what: the engine still has the old value. */
+        double before = sm_advisor_get_knob (sm_session_get_advisor (self->session), spins[i].knob) / spins[i].scale;
+        g_autofree char *what = g_strdup_printf ("%s: %g → %g", title, before,
+                                                 gtk_adjustment_get_value (self->adjustments[i]));
 
         sm_session_set_knob (self->session, spins[i].knob,
                              gtk_adjustment_get_value (self->adjustments[i]) * spins[i].scale, what);

@@ -137,7 +137,7 @@ knob_changed_cb (SmSession  *session,
 
   if (ok)
     {
-      sm_dashboard_add_marker (self->dashboard, t);
+      sm_dashboard_add_marker (self->dashboard, t, what);
       return;
     }
   /* A toast has one line: the reason, often longer (a GPU's), is a

@@ -468,6 +468,30 @@ test_chart_palettes (void)
     }
   g_test_message ("ink: %" G_GUINT64_FORMAT " plain, %" G_GUINT64_FORMAT " high contrast", plain, bold);
   g_assert_cmpuint (bold, >, plain + plain / 3);
+
+  /* A marker under the crosshair says what changed: one line more in the
+   * crosshair's box; none away from it. */
+  {
+    cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 600, 240);
+    cairo_t *cr = cairo_create (surface);
+    SmChartLayout layout;
+    double heights[3];
+
+    view.high_contrast = FALSE;
+    view.hover_t = 30;
+    for (guint k = 0; k < 3; k++)
+      {
+        view.n_markers = k > 0;
+        view.markers[0] = k == 1 ? 30 : 50;
+        view.marker_labels[0] = "Max Batch: 32 → 16, by hand";
+        sm_chart_render (cr, 600, 240, &view, &layout);
+        heights[k] = layout.hover_box.height;
+      }
+    g_assert_cmpfloat (heights[1], >, heights[0]);
+    g_assert_cmpfloat (heights[2], ==, heights[0]);
+    cairo_destroy (cr);
+    cairo_surface_destroy (surface);
+  }
 }
 
 int

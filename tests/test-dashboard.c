@@ -320,7 +320,8 @@ test_dashboard_live (void)
     while (g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, FALSE);
     g_assert_cmpuint (changes.count, ==, 1);
-    g_assert_cmpstr (changes.last, ==, "Worker Threads: 7");
+    /* What changed, from what to what, and who changed it (issue 17). */
+    g_assert_cmpstr (changes.last, ==, "Worker Threads: 3 → 7, by hand");
     g_assert_cmpuint (sm_engine_get_threads (engine), ==, 7);
     g_signal_handler_disconnect (session, id);
     g_free (changes.last);

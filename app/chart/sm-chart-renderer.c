@@ -13,6 +13,8 @@
 #define AXIS_WIDTH  64.0
 #define TIME_HEIGHT 18.0
 #define HEAD_HEIGHT 24.0
+/* How near (pixels) the crosshair must be to a marker to say what it marks. */
+#define MARKER_REACH 4.0
 /* Decimation columns: one per device pixel, up to this many. */
 #define MAX_COLUMNS 4096
 
@@ -568,6 +570,10 @@ draw_hover (cairo_t           *cr,
   cairo_stroke (cr);
 
   g_ptr_array_add (lines, sm_chart_format_time (view->hover_t));
+  /* The changes marked under the crosshair: what, from what to what. */
+  for (guint i = 0; i < view->n_markers; i++)
+    if (view->marker_labels[i] != NULL && fabs (x_pixel (layout, view, view->markers[i]) - x) <= MARKER_REACH)
+      g_ptr_array_add (lines, g_strdup_printf ("▸ %s", view->marker_labels[i]));
   for (guint s = 0; s < view->n_series; s++)
     if (!view->hidden[s])
       {

@@ -36,6 +36,9 @@ typedef struct
   /* Whose change each was: drawn in that series' colour (two runs
    * compared), or -1 for the chart's neutral colour. */
   int            marker_series[SM_CHART_MAX_MARKERS];
+  /* What changed ("Worker threads: 2 → 1"), shown when the crosshair is
+   * on the marker; NULL for none.  Owned by whoever fills the view. */
+  const char    *marker_labels[SM_CHART_MAX_MARKERS];
   guint          n_markers;
 } SmChartView;
 

@@ -23,7 +23,17 @@ struct _SmChart
   double         drag_t0;      /* NaN unless dragging */
   gboolean       zoomed;       /* showing a selection; live_before_zoom to return to */
   gboolean       live_before_zoom;
+  GtkWidget     *menu;         /* the axis menu (right click, Shift+F10, Menu) */
 };
+
+enum {
+  PROP_0,
+  PROP_LOG_SCALE,
+  PROP_FIXED_AXIS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (SmChart, sm_chart, GTK_TYPE_WIDGET)
 
@@ -326,6 +336,142 @@ sm_chart_measure (GtkWidget      *widget,
   *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 600 : 220;
 }
 
+/* ---- the axis menu: log or linear, automatic or fixed ---- */
+
+static void
+sm_chart_set_fixed_axis (SmChart  *self,
+                         gboolean  fixed)
+{
+  if (self->view.fixed_range == fixed)
+    return;
+  /* Fixed where it is now: the range the view draws, in values. */
+  if (fixed)
+    {
+      int width = MAX (gtk_widget_get_width (GTK_WIDGET (self)), 600);
+      int height = MAX (gtk_widget_get_height (GTK_WIDGET (self)), 220);
+      cairo_surface_t *surface = cairo_recording_surface_create (CAIRO_CONTENT_COLOR_ALPHA, NULL);
+      cairo_t *cr = cairo_create (surface);
+      SmChartLayout layout;
+
+      sm_chart_render (cr, width, height, &self->view, &layout);
+      cairo_destroy (cr);
+      cairo_surface_destroy (surface);
+      self->view.y_min = self->view.log_scale ? pow (10, layout.y_lo) : layout.y_lo;
+      self->view.y_max = self->view.log_scale ? pow (10, layout.y_hi) : layout.y_hi;
+      fixed = self->view.y_max > self->view.y_min;
+    }
+  self->view.fixed_range = fixed;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIXED_AXIS]);
+}
+
+static void
+sm_chart_get_property (GObject    *object,
+                       guint       prop_id,
+                       GValue     *value,
+                       GParamSpec *pspec)
+{
+  SmChart *self = SM_CHART (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOG_SCALE:
+      g_value_set_boolean (value, self->view.log_scale);
+      break;
+    case PROP_FIXED_AXIS:
+      g_value_set_boolean (value, self->view.fixed_range);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sm_chart_set_property (GObject      *object,
+                       guint         prop_id,
+                       const GValue *value,
+                       GParamSpec   *pspec)
+{
+  SmChart *self = SM_CHART (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOG_SCALE:
+      sm_chart_set_log_scale (self, g_value_get_boolean (value));
+      break;
+    case PROP_FIXED_AXIS:
+      sm_chart_set_fixed_axis (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popup_menu (SmChart *self,
+            double   x,
+            double   y)
+{
+  if (self->menu == NULL)
+    {
+      g_autoptr(GMenu) model = g_menu_new ();
+
+      g_menu_append (model, _("_Logarithmic Scale"), "chart.log-scale");
+      g_menu_append (model, _("_Fixed Vertical Axis"), "chart.fixed-axis");
+      self->menu = gtk_popover_menu_new_from_model (G_MENU_MODEL (model));
+      gtk_popover_set_has_arrow (GTK_POPOVER (self->menu), FALSE);
+      gtk_widget_set_halign (self->menu, GTK_ALIGN_START);
+      gtk_widget_set_parent (self->menu, GTK_WIDGET (self));
+    }
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->menu), &(GdkRectangle) { (int) x, (int) y, 1, 1 });
+  gtk_popover_popup (GTK_POPOVER (self->menu));
+}
+
+static void
+menu_action_cb (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  SmChart *self = SM_CHART (widget);
+
+  /* From the keyboard: at the crosshair, or the plot's corner. */
+  popup_menu (self, isnan (self->view.hover_t) ? self->layout.plot.x + 8
+                                                 : self->layout.plot.x + (self->view.hover_t - self->view.t0)
+                                                   / MAX (self->view.t1 - self->view.t0, 1e-9) * self->layout.plot.width,
+              self->layout.plot.y + 8);
+}
+
+static void
+secondary_click_cb (GtkGestureClick *gesture,
+                    int              n_press,
+                    double           x,
+                    double           y,
+                    SmChart         *self)
+{
+  popup_menu (self, x, y);
+}
+
+static void
+sm_chart_size_allocate (GtkWidget *widget,
+                        int        width,
+                        int        height,
+                        int        baseline)
+{
+  SmChart *self = SM_CHART (widget);
+
+  if (self->menu != NULL)
+    gtk_popover_present (GTK_POPOVER (self->menu));
+}
+
+static void
+sm_chart_dispose (GObject *object)
+{
+  SmChart *self = SM_CHART (object);
+
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
+  G_OBJECT_CLASS (sm_chart_parent_class)->dispose (object);
+}
+
 static void
 sm_chart_class_init (SmChartClass *klass)
 {
@@ -333,8 +479,31 @@ sm_chart_class_init (SmChartClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->finalize = sm_chart_finalize;
+  object_class->dispose = sm_chart_dispose;
+  object_class->get_property = sm_chart_get_property;
+  object_class->set_property = sm_chart_set_property;
   widget_class->snapshot = sm_chart_snapshot;
   widget_class->measure = sm_chart_measure;
+  widget_class->size_allocate = sm_chart_size_allocate;
+
+  /**
+   * SmChart:log-scale:
+   *
+   * Whether the vertical axis is logarithmic (the axis menu toggles it).
+   */
+  properties[PROP_LOG_SCALE] =
+    g_param_spec_boolean ("log-scale", NULL, NULL, FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  /**
+   * SmChart:fixed-axis:
+   *
+   * Whether the vertical axis stays where it was when this was turned on,
+   * instead of following the data shown.
+   */
+  properties[PROP_FIXED_AXIS] =
+    g_param_spec_boolean ("fixed-axis", NULL, NULL, FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 
   /**
@@ -353,6 +522,11 @@ sm_chart_class_init (SmChartClass *klass)
   gtk_widget_class_install_action (widget_class, "chart.clear", NULL, clear_action_cb);
   gtk_widget_class_install_action (widget_class, "chart.zoom-in", NULL, zoom_in_action_cb);
   gtk_widget_class_install_action (widget_class, "chart.zoom-out", NULL, zoom_out_action_cb);
+  gtk_widget_class_install_property_action (widget_class, "chart.log-scale", "log-scale");
+  gtk_widget_class_install_property_action (widget_class, "chart.fixed-axis", "fixed-axis");
+  gtk_widget_class_install_action (widget_class, "chart.menu", NULL, menu_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, "chart.menu", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Menu, 0, "chart.menu", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, 0, "chart.zoom-in", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, 0, "chart.zoom-in", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_BackSpace, 0, "chart.zoom-out", NULL);
@@ -369,6 +543,7 @@ sm_chart_init (SmChart *self)
 {
   GtkEventController *motion = gtk_event_controller_motion_new ();
   GtkGesture *drag = gtk_gesture_drag_new ();
+  GtkGesture *secondary = gtk_gesture_click_new ();
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   self->live = TRUE;
@@ -383,6 +558,9 @@ sm_chart_init (SmChart *self)
   g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update_cb), self);
   g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (secondary), GDK_BUTTON_SECONDARY);
+  g_signal_connect (secondary, "pressed", G_CALLBACK (secondary_click_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (secondary));
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (dark_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (adw_style_manager_get_default (), "notify::high-contrast", G_CALLBACK (dark_changed_cb), self,
@@ -525,8 +703,17 @@ void
 sm_chart_set_log_scale (SmChart  *self,
                         gboolean  log_scale)
 {
+  if (self->view.log_scale == log_scale)
+    return;
   self->view.log_scale = log_scale;
+  /* A fixed range in one scale means nothing in the other. */
+  if (self->view.fixed_range)
+    {
+      self->view.fixed_range = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIXED_AXIS]);
+    }
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOG_SCALE]);
 }
 
 void

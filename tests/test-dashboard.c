@@ -123,6 +123,30 @@ test_chart_widget (void)
   g_assert_cmpfloat (sm_chart_get_view (chart)->t1, ==, 140);
   g_assert_cmpfloat (sm_chart_get_view (chart)->t0, ==, 80);
 
+  /* The axis menu's choices (issue 17): a fixed axis keeps its range as
+   * larger values come; the log scale is per chart and frees the axis. */
+  {
+    gboolean log_scale = TRUE, fixed = FALSE;
+    double y_max;
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.fixed-axis", NULL));
+    g_object_get (chart, "log-scale", &log_scale, "fixed-axis", &fixed, NULL);
+    g_assert_false (log_scale);
+    g_assert_true (fixed);
+    y_max = sm_chart_get_view (chart)->y_max;
+    g_assert_cmpfloat (y_max, >=, 600);
+    g_assert_cmpfloat (y_max, <, 10000);
+    sm_chart_series_append (sm_chart_get_series (chart, 1), 141, 50000);
+    sm_chart_samples_added (chart);
+    g_assert_cmpfloat (sm_chart_get_view (chart)->y_max, ==, y_max);
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.log-scale", NULL));
+    g_object_get (chart, "log-scale", &log_scale, "fixed-axis", &fixed, NULL);
+    g_assert_true (log_scale);
+    g_assert_false (fixed);
+    g_assert_true (sm_chart_get_view (chart)->log_scale);
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.log-scale", NULL));
+  }
+
   g_assert_true (sm_chart_export (chart, png, 800, 300, &error));
   g_assert_no_error (error);
   g_assert_true (sm_chart_export (chart, svg, 800, 300, &error));

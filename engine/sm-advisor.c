@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "sm-advisor.h"
+#include "sm-comparison.h"
 #include "sm-error.h"
 #include "sm-metric-ids.h"
 
@@ -66,7 +67,28 @@ typedef struct
   double            sum;
   guint             samples;
   gboolean          settled;   /* the tick that straddles the change is past */
+  /* Each tick's value before and after, as SmStorePoint of one sample:
+   * the outcome's interval compares them as two runs are compared. */
+  GArray           *before_ticks;
+  GArray           *after_ticks;
 } Pending;
+
+static void
+pending_free (Pending *p)
+{
+  g_array_unref (p->before_ticks);
+  g_array_unref (p->after_ticks);
+  g_free (p);
+}
+
+static void
+add_tick (GArray *ticks,
+          double  value)
+{
+  SmStorePoint point = { .t_ms = ticks->len, .min = value, .max = value, .mean = value, .count = 1 };
+
+  g_array_append_val (ticks, point);
+}
 
 struct _SmAdvisor
 {
@@ -549,7 +571,7 @@ sm_advisor_new (SmEngine *engine)
   a->target_us = SM_ADVISOR_DEFAULT_TARGET_US;
   a->states = g_new0 (RuleState, G_N_ELEMENTS (rules));
   a->recommendations = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_recommendation_free);
-  a->pending = g_ptr_array_new_with_free_func (g_free);
+  a->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_free);
   a->proposals = g_ptr_array_new ();
   a->history = g_new (double, a->window * N_METRICS);
 
@@ -711,6 +733,11 @@ apply_locked (SmAdvisor  *a,
   pending->metric = p->metric;
   pending->lower_is_better = p->lower_is_better;
   pending->before = window_mean_locked (a, p->metric);
+  pending->before_ticks = g_array_new (FALSE, FALSE, sizeof (SmStorePoint));
+  pending->after_ticks = g_array_new (FALSE, FALSE, sizeof (SmStorePoint));
+  for (guint i = 0; i < a->history_filled; i++)
+    if (!isnan (a->history[i * N_METRICS + p->metric]))
+      add_tick (pending->before_ticks, a->history[i * N_METRICS + p->metric]);
   g_ptr_array_add (a->pending, pending);
 
   return TRUE;
@@ -755,6 +782,7 @@ sm_advisor_evaluate (SmAdvisor         *a,
         {
           p->sum += value;
           p->samples++;
+          add_tick (p->after_ticks, value);
         }
       if (p->samples < a->window)
         {
@@ -768,14 +796,23 @@ sm_advisor_evaluate (SmAdvisor         *a,
         g_autofree char *before_text = format_value (a, p->before, info->unit);
         g_autofree char *after_text = format_value (a, after, info->unit);
         double change = p->before != 0 && !isnan (p->before) ? 100 * (after - p->before) / fabs (p->before) : NAN;
+        SmComparison interval;
 
+        /* How sure: the ticks before and after, resampled as two runs
+         * are (the 95 % bootstrap interval of the change). */
+        sm_comparison_compute (info->id, p->before_ticks, p->after_ticks, &interval);
         p->rec->before = p->before;
         p->rec->after = after;
         p->rec->worse = !isnan (p->before) &&
                         (p->lower_is_better ? after > p->before * 1.05 : after < p->before * 0.95);
-        p->rec->outcome = isnan (change)
-                          ? g_strdup_printf (_("%s %s → %s"), info->name, before_text, after_text)
-                          : g_strdup_printf (_("%s %s → %s, %+.0f %%"), info->name, before_text, after_text, change);
+        if (isnan (change))
+          p->rec->outcome = g_strdup_printf (_("%s %s → %s"), info->name, before_text, after_text);
+        else if (isnan (interval.change_low))
+          p->rec->outcome = g_strdup_printf (_("%s %s → %s, %+.0f %%"), info->name, before_text, after_text, change);
+        else
+          p->rec->outcome = g_strdup_printf (_("%s %s → %s, %+.0f %% [%+.0f, %+.0f]%s"), info->name, before_text,
+                                             after_text, change, interval.change_low, interval.change_high,
+                                             interval.verdict == SM_VERDICT_SAME ? _(", no significant difference") : "");
         g_ptr_array_add (measured, p->rec);
       }
       g_ptr_array_remove_index (a->pending, i);

@@ -236,6 +236,8 @@ test_advisor_latency_target (gconstpointer data)
   g_assert_cmpuint (sm_engine_get_max_wait_us (s.engine), ==, 15000);
   g_test_message ("evidence: %s; outcome: %s", rec->evidence, rec->outcome);
   g_assert_nonnull (strstr (rec->outcome, "p99"));
+  /* With how sure it is: the 95 % interval of the change (issue 17). */
+  g_assert_nonnull (strstr (rec->outcome, " % ["));
   /* Latencies in the unit that suits them (issue 17, defect 9), not
    * "5000 µs", or in the one the user chose; no stray spaces. */
   if (unit == SM_LATENCY_UNIT_MICROSECONDS)

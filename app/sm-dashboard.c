@@ -65,6 +65,22 @@ static const ChartSpec chart_specs[N_CHARTS] = {
     { { SM_METRIC_ID_QUEUE_DEPTH, N_("queue depth"), FALSE }, { SM_METRIC_ID_MEAN_BATCH, N_("mean batch"), FALSE } } },
 };
 
+/* The chart series a tile's sparkline draws (its last minute), or none. */
+static const struct {
+  int chart;
+  int series;
+} tile_sources[N_TILES] = {
+  [TILE_P99] = { CHART_LATENCY, 2 },
+  [TILE_THROUGHPUT] = { CHART_THROUGHPUT, 0 },
+  [TILE_POOL] = { CHART_POOL, 0 },
+  [TILE_FRAGMENTATION] = { CHART_FRAGMENTATION, 0 },
+  [TILE_SIMD] = { -1, 0 },
+  [TILE_BACKEND] = { -1, 0 },
+};
+
+/* Points in a sparkline, over its minute. */
+#define SPARK_POINTS 60
+
 static const double windows[] = { 60, 300, 900, 0 };
 
 struct _SmDashboard
@@ -85,6 +101,7 @@ struct _SmDashboard
    * @charts_flow */
   GtkWidget     *tile_values[N_TILES];
   GtkWidget     *tile_details[N_TILES];
+  GtkWidget     *tile_sparks[N_TILES];   /* NULL for a tile without one */
   SmChart       *charts[N_CHARTS];
 
   /* Owned */
@@ -173,6 +190,9 @@ snapshot_cb (SmSession         *session,
       sm_chart_samples_added (self->charts[c]);
     }
   update_tiles (self, snapshot);
+  for (guint tile = 0; tile < N_TILES; tile++)
+    if (self->tile_sparks[tile] != NULL)
+      gtk_widget_queue_draw (self->tile_sparks[tile]);
 }
 
 static void
@@ -250,6 +270,62 @@ window_selected_cb (SmDashboard *self)
   sm_dashboard_set_window (self, windows[MIN (selected, G_N_ELEMENTS (windows) - 1)]);
 }
 
+/* A tile's last minute at a glance, in its series' colour, scaled to
+ * its own range (the figure above says the value). */
+static void
+spark_draw (GtkDrawingArea *area,
+            cairo_t        *cr,
+            int             width,
+            int             height,
+            gpointer        user_data)
+{
+  SmDashboard *self = user_data;
+  guint tile = 0;
+  SmChartSeries *series;
+  double values[SPARK_POINTS], lo = INFINITY, hi = -INFINITY, last, rgb[3];
+  gboolean started = FALSE;
+
+  while (tile < N_TILES && self->tile_sparks[tile] != GTK_WIDGET (area))
+    tile++;
+  if (tile == N_TILES || self->charts[tile_sources[tile].chart] == NULL)
+    return;
+  series = sm_chart_get_series (self->charts[tile_sources[tile].chart], (guint) tile_sources[tile].series);
+  last = sm_chart_series_get_last_time (series);
+  if (isnan (last))
+    return;
+  for (guint i = 0; i < SPARK_POINTS; i++)
+    {
+      values[i] = sm_chart_series_value_at (series, last - (SPARK_POINTS - 1 - i));
+      if (!isnan (values[i]))
+        {
+          lo = MIN (lo, values[i]);
+          hi = MAX (hi, values[i]);
+        }
+    }
+  if (!isfinite (lo))
+    return;
+  if (hi - lo < 1e-12)
+    hi = lo + 1;
+  sm_chart_series_color ((guint) MAX (0, sm_chart_series_get_color (series)),
+                         adw_style_manager_get_dark (adw_style_manager_get_default ()), rgb);
+  cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+  cairo_set_line_width (cr, adw_style_manager_get_high_contrast (adw_style_manager_get_default ()) ? 2.5 : 1.5);
+  for (guint i = 0; i < SPARK_POINTS; i++)
+    {
+      double x = (double) i / (SPARK_POINTS - 1) * (width - 2) + 1;
+      double y = height - 2 - (values[i] - lo) / (hi - lo) * (height - 4);
+
+      if (isnan (values[i]))
+        continue;
+      if (!started)
+        cairo_move_to (cr, x, y);
+      else
+        cairo_line_to (cr, x, y);
+      started = TRUE;
+    }
+  cairo_stroke (cr);
+}
+
 static GtkWidget *
 make_tile (SmDashboard *self,
            Tile         tile)
@@ -292,6 +368,17 @@ make_tile (SmDashboard *self,
                                   title, NULL, -1);
   gtk_box_append (GTK_BOX (box), title);
   gtk_box_append (GTK_BOX (box), self->tile_values[tile]);
+  if (tile_sources[tile].chart >= 0)
+    {
+      self->tile_sparks[tile] = gtk_drawing_area_new ();
+      gtk_widget_set_size_request (self->tile_sparks[tile], -1, 22);
+      gtk_widget_set_margin_start (self->tile_sparks[tile], 12);
+      gtk_widget_set_margin_end (self->tile_sparks[tile], 12);
+      gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->tile_sparks[tile]), spark_draw, self, NULL);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->tile_sparks[tile]), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _("The last minute"), -1);
+      gtk_box_append (GTK_BOX (box), self->tile_sparks[tile]);
+    }
   gtk_box_append (GTK_BOX (box), self->tile_details[tile]);
   return box;
 }

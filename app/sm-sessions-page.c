@@ -488,27 +488,41 @@ chooser_response_cb (GtkNativeDialog *chooser,
   g_object_unref (chooser);
 }
 
+/* Asks where to write session @id (or the replayed one's report: "pdf")
+ * named @name, then writes it there (chooser_response_cb). */
+static void
+choose_file (SmSessionsPage *self,
+             gint64          id,
+             const char     *name,
+             const char     *format)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  gboolean report = g_str_equal (format, "pdf");
+  GtkFileChooserNative *chooser;
+  g_autofree char *file_name = NULL;
+
+  chooser = gtk_file_chooser_native_new (report ? _("Save Report") : _("Export Session"),
+                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, report ? _("_Save") : _("_Export"),
+                                         _("_Cancel"));
+  file_name = g_strdup_printf ("%s.%s", name, g_str_equal (format, "sqlite") ? "db" : format);
+  g_strdelimit (file_name, "/:", '-');
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), file_name);
+  g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup (format), g_free);
+  g_object_set_data (G_OBJECT (chooser), "session-id", GSIZE_TO_POINTER (id));
+  g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 static void
 export_session (SmSessionsPage *self,
                 gint64          id,
                 const char     *format)
 {
   const SmSessionInfo *info = find_info (self, id);
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  GtkFileChooserNative *chooser;
-  g_autofree char *name = NULL;
 
-  if (info == NULL)
-    return;
-  chooser = gtk_file_chooser_native_new (_("Export Session"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  name = g_strdup_printf ("%s.%s", info->name, g_str_equal (format, "sqlite") ? "db" : format);
-  g_strdelimit (name, "/:", '-');
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup (format), g_free);
-  g_object_set_data (G_OBJECT (chooser), "session-id", GSIZE_TO_POINTER (id));
-  g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  if (info != NULL)
+    choose_file (self, id, info->name, format);
 }
 
 static void
@@ -553,20 +567,9 @@ report_action_cb (GtkWidget  *widget,
 {
   SmSessionsPage *self = SM_SESSIONS_PAGE (widget);
   const char *name = sm_session_replay_get_shown_name (self->replay);
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkFileChooserNative *chooser;
-  g_autofree char *file_name = NULL;
 
-  if (name == NULL)
-    return;
-  chooser = gtk_file_chooser_native_new (_("Save Report"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
-  file_name = g_strdup_printf ("%s.pdf", name);
-  g_strdelimit (file_name, "/:", '-');
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), file_name);
-  g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup ("pdf"), g_free);
-  g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  if (name != NULL)
+    choose_file (self, 0, name, "pdf");
 }
 
 static void

@@ -200,15 +200,26 @@ sm_cli_run (int    argc,
       g_printerr (_("synmesh run: --offload sends queries to peers: name them with --peer\n"));
       return SM_CLI_EXIT_USAGE;
     }
-  if ((preset_name != NULL && !sm_preset_from_name (preset_name, &preset)) ||
-      (backend_name != NULL && !sm_backend_from_name (backend_name, &backend)) ||
-      (mode_name != NULL && !sm_workload_mode_from_name (mode_name, &mode)) ||
-      (gpu_name != NULL && !g_strv_contains ((const char * const[]) { "off", "on", "auto", NULL }, gpu_name)) ||
-      !(rate > 0) || duration < 0 || pool_mib <= 0 || cache < 0)
-    {
-      g_printerr (_("synmesh run: invalid option value. Try “synmesh run --help”.\n"));
-      return SM_CLI_EXIT_USAGE;
-    }
+  {
+    /* The first wrong value, named: "invalid option value" alone leaves
+     * one guessing which. */
+    const char *wrong = (preset_name != NULL && !sm_preset_from_name (preset_name, &preset)) ? "--preset"
+                        : (backend_name != NULL && !sm_backend_from_name (backend_name, &backend)) ? "--backend"
+                        : (mode_name != NULL && !sm_workload_mode_from_name (mode_name, &mode)) ? "--mode"
+                        : (gpu_name != NULL
+                           && !g_strv_contains ((const char * const[]) { "off", "on", "auto", NULL }, gpu_name)) ? "--gpu"
+                        : !(rate > 0) ? "--rate (more than 0)"
+                        : duration < 0 ? "--duration (0 or more seconds)"
+                        : pool_mib <= 0 ? "--pool-limit (more than 0 MiB)"
+                        : cache < 0 ? "--cache (0 or more)"
+                        : NULL;
+
+    if (wrong != NULL)
+      {
+        g_printerr (_("synmesh run: invalid value for %s. Try “synmesh run --help”.\n"), wrong);
+        return SM_CLI_EXIT_USAGE;
+      }
+  }
 
   engine = sm_engine_new ((gsize) pool_mib * 1024 * 1024, (guint) CLAMP (threads, 0, 1000), &error);
   if (engine == NULL ||

@@ -98,6 +98,20 @@ test_cli_no_command_is_usage_error (void)
   g_assert_nonnull (strstr (err, "Commands:"));
 }
 
+/* A wrong value is named, not only "invalid". */
+static void
+test_cli_run_names_wrong_value (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--no-store", "--duration", "-3", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--duration"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--no-store", "--gpu", "maybe", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--gpu"));
+}
+
 static void
 test_cli_unknown_command (void)
 {
@@ -691,6 +705,7 @@ main (int   argc,
   g_test_add_func ("/cli/version", test_cli_version);
   g_test_add_func ("/cli/help-lists-commands", test_cli_help_lists_commands);
   g_test_add_func ("/cli/no-command-is-usage-error", test_cli_no_command_is_usage_error);
+  g_test_add_func ("/cli/run-names-wrong-value", test_cli_run_names_wrong_value);
   g_test_add_func ("/cli/unknown-command", test_cli_unknown_command);
   g_test_add_func ("/cli/bad-option", test_cli_bad_option);
   g_test_add_func ("/cli/doctor/help", test_cli_doctor_help);

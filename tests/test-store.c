@@ -198,6 +198,20 @@ test_store_round_trip (void)
   g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
   g_assert_cmpstr (csv, ==, "keep");
 
+  /* Never over the database itself, even when told to replace: every
+   * session would go. */
+  for (const char * const *format = (const char * const[]) { "csv", "json", "sqlite", NULL }; *format != NULL; format++)
+    {
+      g_autoptr(GPtrArray) still = NULL;
+
+      g_assert_false (sm_store_export (store, session, *format, path, SM_STORE_EXPORT_OVERWRITE, NULL, NULL, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+      still = sm_store_list_sessions (store, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (still->len, ==, 1);
+    }
+
   /* The session as a database of its own: read back like any store,
    * never over an existing file unless asked, nothing left beside it. */
   {

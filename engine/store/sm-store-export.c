@@ -358,6 +358,29 @@ export_recommendation (JsonBuilder            *builder,
   json_builder_end_object (builder);
 }
 
+/* Whether @path is the database itself or one of its companions (its
+ * write-ahead log, shared memory, journal): an export there, with
+ * --force, would replace every session with one. */
+static gboolean
+is_own_file (SmStore    *store,
+             const char *path)
+{
+  GStatBuf target;
+
+  if (g_stat (path, &target) != 0)
+    return FALSE;
+  for (const char * const *suffix = (const char * const[]) { "", "-wal", "-shm", "-journal", NULL };
+       *suffix != NULL; suffix++)
+    {
+      g_autofree char *own = g_strconcat (sm_store_get_path (store), *suffix, NULL);
+      GStatBuf st;
+
+      if (g_stat (own, &st) == 0 && st.st_dev == target.st_dev && st.st_ino == target.st_ino)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 gboolean
 sm_store_export (SmStore            *store,
                  gint64              session,
@@ -376,6 +399,12 @@ sm_store_export (SmStore            *store,
 
   if (sessions == NULL)
     return FALSE;
+  if (is_own_file (store, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("%s is the session database itself: export to another file"), path);
+      return FALSE;
+    }
   for (guint i = 0; i < sessions->len; i++)
     if (((SmSessionInfo *) g_ptr_array_index (sessions, i))->id == session)
       info = g_ptr_array_index (sessions, i);

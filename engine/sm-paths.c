@@ -65,8 +65,8 @@ sm_paths_rename_noreplace (const char *from,
 
 /* Only a regular file may be replaced: a FIFO, a device node or a symlink
  * at @path is someone's plumbing, never a stale file of ours. */
-static gboolean
-check_destination (const char  *path,
+gboolean
+sm_paths_check_destination (const char  *path,
                    gboolean     overwrite,
                    GError     **error)
 {
@@ -128,7 +128,7 @@ sm_paths_write_file (const char  *path,
   int fd, saved_errno = 0;
   gboolean named;
 
-  if (!check_destination (path, overwrite, error))
+  if (!sm_paths_check_destination (path, overwrite, error))
     return FALSE;
 
   /* An unnamed file in the destination's folder: a kill while it is being
@@ -178,7 +178,7 @@ sm_paths_write_file (const char  *path,
       if (!overwrite)
         saved_errno = sm_paths_rename_noreplace (temp, path) == 0 ? 0 : errno;
       /* Checked again just before: only a regular file is replaced. */
-      else if (!check_destination (path, TRUE, error))
+      else if (!sm_paths_check_destination (path, TRUE, error))
         saved_errno = -1;
       else
         saved_errno = g_rename (temp, path) == 0 ? 0 : errno;

@@ -22,6 +22,13 @@ char     *sm_paths_ensure_data_dir (GError **error);
 int       sm_paths_rename_noreplace (const char *from,
                                      const char *to);
 
+/* Whether @path may be written: nothing there, or a regular file when
+ * @overwrite (else G_IO_ERROR_EXISTS, or G_IO_ERROR_NOT_REGULAR_FILE for
+ * anything else: a FIFO, a device, a symlink, a folder). */
+gboolean  sm_paths_check_destination (const char *path,
+                                      gboolean    overwrite,
+                                      GError    **error);
+
 /* Writes @data to @path whole or not at all, created with @mode (never
  * readable by others for a moment when @mode says so), replacing only a
  * regular file and only when @overwrite (else G_IO_ERROR_EXISTS); nothing

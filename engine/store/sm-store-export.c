@@ -227,10 +227,12 @@ export_sqlite (SmStore             *store,
   g_autofree char *partial = g_strconcat (path, ".partial-XXXXXX", NULL);
   sqlite3 *db = NULL;
   sqlite3_stmt *attach = NULL;
-  gboolean ok = FALSE;
-  GStatBuf st;
+  gboolean ok = FALSE, overwrite = (flags & SM_STORE_EXPORT_OVERWRITE) != 0;
   int fd;
 
+  /* Before the copy: no work for a file that will not be replaced. */
+  if (!sm_paths_check_destination (path, overwrite, error))
+    return FALSE;
   fd = g_mkstemp_full (partial, O_RDWR | O_CLOEXEC, 0644);
   if (fd < 0)
     {
@@ -281,22 +283,19 @@ export_sqlite (SmStore             *store,
     }
   db = NULL;
 
-  /* Only a regular file is replaced, and only when asked. */
-  if ((flags & SM_STORE_EXPORT_OVERWRITE) != 0)
+  /* Only a regular file is replaced, and only when asked (checked again
+   * now: the copy took a while). */
+  if (!sm_paths_check_destination (path, overwrite, error))
+    goto out;
+  if (overwrite ? g_rename (partial, path) != 0 : sm_paths_rename_noreplace (partial, path) != 0)
     {
-      if (g_lstat (path, &st) == 0 && !S_ISREG (st.st_mode))
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("%s exists and is not a regular file"), path);
-      else if (g_rename (partial, path) != 0)
-        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), _("Cannot write %s: %s"), path,
-                     g_strerror (errno));
-      else
-        ok = TRUE;
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), _("Cannot write %s: %s"), path,
+                   g_strerror (saved_errno));
+      goto out;
     }
-  else if (sm_paths_rename_noreplace (partial, path) != 0)
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                 errno == EEXIST ? _("%s already exists") : _("Cannot write %s"), path);
-  else
-    ok = TRUE;
+  ok = TRUE;
 
 out:
   sqlite3_finalize (attach);

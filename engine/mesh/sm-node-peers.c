@@ -79,15 +79,21 @@ send_request (SmNode       *node,
               guint         width)
 {
   SmWireMessage message = { .type = SM_WIRE_INFER_REQUEST, .flags = SM_WIRE_FLAG_TENSOR };
-  g_autofree float *tensor = g_new (float, (gsize) n * width);
+  g_autofree float *rows = NULL;
+  const float *tensor;
   Pending *pending;
   gboolean sent;
+  guint w;
 
-  for (guint i = 0; i < n; i++)
+  /* One query goes as it is; several are gathered into one tensor. */
+  if (n == 1)
+    tensor = sm_engine_job_get_features (jobs[0], &w);
+  else
     {
-      guint w;
-
-      memcpy (tensor + (gsize) i * width, sm_engine_job_get_features (jobs[i], &w), width * sizeof (float));
+      rows = g_new (float, (gsize) n * width);
+      for (guint i = 0; i < n; i++)
+        memcpy (rows + (gsize) i * width, sm_engine_job_get_features (jobs[i], &w), width * sizeof (float));
+      tensor = rows;
     }
   message.request_id = ++node->next_request_id;
   message.body.infer = (SmWireInfer) { .expert = (guint8) sm_engine_job_get_domain (jobs[0]), .rows = n, .cols = width };

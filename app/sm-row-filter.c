@@ -38,10 +38,20 @@ row_visible (GtkListBoxRow *row,
                                 adw_action_row_get_subtitle (ADW_ACTION_ROW (row)));
 }
 
+/* GTK 4.8's list shows its placeholder only when it has no rows at all,
+ * not when the filter hid them all: the line under the entry says it. */
 static void
-search_changed_cb (GtkListBox *list)
+search_changed_cb (GtkSearchEntry *entry,
+                   GtkListBox     *list)
 {
+  GtkWidget *nothing = g_object_get_data (G_OBJECT (entry), "sm-row-filter-nothing");
+  gboolean any = FALSE;
+
   gtk_list_box_invalidate_filter (list);
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (list)); row != NULL && !any;
+       row = gtk_widget_get_next_sibling (row))
+    any = ADW_IS_ACTION_ROW (row) && gtk_widget_get_child_visible (row);
+  gtk_widget_set_visible (nothing, !any && gtk_editable_get_text (GTK_EDITABLE (entry))[0] != '\0');
 }
 
 GtkWidget *
@@ -50,6 +60,7 @@ sm_row_filter_new (GtkListBox *list,
                    const char *placeholder,
                    const char *nothing)
 {
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   GtkWidget *entry = gtk_search_entry_new ();
   GtkWidget *empty = gtk_label_new (nothing);
 
@@ -61,11 +72,13 @@ sm_row_filter_new (GtkListBox *list,
   gtk_widget_set_margin_end (entry, 12);
   /* The list keeps the entry its filter reads for as long as it lives. */
   gtk_list_box_set_filter_func (list, row_visible, g_object_ref (entry), g_object_unref);
-  g_signal_connect_object (entry, "search-changed", G_CALLBACK (search_changed_cb), list, G_CONNECT_SWAPPED);
   gtk_widget_add_css_class (empty, "dim-label");
   gtk_widget_set_margin_top (empty, 18);
-  gtk_widget_set_margin_bottom (empty, 18);
   gtk_label_set_wrap (GTK_LABEL (empty), TRUE);
-  gtk_list_box_set_placeholder (list, empty);
-  return entry;
+  gtk_widget_set_visible (empty, FALSE);
+  g_object_set_data (G_OBJECT (entry), "sm-row-filter-nothing", empty);
+  g_signal_connect_object (entry, "search-changed", G_CALLBACK (search_changed_cb), list, 0);
+  gtk_box_append (GTK_BOX (box), entry);
+  gtk_box_append (GTK_BOX (box), empty);
+  return box;
 }

@@ -8,8 +8,8 @@ G_BEGIN_DECLS
 /* A search entry for a boxed list of AdwActionRows: a row stays when its
  * title and subtitle hold every word typed (case aside); typing in
  * @capture (the list and what is around it) starts a search.  @nothing is
- * what the list says when no row is left.  Returns the entry, to be
- * placed above the list. */
+ * what a line under the entry says when no row is left.  Returns the
+ * entry and that line, to be placed above the list. */
 GtkWidget *sm_row_filter_new     (GtkListBox *list,
                                   GtkWidget  *capture,
                                   const char *placeholder,

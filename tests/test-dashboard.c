@@ -1239,6 +1239,18 @@ test_replay_peer_figures (void)
           g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "with peers");
         }
     g_assert_cmpuint (shown, ==, 1);
+    /* Nothing left: a line says so. */
+    gtk_editable_set_text (GTK_EDITABLE (search), "no such words");
+    g_signal_emit_by_name (search, "search-changed");
+    {
+      GtkWidget *line = gtk_widget_get_next_sibling (search);
+
+      g_assert_true (GTK_IS_LABEL (line));
+      g_assert_true (gtk_widget_get_visible (line));
+      gtk_editable_set_text (GTK_EDITABLE (search), "");
+      g_signal_emit_by_name (search, "search-changed");
+      g_assert_false (gtk_widget_get_visible (line));
+    }
     g_object_unref (sessions_page);
   }
 

@@ -291,6 +291,15 @@ sm_cli_sessions (int    argc,
         }
       return SM_CLI_EXIT_OK;
     }
+  /* A verb that only reads reports a file that is not a healthy
+   * database; it neither keeps it aside nor starts a new one there. */
+  if ((g_str_equal (verb, "list") || g_str_equal (verb, "show") || g_str_equal (verb, "compare")
+       || g_str_equal (verb, "export"))
+      && !sm_store_check_file (db_path, &error))
+    {
+      g_printerr ("synmesh sessions: %s\n", error->message);
+      return SM_CLI_EXIT_FAILED;
+    }
   store = sm_store_open (db_path, &recovered, &error);
   if (store == NULL)
     {

@@ -668,6 +668,32 @@ test_cli_sessions_missing_db (void)
   g_assert_false (g_file_test ("/nonexistent-synmesh-test", G_FILE_TEST_EXISTS));
 }
 
+/* A file that is not a session database, named with --db, is reported by
+ * a command that only reads; it is neither moved aside nor replaced. */
+static void
+test_cli_sessions_not_a_database (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-cli-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "notes.txt", NULL);
+  const char *text = "These are notes, not sessions.\n";
+  g_autofree char *after = NULL;
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *out = NULL, *err = NULL;
+      const char * const list[] = { "sessions", "--db", path, "list", NULL };
+      const char * const show[] = { "sessions", "--db", path, "show", "1", NULL };
+
+      g_assert_cmpint (run_synmesh (i == 0 ? list : show, &out, &err), ==, 1);
+      g_assert_nonnull (strstr (err, "not a session database"));
+    }
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, text);
+  g_unlink (path);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);   /* nothing kept aside beside it */
+}
+
 /* Numbers out of range are refused, not clamped or taken. */
 static void
 test_cli_sessions_ranges (void)
@@ -724,6 +750,7 @@ main (int   argc,
   g_test_add_func ("/cli/sessions", test_cli_sessions);
   g_test_add_func ("/cli/sessions/escape", test_cli_sessions_escape);
   g_test_add_func ("/cli/sessions/missing-db", test_cli_sessions_missing_db);
+  g_test_add_func ("/cli/sessions/not-a-database", test_cli_sessions_not_a_database);
   g_test_add_func ("/cli/sessions/ranges", test_cli_sessions_ranges);
 
   return g_test_run ();

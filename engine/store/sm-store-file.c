@@ -305,6 +305,31 @@ sm_store_default_path (void)
   return g_build_filename (dir, "synmesh.db", NULL);
 }
 
+gboolean
+sm_store_check_file (const char  *path,
+                     GError     **error)
+{
+  int version;
+
+  switch (probe (path, &version, error))
+    {
+    case PROBE_HEALTHY:
+      return TRUE;
+    case PROBE_UNKNOWN_VERSION:
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   _("%s has a schema this version cannot read (version %d, this one knows 0 to %d)"), path,
+                   version, SM_STORE_SCHEMA_VERSION);
+      return FALSE;
+    case PROBE_DAMAGED:
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   _("%s is not a session database, or it is damaged"), path);
+      return FALSE;
+    case PROBE_UNREADABLE:
+    default:
+      return FALSE;
+    }
+}
+
 sqlite3 *
 sm_store_open_file (const char  *path,
                     char       **recovered,

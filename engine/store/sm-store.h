@@ -76,6 +76,12 @@ typedef struct
 /* $SYNMESH_DB, or synmesh.db in the data directory. */
 char      *sm_store_default_path    (void);
 
+/* Whether @path holds a healthy session database this version reads
+ * (or nothing yet), else why not; touches nothing.  For commands that
+ * only read: they report a damaged file instead of keeping it aside. */
+gboolean   sm_store_check_file      (const char     *path,
+                                     GError        **error);
+
 /* Opens or creates the database, migrating it forward.  A file that is not
  * a healthy database is moved aside as <path>.corrupt-<time> (never
  * deleted) and a fresh one made; @recovered (optional) then says so, in a

@@ -161,6 +161,26 @@ drain_main_loop (guint ms)
     }
 }
 
+/* Runs the main loop until @done holds, or fails after 20 s: a
+ * revealer's transition or a resize takes as many frames as a slow
+ * (sanitized, loaded) machine needs, not a fixed time. */
+static inline void
+wait_until (gboolean (*done) (gpointer data),
+            gpointer data)
+{
+  gint64 until = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (!done (data))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, until);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (1000);
+    }
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 /* Removes a test's temporary folder and the files in it. */
 static inline void
 remove_tmp_dir (const char *dir)

@@ -733,6 +733,14 @@ test_recommendations_apply (void)
   remove_tmp_dir (dir);
 }
 
+static gboolean
+panel_revealed (gpointer dashboard)
+{
+  GtkWidget *revealer = gtk_widget_get_parent (find_type (dashboard, SM_TYPE_TUNING_PANEL));
+
+  return gtk_revealer_get_child_revealed (GTK_REVEALER (revealer));
+}
+
 /* Issue 17, defect 12: the Kernels list shows a level this CPU lacks
  * greyed out with the reason (its item is neither activatable nor
  * selectable: a click does nothing). */
@@ -753,7 +761,7 @@ test_tuning_kernels_list (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-tuning", NULL));
   /* A list pops up from a row on screen: the window mapped, the panel
    * slid in. */
-  drain_main_loop (600);
+  wait_until (panel_revealed, dashboard);
   row = find_row (GTK_WIDGET (dashboard), "_Kernels");
   g_assert_true (gtk_widget_activate (row));   /* opens its list */
   drain_main_loop (200);

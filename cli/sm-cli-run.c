@@ -98,8 +98,12 @@ recommendation_cb (SmAdvisor        *advisor,
 
   if (!outcome)
     {
+      /* Each rule's reason on a line of its own, indented like the rest. */
+      g_auto(GStrv) reasons = g_strsplit (rec->evidence, "\n", -1);
+      g_autofree char *evidence = g_strjoinv ("\n    ", reasons);
+
       g_print (_("▶ [%s] %s\n    %s\n    %s: %s%s\n"), sm_severity_get_name (rec->severity), rec->title,
-               rec->evidence, rec->status == SM_RECOMMENDATION_APPLIED ? _("applied") : _("suggested"),
+               evidence, rec->status == SM_RECOMMENDATION_APPLIED ? _("applied") : _("suggested"),
                rec->action, rec->status == SM_RECOMMENDATION_APPLIED ? "" : _(" (--auto-apply applies it)"));
       g_print (_("    expected: %s\n"), rec->expected);
     }

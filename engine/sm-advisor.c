@@ -688,21 +688,46 @@ find_locked (SmAdvisor *a,
   return id >= 1 && id <= a->recommendations->len ? g_ptr_array_index (a->recommendations, id - 1) : NULL;
 }
 
-/* The open recommendation of @rule making the same change, if any. */
+/* The open recommendation making the same change, whichever rule made
+ * it, if any: one change is one recommendation. */
 static SmRecommendation *
 find_open_locked (SmAdvisor        *a,
-                  const char       *rule,
                   const Proposal   *proposal)
 {
   for (guint i = 0; i < a->recommendations->len; i++)
     {
       SmRecommendation *rec = g_ptr_array_index (a->recommendations, i);
 
-      if (rec->status == SM_RECOMMENDATION_OPEN && rec->rule == rule && rec->knob == proposal->knob
+      if (rec->status == SM_RECOMMENDATION_OPEN && rec->knob == proposal->knob
           && rec->new_value == proposal->new_value)
         return rec;
     }
   return NULL;
+}
+
+/* A second rule asks for the change an open recommendation already
+ * proposes: it joins that recommendation, its reason after the first
+ * one's, rather than offering the same button twice. */
+static void
+add_rule_locked (SmRecommendation *rec,
+                 const Rule       *rule,
+                 const char       *evidence)
+{
+  char *joined;
+
+  if (rec->also_rules == NULL)
+    rec->also_rules = g_strdup (rule->id);
+  else
+    {
+      joined = g_strconcat (rec->also_rules, " ", rule->id, NULL);
+      g_free (rec->also_rules);
+      rec->also_rules = joined;
+    }
+  /* TRANSLATORS: a recommendation's evidence, then another rule's title
+   * and evidence for the same change */
+  joined = g_strdup_printf (_("%s\nAlso: %s. %s"), rec->evidence, _(rule->title), evidence);
+  g_free (rec->evidence);
+  rec->evidence = joined;
 }
 
 static gboolean
@@ -847,12 +872,17 @@ sm_advisor_evaluate (SmAdvisor         *a,
 
       /* The same advice again while the first is unanswered: one
        * recommendation, with the newest evidence and a count. */
-      rec = find_open_locked (a, rules[r].id, proposal);
-      if (rec != NULL)
+      rec = find_open_locked (a, proposal);
+      if (rec != NULL && rec->rule == rules[r].id)
         {
           g_free (rec->evidence);
           rec->evidence = g_steal_pointer (&evidence);
           rec->repeats++;
+        }
+      else if (rec != NULL && !sm_recommendation_has_rule (rec, rules[r].id))
+        add_rule_locked (rec, &rules[r], evidence);
+      if (rec != NULL)
+        {
           proposal_free (proposal);
           g_ptr_array_add (fired, rec);
           continue;
@@ -976,6 +1006,7 @@ sm_recommendation_copy (const SmRecommendation *rec)
 {
   SmRecommendation *copy = g_memdup2 (rec, sizeof *rec);
 
+  copy->also_rules = g_strdup (rec->also_rules);
   copy->title = g_strdup (rec->title);
   copy->evidence = g_strdup (rec->evidence);
   copy->expected = g_strdup (rec->expected);
@@ -991,12 +1022,27 @@ sm_recommendation_free (SmRecommendation *rec)
   if (rec == NULL)
     return;
 
+  g_free (rec->also_rules);
   g_free (rec->title);
   g_free (rec->evidence);
   g_free (rec->expected);
   g_free (rec->action);
   g_free (rec->outcome);
   g_free (rec);
+}
+
+gboolean
+sm_recommendation_has_rule (const SmRecommendation *rec,
+                            const char             *rule)
+{
+  g_auto(GStrv) also = NULL;
+
+  if (g_strcmp0 (rec->rule, rule) == 0)
+    return TRUE;
+  if (rec->also_rules == NULL)
+    return FALSE;
+  also = g_strsplit (rec->also_rules, " ", -1);
+  return g_strv_contains ((const char * const *) also, rule);
 }
 
 const char *

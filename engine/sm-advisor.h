@@ -49,6 +49,8 @@ typedef struct
 {
   guint                   id;
   const char             *rule;          /* "simd-utilisation", … */
+  char                   *also_rules;    /* other rules that proposed the same change while
+                                          * it was open, space separated, or NULL */
   SmSeverity              severity;
   char                   *title;
   char                   *evidence;      /* the numbers that made it fire */
@@ -128,6 +130,9 @@ gboolean   sm_advisor_set_knob           (SmAdvisor     *advisor,
 GPtrArray *sm_advisor_list               (SmAdvisor     *advisor);
 
 SmRecommendation *sm_recommendation_copy (const SmRecommendation *recommendation);
+/* Whether @rule made @recommendation, first or as one of its also_rules. */
+gboolean   sm_recommendation_has_rule    (const SmRecommendation *recommendation,
+                                          const char             *rule);
 void       sm_recommendation_free        (SmRecommendation *recommendation);
 const char *sm_severity_get_name         (SmSeverity     severity);
 

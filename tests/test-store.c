@@ -131,6 +131,7 @@ test_store_round_trip (void)
   sm_store_add_recommendation (store, session, &rec);
   rec.status = SM_RECOMMENDATION_APPLIED;
   rec.outcome = (char *) "Fragmentation 70 % → 0 %";
+  rec.also_rules = (char *) "pool-pressure saturation";   /* asked for the same change */
   sm_store_add_recommendation (store, session, &rec);
   sm_store_end_session (store, session);
   sm_store_flush (store);
@@ -166,6 +167,8 @@ test_store_round_trip (void)
   g_assert_cmpuint (recs->len, ==, 1);
   g_assert_cmpint (((SmRecommendation *) g_ptr_array_index (recs, 0))->status, ==, SM_RECOMMENDATION_APPLIED);
   g_assert_cmpstr (((SmRecommendation *) g_ptr_array_index (recs, 0))->outcome, ==, "Fragmentation 70 % → 0 %");
+  g_assert_true (sm_recommendation_has_rule (g_ptr_array_index (recs, 0), "saturation"));
+  g_assert_false (sm_recommendation_has_rule (g_ptr_array_index (recs, 0), "slow-peer"));
 
   g_assert_true (sm_store_export (store, session, "csv", csv_path, SM_STORE_EXPORT_NONE, NULL, NULL, &error));
   g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
@@ -179,6 +182,14 @@ test_store_round_trip (void)
   g_assert_true (sm_store_export (store, session, "json", json_path, SM_STORE_EXPORT_NONE, NULL, NULL, &error));
   g_assert_true (json_parser_load_from_file (parser, json_path, &error));
   g_assert_no_error (error);
+  {
+    JsonArray *recommendations = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                                               "recommendations");
+    JsonArray *also = json_object_get_array_member (json_array_get_object_element (recommendations, 0), "also_rules");
+
+    g_assert_cmpuint (json_array_get_length (also), ==, 2);
+    g_assert_cmpstr (json_array_get_string_element (also, 1), ==, "saturation");
+  }
   g_assert_false (sm_store_export (store, session, "xml", json_path, SM_STORE_EXPORT_OVERWRITE, NULL, NULL, &error));
   g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
   g_clear_error (&error);

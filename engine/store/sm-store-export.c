@@ -332,6 +332,16 @@ export_recommendation (JsonBuilder            *builder,
   json_builder_add_int_value (builder, r->fired_ms);
   json_builder_set_member_name (builder, "rule");
   add_string (builder, r->rule);
+  json_builder_set_member_name (builder, "also_rules");
+  json_builder_begin_array (builder);
+  if (r->also_rules != NULL)
+    {
+      g_auto(GStrv) also = g_strsplit (r->also_rules, " ", -1);
+
+      for (guint i = 0; also[i] != NULL; i++)
+        json_builder_add_string_value (builder, also[i]);
+    }
+  json_builder_end_array (builder);
   json_builder_set_member_name (builder, "severity");
   add_string (builder, sm_severity_get_name (r->severity));
   json_builder_set_member_name (builder, "title");

@@ -68,6 +68,8 @@ static const char * const migrations[SM_STORE_SCHEMA_VERSION] = {
   "  PRIMARY KEY (session_id, number));",
   /* 1 → 2: retention remembers which sessions it thinned, and how much */
   "ALTER TABLE sessions ADD COLUMN thinned_ms INTEGER;",
+  /* 2 → 3: the other rules that proposed a recommendation's change */
+  "ALTER TABLE recommendations ADD COLUMN also_rules TEXT;",
 };
 
 /* ---- connections ---- */

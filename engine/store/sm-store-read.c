@@ -265,7 +265,7 @@ sm_store_list_recommendations (SmStore  *store,
   sqlite3_stmt *stmt = NULL;
   sqlite3 *db = sm_store_open_query (store,
                                      "SELECT number, t_ms, rule, severity, title, evidence, expected, action, knob, old_value,"
-                                     "  new_value, status, outcome, worse FROM recommendations WHERE session_id = ? ORDER BY number",
+                                     "  new_value, status, outcome, worse, also_rules FROM recommendations WHERE session_id = ? ORDER BY number",
                                      &stmt, "Cannot read recommendations", error);
   int rc;
 
@@ -306,6 +306,7 @@ sm_store_list_recommendations (SmStore  *store,
           r->status = i;
       r->outcome = column_text (stmt, 12);
       r->worse = sqlite3_column_int (stmt, 13);
+      r->also_rules = column_text (stmt, 14);
       r->before = r->after = NAN;
       g_ptr_array_add (list, r);
     }

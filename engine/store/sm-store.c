@@ -304,8 +304,8 @@ write_message (SmStore  *store,
 
       ok = sqlite3_prepare_v2 (store->db,
                                "INSERT OR REPLACE INTO recommendations (session_id, number, t_ms, rule, severity, title, "
-                               "evidence, expected, action, knob, old_value, new_value, status, outcome, worse) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &stmt, NULL) == SQLITE_OK;
+                               "evidence, expected, action, knob, old_value, new_value, status, outcome, worse, also_rules) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &stmt, NULL) == SQLITE_OK;
       if (ok)
         {
           sqlite3_bind_int64 (stmt, 1, m->session);
@@ -323,6 +323,7 @@ write_message (SmStore  *store,
           sqlite3_bind_text (stmt, 13, statuses[r->status], -1, SQLITE_STATIC);
           sqlite3_bind_text (stmt, 14, r->outcome, -1, SQLITE_STATIC);
           sqlite3_bind_int (stmt, 15, r->worse);
+          sqlite3_bind_text (stmt, 16, r->also_rules, -1, SQLITE_STATIC);
         }
     }
   else /* MESSAGE_END */

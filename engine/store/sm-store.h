@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 #define SM_STORE_ENV            "SYNMESH_DB"
 #define SM_STORE_CHUNK          256
 #define SM_STORE_MAX_BUFFERED   (4 * 1024 * 1024)   /* samples held while writes fail */
-#define SM_STORE_SCHEMA_VERSION 2
+#define SM_STORE_SCHEMA_VERSION 3
 #define SM_STORE_MAX_AGE_DAYS   36500.0             /* retention's longest age: a century */
 
 typedef struct _SmStore SmStore;

@@ -52,7 +52,9 @@ typedef struct
   SeriesSpec  series[3];
 } ChartSpec;
 
-enum { CHART_LATENCY, CHART_THROUGHPUT, CHART_POOL, CHART_FRAGMENTATION, CHART_QUEUE, N_CHARTS };
+/* The GPU's charts come last, shown only while it has work (below). */
+enum { CHART_LATENCY, CHART_THROUGHPUT, CHART_POOL, CHART_FRAGMENTATION, CHART_QUEUE,
+       CHART_GPU_BUSY, CHART_GPU_BATCHES, CHART_GPU_LATENCY, N_CHARTS };
 
 static const ChartSpec chart_specs[N_CHARTS] = {
   { N_("End-to-end latency"), "latency", "µs", TRUE,
@@ -63,6 +65,10 @@ static const ChartSpec chart_specs[N_CHARTS] = {
   { N_("Fragmentation"), "fragmentation", "%", FALSE, { { SM_METRIC_ID_POOL_FRAGMENTATION, N_("fragmentation"), FALSE } } },
   { N_("Queue and batches"), "queue-and-batches", "", FALSE,
     { { SM_METRIC_ID_QUEUE_DEPTH, N_("queue depth"), FALSE }, { SM_METRIC_ID_MEAN_BATCH, N_("mean batch"), FALSE } } },
+  { N_("GPU busy"), "gpu-busy", "%", FALSE, { { SM_METRIC_ID_GPU_BUSY, N_("busy"), FALSE } } },
+  { N_("GPU batches"), "gpu-batches", "batches/s", FALSE, { { SM_METRIC_ID_GPU_BATCHES, N_("batches"), FALSE } } },
+  { N_("GPU stage latency"), "gpu-latency", "µs", TRUE,
+    { { SM_METRIC_ID_STAGE_GPU_P50, "p50", FALSE }, { SM_METRIC_ID_STAGE_GPU_P99, "p99", FALSE } } },
 };
 
 /* The chart series a tile's sparkline draws (its last minute), or none. */
@@ -113,6 +119,8 @@ struct _SmDashboard
    * does), on the monitor's clock; before any run, from the app's. */
   double         time_origin;
   gboolean       was_running;
+  /* The GPU's charts are shown while it is on, or once it ran a batch. */
+  gboolean       gpu_shown;
 };
 
 
@@ -173,6 +181,30 @@ update_tiles (SmDashboard       *self,
   set_tile (self, TILE_BACKEND, kernels != NULL ? kernels->name : "—", backend_text);
 }
 
+static gboolean
+chart_shown (SmDashboard *self,
+             guint        c)
+{
+  return c < CHART_GPU_BUSY || self->gpu_shown;
+}
+
+/* A GPU chart of a machine that never uses one is three empty boxes: they
+ * come when the GPU is switched on, or ran a batch this session (the
+ * engine may have been told from the command line), and stay. */
+static void
+update_gpu_charts (SmDashboard       *self,
+                   SmMonitorSnapshot *snapshot)
+{
+  double batches = value_of (snapshot, self->metrics[CHART_GPU_BATCHES][0]);
+
+  if (self->gpu_shown || self->session == NULL ||
+      (sm_engine_get_gpu_mode (sm_session_get_engine (self->session)) == SM_GPU_OFF && !(batches > 0)))
+    return;
+  self->gpu_shown = TRUE;
+  for (guint c = CHART_GPU_BUSY; c < N_CHARTS; c++)
+    gtk_widget_set_visible (gtk_widget_get_parent (GTK_WIDGET (self->charts[c])), TRUE);
+}
+
 static void
 snapshot_cb (SmSession         *session,
              SmMonitorSnapshot *snapshot,
@@ -189,6 +221,7 @@ snapshot_cb (SmSession         *session,
         sm_chart_series_append (sm_chart_get_series (self->charts[c], s), t, value_of (snapshot, self->metrics[c][s]));
       sm_chart_samples_added (self->charts[c]);
     }
+  update_gpu_charts (self, snapshot);
   update_tiles (self, snapshot);
   for (guint tile = 0; tile < N_TILES; tile++)
     if (self->tile_sparks[tile] != NULL)
@@ -513,9 +546,10 @@ charts_chosen_cb (GtkNativeDialog *chooser,
       g_autoptr(GError) error = NULL;
       g_autofree char *done = NULL;
 
-      sm_dashboard_export_charts (self, dir, format, &error);
+      guint written = sm_dashboard_export_charts (self, dir, format, &error);
+
       done = error != NULL ? g_strdup_printf (_("Charts not written: %s"), error->message)
-                           : g_strdup_printf (_("%d charts written to %s"), N_CHARTS, dir);
+                           : g_strdup_printf (_("%u charts written to %s"), written, dir);
       show_toast (self, done);
     }
   g_object_unref (chooser);
@@ -770,6 +804,7 @@ sm_dashboard_init (SmDashboard *self)
         gtk_flow_box_append (self->charts_flow, GTK_WIDGET (self->charts[c]));
         /* The chart takes the focus, not its place in the flow. */
         gtk_widget_set_focusable (gtk_widget_get_parent (GTK_WIDGET (self->charts[c])), FALSE);
+        gtk_widget_set_visible (gtk_widget_get_parent (GTK_WIDGET (self->charts[c])), chart_shown (self, c));
       }
 
   /* Chart settings outlive the window: its time window and the series
@@ -803,6 +838,9 @@ sm_dashboard_set_session (SmDashboard *self,
   /* Another session's clock: until its run, from its monitor's start. */
   self->time_origin = 0;
   self->was_running = FALSE;
+  self->gpu_shown = FALSE;
+  for (guint c = CHART_GPU_BUSY; c < N_CHARTS; c++)
+    gtk_widget_set_visible (gtk_widget_get_parent (GTK_WIDGET (self->charts[c])), FALSE);
   if (sm_session_watch (&self->session, session, self))
     {
       SmMonitor *monitor = sm_session_get_monitor (session);
@@ -871,6 +909,14 @@ sm_dashboard_get_n_charts (SmDashboard *self)
   return N_CHARTS;
 }
 
+gboolean
+sm_dashboard_get_chart_shown (SmDashboard *self,
+                              guint        index)
+{
+  g_return_val_if_fail (index < N_CHARTS, FALSE);
+  return chart_shown (self, index);
+}
+
 const char *
 sm_dashboard_get_tile_text (SmDashboard *self,
                             guint        index)
@@ -896,21 +942,26 @@ sm_dashboard_add_marker (SmDashboard *self,
     sm_chart_add_marker (self->charts[c], t - self->time_origin, what);
 }
 
-gboolean
+guint
 sm_dashboard_export_charts (SmDashboard  *self,
                             const char   *dir,
                             const char   *format,
                             GError      **error)
 {
+  guint written = 0;
+
   for (guint c = 0; c < N_CHARTS; c++)
     {
       g_autofree char *name = g_strdup_printf ("synaptic-mesh-%s.%s", chart_specs[c].file_name, format);
       g_autofree char *path = g_build_filename (dir, name, NULL);
 
+      if (!chart_shown (self, c))
+        continue;
       if (!sm_chart_export (self->charts[c], path, 1200, 400, error))
-        return FALSE;
+        return 0;
+      written++;
     }
-  return TRUE;
+  return written;
 }
 
 gboolean
@@ -919,6 +970,7 @@ sm_dashboard_write_report (SmDashboard  *self,
                            GError      **error)
 {
   const SmChartView *views[N_CHARTS];
+  guint n_views = 0;
   g_autoptr(GPtrArray) all = NULL;
   g_autoptr(GPtrArray) recommendations = NULL;
   g_autofree char *settings = NULL, *model = NULL, *wait = NULL;
@@ -934,7 +986,8 @@ sm_dashboard_write_report (SmDashboard  *self,
       return FALSE;
     }
   for (guint c = 0; c < N_CHARTS; c++)
-    views[c] = sm_chart_get_view (self->charts[c]);
+    if (chart_shown (self, c))
+      views[n_views++] = sm_chart_get_view (self->charts[c]);
 
   /* The run's own recommendations, not those of an earlier one. */
   all = sm_advisor_list (sm_session_get_advisor (self->session));
@@ -955,6 +1008,6 @@ sm_dashboard_write_report (SmDashboard  *self,
                               model != NULL ? model : _("none"), sm_backend_get_name (sm_engine_get_backend (engine)),
                               sm_engine_get_threads (engine), sm_engine_get_max_batch (engine), wait,
                               sm_session_get_rate (self->session));
-  return sm_report_write_pdf (path, _("Synaptic Mesh tuning run"), settings, views, N_CHARTS, recommendations,
+  return sm_report_write_pdf (path, _("Synaptic Mesh tuning run"), settings, views, n_views, recommendations,
                               error);
 }

@@ -37,10 +37,14 @@ void        sm_dashboard_add_marker    (SmDashboard *self,
                                         const char  *what);
 SmChart    *sm_dashboard_get_chart     (SmDashboard *self,
                                         guint        index);
+/* Every chart, shown or not: the GPU's are hidden until it is used. */
 guint       sm_dashboard_get_n_charts  (SmDashboard *self);
-/* Each chart as shown, into @dir as synaptic-mesh-CHART.@format ("png" or
- * "svg"), named by chart: synaptic-mesh-latency.png, …-throughput.png. */
-gboolean    sm_dashboard_export_charts (SmDashboard *self,
+gboolean    sm_dashboard_get_chart_shown (SmDashboard *self,
+                                        guint        index);
+/* Each chart shown, into @dir as synaptic-mesh-CHART.@format ("png" or
+ * "svg"), named by chart: synaptic-mesh-latency.png, …-throughput.png.
+ * Returns how many it wrote, 0 with @error set. */
+guint       sm_dashboard_export_charts (SmDashboard *self,
                                         const char  *dir,
                                         const char  *format,
                                         GError     **error);

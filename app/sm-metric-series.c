@@ -20,6 +20,10 @@ static const struct {
   { SM_METRIC_ID_POOL_FRAGMENTATION, 0 },
   { SM_METRIC_ID_QUEUE_DEPTH, 0 },
   { SM_METRIC_ID_MEAN_BATCH, 1 },
+  { SM_METRIC_ID_GPU_BUSY, 0 },
+  { SM_METRIC_ID_GPU_BATCHES, 0 },
+  { SM_METRIC_ID_STAGE_GPU_P50, 0 },
+  { SM_METRIC_ID_STAGE_GPU_P99, 2 },   /* as p99 end to end */
 };
 
 int

@@ -12,7 +12,8 @@
 #include "sm-store-async.h"
 
 /* What a replay charts, as the dashboard did live: metric, legend name;
- * per chart, with the series drawn dashed (a limit), or -1. */
+ * per chart, with the series drawn dashed (a limit), or -1; and whether it
+ * is shown only for a session that used it (the GPU's, as live). */
 static const struct {
   const char *title;
   const char *unit;
@@ -20,6 +21,7 @@ static const struct {
   const char *metrics[3];
   const char *names[3];
   int         dashed;
+  gboolean    if_used;
 } replay_charts[] = {
   { N_("End-to-end latency"), "µs", TRUE, { SM_METRIC_ID_LATENCY_P50, SM_METRIC_ID_LATENCY_P90, SM_METRIC_ID_LATENCY_P99 },
     { "p50", "p90", "p99" }, -1 },
@@ -29,6 +31,10 @@ static const struct {
   { N_("Fragmentation"), "%", FALSE, { SM_METRIC_ID_POOL_FRAGMENTATION }, { N_("fragmentation") }, -1 },
   { N_("Queue and batches"), "", FALSE, { SM_METRIC_ID_QUEUE_DEPTH, SM_METRIC_ID_MEAN_BATCH },
     { N_("queue depth"), N_("mean batch") }, -1 },
+  { N_("GPU busy"), "%", FALSE, { SM_METRIC_ID_GPU_BUSY }, { N_("busy") }, -1, TRUE },
+  { N_("GPU batches"), "batches/s", FALSE, { SM_METRIC_ID_GPU_BATCHES }, { N_("batches") }, -1, TRUE },
+  { N_("GPU stage latency"), "µs", TRUE, { SM_METRIC_ID_STAGE_GPU_P50, SM_METRIC_ID_STAGE_GPU_P99 },
+    { "p50", "p99" }, -1, TRUE },
 };
 
 /* The mesh peers' own figures, recorded as "peer.<fingerprint>.<figure>":
@@ -102,6 +108,9 @@ read_cb (GObject      *source,
       SmStorePoint *p = &g_array_index (points, SmStorePoint, i);
 
       sm_chart_series_append (read->series, p->t_ms / 1000.0, p->mean);
+      /* A chart shown only if used: it was. */
+      if (p->max > 0)
+        gtk_widget_set_visible (GTK_WIDGET (read->chart), TRUE);
     }
   sm_chart_set_window (read->chart, 0);
   sm_chart_samples_added (read->chart);
@@ -292,6 +301,7 @@ sm_session_replay_init (SmSessionReplay *self)
                              replay_charts[c].dashed == (int) s);
       sm_chart_set_log_scale (self->charts[c], replay_charts[c].log_scale);
       gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, 220);
+      gtk_widget_set_visible (GTK_WIDGET (self->charts[c]), !replay_charts[c].if_used);
       gtk_box_append (self->box, GTK_WIDGET (self->charts[c]));
     }
   self->peers_box = GTK_BOX (gtk_box_new (GTK_ORIENTATION_VERTICAL, 12));
@@ -346,7 +356,10 @@ sm_session_replay_show (SmSessionReplay     *self,
   length = (info->ended_ms > 0 ? info->ended_ms : g_get_real_time () / 1000) - info->started_ms;
   gtk_label_set_text (self->title, info->name);
   for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
-    sm_chart_clear_markers (self->charts[c]);
+    {
+      sm_chart_clear_markers (self->charts[c]);
+      gtk_widget_set_visible (GTK_WIDGET (self->charts[c]), !replay_charts[c].if_used);
+    }
   sm_store_list_events_async (store, info->id, self->cancellable, events_cb, self);
   for (GtkWidget *chart; (chart = gtk_widget_get_first_child (GTK_WIDGET (self->peers_box))) != NULL; )
     gtk_box_remove (self->peers_box, chart);
@@ -429,7 +442,8 @@ report_recommendations_cb (GObject      *source,
       return;
     }
   for (guint c = 0; c < G_N_ELEMENTS (replay_charts); c++)
-    g_ptr_array_add (views, (gpointer) sm_chart_get_view (self->charts[c]));
+    if (gtk_widget_get_visible (GTK_WIDGET (self->charts[c])))
+      g_ptr_array_add (views, (gpointer) sm_chart_get_view (self->charts[c]));
   for (guint c = 0; c < sm_session_replay_get_n_peer_charts (self); c++)
     g_ptr_array_add (views, (gpointer) sm_chart_get_view (sm_session_replay_get_peer_chart (self, c)));
   title = g_strdup_printf (_("Synaptic Mesh session: %s"), self->shown_name);

@@ -980,6 +980,22 @@ test_tuning_workload_text (void)
 
 /* The GPU from the tuning panel: uploaded off the main thread, announced,
  * and the engine runs on it; its status is on the Kernels tile. */
+/* Whether the GPU charts hold a batch run, its busy share and the
+ * latency of its stage, each above zero. */
+static gboolean
+gpu_charted (SmDashboard *dashboard)
+{
+  for (guint c = 5; c < 8; c++)
+    {
+      SmChartSeries *series = sm_chart_get_series (sm_dashboard_get_chart (dashboard, c), 0);
+      SmChartStats stats;
+
+      if (!sm_chart_series_get_stats (series, -INFINITY, INFINITY, &stats) || !(stats.max > 0))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 test_tuning_gpu (void)
 {
@@ -1012,6 +1028,11 @@ test_tuning_gpu (void)
   gtk_window_present (GTK_WINDOW (window));
   g_signal_connect (session, "knob-changed", G_CALLBACK (knob_changed_cb), &changed);
 
+  /* No GPU charts while it is off: three empty boxes (issue 17). */
+  for (guint c = 0; c < sm_dashboard_get_n_charts (dashboard); c++)
+    g_assert_cmpint (sm_dashboard_get_chart_shown (dashboard, c), ==, c < 5);
+  g_assert_false (gtk_widget_get_visible (gtk_widget_get_parent (GTK_WIDGET (sm_dashboard_get_chart (dashboard, 5)))));
+
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.toggle-tuning", NULL));
   adw_combo_row_set_selected (ADW_COMBO_ROW (find_row (GTK_WIDGET (dashboard), "_GPU")), SM_GPU_ON);
   until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
@@ -1024,6 +1045,30 @@ test_tuning_gpu (void)
   while (strstr (sm_dashboard_get_tile_detail (dashboard, 5), "GPU on") == NULL && g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, TRUE);
   g_assert_nonnull (strstr (sm_dashboard_get_tile_detail (dashboard, 5), "GPU on"));
+
+  /* On: its charts, busy share, batches and the GPU stage's latency, with
+   * what it measured, and in the exports. */
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (!gpu_charted (dashboard) && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (gpu_charted (dashboard));
+  g_assert_true (sm_dashboard_get_chart_shown (dashboard, 5));
+  g_assert_true (gtk_widget_get_visible (gtk_widget_get_parent (GTK_WIDGET (sm_dashboard_get_chart (dashboard, 7)))));
+  {
+    g_autofree char *dir = g_dir_make_tmp ("synmesh-charts-XXXXXX", NULL);
+    static const char * const names[] = { "gpu-busy", "gpu-batches", "gpu-latency" };
+
+    g_assert_cmpuint (sm_dashboard_export_charts (dashboard, dir, "svg", &error), ==, 8);
+    g_assert_no_error (error);
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        g_autofree char *name = g_strdup_printf ("synaptic-mesh-%s.svg", names[i]);
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+
+        g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+      }
+    remove_tmp_dir (dir);
+  }
   sm_session_stop (session);
   close_all (window, session, engine);
 }
@@ -1099,7 +1144,7 @@ test_replay_peer_figures (void)
   SmStore *store;
   GtkWidget *replay;
   gint64 ids[2];
-  guint index[2][2];
+  guint index[2][2], gpu_busy;
   g_autoptr(GPtrArray) infos = NULL;
   gint64 until;
 
@@ -1116,6 +1161,8 @@ test_replay_peer_figures (void)
         index[p][f] = sm_monitor_add_value (monitor, id, name, f == 0 ? "ops/s" : "µs",
                                             f == 0 ? SM_METRIC_RATE : SM_METRIC_LATENCY);
       }
+  /* The first session used the GPU: its charts come with it. */
+  gpu_busy = sm_monitor_add_value (monitor, SM_METRIC_ID_GPU_BUSY, "GPU busy", "%", SM_METRIC_GAUGE);
   ids[0] = sm_store_begin_session (store, "with peers", "m", "{}", &error);
   g_assert_no_error (error);
   sm_store_add_event (store, ids[0], 2000, "knob", "Worker threads: 2 → 1");
@@ -1126,9 +1173,13 @@ test_replay_peer_figures (void)
       for (guint p = 0; p < 2; p++)
         for (guint f = 0; f < 2; f++)
           sm_monitor_set_value (monitor, index[p][f], 100.0 * (p + 1) + t);
+      sm_monitor_set_value (monitor, gpu_busy, 10.0 * t);
       snapshot = sm_monitor_tick (monitor);
       sm_store_add_snapshot (store, ids[0], monitor, snapshot);
     }
+  /* The session lasts past its samples' times (ms on the monitor's clock):
+   * a replay reads from 0 to its length. */
+  g_usleep (100 * 1000);
   sm_store_end_session (store, ids[0]);
   ids[1] = sm_store_begin_session (store, "alone", "m", "{}", &error);
   g_assert_no_error (error);
@@ -1182,6 +1233,11 @@ test_replay_peer_figures (void)
                  && g_get_monotonic_time () < until)
             g_main_context_iteration (NULL, TRUE);
           g_assert_cmpuint (sm_session_replay_get_n_peer_charts (SM_SESSION_REPLAY (replay)), ==, 2);
+          g_assert_cmpuint (sm_chart_series_get_length (sm_chart_get_series (sm_session_replay_get_peer_chart (SM_SESSION_REPLAY (replay), 1), 1)), >, 0);
+          while (!gtk_widget_get_visible (GTK_WIDGET (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay), 5)))
+                 && g_get_monotonic_time () < until)
+            g_main_context_iteration (NULL, TRUE);
+          g_assert_true (gtk_widget_get_visible (GTK_WIDGET (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay), 5))));
           for (guint c = 0; c < 2; c++)
             {
               SmChart *chart = sm_session_replay_get_peer_chart (SM_SESSION_REPLAY (replay), c);
@@ -1214,6 +1270,9 @@ test_replay_peer_figures (void)
         {
           drain_main_loop (300);
           g_assert_cmpuint (sm_session_replay_get_n_peer_charts (SM_SESSION_REPLAY (replay)), ==, 0);
+          /* Without the GPU, no GPU charts. */
+          for (guint c = 5; c < 8; c++)
+            g_assert_false (gtk_widget_get_visible (GTK_WIDGET (sm_session_replay_get_chart (SM_SESSION_REPLAY (replay), c))));
         }
     }
 

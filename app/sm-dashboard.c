@@ -215,13 +215,14 @@ snapshot_cb (SmSession         *session,
   /* Taken before the run began, handed over after: not the run's. */
   if (t < 0)
     return;
-  for (guint c = 0; c < N_CHARTS; c++)
+  update_gpu_charts (self, snapshot);
+  /* Hidden charts take nothing: their history's pages stay untouched. */
+  for (guint c = 0; c < N_CHARTS && chart_shown (self, c); c++)
     {
       for (guint s = 0; s < sm_chart_get_n_series (self->charts[c]); s++)
         sm_chart_series_append (sm_chart_get_series (self->charts[c], s), t, value_of (snapshot, self->metrics[c][s]));
       sm_chart_samples_added (self->charts[c]);
     }
-  update_gpu_charts (self, snapshot);
   update_tiles (self, snapshot);
   for (guint tile = 0; tile < N_TILES; tile++)
     if (self->tile_sparks[tile] != NULL)

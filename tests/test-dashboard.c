@@ -216,7 +216,8 @@ charts_filled (SmDashboard *dashboard,
                gsize        samples)
 {
   for (guint c = 0; c < sm_dashboard_get_n_charts (dashboard); c++)
-    if (sm_chart_series_get_length (sm_chart_get_series (sm_dashboard_get_chart (dashboard, c), 0)) < samples)
+    if (sm_dashboard_get_chart_shown (dashboard, c) &&
+        sm_chart_series_get_length (sm_chart_get_series (sm_dashboard_get_chart (dashboard, c), 0)) < samples)
       return FALSE;
   return TRUE;
 }

@@ -339,6 +339,235 @@ check_tile_ranges (KernelCheck *check)
   free (packed);
 }
 
+/* Reduced precision: GEMV with bfloat16 or int8 weights */
+
+/* bfloat16 as sm-kernels.h specifies it: round to nearest, ties to even. */
+static double
+bf16_reference (float value)
+{
+  uint32_t bits;
+  float rounded;
+
+  memcpy (&bits, &value, sizeof bits);
+  bits = (bits + 0x7fffu + ((bits >> 16) & 1)) & 0xffff0000u;
+  memcpy (&rounded, &bits, sizeof rounded);
+  return rounded;
+}
+
+/* int8 as sm-kernels.h specifies it: value / scale rounded half away from
+ * zero, clamped to ±127, with the scale's inverse taken in float. */
+static int
+q8_reference (float value,
+              float inverse)
+{
+  float q = value * inverse;
+
+  q = q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q;
+  return (int) (q < 0 ? q - 0.5f : q + 0.5f);
+}
+
+/* One shape through the gemv_bf16 or gemv_i8 kernel, against the same
+ * arithmetic in double on the rounded or quantized values (tight), and
+ * against the exact f32 product within what the rounding may cost
+ * (loose); nothing written outside C. */
+static void
+check_reduced_shape (KernelCheck *check,
+                     SmPrecision  precision,
+                     const Shape *s)
+{
+  const SmKernels *kernels = check->kernels;
+  size_t lda = s->k + s->lda_pad, ldc = s->n + s->ldc_pad, off = s->unaligned ? 1 : 0;
+  float *a_buf = alloc_floats (s->m * lda + off), *a = a_buf + off;
+  float *w = alloc_floats (s->k * s->n), *bias = alloc_floats (s->n), *scale = alloc_floats (s->n);
+  float *c_buf = alloc_floats ((s->m + 1) * ldc + off), *c = c_buf + off;
+  float *packed = alloc_packed (s->k, s->n);
+  size_t bytes = (precision == SM_PRECISION_BF16 ? sm_bf16_packed_weights_size (s->k, s->n) * 2
+                                                 : sm_i8_packed_weights_size (s->k, s->n));
+  void *reduced = aligned_alloc (64, (bytes + 63) / 64 * 64);
+  const char *name = precision == SM_PRECISION_BF16 ? "bf16" : "int8";
+  double worst = 0, worst_rounding = 0;
+  SmGemmArgs args = {
+    .m = s->m, .n = s->n, .k = s->k, .a = a, .lda = lda, .bias = s->with_bias ? bias : NULL,
+    .c = c, .ldc = ldc, .act = s->act, .precision = precision, .w_bf16 = reduced, .w_i8 = reduced,
+    .w_scale = scale,
+  };
+
+  if (reduced == NULL)
+    abort ();
+  check->random_state = 2463534242u ^ (uint32_t) (s->m * 7919 + s->n * 104729 + s->k + precision);
+  fill_random (check, a_buf, s->m * lda + off, -1, 1);
+  fill_random (check, w, s->k * s->n, -1, 1);
+  fill_random (check, bias, s->n, -1, 1);
+  for (size_t i = 0; i < (s->m + 1) * ldc + off; i++)
+    c_buf[i] = GUARD;
+  sm_f32_pack_weights (w, s->n, s->k, s->n, packed);
+  if (precision == SM_PRECISION_BF16)
+    sm_bf16_pack_weights (packed, s->k, s->n, reduced);
+  else
+    sm_i8_pack_weights (packed, s->k, s->n, reduced, scale);
+
+  (precision == SM_PRECISION_BF16 ? kernels->gemv_bf16 : kernels->gemv_i8) (&args, 0, s->m, 0,
+                                                                            sm_f32_packed_n_panels (s->n));
+
+  for (size_t i = 0; i <= s->m; i++)
+    for (size_t j = 0; j < ldc; j++)
+      {
+        double sum = 0, magnitude = 0, exact = 0, rounding = 0, ref, err, bound;
+        double b = s->with_bias ? bias[j % s->n] : 0;
+        float top_w = 0, inverse_w;
+
+        if (i == s->m || j >= s->n)
+          {
+            EXPECT (check, c[i * ldc + j] == GUARD, "%s %s wrote outside C at [%zu,%zu] (m=%zu n=%zu k=%zu)",
+                    kernels->name, name, i, j, s->m, s->n, s->k);
+            continue;
+          }
+        for (size_t kk = 0; kk < s->k; kk++)
+          top_w = fmaxf (top_w, fabsf (w[kk * s->n + j]));
+        EXPECT (check, precision != SM_PRECISION_INT8 || scale[j] == top_w / 127.0f,
+                "%s int8 scale of column %zu is %g, not %g", kernels->name, j, scale[j], top_w / 127.0f);
+        inverse_w = top_w > 0 ? 1.0f / (top_w / 127.0f) : 0.0f;
+        for (size_t b0 = 0; b0 < s->k; b0 += SM_Q8_BLOCK)
+          {
+            size_t end = b0 + SM_Q8_BLOCK < s->k ? b0 + SM_Q8_BLOCK : s->k;
+            float top_a = 0, inverse_a;
+            double d, block = 0;
+
+            for (size_t kk = b0; kk < end; kk++)
+              top_a = fmaxf (top_a, fabsf (a[i * lda + kk]));
+            d = top_a / 127.0f;
+            inverse_a = top_a > 0 ? 127.0f / top_a : 0.0f;
+            for (size_t kk = b0; kk < end; kk++)
+              {
+                float x = a[i * lda + kk], wv = w[kk * s->n + j];
+                double term;
+
+                exact += (double) x * wv;
+                if (precision == SM_PRECISION_BF16)
+                  {
+                    term = x * bf16_reference (wv);
+                    rounding += fabs (x * wv) / 256;   /* 2^-8 of each weight at most */
+                  }
+                else
+                  {
+                    int qa = q8_reference (x, inverse_a), qw = q8_reference (wv, inverse_w);
+
+                    block += (double) qa * qw;
+                    term = 0;
+                    /* |x w − d qa · s qw| ≤ |x| s/2 + d/2 |s qw| */
+                    rounding += fabs (x) * (top_w / 127.0) / 2 + d / 2 * fabs (qw * (top_w / 127.0));
+                  }
+                sum += term;
+                magnitude += fabs ((double) x * wv);
+              }
+            if (precision == SM_PRECISION_INT8)
+              sum += d * block * (top_w / 127.0f);
+          }
+        ref = act_double (s->act, sum + b);
+        err = fabs (c[i * ldc + j] - ref);
+        bound = 1e-6 * (magnitude + fabs (b)) + 2e-6 + 4 * FLT_EPSILON * fabs (ref);
+        worst = fmax (worst, err / bound);
+        EXPECT (check, err <= bound, "%s %s act=%d: C[%zu,%zu] = %.9g, reference %.9g (error %.3g > %.3g), m=%zu n=%zu k=%zu",
+                kernels->name, name, s->act.kind, i, j, c[i * ldc + j], ref, err, bound, s->m, s->n, s->k);
+        /* Against the exact product: only the identity keeps the bound's
+         * shape. */
+        if (s->act.kind == SM_ACT_IDENTITY)
+          {
+            double loose = rounding + bound;
+
+            err = fabs (c[i * ldc + j] - (exact + b));
+            worst_rounding = fmax (worst_rounding, err / loose);
+            EXPECT (check, err <= loose, "%s %s: C[%zu,%zu] = %.9g, exact %.9g (error %.3g > %.3g from rounding)",
+                    kernels->name, name, i, j, c[i * ldc + j], exact + b, err, loose);
+          }
+      }
+  if (off)
+    EXPECT (check, c_buf[0] == GUARD, "%s %s wrote before C", kernels->name, name);
+  say (check, "%s %s m=%zu n=%zu k=%zu: worst error %.3f of the bound, %.3f of the rounding's",
+       kernels->name, name, s->m, s->n, s->k, worst, worst_rounding);
+  free (a_buf);
+  free (w);
+  free (bias);
+  free (scale);
+  free (c_buf);
+  free (packed);
+  free (reduced);
+}
+
+static void
+check_reduced (KernelCheck *check,
+               SmPrecision  precision)
+{
+  static const size_t ns[] = { 1, 7, 8, 9, 15, 16, 17, 33, 70 };
+  /* Below, at and above a group of 4, a block of 32 activations and the K
+   * block of 256. */
+  static const size_t ks[] = { 1, 3, 4, 5, 31, 32, 33, 255, 256, 257, 300, 513, 1023 };
+
+  for (size_t i = 0; i < N_ELEMENTS (ns); i++)
+    check_reduced_shape (check, precision, &(Shape) { 1, ns[i], 45, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
+  for (size_t i = 0; i < N_ELEMENTS (ks); i++)
+    check_reduced_shape (check, precision, &(Shape) { 1, 40, ks[i], 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
+  for (SmActKind kind = 0; kind < SM_ACT_N_KINDS; kind++)
+    if (kind != SM_ACT_SOFTMAX)
+      check_reduced_shape (check, precision, &(Shape) { 2, 37, 300, 0, 0, 1, 1, { kind, 0.1f } });
+  check_reduced_shape (check, precision, &(Shape) { 3, 33, 19, 5, 3, 1, 0, { SM_ACT_RELU, 0 } });
+  check_reduced_shape (check, precision, &(Shape) { 1, 300, 600, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
+}
+
+static void check_bf16_gemv (KernelCheck *check) { check_reduced (check, SM_PRECISION_BF16); }
+static void check_i8_gemv (KernelCheck *check) { check_reduced (check, SM_PRECISION_INT8); }
+
+/* Tile ranges, as worker threads split a GEMV, give the same bits as one
+ * call, in both reduced precisions. */
+static void
+check_reduced_tile_ranges (KernelCheck *check)
+{
+  const size_t m = 3, n = 83, k = 600, panels = sm_f32_packed_n_panels (n);
+  float *a = alloc_floats (m * k), *w = alloc_floats (k * n), *bias = alloc_floats (n), *scale = alloc_floats (n);
+  float *whole = alloc_floats (m * n), *split = alloc_floats (m * n);
+  float *packed = alloc_packed (k, n);
+  uint16_t *bf16 = aligned_alloc (64, (sm_bf16_packed_weights_size (k, n) * 2 + 63) / 64 * 64);
+  int8_t *i8 = aligned_alloc (64, (sm_i8_packed_weights_size (k, n) + 63) / 64 * 64);
+
+  if (bf16 == NULL || i8 == NULL)
+    abort ();
+  check->random_state = 43;
+  fill_random (check, a, m * k, -1, 1);
+  fill_random (check, w, k * n, -1, 1);
+  fill_random (check, bias, n, -1, 1);
+  sm_f32_pack_weights (w, n, k, n, packed);
+  sm_bf16_pack_weights (packed, k, n, bf16);
+  sm_i8_pack_weights (packed, k, n, i8, scale);
+
+  for (SmPrecision precision = SM_PRECISION_BF16; precision <= SM_PRECISION_INT8; precision++)
+    {
+      SmGemmFunc gemv = precision == SM_PRECISION_BF16 ? check->kernels->gemv_bf16 : check->kernels->gemv_i8;
+      SmGemmArgs args = {
+        .m = m, .n = n, .k = k, .a = a, .lda = k, .bias = bias, .c = whole, .ldc = n,
+        .act = { SM_ACT_TANH, 0 }, .precision = precision, .w_bf16 = bf16, .w_i8 = i8, .w_scale = scale,
+      };
+
+      gemv (&args, 0, m, 0, panels);
+      args.c = split;
+      gemv (&args, 0, 1, 0, 2);
+      gemv (&args, 1, m, 0, 2);
+      gemv (&args, 0, 2, 2, panels);
+      gemv (&args, 2, m, 2, panels);
+      EXPECT (check, memcmp (whole, split, m * n * sizeof (float)) == 0,
+              "%s %s: tile ranges differ from one call", check->kernels->name,
+              precision == SM_PRECISION_BF16 ? "bf16" : "int8");
+    }
+  free (a);
+  free (w);
+  free (bias);
+  free (scale);
+  free (whole);
+  free (split);
+  free (packed);
+  free (bf16);
+  free (i8);
+}
+
 /* Element-wise */
 
 static void
@@ -697,6 +926,9 @@ const KernelCheckCase kernel_check_cases[] = {
   { "gemm", "activations", check_gemm_activations },
   { "gemm", "large", check_large },
   { "gemm", "tile-ranges", check_tile_ranges },
+  { "gemv-reduced", "bf16", check_bf16_gemv },
+  { "gemv-reduced", "int8", check_i8_gemv },
+  { "gemv-reduced", "tile-ranges", check_reduced_tile_ranges },
   { "vmath", "table", check_table },
   { "vmath", "sigmoid", check_sigmoid },
   { "vmath", "tanh", check_tanh },

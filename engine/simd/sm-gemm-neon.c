@@ -12,42 +12,6 @@
 
 #define ALWAYS_INLINE inline __attribute__ ((always_inline))
 
-/* NEON has no masked loads or stores: a partial panel goes through a
- * 16-float buffer, so nothing past n is read or written. */
-static ALWAYS_INLINE void
-load_row (const float *src,
-          size_t       nr,
-          float32x4_t  v[4])
-{
-  float buf[NR] = { 0 };
-
-  if (nr < NR)
-    {
-      memcpy (buf, src, nr * sizeof (float));
-      src = buf;
-    }
-  for (int q = 0; q < 4; q++)
-    v[q] = vld1q_f32 (src + 4 * q);
-}
-
-static ALWAYS_INLINE void
-store_row (float             *dst,
-           size_t             nr,
-           const float32x4_t  v[4])
-{
-  float buf[NR];
-
-  if (nr == NR)
-    {
-      for (int q = 0; q < 4; q++)
-        vst1q_f32 (dst + 4 * q, v[q]);
-      return;
-    }
-  for (int q = 0; q < 4; q++)
-    vst1q_f32 (buf + 4 * q, v[q]);
-  memcpy (dst, buf, nr * sizeof (float));
-}
-
 /* One tile of mr (constant) rows × one panel (four q registers a row, up to
  * 24 accumulators of the 32 registers) over one K block. */
 static ALWAYS_INLINE void
@@ -73,7 +37,7 @@ tile_6x16 (const int     mr,
         for (int q = 0; q < 4; q++)
           acc[r][q] = vdupq_n_f32 (0.0f);
       else
-        load_row (c + r * ldc, nr, acc[r]);
+        sm_load_panel_row_neon (c + r * ldc, nr, acc[r]);
     }
 
   for (size_t kk = 0; kk < kc; kk++, b += NR)
@@ -98,7 +62,7 @@ tile_6x16 (const int     mr,
       float32x4_t bv[4] = { vdupq_n_f32 (0.0f), vdupq_n_f32 (0.0f), vdupq_n_f32 (0.0f), vdupq_n_f32 (0.0f) };
 
       if (bias != NULL)
-        load_row (bias, nr, bv);
+        sm_load_panel_row_neon (bias, nr, bv);
 #pragma GCC unroll 6
       for (int r = 0; r < mr; r++)
         for (int q = 0; q < 4; q++)
@@ -107,7 +71,7 @@ tile_6x16 (const int     mr,
 
 #pragma GCC unroll 6
   for (int r = 0; r < mr; r++)
-    store_row (c + r * ldc, nr, acc[r]);
+    sm_store_panel_row_neon (c + r * ldc, nr, acc[r]);
 }
 
 /* sm_f32_gemm_bias_act__neon_6x16: 6-row × 16-column FMA tiles over the
@@ -211,7 +175,7 @@ sm_f32_gemv_bias_act__neon (const SmGemmArgs *g,
                 {
                   float32x4_t prev[4];
 
-                  load_row (y + j0, nr, prev);
+                  sm_load_panel_row_neon (y + j0, nr, prev);
                   for (int q = 0; q < 4; q++)
                     sum[q] = vaddq_f32 (sum[q], prev[q]);
                 }
@@ -221,11 +185,11 @@ sm_f32_gemv_bias_act__neon (const SmGemmArgs *g,
                                         vdupq_n_f32 (0.0f), vdupq_n_f32 (0.0f) };
 
                   if (g->bias != NULL)
-                    load_row (g->bias + j0, nr, bv);
+                    sm_load_panel_row_neon (g->bias + j0, nr, bv);
                   for (int q = 0; q < 4; q++)
                     sum[q] = sm_act_neon (g->act, vaddq_f32 (sum[q], bv[q]));
                 }
-              store_row (y + j0, nr, sum);
+              sm_store_panel_row_neon (y + j0, nr, sum);
             }
 
           k0 += kc;

@@ -9,6 +9,8 @@ const SmKernels sm_kernels_avx512 = {
   .gemm_mr     = 12,
   .gemm        = sm_f32_gemm_bias_act__avx512f_12x32,
   .gemv        = sm_f32_gemv_bias_act__avx512f,
+  .gemv_bf16   = sm_bf16_gemv_bias_act__avx512f,
+  .gemv_i8     = sm_i8_gemv_bias_act__avx512bw,
 #define SM_KERNEL_OP(field, stem, ret, params) .field = sm_##stem##__avx512,
 #include "sm-kernel-ops.inc"
 #undef SM_KERNEL_OP

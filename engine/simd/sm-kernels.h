@@ -35,18 +35,37 @@ typedef struct
   float     alpha;    /* the slope of SM_ACT_LEAKY_RELU; ignored otherwise */
 } SmActivation;
 
+/* How weights are stored.  bf16 halves the bytes a batch of one reads
+ * (each weight widened in the inner loop); int8 quarters them, with one
+ * scale per output, and multiplies in integers against activations
+ * quantized per SM_Q8_BLOCK values of K (ggml's Q8_0 scheme). */
+typedef enum {
+  SM_PRECISION_F32,
+  SM_PRECISION_BF16,
+  SM_PRECISION_INT8,
+  SM_PRECISION_N_KINDS
+} SmPrecision;
+
+#define SM_Q8_BLOCK 32
+
 /* C[m×n] = act (A[m×k] · W[k×n] + bias).  A and C are row-major with leading
- * dimensions lda ≥ k and ldc ≥ n; W is packed by sm_f32_pack_weights(). */
+ * dimensions lda ≥ k and ldc ≥ n; W is packed by sm_f32_pack_weights(), or
+ * in a reduced precision by sm_bf16_pack_weights() or sm_i8_pack_weights()
+ * for the gemv_bf16 and gemv_i8 kernels. */
 typedef struct
 {
-  size_t        m, n, k;
-  const float  *a;
-  size_t        lda;
-  const float  *w;      /* packed panels, 64-byte aligned */
-  const float  *bias;   /* n values, or NULL for none */
-  float        *c;
-  size_t        ldc;
-  SmActivation  act;    /* any kind but SM_ACT_SOFTMAX */
+  size_t          m, n, k;
+  const float    *a;
+  size_t          lda;
+  const float    *w;        /* packed panels, 64-byte aligned */
+  const float    *bias;     /* n values, or NULL for none */
+  float          *c;
+  size_t          ldc;
+  SmActivation    act;      /* any kind but SM_ACT_SOFTMAX */
+  SmPrecision     precision;  /* which of the weights below: f32 by default */
+  const uint16_t *w_bf16;   /* SM_PRECISION_BF16, 64-byte aligned */
+  const int8_t   *w_i8;     /* SM_PRECISION_INT8, 64-byte aligned */
+  const float    *w_scale;  /* SM_PRECISION_INT8: n scales, W = w_i8 × scale */
 } SmGemmArgs;
 
 /* Computes the rows [m_start, m_end) and the panels [panel_start, panel_end)
@@ -66,6 +85,10 @@ typedef struct
   unsigned       gemm_mr;     /* rows per GEMM tile */
   SmGemmFunc     gemm;
   SmGemmFunc     gemv;        /* the same contract, tuned for m == 1 */
+  /* The same contract with reduced-precision weights, a row at a time
+   * (for batches of one, where the weights' bytes set the pace). */
+  SmGemmFunc     gemv_bf16;
+  SmGemmFunc     gemv_i8;
   /* The element-wise ops (sm-kernel-ops.inc): function pointers. */
 #define SM_KERNEL_OP(field, stem, ret, params) ret (*field) params;
 #include "sm-kernel-ops.inc"
@@ -84,8 +107,19 @@ sm_f32_packed_n_panels (size_t n)
   return (n + SM_GEMM_NR - 1) / SM_GEMM_NR;
 }
 
-/* The rows [k0, k0 + min (SM_GEMM_KC, k - k0)) of panel p; k0 is a multiple
- * of SM_GEMM_KC. */
+/* Where the rows [k0, k0 + min (SM_GEMM_KC, k - k0)) of panel p start, in
+ * elements; k0 is a multiple of SM_GEMM_KC. */
+static inline size_t
+sm_packed_block_offset (size_t k,
+                        size_t n,
+                        size_t k0,
+                        size_t p)
+{
+  size_t kc = k - k0 < SM_GEMM_KC ? k - k0 : SM_GEMM_KC;
+
+  return k0 * sm_f32_packed_n_panels (n) * SM_GEMM_NR + p * kc * SM_GEMM_NR;
+}
+
 static inline const float *
 sm_f32_packed_block (const float *w,
                      size_t       k,
@@ -93,9 +127,7 @@ sm_f32_packed_block (const float *w,
                      size_t       k0,
                      size_t       p)
 {
-  size_t kc = k - k0 < SM_GEMM_KC ? k - k0 : SM_GEMM_KC;
-
-  return w + k0 * sm_f32_packed_n_panels (n) * SM_GEMM_NR + p * kc * SM_GEMM_NR;
+  return w + sm_packed_block_offset (k, n, k0, p);
 }
 
 size_t sm_f32_packed_weights_size (size_t k, size_t n);   /* in floats */
@@ -104,6 +136,62 @@ void   sm_f32_pack_weights        (const float *w,
                                    size_t       k,
                                    size_t       n,
                                    float       *packed);
+
+/* bfloat16 weights: the f32 layout, element for element, rounded to
+ * nearest even (NaN stays NaN). */
+size_t sm_bf16_packed_weights_size (size_t k, size_t n);   /* in uint16 */
+static inline const uint16_t *
+sm_bf16_packed_block (const uint16_t *w,
+                      size_t          k,
+                      size_t          n,
+                      size_t          k0,
+                      size_t          p)
+{
+  return w + sm_packed_block_offset (k, n, k0, p);
+}
+void   sm_bf16_pack_weights       (const float *packed_f32,
+                                   size_t       k,
+                                   size_t       n,
+                                   uint16_t    *packed);
+
+/* int8 weights: the same K blocks and panels, each block's rows padded
+ * with zeros to a multiple of 4 and stored four rows of a column together
+ * (a panel's group of 4 rows is 16 columns × 4 bytes), the order integer
+ * dot products read.  W[k][j] ≈ q[k][j] × scale[j], scale[j] = max |W[·][j]|
+ * / 127, q in −127 … 127. */
+static inline size_t
+sm_i8_block_rows (size_t k,
+                  size_t k0)
+{
+  size_t kc = k - k0 < SM_GEMM_KC ? k - k0 : SM_GEMM_KC;
+
+  return (kc + 3) & ~(size_t) 3;
+}
+
+static inline const int8_t *
+sm_i8_packed_block (const int8_t *w,
+                    size_t        k,
+                    size_t        n,
+                    size_t        k0,
+                    size_t        p)
+{
+  return w + k0 * sm_f32_packed_n_panels (n) * SM_GEMM_NR + p * sm_i8_block_rows (k, k0) * SM_GEMM_NR;
+}
+
+size_t sm_i8_packed_weights_size  (size_t k, size_t n);    /* in bytes */
+void   sm_i8_pack_weights         (const float *packed_f32,
+                                   size_t       k,
+                                   size_t       n,
+                                   int8_t      *packed,
+                                   float       *scale);
+
+/* An activation row quantized as int8 kernels read it: per block of
+ * SM_Q8_BLOCK values, d = max |x| / 127 and q = round (x / d); @q holds
+ * k rounded up to the block (zeros past k), @d one scale per block. */
+void   sm_q8_quantize_row         (const float *x,
+                                   size_t       k,
+                                   int8_t      *q,
+                                   float       *d);
 
 extern const SmKernels sm_kernels_generic;
 #if defined(__x86_64__)

@@ -9,6 +9,10 @@
 /* Generic: plain C; vector tables reuse them for the ops they leave scalar. */
 void   sm_f32_gemm_bias_act__generic_4x16 (const SmGemmArgs *args, size_t m_start, size_t m_end,
                                            size_t panel_start, size_t panel_end);
+void   sm_bf16_gemv_bias_act__generic (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                       size_t panel_start, size_t panel_end);
+void   sm_i8_gemv_bias_act__generic (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                     size_t panel_start, size_t panel_end);
 #define SM_KERNEL_OP(field, stem, ret, params) ret sm_##stem##__generic params;
 #include "sm-kernel-ops.inc"
 #undef SM_KERNEL_OP
@@ -19,6 +23,10 @@ void   sm_f32_gemm_bias_act__avx2_fma_6x16 (const SmGemmArgs *args, size_t m_sta
                                             size_t panel_start, size_t panel_end);
 void   sm_f32_gemv_bias_act__avx2_fma (const SmGemmArgs *args, size_t m_start, size_t m_end,
                                             size_t panel_start, size_t panel_end);
+void   sm_bf16_gemv_bias_act__avx2_fma (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                        size_t panel_start, size_t panel_end);
+void   sm_i8_gemv_bias_act__avx2 (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                  size_t panel_start, size_t panel_end);
 #define SM_KERNEL_OP(field, stem, ret, params) ret sm_##stem##__avx2 params;
 #include "sm-kernel-ops.inc"
 #undef SM_KERNEL_OP
@@ -30,6 +38,10 @@ uint64_t sm_fma_peak_loop__avx2 (uint64_t iterations, float *sink);
 void   sm_f32_gemm_bias_act__avx512f_12x32 (const SmGemmArgs *args, size_t m_start, size_t m_end,
                                             size_t panel_start, size_t panel_end);
 void   sm_f32_gemv_bias_act__avx512f (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                      size_t panel_start, size_t panel_end);
+void   sm_bf16_gemv_bias_act__avx512f (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                       size_t panel_start, size_t panel_end);
+void   sm_i8_gemv_bias_act__avx512bw (const SmGemmArgs *args, size_t m_start, size_t m_end,
                                       size_t panel_start, size_t panel_end);
 #define SM_KERNEL_OP(field, stem, ret, params) ret sm_##stem##__avx512 params;
 #include "sm-kernel-ops.inc"
@@ -43,6 +55,10 @@ void   sm_f32_gemm_bias_act__neon_6x16 (const SmGemmArgs *args, size_t m_start, 
                                         size_t panel_start, size_t panel_end);
 void   sm_f32_gemv_bias_act__neon (const SmGemmArgs *args, size_t m_start, size_t m_end,
                                    size_t panel_start, size_t panel_end);
+void   sm_bf16_gemv_bias_act__neon (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                    size_t panel_start, size_t panel_end);
+void   sm_i8_gemv_bias_act__neon (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                  size_t panel_start, size_t panel_end);
 #define SM_KERNEL_OP(field, stem, ret, params) ret sm_##stem##__neon params;
 #include "sm-kernel-ops.inc"
 #undef SM_KERNEL_OP

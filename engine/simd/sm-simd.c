@@ -202,7 +202,11 @@ sm_simd_gemm (const SmKernels  *kernels,
   if (m_start == m_end || panel_start == panel_end)
     return;
 
-  if (m_end - m_start == 1)
+  if (args->precision == SM_PRECISION_BF16)
+    kernels->gemv_bf16 (args, m_start, m_end, panel_start, panel_end);
+  else if (args->precision == SM_PRECISION_INT8)
+    kernels->gemv_i8 (args, m_start, m_end, panel_start, panel_end);
+  else if (m_end - m_start == 1)
     kernels->gemv (args, m_start, m_end, panel_start, panel_end);
   else
     kernels->gemm (args, m_start, m_end, panel_start, panel_end);

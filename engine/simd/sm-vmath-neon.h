@@ -6,6 +6,7 @@
  * the AVX2 versions (see sm-vmath-avx2.h).  NEON's min/max propagate NaN,
  * so the clamps keep it as on x86. */
 
+#include <string.h>
 #include <arm_neon.h>
 
 #include "sm-kernels.h"
@@ -97,4 +98,40 @@ sm_act_neon (SmActivation act,
     default:
       return x;
     }
+}
+
+/* NEON has no masked loads or stores: a partial panel goes through a
+ * 16-float buffer, so nothing past n is read or written. */
+static inline void
+sm_load_panel_row_neon (const float *src,
+                        size_t       nr,
+                        float32x4_t  v[4])
+{
+  float buf[SM_GEMM_NR] = { 0 };
+
+  if (nr < SM_GEMM_NR)
+    {
+      memcpy (buf, src, nr * sizeof (float));
+      src = buf;
+    }
+  for (int q = 0; q < 4; q++)
+    v[q] = vld1q_f32 (src + 4 * q);
+}
+
+static inline void
+sm_store_panel_row_neon (float             *dst,
+                         size_t             nr,
+                         const float32x4_t  v[4])
+{
+  float buf[SM_GEMM_NR];
+
+  if (nr == SM_GEMM_NR)
+    {
+      for (int q = 0; q < 4; q++)
+        vst1q_f32 (dst + 4 * q, v[q]);
+      return;
+    }
+  for (int q = 0; q < 4; q++)
+    vst1q_f32 (buf + 4 * q, v[q]);
+  memcpy (dst, buf, nr * sizeof (float));
 }

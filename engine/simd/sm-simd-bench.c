@@ -442,6 +442,7 @@ sm_simd_bench_kernels (SmBenchReport       *report,
         }
     }
 
+  sm_precision_bench (report, scope, progress, user_data);
   if (progress)
     progress ("done", 1.0, user_data);
 

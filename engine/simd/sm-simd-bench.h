@@ -24,4 +24,12 @@ void sm_simd_bench_kernels (SmBenchReport       *report,
                             SmBenchProgressFunc  progress,
                             gpointer             user_data);
 
+/* Batch-one GEMV with f32, bf16 and int8 weights, with the best kernels
+ * here: speed against f32 in the same run, in cache (256 … 1024) and from
+ * memory (4096), and the error each precision costs. */
+void sm_precision_bench    (SmBenchReport       *report,
+                            SmSimdBenchScope     scope,
+                            SmBenchProgressFunc  progress,
+                            gpointer             user_data);
+
 G_END_DECLS

@@ -131,6 +131,7 @@ sm_cli_run (int    argc,
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(SmHistogramSnapshot) latency = NULL;
   g_autofree char *model_path = NULL, *preset_name = NULL, *backend_name = NULL, *mode_name = NULL, *gpu_name = NULL;
+  g_autofree char *precision_name = NULL;
   g_autofree char *description = NULL;
   double rate = 2000, duration = 0;
   int threads = 2, max_batch = SM_ENGINE_DEFAULT_BATCH, max_wait = SM_ENGINE_DEFAULT_WAIT_US;
@@ -146,6 +147,7 @@ sm_cli_run (int    argc,
   g_auto(SmCliMeshOptions) mesh_options = SM_CLI_MESH_OPTIONS_INIT;
   SmPreset preset = SM_PRESET_STANDARD;
   SmBackend backend = SM_BACKEND_AUTO;
+  SmPrecision precision = SM_PRECISION_F32;
   SmWorkloadMode mode = SM_WORKLOAD_POISSON;
   SmMonitor *monitor;
   SmWorkloadCounts counts;
@@ -163,6 +165,7 @@ sm_cli_run (int    argc,
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, N_("Load this .safetensors model"), N_("FILE") },
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset_name, N_("Use a preset: micro, standard (default), large"), N_("NAME") },
     { "backend", 'b', 0, G_OPTION_ARG_STRING, &backend_name, N_("Kernels: auto, generic, avx2, avx512, neon"), N_("NAME") },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_name, N_("Weights: f32 (default), bf16 (half the bytes) or int8 (a quarter)"), N_("NAME") },
     { "gpu", 0, 0, G_OPTION_ARG_STRING, &gpu_name, N_("The Vulkan GPU: off (default), on, or auto (from the batch size where it beats the CPU)"), N_("MODE") },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Worker threads (default 2)"), N_("N") },
     { "max-batch", 0, 0, G_OPTION_ARG_INT, &max_batch, N_("Largest micro-batch (default 32)"), N_("N") },
@@ -209,6 +212,7 @@ sm_cli_run (int    argc,
      * one guessing which. */
     const char *wrong = (preset_name != NULL && !sm_preset_from_name (preset_name, &preset)) ? "--preset"
                         : (backend_name != NULL && !sm_backend_from_name (backend_name, &backend)) ? "--backend"
+                        : (precision_name != NULL && !sm_precision_from_name (precision_name, &precision)) ? "--precision"
                         : (mode_name != NULL && !sm_workload_mode_from_name (mode_name, &mode)) ? "--mode"
                         : (gpu_name != NULL
                            && !g_strv_contains ((const char * const[]) { "off", "on", "auto", NULL }, gpu_name)) ? "--gpu"
@@ -231,6 +235,7 @@ sm_cli_run (int    argc,
       !sm_engine_set_max_batch (engine, (guint) CLAMP (max_batch, 0, 100000), &error) ||
       !sm_monitor_set_interval (sm_engine_get_monitor (engine), (guint) CLAMP (refresh_ms, 0, 100000), &error) ||
       (model_path != NULL && !sm_engine_load_model (engine, model_path, &error)) ||
+      !sm_engine_set_precision (engine, precision, &error) ||
       (model_path == NULL && preset != SM_PRESET_STANDARD && !sm_engine_load_preset (engine, preset, &error)) ||
       (gpu_name != NULL && !g_str_equal (gpu_name, "off")
        && !sm_engine_set_gpu_mode (engine, g_str_equal (gpu_name, "on") ? SM_GPU_ON : SM_GPU_AUTO, &error)))
@@ -271,6 +276,15 @@ sm_cli_run (int    argc,
   g_print (_("Synaptic Mesh headless session: %s, %s kernels, %u threads, %s arrivals at %g%s\n"),
            description, sm_backend_get_kernels (backend, NULL)->name, sm_engine_get_threads (engine),
            sm_workload_mode_get_name (mode), rate, mode == SM_WORKLOAD_CLOSED ? _(" outstanding") : _("/s"));
+  if (precision != SM_PRECISION_F32)
+    {
+      SmPrecisionError cost;
+
+      if (sm_engine_get_precision_error (engine, precision, &cost))
+        g_print (_("Weights in %s: on the calibration batch, outputs differ from f32 by up to %.3g "
+                   "(%.2g %% of the largest output)\n"), sm_precision_get_name (precision), cost.max_abs,
+                 100 * cost.max_rel);
+    }
   g_print (_("Latency is measured from each query's intended start (open loop). Ctrl-C stops.\n\n"));
 
   if (!no_store)

@@ -104,6 +104,7 @@ struct _SmEngine
   SmRwLock      model_lock;
   SmModel      *model;
   guint         features_width;    /* widest expert input, atomic */
+  gint          precision;         /* SmPrecision, atomic; changed under the writer lock */
   guint64       model_hash;        /* under model_lock */
   guint32       expert_mask;
 
@@ -200,6 +201,11 @@ precise_ns (void)
 
 /* sm-engine.c */
 const SmKernels      *sm_engine_current_kernels          (SmEngine *engine);
+/* Measures what each precision costs @model (not yet swapped in) and
+ * converts it to the engine's precision; FALSE with the pool at its limit. */
+gboolean              sm_engine_prepare_model_precision  (SmEngine  *engine,
+                                                          SmModel   *model,
+                                                          GError   **error);
 
 /* sm-engine-metrics.c */
 SmHistogramRecorder **sm_engine_get_thread_recorders     (SmEngine *engine);

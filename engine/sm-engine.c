@@ -258,6 +258,11 @@ sm_engine_load_preset (SmEngine  *engine,
 
   if (model == NULL)
     return FALSE;
+  if (!sm_engine_prepare_model_precision (engine, model, error))
+    {
+      sm_model_free (model);
+      return FALSE;
+    }
   swap_model (engine, model);
   return TRUE;
 }
@@ -271,6 +276,11 @@ sm_engine_load_model (SmEngine    *engine,
 
   if (model == NULL)
     return FALSE;
+  if (!sm_engine_prepare_model_precision (engine, model, error))
+    {
+      sm_model_free (model);
+      return FALSE;
+    }
   swap_model (engine, model);
   return TRUE;
 }

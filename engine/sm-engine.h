@@ -140,6 +140,20 @@ gboolean     sm_engine_set_backend     (SmEngine       *engine,
                                         SmBackend       backend,
                                         GError        **error);
 SmBackend    sm_engine_get_backend     (SmEngine       *engine);
+/* The weights' precision (f32 by default), for this model and those loaded
+ * after it.  A model loaded is first measured in each precision on a
+ * calibration batch (sm_engine_get_precision_error); changing it converts
+ * the weights while no batch runs.  With the pool at its limit, an error
+ * and no change. */
+gboolean     sm_engine_set_precision   (SmEngine       *engine,
+                                        SmPrecision     precision,
+                                        GError        **error);
+SmPrecision  sm_engine_get_precision   (SmEngine       *engine);
+/* What @precision costs the model loaded now, against f32; FALSE (NaNs)
+ * before a model, or where it could not be measured. */
+gboolean     sm_engine_get_precision_error (SmEngine         *engine,
+                                        SmPrecision       precision,
+                                        SmPrecisionError *error);
 /* The instruction set the engine's kernels use now (what HELLO tells peers). */
 SmSimdLevel  sm_engine_get_simd_level  (SmEngine       *engine);
 gboolean     sm_engine_set_threads     (SmEngine       *engine,

@@ -16,19 +16,26 @@ typedef struct
   SmLayerShape  shape;
   SmPoolBlock  *packed;   /* sm_f32_pack_weights() layout */
   SmPoolBlock  *bias;     /* shape.out floats */
+  /* The weights in the expert's reduced precision, if it has one: the
+   * f32 ones stay, to switch back, to measure against and for the GPU. */
+  SmPoolBlock  *reduced;
+  SmPoolBlock  *scale;    /* int8: shape.out floats */
 } Layer;
 
 struct _SmExpert
 {
-  guint   n_layers;
-  Layer  *layers;
+  guint        n_layers;
+  Layer       *layers;
+  SmPrecision  precision;
 };
 
 struct _SmModel
 {
-  SmExpert  *experts[SM_N_DOMAINS];
-  gboolean   single;     /* experts[0] answers every domain */
-  char      *description;
+  SmExpert          *experts[SM_N_DOMAINS];
+  gboolean           single;     /* experts[0] answers every domain */
+  char              *description;
+  SmPrecisionError   errors[SM_PRECISION_N_KINDS];
+  gboolean           measured[SM_PRECISION_N_KINDS];
 };
 
 static const struct {
@@ -44,6 +51,8 @@ static const struct {
 };
 
 static const char * const preset_names[SM_N_PRESETS] = { "micro", "standard", "large" };
+
+static const char * const precision_names[SM_PRECISION_N_KINDS] = { "f32", "bf16", "int8" };
 
 static const char * const activation_names[SM_ACT_N_KINDS] = {
   "identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax",
@@ -104,6 +113,62 @@ sm_preset_from_name (const char *name,
 }
 
 const char *
+sm_precision_get_name (SmPrecision precision)
+{
+  g_return_val_if_fail (precision < SM_PRECISION_N_KINDS, NULL);
+  return precision_names[precision];
+}
+
+gboolean
+sm_precision_from_name (const char  *name,
+                        SmPrecision *precision)
+{
+  return sm_names_lookup (precision_names, SM_PRECISION_N_KINDS, name, precision);
+}
+
+void
+sm_model_set_precision_error (SmModel                *model,
+                              SmPrecision             precision,
+                              const SmPrecisionError *error)
+{
+  g_return_if_fail (precision < SM_PRECISION_N_KINDS);
+  model->errors[precision] = *error;
+  model->measured[precision] = TRUE;
+}
+
+void
+sm_model_get_precision_error (SmModel          *model,
+                              SmPrecision       precision,
+                              SmPrecisionError *error)
+{
+  g_return_if_fail (precision < SM_PRECISION_N_KINDS);
+  *error = model->measured[precision] ? model->errors[precision] : (SmPrecisionError) { NAN, NAN };
+}
+
+gboolean
+sm_model_set_precision (SmModel      *model,
+                        SmPrecision   precision,
+                        SmPool       *pool,
+                        GError      **error)
+{
+  SmPrecision was[SM_N_DOMAINS];
+
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    {
+      was[d] = model->experts[d] != NULL ? model->experts[d]->precision : SM_PRECISION_F32;
+      if (model->experts[d] != NULL && !sm_expert_set_precision (model->experts[d], precision, pool, error))
+        {
+          /* All experts or none: those done go back. */
+          for (guint e = 0; e < d; e++)
+            if (model->experts[e] != NULL)
+              sm_expert_set_precision (model->experts[e], was[e], pool, NULL);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+const char *
 sm_activation_get_name (SmActKind kind)
 {
   g_return_val_if_fail (kind < SM_ACT_N_KINDS, NULL);
@@ -129,9 +194,71 @@ sm_expert_free (SmExpert *expert)
     {
       sm_pool_block_free (expert->layers[l].packed);
       sm_pool_block_free (expert->layers[l].bias);
+      sm_pool_block_free (expert->layers[l].reduced);
+      sm_pool_block_free (expert->layers[l].scale);
     }
   g_free (expert->layers);
   g_free (expert);
+}
+
+gboolean
+sm_expert_set_precision (SmExpert     *expert,
+                         SmPrecision   precision,
+                         SmPool       *pool,
+                         GError      **error)
+{
+  g_autofree SmPoolBlock **reduced = g_new0 (SmPoolBlock *, expert->n_layers);
+  g_autofree SmPoolBlock **scale = g_new0 (SmPoolBlock *, expert->n_layers);
+
+  g_return_val_if_fail (precision < SM_PRECISION_N_KINDS, FALSE);
+
+  if (precision == expert->precision)
+    return TRUE;
+
+  /* All of the new weights first: a pool at its limit changes nothing. */
+  for (guint l = 0; l < expert->n_layers && precision != SM_PRECISION_F32; l++)
+    {
+      const Layer *layer = &expert->layers[l];
+      gsize k = layer->shape.in, n = layer->shape.out;
+      const float *packed = sm_pool_block_get_data (layer->packed);
+
+      reduced[l] = sm_pool_alloc (pool, precision == SM_PRECISION_BF16 ? sm_bf16_packed_weights_size (k, n) * 2
+                                                                        : sm_i8_packed_weights_size (k, n), error);
+      if (reduced[l] != NULL && precision == SM_PRECISION_INT8)
+        scale[l] = sm_pool_alloc (pool, n * sizeof (float), error);
+      if (reduced[l] == NULL || (precision == SM_PRECISION_INT8 && scale[l] == NULL))
+        {
+          for (guint i = 0; i <= l; i++)
+            {
+              sm_pool_block_free (reduced[i]);
+              sm_pool_block_free (scale[i]);
+            }
+          g_prefix_error (error, _("No memory for %s weights: "), sm_precision_get_name (precision));
+          return FALSE;
+        }
+      if (precision == SM_PRECISION_BF16)
+        sm_bf16_pack_weights (packed, k, n, sm_pool_block_get_data (reduced[l]));
+      else
+        sm_i8_pack_weights (packed, k, n, sm_pool_block_get_data (reduced[l]), sm_pool_block_get_data (scale[l]));
+    }
+
+  for (guint l = 0; l < expert->n_layers; l++)
+    {
+      Layer *layer = &expert->layers[l];
+
+      sm_pool_block_free (layer->reduced);
+      sm_pool_block_free (layer->scale);
+      layer->reduced = reduced[l];
+      layer->scale = scale[l];
+    }
+  expert->precision = precision;
+  return TRUE;
+}
+
+SmPrecision
+sm_expert_get_precision (SmExpert *expert)
+{
+  return expert->precision;
 }
 
 static gboolean
@@ -344,7 +471,16 @@ sm_expert_forward (SmExpert        *expert,
         .bias = sm_pool_block_get_data (layer->bias),
         .c = out, .ldc = layer->shape.out,
         .act = softmax ? (SmActivation) { SM_ACT_IDENTITY, 0 } : layer->shape.act,
+        .precision = expert->precision,
       };
+
+      if (expert->precision == SM_PRECISION_BF16)
+        args.w_bf16 = sm_pool_block_get_data (layer->reduced);
+      else if (expert->precision == SM_PRECISION_INT8)
+        {
+          args.w_i8 = sm_pool_block_get_data (layer->reduced);
+          args.w_scale = sm_pool_block_get_data (layer->scale);
+        }
 
       sm_simd_gemm (kernels, &args, 0, batch, 0, sm_f32_packed_n_panels (layer->shape.out));
       if (softmax)

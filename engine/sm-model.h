@@ -93,6 +93,41 @@ const char   *sm_model_get_description (SmModel       *model);
 void          sm_model_set_description (SmModel       *model,
                                         const char    *description);
 
+/* "f32", "bf16", "int8": the tokens of --precision and of settings. */
+const char   *sm_precision_get_name    (SmPrecision    precision);
+gboolean      sm_precision_from_name   (const char    *name,
+                                        SmPrecision   *precision);
+
+/* What running a model's weights in a precision costs against f32, on
+ * the engine's calibration batch: the largest difference of any output,
+ * and that over the largest output (of its expert).  NaN: not measured. */
+typedef struct
+{
+  double max_abs;
+  double max_rel;
+} SmPrecisionError;
+
+void          sm_model_set_precision_error (SmModel                *model,
+                                        SmPrecision             precision,
+                                        const SmPrecisionError *error);
+void          sm_model_get_precision_error (SmModel                *model,
+                                        SmPrecision             precision,
+                                        SmPrecisionError       *error);
+
+/* Stores every expert's weights also in @precision, from the pool, and
+ * runs them so from now on (f32: frees the reduced copies).  All or
+ * nothing: with the pool at its limit, an error and no change.  Not
+ * while a forward runs (the engine holds its model lock for writing). */
+gboolean      sm_model_set_precision   (SmModel       *model,
+                                        SmPrecision    precision,
+                                        SmPool        *pool,
+                                        GError       **error);
+gboolean      sm_expert_set_precision  (SmExpert      *expert,
+                                        SmPrecision    precision,
+                                        SmPool        *pool,
+                                        GError       **error);
+SmPrecision   sm_expert_get_precision  (SmExpert      *expert);
+
 guint         sm_expert_get_n_layers   (SmExpert      *expert);
 const SmLayerShape *sm_expert_get_layer (SmExpert     *expert,
                                         guint          layer);

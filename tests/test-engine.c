@@ -61,6 +61,80 @@ test_engine_infer (void)
   g_aligned_free (scratch);
 }
 
+/* Issue 18, part 3: weights in bf16 or int8.  Each precision's cost is
+ * measured when the model loads; answers then differ from f32 by no more
+ * than that on queries like the calibration batch's; the choice holds
+ * across model loads; a pool at its limit refuses it and changes nothing. */
+static void
+test_engine_precision (void)
+{
+  g_autoptr(SmEngine) engine = new_engine (2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmResult) reference = NULL;
+  const char *text = "Integrate x squared from zero to one";
+  SmPrecisionError cost;
+  SmPoolStats stats;
+
+  g_assert_true (sm_engine_get_precision_error (engine, SM_PRECISION_F32, &cost));
+  g_assert_cmpfloat (cost.max_abs, ==, 0);
+  reference = sm_engine_infer (engine, text, &error);
+  g_assert_no_error (error);
+
+  for (SmPrecision p = SM_PRECISION_BF16; p < SM_PRECISION_N_KINDS; p++)
+    {
+      g_autoptr(SmResult) result = NULL;
+      double worst = 0, top = 0;
+
+      g_assert_true (sm_engine_get_precision_error (engine, p, &cost));
+      g_test_message ("%s: up to %g, %.2f %% of the largest output", sm_precision_get_name (p), cost.max_abs,
+                      100 * cost.max_rel);
+      g_assert_cmpfloat (cost.max_abs, >, 0);
+      /* bf16 keeps 8 bits of mantissa, int8 about 7: a few percent at most. */
+      g_assert_cmpfloat (cost.max_rel, <, p == SM_PRECISION_BF16 ? 0.01 : 0.05);
+
+      g_assert_true (sm_engine_set_precision (engine, p, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (sm_engine_get_precision (engine), ==, p);
+      result = sm_engine_infer (engine, text, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < result->output_width; i++)
+        {
+          worst = MAX (worst, fabs (result->output[i] - reference->output[i]));
+          top = MAX (top, fabs (reference->output[i]));
+        }
+      g_assert_cmpfloat (worst, >, 0);
+      g_assert_cmpfloat (worst, <=, 2 * cost.max_rel * top + 1e-6);
+    }
+
+  /* A model loaded now runs int8 too, measured first. */
+  g_assert_true (sm_engine_load_preset (engine, SM_PRESET_MICRO, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (sm_engine_get_precision (engine), ==, SM_PRECISION_INT8);
+  g_assert_true (sm_engine_get_precision_error (engine, SM_PRECISION_INT8, &cost));
+
+  /* Back to f32 frees the copies; then a pool with no room for bf16
+   * weights refuses them, and the answers stay the f32 ones. */
+  g_assert_true (sm_engine_load_preset (engine, SM_PRESET_STANDARD, &error));
+  g_assert_true (sm_engine_set_precision (engine, SM_PRECISION_F32, &error));
+  g_assert_no_error (error);
+  sm_engine_compact_pool (engine);
+  sm_pool_get_stats (sm_engine_get_pool (engine), &stats);
+  g_assert_true (sm_engine_set_pool_limit (engine, stats.reserved + 1024 * 1024, &error));
+  g_assert_no_error (error);
+  g_assert_false (sm_engine_set_precision (engine, SM_PRECISION_BF16, &error));
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "bf16"));
+  g_clear_error (&error);
+  g_assert_cmpint (sm_engine_get_precision (engine), ==, SM_PRECISION_F32);
+  {
+    g_autoptr(SmResult) again = sm_engine_infer (engine, text, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpmem (again->output, again->output_width * sizeof (float), reference->output,
+                     reference->output_width * sizeof (float));
+  }
+}
+
 static void
 async_done_cb (GObject      *source,
                GAsyncResult *res,
@@ -524,6 +598,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/engine/engine/infer", test_engine_infer);
+  g_test_add_func ("/engine/engine/precision", test_engine_precision);
   g_test_add_func ("/engine/engine/worker-nice", test_engine_worker_nice);
   g_test_add_func ("/engine/engine/async", test_engine_async);
   g_test_add_func ("/engine/engine/cache", test_engine_cache);

@@ -175,6 +175,7 @@ describe_config (SmEngine            *engine,
   /* Every knob the engine has. */
   add_string (builder, "backend", sm_backend_get_name (backend));
   add_string (builder, "kernels", kernels != NULL ? kernels->name : "none");
+  add_string (builder, "precision", sm_precision_get_name (sm_engine_get_precision (engine)));
   add_int (builder, "threads", sm_engine_get_threads (engine));
   add_int (builder, "max_batch", sm_engine_get_max_batch (engine));
   add_int (builder, "max_wait_us", sm_engine_get_max_wait_us (engine));

@@ -133,6 +133,8 @@ measurement_settings_cb (SmApplication *self)
     g_printerr ("%s\n", error->message);
   sm_advisor_set_latency_target (sm_session_get_advisor (self->session),
                                  g_settings_get_uint (self->settings, "latency-target"));
+  sm_advisor_set_precision_bound (sm_session_get_advisor (self->session),
+                                  g_settings_get_double (self->settings, "precision-error-bound") / 100);
   /* The recommendations' texts write latencies as the charts do. */
   sm_advisor_set_latency_unit (sm_session_get_advisor (self->session),
                                (SmLatencyUnit) g_settings_get_enum (self->settings, "latency-unit"));
@@ -193,6 +195,8 @@ start_engine (SmApplication *self)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::latency-unit", G_CALLBACK (measurement_settings_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::precision-error-bound", G_CALLBACK (measurement_settings_cb),
+                           self, G_CONNECT_SWAPPED);
   measurement_settings_cb (self);
   g_signal_connect_object (self->settings, "changed::retention-days", G_CALLBACK (retention_settings_cb), self,
                            G_CONNECT_SWAPPED);

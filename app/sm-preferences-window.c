@@ -16,6 +16,7 @@ struct _SmPreferencesWindow
   AdwActionRow         *data_dir_row;
   GtkSpinButton        *refresh_spin;
   GtkSpinButton        *target_spin;
+  GtkSpinButton        *precision_bound_spin;
   GtkSpinButton        *history_spin;
   AdwComboRow          *latency_unit_row;
   AdwComboRow          *palette_row;
@@ -108,6 +109,7 @@ sm_preferences_window_constructed (GObject *object)
 
   bind_spin (self, "refresh-interval", self->refresh_spin);
   bind_spin (self, "latency-target", self->target_spin);
+  bind_spin (self, "precision-error-bound", self->precision_bound_spin);
   bind_spin (self, "history-length", self->history_spin);
   bind_spin (self, "retention-days", self->retention_days_spin);
   bind_spin (self, "retention-size", self->retention_size_spin);
@@ -167,6 +169,7 @@ sm_preferences_window_class_init (SmPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, data_dir_row);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, refresh_spin);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, target_spin);
+  gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, precision_bound_spin);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, history_spin);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, latency_unit_row);
   gtk_widget_class_bind_template_child (widget_class, SmPreferencesWindow, palette_row);

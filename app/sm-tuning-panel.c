@@ -29,6 +29,7 @@ struct _SmTuningPanel
   /* Template widgets */
   AdwComboRow          *backend_row;
   AdwComboRow          *gpu_row;
+  AdwComboRow          *precision_row;
   AdwComboRow          *mode_row;
   AdwComboRow          *preset_row;
   AdwPreferencesGroup  *workload_group;
@@ -61,6 +62,25 @@ G_DEFINE_FINAL_TYPE (SmTuningPanel, sm_tuning_panel, ADW_TYPE_BIN)
 
 static GParamSpec *properties[N_PROPS];
 
+/* Under the weights' row, what the precision chosen costs this model
+ * against f32 (measured when it loaded): a number, not a promise. */
+static void
+show_precision_cost (SmTuningPanel *self)
+{
+  SmPrecision precision = sm_engine_get_precision (sm_session_get_engine (self->session));
+  g_autofree char *text = NULL;
+  SmPrecisionError cost;
+
+  if (precision == SM_PRECISION_F32)
+    text = g_strdup (_("Full precision: 4 bytes a weight"));
+  else if (sm_engine_get_precision_error (sm_session_get_engine (self->session), precision, &cost))
+    text = g_strdup_printf (_("Outputs within %.2g %% of f32's largest (measured on a calibration batch)"),
+                            100 * cost.max_rel);
+  else
+    text = g_strdup (_("Error not measured"));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->precision_row), text);
+}
+
 /* Shows the engine's current values (after a change from anywhere). */
 static void
 sync_from_engine (SmTuningPanel *self)
@@ -78,6 +98,8 @@ sync_from_engine (SmTuningPanel *self)
 
     adw_action_row_set_subtitle (ADW_ACTION_ROW (self->gpu_row), status);
   }
+  adw_combo_row_set_selected (self->precision_row, (guint) sm_advisor_get_knob (advisor, SM_KNOB_PRECISION));
+  show_precision_cost (self);
   /* A value the user is still settling on stays as it is. */
   for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
     if (!(self->unsettled & (1u << i)))
@@ -116,6 +138,20 @@ gpu_selected_cb (SmTuningPanel *self)
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->gpu_row),
                                selected == SM_GPU_OFF ? "" : _("Uploading the model…"));
   sm_session_set_knob (self->session, SM_KNOB_GPU_MODE, selected, what);
+}
+
+static void
+precision_selected_cb (SmTuningPanel *self)
+{
+  guint selected = adw_combo_row_get_selected (self->precision_row);
+  g_autofree char *what = NULL;
+
+  if (self->updating || self->session == NULL || selected >= SM_PRECISION_N_KINDS)
+    return;
+  what = g_strdup_printf (_("Weights: %s → %s"),
+                          sm_precision_get_name (sm_engine_get_precision (sm_session_get_engine (self->session))),
+                          sm_precision_get_name ((SmPrecision) selected));
+  sm_session_set_knob (self->session, SM_KNOB_PRECISION, selected, what);
 }
 
 /* "Worker _Threads" → "Worker Threads": the title without its mnemonic. */
@@ -334,6 +370,7 @@ sm_tuning_panel_class_init (SmTuningPanelClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/ui/sm-tuning-panel.ui");
   gtk_widget_class_bind_template_child (widget_class, SmTuningPanel, backend_row);
   gtk_widget_class_bind_template_child (widget_class, SmTuningPanel, gpu_row);
+  gtk_widget_class_bind_template_child (widget_class, SmTuningPanel, precision_row);
   gtk_widget_class_bind_template_child (widget_class, SmTuningPanel, mode_row);
   gtk_widget_class_bind_template_child (widget_class, SmTuningPanel, preset_row);
   gtk_widget_class_bind_template_child (widget_class, SmTuningPanel, workload_group);
@@ -347,6 +384,7 @@ sm_tuning_panel_class_init (SmTuningPanelClass *klass)
     }
   gtk_widget_class_bind_template_callback (widget_class, backend_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, gpu_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, precision_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, consensus_cb);
   gtk_widget_class_bind_template_callback (widget_class, workload_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, open_model_cb);

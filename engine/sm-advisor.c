@@ -102,6 +102,7 @@ struct _SmAdvisor
   GMutex      lock;
   guint       window;
   double      target_us;
+  double      precision_bound;   /* relative */
   gint        latency_unit;      /* SmLatencyUnit, atomic */
   gboolean    auto_apply;
   RuleState  *states;
@@ -130,6 +131,7 @@ knob_value (SmAdvisor *a,
     case SM_KNOB_CACHE_SIZE: return sm_engine_get_cache_size (a->engine);
     case SM_KNOB_OFFLOAD_SHARE: return sm_engine_get_offload_share (a->engine, NULL);
     case SM_KNOB_GPU_MODE: return sm_engine_get_gpu_mode (a->engine);
+    case SM_KNOB_PRECISION: return sm_engine_get_precision (a->engine);
     case SM_KNOB_POOL_LIMIT:
       sm_pool_get_stats (sm_engine_get_pool (a->engine), &stats);
       return (double) stats.limit;
@@ -162,6 +164,7 @@ set_knob (SmAdvisor  *a,
       }
     case SM_KNOB_POOL_LIMIT: return sm_engine_set_pool_limit (a->engine, (gsize) value, error);
     case SM_KNOB_GPU_MODE: return sm_engine_set_gpu_mode (a->engine, (SmGpuMode) value, error);
+    case SM_KNOB_PRECISION: return sm_engine_set_precision (a->engine, (SmPrecision) value, error);
     case SM_KNOB_COMPACT_POOL: sm_engine_compact_pool (a->engine); return TRUE;
     default: g_assert_not_reached ();
     }
@@ -535,6 +538,46 @@ gpu_opportunity_propose (SmAdvisor *a, const double *v, Proposal *p)
   return TRUE;
 }
 
+/* Batches of one read an expert's every weight per query: the forward's
+ * pace is that of memory, and fewer bytes per weight pay directly.  The
+ * next lower precision is proposed while its error, measured when the
+ * model loaded, stays within the user's bound. */
+static gboolean
+precision_condition (SmAdvisor *a, const double *v, char **evidence)
+{
+  SmPrecision now = sm_engine_get_precision (a->engine), next = now + 1;
+  g_autofree char *forward = NULL, *total = NULL;
+  SmPrecisionError cost;
+
+  /* Generic kernels are bound by their arithmetic, not by memory. */
+  if (next >= SM_PRECISION_N_KINDS || sm_engine_get_gpu_mode (a->engine) != SM_GPU_OFF ||
+      sm_engine_get_simd_level (a->engine) == SM_SIMD_GENERIC ||
+      !(V (M_BATCH) < 2) || !(V (M_INFERENCE_P50) >= 0.5 * V (M_P50)) ||
+      !sm_engine_get_precision_error (a->engine, next, &cost) || !(cost.max_rel <= a->precision_bound) ||
+      !(a->precision_bound > 0))
+    return FALSE;
+  forward = format_value (a, V (M_INFERENCE_P50), "µs");
+  total = format_value (a, V (M_P50), "µs");
+  *evidence = g_strdup_printf (_("Batches hold %.1f queries and the forward takes %s of the %s p50: each query reads "
+                                 "its expert's weights from memory. In %s, outputs differ from f32 by up to %.2g %% "
+                                 "of the largest on the calibration batch (your bound: %.2g %%)"),
+                               V (M_BATCH), forward, total, sm_precision_get_name (next), 100 * cost.max_rel,
+                               100 * a->precision_bound);
+  return TRUE;
+}
+
+static gboolean
+precision_propose (SmAdvisor *a, const double *v, Proposal *p)
+{
+  SmPrecision next = sm_engine_get_precision (a->engine) + 1;
+
+  *p = (Proposal) { SM_KNOB_PRECISION, next, g_strdup_printf (_("Store the weights in %s"), sm_precision_get_name (next)),
+                    g_strdup (next == SM_PRECISION_BF16 ? _("Half the bytes per query: a faster forward")
+                                                        : _("A quarter of f32's bytes per query: a faster forward")),
+                    M_INFERENCE_P50, TRUE };
+  return TRUE;
+}
+
 static const Rule rules[] = {
   { "simd-utilisation", SM_SEVERITY_WARNING, N_("Kernels run without vector instructions"), simd_condition, simd_propose },
   { "fragmentation", SM_SEVERITY_WARNING, N_("The memory pool is fragmented"), fragmentation_condition, fragmentation_propose },
@@ -550,6 +593,8 @@ static const Rule rules[] = {
     gpu_overhead_propose },
   { "gpu-opportunity", SM_SEVERITY_INFO, N_("Batches are large enough for the GPU"), gpu_opportunity_condition,
     gpu_opportunity_propose },
+  { "weight-precision", SM_SEVERITY_INFO, N_("The forward waits for its weights"), precision_condition,
+    precision_propose },
 };
 
 /* ---- life cycle ---- */
@@ -569,6 +614,7 @@ sm_advisor_new (SmEngine *engine)
   g_mutex_init (&a->lock);
   a->window = SM_ADVISOR_DEFAULT_WINDOW;
   a->target_us = SM_ADVISOR_DEFAULT_TARGET_US;
+  a->precision_bound = SM_ADVISOR_DEFAULT_PRECISION_BOUND;
   a->states = g_new0 (RuleState, G_N_ELEMENTS (rules));
   a->recommendations = g_ptr_array_new_with_free_func ((GDestroyNotify) sm_recommendation_free);
   a->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_free);
@@ -641,6 +687,15 @@ sm_advisor_set_latency_target (SmAdvisor *a,
 {
   g_mutex_lock (&a->lock);
   a->target_us = p99_us;
+  g_mutex_unlock (&a->lock);
+}
+
+void
+sm_advisor_set_precision_bound (SmAdvisor *a,
+                                double     relative)
+{
+  g_mutex_lock (&a->lock);
+  a->precision_bound = relative;
   g_mutex_unlock (&a->lock);
 }
 

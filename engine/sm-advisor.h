@@ -18,6 +18,9 @@ G_BEGIN_DECLS
 
 #define SM_ADVISOR_DEFAULT_WINDOW       8      /* ticks: 2 s at 250 ms */
 #define SM_ADVISOR_DEFAULT_TARGET_US    1000.0 /* the p99 latency target */
+/* The error a lower weight precision may cost: none until the user says
+ * how much accuracy may buy speed (Preferences). */
+#define SM_ADVISOR_DEFAULT_PRECISION_BOUND 0.0
 
 typedef enum {
   SM_SEVERITY_INFO,
@@ -43,6 +46,7 @@ typedef enum {
   SM_KNOB_COMPACT_POOL,           /* an action, no value */
   SM_KNOB_OFFLOAD_SHARE,          /* % of queries sent to mesh peers */
   SM_KNOB_GPU_MODE,               /* an SmGpuMode; auto calibrates (seconds) */
+  SM_KNOB_PRECISION,              /* an SmPrecision: the weights' */
 } SmKnob;
 
 typedef struct
@@ -103,6 +107,11 @@ typedef enum {
 
 void       sm_advisor_set_latency_unit   (SmAdvisor     *advisor,
                                           SmLatencyUnit  unit);
+/* The largest error, relative to the largest output, that a lower weight
+ * precision may cost (as measured on the calibration batch) for the
+ * advisor to propose it; 0, the default, never proposes one. */
+void       sm_advisor_set_precision_bound (SmAdvisor    *advisor,
+                                          double         relative);
 /* Applies every recommendation as it fires (synmesh run --auto-apply). */
 void       sm_advisor_set_auto_apply     (SmAdvisor     *advisor,
                                           gboolean       auto_apply);

@@ -598,6 +598,38 @@ test_advisor_rules_synthetic (void)
     sm_recommendation_free (rec);
   }
 
+  /* Weights: batches of one whose latency is mostly the forward get the
+   * next lower precision, if its measured error is within the bound;
+   * not with larger batches, and not past the bound (issue 18). */
+  {
+    g_autoptr(SmAdvisor) advisor = sm_advisor_new (engine);
+    SmPrecisionError cost;
+
+    sm_advisor_set_window (advisor, WINDOW);
+    g_assert_true (sm_engine_get_precision_error (engine, SM_PRECISION_BF16, &cost));
+    /* The default bound: the user never said accuracy may buy speed. */
+    g_assert_null (FEED (engine, advisor, "weight-precision", { SM_METRIC_ID_MEAN_BATCH, 1 },
+                         { SM_METRIC_ID_LATENCY_P50, 50 }, { SM_METRIC_ID_STAGE_INFERENCE_P50, 40 }));
+    sm_advisor_set_precision_bound (advisor, 0.01);
+    g_assert_null (FEED (engine, advisor, "weight-precision", { SM_METRIC_ID_MEAN_BATCH, 6 },
+                         { SM_METRIC_ID_LATENCY_P50, 50 }, { SM_METRIC_ID_STAGE_INFERENCE_P50, 40 }));
+    sm_advisor_set_precision_bound (advisor, cost.max_rel / 2);
+    g_assert_null (FEED (engine, advisor, "weight-precision", { SM_METRIC_ID_MEAN_BATCH, 1 },
+                         { SM_METRIC_ID_LATENCY_P50, 50 }, { SM_METRIC_ID_STAGE_INFERENCE_P50, 40 }));
+    sm_advisor_set_precision_bound (advisor, 0.01);
+    rec = FEED (engine, advisor, "weight-precision", { SM_METRIC_ID_MEAN_BATCH, 1 },
+                { SM_METRIC_ID_LATENCY_P50, 50 }, { SM_METRIC_ID_STAGE_INFERENCE_P50, 40 });
+    g_assert_nonnull (rec);
+    g_assert_cmpint (rec->knob, ==, SM_KNOB_PRECISION);
+    g_assert_cmpfloat (rec->new_value, ==, SM_PRECISION_BF16);
+    g_assert_nonnull (strstr (rec->evidence, "bf16"));
+    g_assert_true (sm_advisor_apply (advisor, rec->id, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (sm_engine_get_precision (engine), ==, SM_PRECISION_BF16);
+    sm_recommendation_free (rec);
+    g_assert_true (sm_engine_set_precision (engine, SM_PRECISION_F32, &error));
+  }
+
   /* Cache: a cache that rarely hits is enlarged; one that never hits
    * is turned off. */
   {

@@ -315,9 +315,9 @@ out:
 /* What SmKnob values are called in an export (docs/storage.md). */
 static const char * const knob_names[] = {
   "backend", "threads", "max_batch", "max_wait_us", "cache_size", "pool_limit", "compact_pool",
-  "offload_share", "gpu_mode",
+  "offload_share", "gpu_mode", "precision",
 };
-G_STATIC_ASSERT (G_N_ELEMENTS (knob_names) == SM_KNOB_GPU_MODE + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (knob_names) == SM_KNOB_PRECISION + 1);
 
 static void
 export_recommendation (JsonBuilder            *builder,

@@ -282,7 +282,7 @@ sm_store_list_recommendations (SmStore  *store,
 
       /* A row this version cannot use is skipped, not trusted: the knob
        * indexes the advisor's tables when a recommendation is applied. */
-      if (number < 0 || number > G_MAXUINT || knob < 0 || knob > SM_KNOB_GPU_MODE ||
+      if (number < 0 || number > G_MAXUINT || knob < 0 || knob > SM_KNOB_PRECISION ||
           sqlite3_column_text (stmt, 2) == NULL || sqlite3_column_text (stmt, 4) == NULL)
         continue;
       r = g_new0 (SmRecommendation, 1);

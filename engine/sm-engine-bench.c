@@ -162,6 +162,45 @@ bench_moderate_load (SmBenchReport *report,
                            sm_histogram_snapshot_get_percentile (latency, 99) / 1e3, "µs", bare, "<= 5");
 }
 
+/* Weight precision where it pays: a mixed stream of queries arriving
+ * one at a time (Poisson, 1,000 per second: batches of one), each
+ * reading its expert's weights; the end-to-end p50 and p99 in f32, bf16
+ * and int8, the reduced ones against f32 in the same run. */
+static void
+bench_precision (SmBenchReport *report)
+{
+  guint f32[2] = { 0 };
+
+  for (SmPrecision precision = SM_PRECISION_F32; precision < SM_PRECISION_N_KINDS; precision++)
+    {
+      g_autoptr(SmEngine) engine = sm_engine_new (SM_POOL_DEFAULT_LIMIT, 2, NULL);
+      g_autoptr(SmWorkload) workload = NULL;
+      g_autoptr(SmHistogramSnapshot) latency = NULL;
+
+      if (!sm_engine_set_precision (engine, precision, NULL))
+        continue;
+      workload = sm_workload_new (engine, SM_WORKLOAD_POISSON, 1000, 19);
+      sm_workload_set_unique (workload, TRUE);
+      sm_workload_start (workload);
+      g_usleep (2500000);
+      sm_workload_stop (workload);
+      latency = sm_workload_get_latency (workload);
+
+      for (guint s = 0; s < 2; s++)
+        {
+          g_autofree char *params = g_strdup_printf ("preset=standard workers=2 mix=corpus arrivals=poisson rate=1000 "
+                                                     "precision=%s stat=%s", sm_precision_get_name (precision),
+                                                     s == 0 ? "p50" : "p99");
+          double us = sm_histogram_snapshot_get_percentile (latency, s == 0 ? 50 : 99) / 1e3;
+
+          if (precision == SM_PRECISION_F32)
+            f32[s] = sm_bench_report_add (report, "batch1-precision", params, us, "µs");
+          else
+            sm_bench_report_compare (report, "batch1-precision", params, us, "µs", f32[s], NULL);
+        }
+    }
+}
+
 /* Closed-loop throughput at 1 … N workers (N: the cores here), one
  * expert, unique queries: the efficiency of n workers is their throughput
  * over n times one worker's. */
@@ -287,6 +326,7 @@ sm_engine_bench (SmBenchReport *report)
     bench_throughput (report, model);
     bench_moderate_load (report, bare);
     bench_scaling (report);
+    bench_precision (report);
   }
 }
 

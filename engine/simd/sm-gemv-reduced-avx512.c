@@ -62,21 +62,30 @@ sm_bf16_gemv_bias_act__avx512f (const SmGemmArgs *g,
           for (size_t p = panel_start; p < panel_end; p++)
             {
               const uint16_t *w = sm_bf16_packed_block (g->w_bf16, g->k, g->n, k0, p);
-              __m512 c0 = _mm512_setzero_ps (), c1 = _mm512_setzero_ps ();
-              __m512 c2 = _mm512_setzero_ps (), c3 = _mm512_setzero_ps ();
+              /* Eight chains: an FMA's latency covered (named, not an
+               * array: GCC keeps these in registers). */
+              __m512 c0 = _mm512_setzero_ps (), c1 = _mm512_setzero_ps (), c2 = _mm512_setzero_ps ();
+              __m512 c3 = _mm512_setzero_ps (), c4 = _mm512_setzero_ps (), c5 = _mm512_setzero_ps ();
+              __m512 c6 = _mm512_setzero_ps (), c7 = _mm512_setzero_ps ();
               size_t kk = 0, j0 = p * NR;
 
-              for (; kk + 4 <= kc; kk += 4, w += 4 * NR)
+              for (; kk + 8 <= kc; kk += 8, w += 8 * NR)
                 {
                   c0 = _mm512_fmadd_ps (_mm512_set1_ps (xb[kk]), widen (w), c0);
                   c1 = _mm512_fmadd_ps (_mm512_set1_ps (xb[kk + 1]), widen (w + NR), c1);
                   c2 = _mm512_fmadd_ps (_mm512_set1_ps (xb[kk + 2]), widen (w + 2 * NR), c2);
                   c3 = _mm512_fmadd_ps (_mm512_set1_ps (xb[kk + 3]), widen (w + 3 * NR), c3);
+                  c4 = _mm512_fmadd_ps (_mm512_set1_ps (xb[kk + 4]), widen (w + 4 * NR), c4);
+                  c5 = _mm512_fmadd_ps (_mm512_set1_ps (xb[kk + 5]), widen (w + 5 * NR), c5);
+                  c6 = _mm512_fmadd_ps (_mm512_set1_ps (xb[kk + 6]), widen (w + 6 * NR), c6);
+                  c7 = _mm512_fmadd_ps (_mm512_set1_ps (xb[kk + 7]), widen (w + 7 * NR), c7);
                 }
               for (; kk < kc; kk++, w += NR)
                 c0 = _mm512_fmadd_ps (_mm512_set1_ps (xb[kk]), widen (w), c0);
-              store_panel (g, y, j0, g->n - j0 < NR ? g->n - j0 : NR,
-                           _mm512_add_ps (_mm512_add_ps (c0, c1), _mm512_add_ps (c2, c3)), k0 == 0, k0 + kc >= g->k);
+              c0 = _mm512_add_ps (_mm512_add_ps (c0, c1), _mm512_add_ps (c2, c3));
+              c4 = _mm512_add_ps (_mm512_add_ps (c4, c5), _mm512_add_ps (c6, c7));
+              store_panel (g, y, j0, g->n - j0 < NR ? g->n - j0 : NR, _mm512_add_ps (c0, c4), k0 == 0,
+                           k0 + kc >= g->k);
             }
         }
     }

@@ -110,6 +110,10 @@ test_cli_run_names_wrong_value (void)
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--no-store", "--gpu", "maybe", NULL }, &out, &err), ==, 2);
   g_assert_nonnull (strstr (err, "--gpu"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--no-store", "--precision", "fp4", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--precision"));
 }
 
 static void
@@ -508,6 +512,14 @@ test_cli_run (void)
                                                    "--refresh-ms", "250", NULL }, &out, &err), ==, 0);
   g_assert_nonnull (strstr (out, "ops/s"));
   g_assert_nonnull (strstr (out, "Summary"));
+  g_assert_nonnull (strstr (out, " 0 failed"));
+
+  /* In int8, saying what that costs (issue 18), and recording it. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_synmesh ((const char *[]) { "run", "--duration", "0.6", "--rate", "300", "--precision", "int8",
+                                                   NULL }, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "Weights in int8: on the calibration batch, outputs differ from f32 by up to"));
   g_assert_nonnull (strstr (out, " 0 failed"));
 
   g_clear_pointer (&out, g_free);

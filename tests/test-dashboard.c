@@ -211,6 +211,28 @@ count_tick (guint *ticks)
   (*ticks)++;
 }
 
+/* Exports the charts shown as SVG: @count files, among them one named
+ * by chart for each of @names. */
+static void
+export_charts_named (SmDashboard       *dashboard,
+                     guint              count,
+                     const char * const *names)
+{
+  g_autofree char *dir = g_dir_make_tmp ("synmesh-charts-XXXXXX", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (sm_dashboard_export_charts (dashboard, dir, "svg", &error), ==, count);
+  g_assert_no_error (error);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("synaptic-mesh-%s.svg", names[i]);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+    }
+  remove_tmp_dir (dir);
+}
+
 static gboolean
 charts_filled (SmDashboard *dashboard,
                gsize        samples)
@@ -405,22 +427,8 @@ test_dashboard_live (void)
   }
 
   /* The charts as files, named by chart (not synaptic-mesh-1…5). */
-  {
-    g_autofree char *dir = g_dir_make_tmp ("synmesh-charts-XXXXXX", NULL);
-    static const char * const names[] = { "latency", "throughput", "memory-pool", "fragmentation",
-                                          "queue-and-batches" };
-
-    g_assert_true (sm_dashboard_export_charts (dashboard, dir, "svg", &error));
-    g_assert_no_error (error);
-    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-      {
-        g_autofree char *name = g_strdup_printf ("synaptic-mesh-%s.svg", names[i]);
-        g_autofree char *path = g_build_filename (dir, name, NULL);
-
-        g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
-      }
-    remove_tmp_dir (dir);
-  }
+  export_charts_named (dashboard, 5, (const char * const[]) { "latency", "throughput", "memory-pool", "fragmentation",
+                                                              "queue-and-batches", NULL });
 
   /* The window picker: the whole session starts at zero. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dashboard), "dashboard.show-window", "u", 3));
@@ -1056,21 +1064,7 @@ test_tuning_gpu (void)
   g_assert_true (gpu_charted (dashboard));
   g_assert_true (sm_dashboard_get_chart_shown (dashboard, 5));
   g_assert_true (gtk_widget_get_visible (gtk_widget_get_parent (GTK_WIDGET (sm_dashboard_get_chart (dashboard, 7)))));
-  {
-    g_autofree char *dir = g_dir_make_tmp ("synmesh-charts-XXXXXX", NULL);
-    static const char * const names[] = { "gpu-busy", "gpu-batches", "gpu-latency" };
-
-    g_assert_cmpuint (sm_dashboard_export_charts (dashboard, dir, "svg", &error), ==, 8);
-    g_assert_no_error (error);
-    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-      {
-        g_autofree char *name = g_strdup_printf ("synaptic-mesh-%s.svg", names[i]);
-        g_autofree char *path = g_build_filename (dir, name, NULL);
-
-        g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
-      }
-    remove_tmp_dir (dir);
-  }
+  export_charts_named (dashboard, 8, (const char * const[]) { "gpu-busy", "gpu-batches", "gpu-latency", NULL });
   sm_session_stop (session);
   close_all (window, session, engine);
 }

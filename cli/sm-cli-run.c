@@ -284,6 +284,9 @@ sm_cli_run (int    argc,
         g_print (_("Weights in %s: on the calibration batch, outputs differ from f32 by up to %.3g "
                    "(%.2g %% of the largest output)\n"), sm_precision_get_name (precision), cost.max_abs,
                  100 * cost.max_rel);
+      else
+        g_print (_("Weights in %s: what that costs was not measured (no room in the pool for a copy of an expert)\n"),
+                 sm_precision_get_name (precision));
     }
   g_print (_("Latency is measured from each query's intended start (open loop). Ctrl-C stops.\n\n"));
 

@@ -37,6 +37,34 @@ static const char * const calibration_texts[] = {
   "given the document above, what did the author conclude",
 };
 
+/* A copy of @expert in f32, from the pool: the measurement converts and
+ * runs the copy, so the expert in service is only read (workers go on). */
+static SmExpert *
+copy_expert (SmExpert *expert,
+             SmPool   *pool)
+{
+  guint n = sm_expert_get_n_layers (expert);
+  g_autofree SmLayerShape *shapes = g_new (SmLayerShape, n);
+  g_autofree float **weights = g_new0 (float *, n);
+  g_autofree float **biases = g_new0 (float *, n);
+  SmExpert *copy;
+
+  for (guint l = 0; l < n; l++)
+    {
+      shapes[l] = *sm_expert_get_layer (expert, l);
+      weights[l] = g_new (float, (gsize) shapes[l].in * shapes[l].out);
+      biases[l] = g_new (float, shapes[l].out);
+      sm_expert_copy_layer (expert, l, weights[l], biases[l]);
+    }
+  copy = sm_expert_new (pool, n, shapes, (const float * const *) weights, (const float * const *) biases, NULL);
+  for (guint l = 0; l < n; l++)
+    {
+      g_free (weights[l]);
+      g_free (biases[l]);
+    }
+  return copy;
+}
+
 static void
 measure_expert (SmExpert         *expert,
                 const SmKernels  *kernels,
@@ -45,20 +73,29 @@ measure_expert (SmExpert         *expert,
                 double            max_rel[SM_PRECISION_N_KINDS],
                 gboolean          failed[SM_PRECISION_N_KINDS])
 {
+  g_autoptr(SmExpert) copy = copy_expert (expert, pool);
   guint in = sm_expert_get_input_width (expert), out = sm_expert_get_output_width (expert);
-  g_autofree float *x = g_new (float, (gsize) CALIBRATION_ROWS * in);
-  g_autofree float *reference = g_new (float, (gsize) CALIBRATION_ROWS * out);
-  g_autofree float *y = g_new (float, (gsize) CALIBRATION_ROWS * out);
-  float *scratch = g_aligned_alloc (sm_expert_scratch_floats (expert, CALIBRATION_ROWS), sizeof (float), 64);
+  g_autofree float *x = NULL, *reference = NULL, *y = NULL;
+  float *scratch;
   double top = 0;
 
+  if (copy == NULL)
+    {
+      for (SmPrecision p = SM_PRECISION_BF16; p < SM_PRECISION_N_KINDS; p++)
+        failed[p] = TRUE;
+      return;
+    }
+  x = g_new (float, (gsize) CALIBRATION_ROWS * in);
+  reference = g_new (float, (gsize) CALIBRATION_ROWS * out);
+  y = g_new (float, (gsize) CALIBRATION_ROWS * out);
+  scratch = g_aligned_alloc (sm_expert_scratch_floats (copy, CALIBRATION_ROWS), sizeof (float), 64);
   for (guint r = 0; r < CALIBRATION_ROWS; r++)
     {
       g_autofree char *text = g_strdup_printf ("%s (%u)", calibration_texts[r % G_N_ELEMENTS (calibration_texts)], r);
 
       sm_features_extract (text, -1, x + (gsize) r * in, in, NULL);
     }
-  sm_expert_forward (expert, kernels, x, CALIBRATION_ROWS, reference, scratch);
+  sm_expert_forward (copy, kernels, x, CALIBRATION_ROWS, reference, scratch);
   for (gsize i = 0; i < (gsize) CALIBRATION_ROWS * out; i++)
     top = MAX (top, fabs (reference[i]));
 
@@ -66,23 +103,23 @@ measure_expert (SmExpert         *expert,
     {
       double worst = 0;
 
-      if (!sm_expert_set_precision (expert, p, pool, NULL))
+      if (!sm_expert_set_precision (copy, p, pool, NULL))
         {
           failed[p] = TRUE;
           continue;
         }
-      sm_expert_forward (expert, kernels, x, CALIBRATION_ROWS, y, scratch);
+      sm_expert_forward (copy, kernels, x, CALIBRATION_ROWS, y, scratch);
       for (gsize i = 0; i < (gsize) CALIBRATION_ROWS * out; i++)
         worst = MAX (worst, fabs ((double) y[i] - reference[i]));
       max_abs[p] = MAX (max_abs[p], worst);
       max_rel[p] = MAX (max_rel[p], top > 0 ? worst / top : 0);
     }
-  sm_expert_set_precision (expert, SM_PRECISION_F32, pool, NULL);
   g_aligned_free (scratch);
 }
 
-/* Measures every reduced precision on @model (still f32, not yet shared)
- * and records the errors in it. */
+/* Measures every reduced precision on @model and records the errors in
+ * it.  Done when first asked for, not when a model loads: a start that
+ * never looks at precision (most) does not pay for it. */
 static void
 measure_model (SmEngine *engine,
                SmModel  *model)
@@ -111,7 +148,6 @@ sm_engine_prepare_model_precision (SmEngine  *engine,
 {
   SmPrecision precision = g_atomic_int_get (&engine->precision);
 
-  measure_model (engine, model);
   if (!sm_model_set_precision (model, precision, engine->pool, error))
     {
       g_prefix_error (error, _("The engine runs %s weights: "), sm_precision_get_name (precision));
@@ -157,10 +193,21 @@ sm_engine_get_precision_error (SmEngine         *engine,
   g_return_val_if_fail (precision < SM_PRECISION_N_KINDS, FALSE);
 
   *error = (SmPrecisionError) { NAN, NAN };
+  /* The model is only read (measure_model() runs copies), so workers go
+   * on; the costs recorded in it are written under precision_lock. */
+  g_mutex_lock (&engine->precision_lock);
   sm_rw_lock_reader_lock (&engine->model_lock);
   if (engine->model != NULL)
-    sm_model_get_precision_error (engine->model, precision, error);
+    {
+      SmPrecisionError f32;
+
+      sm_model_get_precision_error (engine->model, SM_PRECISION_F32, &f32);
+      if (isnan (f32.max_abs))
+        measure_model (engine, engine->model);
+      sm_model_get_precision_error (engine->model, precision, error);
+    }
   sm_rw_lock_reader_unlock (&engine->model_lock);
+  g_mutex_unlock (&engine->precision_lock);
 
   return !isnan (error->max_abs);
 }

@@ -105,6 +105,7 @@ struct _SmEngine
   SmModel      *model;
   guint         features_width;    /* widest expert input, atomic */
   gint          precision;         /* SmPrecision, atomic; changed under the writer lock */
+  GMutex        precision_lock;    /* one measurement of the precisions' cost at a time */
   guint64       model_hash;        /* under model_lock */
   guint32       expert_mask;
 
@@ -201,8 +202,8 @@ precise_ns (void)
 
 /* sm-engine.c */
 const SmKernels      *sm_engine_current_kernels          (SmEngine *engine);
-/* Measures what each precision costs @model (not yet swapped in) and
- * converts it to the engine's precision; FALSE with the pool at its limit. */
+/* Converts @model (not yet swapped in) to the engine's precision; FALSE
+ * with the pool at its limit. */
 gboolean              sm_engine_prepare_model_precision  (SmEngine  *engine,
                                                           SmModel   *model,
                                                           GError   **error);

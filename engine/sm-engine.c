@@ -100,6 +100,7 @@ sm_engine_new (gsize    pool_limit,
     engine->histograms[s] = sm_histogram_new ();
   sm_rw_lock_init (&engine->model_lock);
   g_mutex_init (&engine->gpu_lock);
+  g_mutex_init (&engine->precision_lock);
   engine->gpu_status = g_strdup (sm_gpu_is_built () ? "GPU off" : "GPU support not built");
   engine->gpu_crossover = 0;
   sm_rw_lock_init (&engine->offload_lock);
@@ -152,6 +153,7 @@ sm_engine_free (SmEngine *engine)
   sm_gpu_free (engine->gpu);
   g_free (engine->gpu_status);
   g_mutex_clear (&engine->gpu_lock);
+  g_mutex_clear (&engine->precision_lock);
   for (guint s = 0; s < N_STAGES; s++)
     sm_histogram_free (engine->histograms[s]);
   sm_pool_free (engine->pool);

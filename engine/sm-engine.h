@@ -141,16 +141,17 @@ gboolean     sm_engine_set_backend     (SmEngine       *engine,
                                         GError        **error);
 SmBackend    sm_engine_get_backend     (SmEngine       *engine);
 /* The weights' precision (f32 by default), for this model and those loaded
- * after it.  A model loaded is first measured in each precision on a
- * calibration batch (sm_engine_get_precision_error); changing it converts
- * the weights while no batch runs.  With the pool at its limit, an error
- * and no change. */
+ * after it; changing it converts the weights while no batch runs.  With
+ * the pool at its limit, an error and no change. */
 gboolean     sm_engine_set_precision   (SmEngine       *engine,
                                         SmPrecision     precision,
                                         GError        **error);
 SmPrecision  sm_engine_get_precision   (SmEngine       *engine);
-/* What @precision costs the model loaded now, against f32; FALSE (NaNs)
- * before a model, or where it could not be measured. */
+/* What @precision costs the model loaded now, against f32, on a
+ * calibration batch: measured for every precision on a copy of the
+ * model the first time it is asked for (tens of ms; workers go on), then
+ * remembered with the model.  FALSE (NaNs) before a model, or where the
+ * pool had no room to measure. */
 gboolean     sm_engine_get_precision_error (SmEngine         *engine,
                                         SmPrecision       precision,
                                         SmPrecisionError *error);

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 
 #include "sm-store.h"
+#include "subprocess-test-util.h"
 
 /* Fault injection the way SQLite tests itself: a VFS over the default one,
  * registered as the default (so the store needs no hook to use it), that
@@ -302,39 +303,6 @@ ignore_file_size_limit (gpointer user_data)
   setrlimit (RLIMIT_FSIZE, &limit);
 }
 
-/* Reads @child's stderr until a line holds @awaited, then interrupts it
- * as a user would, so that a run lasts as long as the machine needs (ASan)
- * rather than a fixed time; its --duration only bounds a run that never
- * says it.  Returns all of its stderr once it has exited. */
-static char *
-interrupt_when_told (GSubprocess *child,
-                     const char  *awaited)
-{
-  g_autoptr(GDataInputStream) lines = g_data_input_stream_new (g_subprocess_get_stderr_pipe (child));
-  g_autoptr(GError) error = NULL;
-  GString *err = g_string_new (NULL);
-  gboolean told = FALSE;
-  char *line;
-
-  while ((line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error)) != NULL)
-    {
-      g_string_append_printf (err, "%s\n", line);
-      if (!told && strstr (line, awaited) != NULL)
-        {
-          told = TRUE;
-          g_subprocess_send_signal (child, SIGINT);
-        }
-      g_free (line);
-    }
-  g_assert_no_error (error);
-  g_subprocess_wait (child, NULL, &error);
-  g_assert_no_error (error);
-  g_test_message ("stderr: %s", err->str);
-  g_assert_true (told);
-  g_assert_true (g_subprocess_get_if_exited (child));
-  return g_string_free (err, FALSE);
-}
-
 static GSubprocess *
 spawn_run (GSubprocessLauncher *launcher,
            const char          *path)
@@ -369,7 +337,7 @@ test_run_cannot_save (void)
   limit = (rlim_t) st.st_size + 6 * 4096;
   g_subprocess_launcher_set_child_setup (launcher, ignore_file_size_limit, &limit, NULL);
   child = spawn_run (launcher, path);
-  err = interrupt_when_told (child, "recording fails: Cannot save the session");
+  err = interrupt_when_told (child, g_subprocess_get_stderr_pipe (child), "recording fails: Cannot save the session");
   g_assert_cmpint (g_subprocess_get_exit_status (child), ==, 1);
   g_assert_nonnull (strstr (err, "could not be saved completely"));
   g_assert_cmpint (count_rows (path, "SELECT count (*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), ==, 1);
@@ -407,7 +375,7 @@ test_run_recovers (void)
   sqlite3_close (db);
   g_test_message ("lock released");
 
-  err = interrupt_when_told (child, "recording works again");
+  err = interrupt_when_told (child, g_subprocess_get_stderr_pipe (child), "recording works again");
   g_assert_true (g_file_get_contents (out_path, &out, NULL, NULL));
   g_test_message ("stdout: %s", out);
   g_assert_nonnull (strstr (err, "recording fails: Cannot save the session: database is locked"));

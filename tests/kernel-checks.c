@@ -239,7 +239,8 @@ check_shape (KernelCheck *check,
 static void
 check_tail_m (KernelCheck *check)
 {
-  /* Below, at and above every tile height in use (4, 6, 12). */
+  /* Below, at and above every tile height in use (4, 6, 12), and the
+   * few-row path of batches up to eight. */
   for (size_t m = 1; m <= 26; m++)
     check_shape (check, &(Shape) { m, 33, 17, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
   check_shape (check, &(Shape) { 33, 33, 17, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
@@ -253,7 +254,11 @@ check_tail_n (KernelCheck *check)
 
   for (size_t i = 0; i < N_ELEMENTS (ns); i++)
     {
+      /* 2, 3, 5: few rows over eight, four and two panels at once. */
       check_shape (check, &(Shape) { 7, ns[i], 33, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
+      check_shape (check, &(Shape) { 5, ns[i], 33, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
+      check_shape (check, &(Shape) { 3, ns[i], 33, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
+      check_shape (check, &(Shape) { 2, ns[i], 33, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
       check_shape (check, &(Shape) { 1, ns[i], 33, 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
     }
 }
@@ -267,6 +272,7 @@ check_tail_k (KernelCheck *check)
   for (size_t i = 0; i < N_ELEMENTS (ks); i++)
     {
       check_shape (check, &(Shape) { 13, 40, ks[i], 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
+      check_shape (check, &(Shape) { 4, 150, ks[i], 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
       check_shape (check, &(Shape) { 1, 70, ks[i], 0, 0, 0, 1, { SM_ACT_IDENTITY, 0 } });
     }
 }
@@ -276,6 +282,7 @@ check_strides (KernelCheck *check)
 {
   check_shape (check, &(Shape) { 17, 33, 19, 5, 3, 1, 1, { SM_ACT_IDENTITY, 0 } });
   check_shape (check, &(Shape) { 1, 33, 19, 5, 3, 1, 1, { SM_ACT_IDENTITY, 0 } });
+  check_shape (check, &(Shape) { 3, 150, 19, 5, 3, 1, 1, { SM_ACT_IDENTITY, 0 } });
   check_shape (check, &(Shape) { 80, 100, 300, 1, 7, 1, 0, { SM_ACT_RELU, 0 } });
 }
 
@@ -289,6 +296,7 @@ check_gemm_activations (KernelCheck *check)
       if (kind == SM_ACT_SOFTMAX)
         continue;
       check_shape (check, &(Shape) { 13, 37, 45, 0, 0, 1, 1, act });
+      check_shape (check, &(Shape) { 3, 150, 45, 0, 0, 1, 1, act });
       check_shape (check, &(Shape) { 1, 37, 45, 0, 0, 1, 1, act });
       /* Large sums drive every activation into saturation. */
       check_shape (check, &(Shape) { 7, 19, 1023, 0, 0, 0, 1, act });
@@ -299,6 +307,8 @@ static void
 check_large (KernelCheck *check)
 {
   check_shape (check, &(Shape) { 130, 300, 600, 0, 0, 0, 1, { SM_ACT_GELU, 0 } });
+  /* Row blocks of 144: the last one a single row. */
+  check_shape (check, &(Shape) { 145, 40, 300, 0, 0, 0, 1, { SM_ACT_RELU, 0 } });
 }
 
 /* Splitting the work into disjoint tile ranges, as the worker threads do,

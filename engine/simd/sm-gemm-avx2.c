@@ -112,6 +112,69 @@ tile_6x16 (const int           mr,
     }
 }
 
+/* Up to three rows × two panels: a batch of two or three has too few rows
+ * for tile_6x16() to keep eight FMA chains going (two rows × one panel
+ * are four chains, each waiting on its last FMA), so it takes two panels
+ * at once, each weight loaded once for all its rows.  The first panel is
+ * whole; the second may be partial (@nr). */
+static ALWAYS_INLINE void
+few_rows_3x32 (const int     mr,
+               size_t        nr,
+               size_t        kc,
+               const float  *a,
+               size_t        lda,
+               const float  *b,
+               float        *c,
+               size_t        ldc,
+               int           first,
+               int           last,
+               const float  *bias,
+               SmActivation  act)
+{
+  __m256 acc[3][4];
+  __m256i mask[4];
+  const float *b1 = b + kc * NR;
+
+  mask[0] = mask[1] = _mm256_set1_epi32 (-1);
+  mask[2] = sm_tail_mask_avx2 (nr);
+  mask[3] = sm_tail_mask_avx2 (nr > 8 ? nr - 8 : 0);
+
+#pragma GCC unroll 3
+  for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++)
+      acc[r][q] = first ? _mm256_setzero_ps () : _mm256_maskload_ps (c + r * ldc + q * 8, mask[q]);
+
+  for (size_t kk = 0; kk < kc; kk++)
+    {
+      __m256 w[4] = {
+        _mm256_load_ps (b + kk * NR), _mm256_load_ps (b + kk * NR + 8),
+        _mm256_load_ps (b1 + kk * NR), _mm256_load_ps (b1 + kk * NR + 8),
+      };
+
+#pragma GCC unroll 3
+      for (int r = 0; r < mr; r++)
+        {
+          __m256 av = _mm256_broadcast_ss (a + r * lda + kk);
+
+#pragma GCC unroll 4
+          for (int q = 0; q < 4; q++)
+            acc[r][q] = _mm256_fmadd_ps (av, w[q], acc[r][q]);
+        }
+    }
+
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; q++)
+    {
+      __m256 bv = last && bias != NULL ? _mm256_maskload_ps (bias + q * 8, mask[q]) : _mm256_setzero_ps ();
+
+#pragma GCC unroll 3
+      for (int r = 0; r < mr; r++)
+        _mm256_maskstore_ps (c + r * ldc + q * 8, mask[q],
+                             last ? sm_act_avx2 (act, _mm256_add_ps (acc[r][q], bv)) : acc[r][q]);
+    }
+}
+
 /* sm_f32_gemm_bias_act__avx2_fma_6x16: 6-row × 16-column FMA tiles over
  * packed weights, K blocked by 256; any m, n, k; A, C and bias unaligned,
  * W 32-byte aligned.  Partial panels use masked loads and stores, never
@@ -139,6 +202,23 @@ sm_f32_gemm_bias_act__avx2_fma_6x16 (const SmGemmArgs *g,
               const float *b = sm_f32_packed_block (g->w, g->k, g->n, k0, p);
               const float *next = p + 1 < panel_end ? b + kc * NR : NULL;
               const float *bias = g->bias != NULL ? g->bias + j0 : NULL;
+
+              /* Batches of two or three, two panels at a time. */
+              if (m1 - m0 <= 3 && p + 1 < panel_end)
+                {
+                  const float *a = g->a + m0 * g->lda + k0;
+                  float *c = g->c + m0 * g->ldc + j0;
+                  size_t nr2 = g->n - j0 - NR < NR ? g->n - j0 - NR : NR;
+
+                  if (m1 - m0 == 3)
+                    few_rows_3x32 (3, nr2, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act);
+                  else if (m1 - m0 == 2)
+                    few_rows_3x32 (2, nr2, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act);
+                  else
+                    few_rows_3x32 (1, nr2, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act);
+                  p++;
+                  continue;
+                }
 
               for (size_t i = m0; i < m1; )
                 {

@@ -8,6 +8,8 @@
 #define NR SM_GEMM_NR
 #define KC SM_GEMM_KC
 #define MC 144
+/* Batches this small go to few_rows(). */
+#define FEW_ROWS_MAX 8
 
 #define ALWAYS_INLINE inline __attribute__ ((always_inline))
 
@@ -104,8 +106,132 @@ tile (const int      mr,
     default: tile (1,  NP, nr_last, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act, pf); break; \
     }
 
+/* Up to four rows × np panels (np = 1, 2, 4 or 8; np ≤ 4 with four
+ * rows), over one K block: a batch of two to four has too few rows for
+ * the 12-row tile to keep eight FMA chains going (two rows × two panels
+ * are four chains, each waiting on its last FMA), so it spreads over more
+ * panels instead, each weight loaded once for all its rows. */
+static ALWAYS_INLINE void
+few_rows (const int      mr,
+          const int      np,
+          size_t         nr_last,
+          size_t         kc,
+          const float   *a,
+          size_t         lda,
+          const float   *b,
+          float         *c,
+          size_t         ldc,
+          int            first,
+          int            last,
+          const float   *bias,
+          SmActivation   act)
+{
+  __m512 acc[8][8];
+  __mmask16 last_mask = sm_tail_mask_avx512 (nr_last);
+
+#pragma GCC unroll 8
+  for (int r = 0; r < mr; r++)
+#pragma GCC unroll 8
+    for (int q = 0; q < np; q++)
+      acc[r][q] = first ? _mm512_setzero_ps ()
+                        : _mm512_maskz_loadu_ps (q == np - 1 ? last_mask : 0xffff, c + r * ldc + q * NR);
+
+  for (size_t kk = 0; kk < kc; kk++)
+    {
+      __m512 av[8];
+
+#pragma GCC unroll 8
+      for (int r = 0; r < mr; r++)
+        av[r] = _mm512_set1_ps (a[r * lda + kk]);
+#pragma GCC unroll 8
+      for (int q = 0; q < np; q++)
+        {
+          __m512 bq = _mm512_load_ps (b + q * kc * NR + kk * NR);
+
+#pragma GCC unroll 8
+          for (int r = 0; r < mr; r++)
+            acc[r][q] = _mm512_fmadd_ps (av[r], bq, acc[r][q]);
+        }
+    }
+
+#pragma GCC unroll 8
+  for (int q = 0; q < np; q++)
+    {
+      __mmask16 mask = q == np - 1 ? last_mask : 0xffff;
+      __m512 bv = last && bias != NULL ? _mm512_maskz_loadu_ps (mask, bias + q * NR) : _mm512_setzero_ps ();
+
+#pragma GCC unroll 8
+      for (int r = 0; r < mr; r++)
+        {
+          __m512 v = last ? sm_act_avx512 (act, _mm512_add_ps (acc[r][q], bv)) : acc[r][q];
+
+          _mm512_mask_storeu_ps (c + r * ldc + q * NR, mask, v);
+        }
+    }
+}
+
+#define FEW_ROWS(MR, NP) few_rows (MR, NP, nr_last, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act)
+
+/* Rows [i, i + mr), mr ≤ 4, over panels [p, panel_end) of one K block. */
+static void
+few_rows_block (const SmGemmArgs *g,
+                size_t            i,
+                size_t            mr,
+                size_t            k0,
+                size_t            kc,
+                size_t            p,
+                size_t            panel_end,
+                int               first,
+                int               last)
+{
+  const float *a = g->a + i * g->lda + k0;
+
+  while (p < panel_end)
+    {
+      size_t left = panel_end - p;
+      int np = left >= 8 && mr <= 3 ? 8 : left >= 4 && mr <= 6 ? 4 : left >= 2 ? 2 : 1;
+      size_t j_last = (p + np - 1) * NR;
+      size_t nr_last = g->n - j_last < NR ? g->n - j_last : NR;
+      const float *b = sm_f32_packed_block (g->w, g->k, g->n, k0, p);
+      const float *bias = g->bias != NULL ? g->bias + p * NR : NULL;
+      float *c = g->c + i * g->ldc + p * NR;
+
+      /* mr × np ≤ 24 accumulators: the rest of the 32 registers hold the
+       * broadcasts and a weight. */
+      if (np == 8)
+        switch (mr)
+          {
+          case 3: FEW_ROWS (3, 8); break;
+          case 2: FEW_ROWS (2, 8); break;
+          default: FEW_ROWS (1, 8); break;
+          }
+      else if (np == 4)
+        switch (mr)
+          {
+          case 6: FEW_ROWS (6, 4); break;
+          case 5: FEW_ROWS (5, 4); break;
+          case 4: FEW_ROWS (4, 4); break;
+          case 3: FEW_ROWS (3, 4); break;
+          case 2: FEW_ROWS (2, 4); break;
+          default: FEW_ROWS (1, 4); break;
+          }
+      else
+        switch (mr * 4 + np)
+          {
+#define FEW_ROWS_CASE(MR, NP) case MR * 4 + NP: FEW_ROWS (MR, NP); break;
+          FEW_ROWS_CASE (8, 2) FEW_ROWS_CASE (7, 2) FEW_ROWS_CASE (6, 2) FEW_ROWS_CASE (5, 2)
+          FEW_ROWS_CASE (4, 2) FEW_ROWS_CASE (3, 2) FEW_ROWS_CASE (2, 2) FEW_ROWS_CASE (1, 2)
+          FEW_ROWS_CASE (8, 1) FEW_ROWS_CASE (7, 1) FEW_ROWS_CASE (6, 1) FEW_ROWS_CASE (5, 1)
+          FEW_ROWS_CASE (4, 1) FEW_ROWS_CASE (3, 1) FEW_ROWS_CASE (2, 1) FEW_ROWS_CASE (1, 1)
+#undef FEW_ROWS_CASE
+          default: __builtin_unreachable ();
+          }
+      p += np;
+    }
+}
+
 /* sm_f32_gemm_bias_act__avx512f_12x32: tiles of up to 12 rows × two panels
- * (one when a single panel is left), K blocked by 256, rows spread evenly
+ * (one when a single panel is left; four rows or fewer: few_rows()), K blocked by 256, rows spread evenly
  * over tiles, the next panel pair prefetched during the first row tile; any
  * m, n, k; A, C and bias unaligned, W 64-byte aligned. */
 void
@@ -126,6 +252,11 @@ sm_f32_gemm_bias_act__avx512f_12x32 (const SmGemmArgs *g,
         {
           size_t m1 = m_end - m0 < MC ? m_end : m0 + MC;
 
+          if (m1 - m0 <= FEW_ROWS_MAX)
+            {
+              few_rows_block (g, m0, m1 - m0, k0, kc, panel_start, panel_end, first, last);
+              continue;
+            }
           for (size_t p = panel_start; p < panel_end; )
             {
               int np = p + 2 <= panel_end ? 2 : 1;

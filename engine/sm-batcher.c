@@ -321,8 +321,8 @@ queue_due (SmEngine *engine,
            gint64    max_wait,
            gint64    now)
 {
-  GQueue *queue = &engine->queues[d];
-  Job *oldest = g_queue_peek_head (queue);
+  JobQueue *queue = &engine->queues[d];
+  Job *oldest = queue->head;
   gint64 due = oldest->enqueued_ns + max_wait;
   gint64 interval = engine->arrival_interval_ns[d];
 
@@ -350,7 +350,7 @@ pick_queue_locked (SmEngine *engine,
       guint d = (engine->next_queue + i) % SM_N_DOMAINS;
       gint64 due;
 
-      if (g_queue_is_empty (&engine->queues[d]))
+      if (engine->queues[d].head == NULL)
         continue;
       due = queue_due (engine, d, max_batch, max_wait, now);
       if (due <= now)
@@ -486,8 +486,8 @@ worker_main (gpointer data)
         }
 
       max_batch = g_atomic_int_get (&engine->max_batch);
-      while (n < max_batch && !g_queue_is_empty (&engine->queues[d]))
-        batch[n++] = g_queue_pop_head (&engine->queues[d]);
+      while (n < max_batch && engine->queues[d].head != NULL)
+        batch[n++] = job_queue_pop (&engine->queues[d]);
       g_atomic_int_add (&engine->queue_depth, -(int) n);
 
       g_mutex_unlock (&engine->queue_lock);
@@ -565,7 +565,7 @@ sm_batcher_enqueue_many (SmEngine      *engine,
           job->query = query;
           job->slot = s;
           job->enqueued_ns = now;
-          g_queue_push_tail (&engine->queues[query->route.domains[s]], job);
+          job_queue_push (&engine->queues[query->route.domains[s]], job);
           note_arrival_locked (engine, query->route.domains[s], now);
         }
       jobs += query->route.n;
@@ -593,7 +593,7 @@ sm_engine_job_run_locally (SmEngineJob *job)
 
   job->enqueued_ns = precise_ns ();
   g_mutex_lock (&engine->queue_lock);
-  g_queue_push_tail (&engine->queues[sm_engine_job_get_domain (job)], job);
+  job_queue_push (&engine->queues[sm_engine_job_get_domain (job)], job);
   g_atomic_int_add (&engine->queue_depth, 1);
   if (engine->sleepers > 0)
     g_cond_signal (&engine->work);

@@ -32,12 +32,51 @@ typedef struct _Query Query;
 
 /* One expert's share of a query, waiting in that expert's queue or, as an
  * SmEngineJob, at a mesh peer. */
-typedef struct _SmEngineJob
+typedef struct _SmEngineJob Job;
+struct _SmEngineJob
 {
   Query   *query;
   guint    slot;          /* which of the query's experts */
   gint64   enqueued_ns;
-} Job;
+  Job     *next;          /* in its queue */
+};
+
+/* A FIFO of jobs linked through the jobs themselves: queueing a job
+ * allocates nothing (a GQueue allocated a link per job). */
+typedef struct
+{
+  Job   *head;
+  Job   *tail;
+  guint  length;
+} JobQueue;
+
+static inline void
+job_queue_push (JobQueue *queue,
+                Job      *job)
+{
+  job->next = NULL;
+  if (queue->tail != NULL)
+    queue->tail->next = job;
+  else
+    queue->head = job;
+  queue->tail = job;
+  queue->length++;
+}
+
+static inline Job *
+job_queue_pop (JobQueue *queue)
+{
+  Job *job = queue->head;
+
+  if (job != NULL)
+    {
+      queue->head = job->next;
+      if (queue->head == NULL)
+        queue->tail = NULL;
+      queue->length--;
+    }
+  return job;
+}
 
 struct _Query
 {
@@ -135,7 +174,7 @@ struct _SmEngine
   /* Queues, one per domain, and the workers that drain them. */
   GMutex        queue_lock;
   GCond         work;
-  GQueue        queues[SM_N_DOMAINS];
+  JobQueue      queues[SM_N_DOMAINS];
   guint         next_queue;
   gint          running;           /* written under queue_lock, read atomically too */
   gint          spinners;          /* idle workers spinning for work: 0 or 1 */

@@ -106,8 +106,6 @@ sm_engine_new (gsize    pool_limit,
   sm_rw_lock_init (&engine->offload_lock);
   g_mutex_init (&engine->queue_lock);
   g_cond_init (&engine->work);
-  for (guint d = 0; d < SM_N_DOMAINS; d++)
-    g_queue_init (&engine->queues[d]);
   engine->workers = g_ptr_array_new ();
   engine->backend = SM_BACKEND_AUTO;
   engine->max_batch = SM_ENGINE_DEFAULT_BATCH;

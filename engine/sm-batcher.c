@@ -146,8 +146,9 @@ sm_batcher_query_finish (Query               *query,
   result->remote = g_atomic_int_get (&query->remote);
   sm_histogram_recorder_record (total_recorder, result->total_ns);
 
-  /* Queries that came as features (from a peer) have no text to key on. */
-  if (query->text != NULL)
+  /* Queries that came as features (from a peer), or while the cache was
+   * off, have no key. */
+  if (query->keyed)
     sm_result_cache_insert (engine, query->cache_key, result);
   __atomic_fetch_add (&engine->completed, 1, __ATOMIC_RELAXED);
 

@@ -89,6 +89,7 @@ struct _Query
   guint64            features_ns;
   guint64            routing_ns;
   guint64            cache_key;
+  gboolean           keyed;         /* cache_key is the text's hash: the cache was on */
   SmRoute            route;
   float             *features;
   guint              features_width;

@@ -476,6 +476,7 @@ sm_engine_submit (SmEngine         *engine,
   gsize n = length < 0 ? strlen (text) : (gsize) length;
   gint64 t0 = precise_ns (), t1, t2;
   guint64 cache_key;
+  gboolean keyed;
   SmFeatureSummary summary;
   SmResult *cached;
   Query *query;
@@ -486,8 +487,10 @@ sm_engine_submit (SmEngine         *engine,
     intended_ns = t0;
   sm_batcher_flight_add (engine);
 
-  cache_key = XXH3_64bits (text, n);
-  cached = sm_result_cache_lookup (engine, cache_key);
+  /* With the cache off (the default), no hash of the text. */
+  keyed = g_atomic_int_get (&engine->cache_size) > 0;
+  cache_key = keyed ? XXH3_64bits (text, n) : 0;
+  cached = keyed ? sm_result_cache_lookup (engine, cache_key) : NULL;
   if (cached != NULL)
     {
       cached->cached = TRUE;
@@ -505,6 +508,7 @@ sm_engine_submit (SmEngine         *engine,
   query->user_data = user_data;
   query->intended_ns = intended_ns;
   query->cache_key = cache_key;
+  query->keyed = keyed;
   sm_features_extract (text, (gssize) n, query->features, query->features_width, &summary);
   t1 = precise_ns ();
   sm_router_route (&summary, &config, &query->route);

@@ -271,7 +271,6 @@ sm_features_extract (const char       *text,
 
   if (summary != NULL)
     {
-      summary->hash = XXH3_64bits (text, n);
       summary->n_words = n_words;
       memcpy (summary->domain_scores, scores, sizeof scores);
     }

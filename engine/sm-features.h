@@ -29,7 +29,6 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint64 hash;            /* XXH3 of the text: the result cache's key */
   guint   n_words;
   double  domain_scores[SM_N_DOMAINS];  /* keyword evidence, ≥ 0 */
 } SmFeatureSummary;

@@ -106,11 +106,12 @@ tile (const int      mr,
     default: tile (1,  NP, nr_last, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act, pf); break; \
     }
 
-/* Up to four rows × np panels (np = 1, 2, 4 or 8; np ≤ 4 with four
- * rows), over one K block: a batch of two to four has too few rows for
- * the 12-row tile to keep eight FMA chains going (two rows × two panels
- * are four chains, each waiting on its last FMA), so it spreads over more
- * panels instead, each weight loaded once for all its rows. */
+/* Up to eight rows × np panels (np = 1, 2, 4 or 8, at most 24
+ * accumulators), over one K block: a batch of two or three has too few
+ * rows for the 12-row tile to keep eight FMA chains going (two rows × two
+ * panels are four chains, each waiting on its last FMA), so it spreads
+ * over more panels instead, each weight loaded once for all its rows.
+ * Only the last of the np panels may be partial. */
 static ALWAYS_INLINE void
 few_rows (const int      mr,
           const int      np,
@@ -172,7 +173,8 @@ few_rows (const int      mr,
 
 #define FEW_ROWS(MR, NP) few_rows (MR, NP, nr_last, kc, a, g->lda, b, c, g->ldc, first, last, bias, g->act)
 
-/* Rows [i, i + mr), mr ≤ 4, over panels [p, panel_end) of one K block. */
+/* Rows [i, i + mr), mr ≤ FEW_ROWS_MAX, over panels [p, panel_end) of one K
+ * block, as many panels at a time as the registers allow. */
 static void
 few_rows_block (const SmGemmArgs *g,
                 size_t            i,
@@ -231,9 +233,10 @@ few_rows_block (const SmGemmArgs *g,
 }
 
 /* sm_f32_gemm_bias_act__avx512f_12x32: tiles of up to 12 rows × two panels
- * (one when a single panel is left; four rows or fewer: few_rows()), K blocked by 256, rows spread evenly
- * over tiles, the next panel pair prefetched during the first row tile; any
- * m, n, k; A, C and bias unaligned, W 64-byte aligned. */
+ * (one when a single panel is left), K blocked by 256, rows spread evenly
+ * over tiles, the next panel pair prefetched during the first row tile;
+ * blocks of eight rows or fewer go to few_rows_block().  Any m, n, k; A, C
+ * and bias unaligned, W 64-byte aligned. */
 void
 sm_f32_gemm_bias_act__avx512f_12x32 (const SmGemmArgs *g,
                                      size_t            m_start,

@@ -238,14 +238,21 @@ sm_features_extract (const char       *text,
         }
     }
 
-  /* Character 3-grams of the lower-cased bytes, packed and mixed. */
+  /* Character 3-grams of the lower-cased bytes, packed and mixed; their
+   * squares in two sums, two chains of additions instead of one. */
   if (n_buckets > 0)
-    for (gsize i = 0; i < n; i++)
-      {
-        trigram = (trigram << 8 | (guint8) lower (bytes[i])) & 0xffffff;
-        if (i >= 2)
-          add_to_bucket (buckets, n_buckets, mix64 (trigram | G_GUINT64_CONSTANT (0x3) << 40), &squares);
-      }
+    {
+      float odd = 0;
+
+      for (gsize i = 0; i < n; i++)
+        {
+          trigram = (trigram << 8 | (guint8) lower (bytes[i])) & 0xffffff;
+          if (i >= 2)
+            add_to_bucket (buckets, n_buckets, mix64 (trigram | G_GUINT64_CONSTANT (0x3) << 40),
+                           i & 1 ? &odd : &squares);
+        }
+      squares += odd;
+    }
 
   scores[SM_DOMAIN_CODING] += 0.5 * code;
 
@@ -269,7 +276,17 @@ sm_features_extract (const char       *text,
     {
       float inverse = 1.0f / sqrtf (squares);
 
-      for (guint b = 0; b < n_buckets; b++)
+      guint b = 0;
+
+      /* Four at a time, which the compiler makes one vector multiply. */
+      for (; b + 4 <= n_buckets; b += 4)
+        {
+          buckets[b] *= inverse;
+          buckets[b + 1] *= inverse;
+          buckets[b + 2] *= inverse;
+          buckets[b + 3] *= inverse;
+        }
+      for (; b < n_buckets; b++)
         buckets[b] *= inverse;
     }
 

@@ -156,7 +156,7 @@ sm_features_extract (const char       *text,
 {
   const guint8 *bytes = (const guint8 *) text;
   gsize n = length < 0 ? strlen (text) : (gsize) length;
-  float embedding[SM_FEATURES_EMBEDDING] = { 0 };
+  guint32 draws[SM_FEATURES_EMBEDDING] = { 0 };   /* sums of the embeddings' 16-bit draws */
   double scores[SM_N_DOMAINS] = { 0 };
   float stats[8];
   guint n_words = 0, word_bytes = 0, digits = 0, upper = 0, operators = 0, code = 0, non_ascii = 0;
@@ -233,7 +233,7 @@ sm_features_extract (const char       *text,
 
 #pragma GCC unroll 4
               for (guint q = 0; q < 4; q++)
-                embedding[e + q] += (float) ((r >> (16 * q)) & 0xffff) * (1.0f / 32768.0f) - 1.0f;
+                draws[e + q] += (guint32) ((r >> (16 * q)) & 0xffff);
             }
         }
     }
@@ -267,7 +267,16 @@ sm_features_extract (const char       *text,
 
   /* Lay out the prefix that fits in this width. */
   for (guint e = 0; e < SM_FEATURES_EMBEDDING && e < width; e++)
-    features[e] = n_words ? embedding[e] / MIN (n_words, SM_FEATURES_MAX_WORDS) : 0.0f;
+    {
+      /* Each draw d is d / 32768 − 1 in [−1, 1).  Summed in integers and
+       * scaled once: the same float as summing the scaled draws, which
+       * was exact too (at most 512 words of 15 fractional bits fit in a
+       * float), without a conversion per draw. */
+      guint words = MIN (n_words, SM_FEATURES_MAX_WORDS);
+      float embedding = (float) ((gint64) draws[e] - (gint64) words * 32768) * (1.0f / 32768.0f);
+
+      features[e] = n_words ? embedding / words : 0.0f;
+    }
   for (guint d = 0; d < SM_N_DOMAINS && SM_FEATURES_DOMAINS_AT + d < width; d++)
     features[SM_FEATURES_DOMAINS_AT + d] = (float) scores[d];
   for (guint s = 0; s < 8 && SM_FEATURES_STATS_AT + s < width; s++)

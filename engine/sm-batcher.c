@@ -407,30 +407,42 @@ sm_batcher_spin_until_set (gint *flag)
 
 /* One idle worker at a time spins: the others sleep at once, so that
  * spinning never takes more than one core from the threads that submit.
- * It spins by yielding: where the cores are all taken (a workload
- * generator beside two workers on two cores), a thread that wakes gets the
- * spinner's core at once instead of preempting a worker in the middle of
- * a batch; with a core to spare, a yield returns at once and costs about
- * a microsecond.  Measured on two cores, Poisson arrivals at 20 % of
- * capacity: p50 106 -> 82 µs, p99 450-575 -> 345-375 µs, closed-loop
- * throughput unchanged. */
+ * It spins on the CPU for the first SPIN_PAUSE_NS, when work that follows
+ * work most often comes (a caller waiting for its answer sends the next),
+ * then by yielding: where the cores are all taken (a workload generator
+ * beside two workers on two cores), a thread that wakes gets the spinner's
+ * core at once instead of preempting a worker in the middle of a batch;
+ * with a core to spare, a yield returns at once.  Measured on two cores
+ * (`synmesh bench engine`, two runs each), against spinning on the CPU
+ * throughout: moderate-load p50 5.6-6.2 -> 4.4-5.1 times the bare
+ * forward, closed loop and batch-1 end to end within the runs' spread. */
+#define SPIN_PAUSE_NS 10000
+
 static gboolean
 spin_for_work (SmEngine *engine)
 {
-  gint64 until = precise_ns () + SPIN_NS;
+  gint64 start = precise_ns ();
   gboolean work = TRUE;
 
   if (!g_atomic_int_compare_and_exchange (&engine->spinners, 0, 1))
     return g_atomic_int_get (&engine->queue_depth) > 0;
 
-  while (g_atomic_int_get (&engine->queue_depth) == 0 && g_atomic_int_get (&engine->running))
+  for (guint looks = 1; g_atomic_int_get (&engine->queue_depth) == 0 && g_atomic_int_get (&engine->running); looks++)
     {
-      sched_yield ();
-      if (precise_ns () > until)
+      gint64 spun;
+
+      for (int i = 0; i < PAUSES_PER_LOOK; i++)
+        cpu_relax ();
+      if (looks % LOOKS_PER_CLOCK != 0)
+        continue;
+      spun = precise_ns () - start;
+      if (spun > SPIN_NS)
         {
           work = FALSE;
           break;
         }
+      if (spun > SPIN_PAUSE_NS)
+        sched_yield ();
     }
   g_atomic_int_set (&engine->spinners, 0);
 

@@ -111,7 +111,7 @@ upload_weights (SmGpuModel        *model,
       if (ok)
         {
           gpu->vk.vkCmdCopyBuffer (gpu->commands, staging.buffer, model->weights.buffer, 1, &copy);
-          ok = sm_gpu_submit_and_wait (gpu, MAX (gpu->timeout_ns, SM_GPU_UPLOAD_TIMEOUT_NS), error);
+          ok = sm_gpu_submit_and_wait (gpu, MAX (gpu->timeout_ns, SM_GPU_UPLOAD_TIMEOUT_NS), FALSE, error);
         }
       g_mutex_unlock (&gpu->lock);
     }
@@ -346,7 +346,7 @@ sm_gpu_model_forward (SmGpuModel   *model,
       gpu->vk.vkCmdCopyBuffer (gpu->commands, result->buffer, model->staging.buffer, 1, &copy_out);
       sm_gpu_barrier (gpu, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                       VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-      ok = sm_gpu_submit_and_wait (gpu, gpu->timeout_ns, error);
+      ok = sm_gpu_submit_and_wait (gpu, gpu->timeout_ns, TRUE, error);
       if (ok)
         memcpy (output, model->staging.mapped, copy_out.size);
     }

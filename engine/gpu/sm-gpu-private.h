@@ -58,6 +58,10 @@ struct _SmGpu
   VkQueryPool                      timestamps;   /* VK_NULL_HANDLE when the queue keeps none */
 
   guint64                          timeout_ns;
+  /* SM_GPU_FAULT: what every forward pass's wait ends in instead of its
+   * result (VK_TIMEOUT for "hang", VK_ERROR_DEVICE_LOST for "lost"), so
+   * that tests of a failing GPU hold on a fast one; VK_SUCCESS normally. */
+  VkResult                         injected_fault;
   GArray                          *orphans;      /* SmGpuBuffer a hung submission may still use */
   GArray                          *orphan_pools; /* VkDescriptorPool, the same */
   GMutex                           lock;         /* one recording and submission at a time */
@@ -88,9 +92,11 @@ gboolean sm_gpu_check_alive      (SmGpu            *gpu,
 gboolean sm_gpu_begin            (SmGpu            *gpu,
                                   GError          **error);
 /* Under @gpu->lock: submits what was recorded and waits for it, at most
- * @timeout_ns; a failure or a timeout marks the device lost. */
+ * @timeout_ns; a failure or a timeout marks the device lost.  A @forward
+ * pass (not an upload) ends in the injected fault, if any. */
 gboolean sm_gpu_submit_and_wait  (SmGpu            *gpu,
                                   guint64           timeout_ns,
+                                  gboolean          forward,
                                   GError          **error);
 /* A barrier making @src_access in @src_stage visible to @dst_access in
  * @dst_stage, for every buffer. */

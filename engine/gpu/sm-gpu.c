@@ -342,6 +342,8 @@ sm_gpu_new (GError **error)
   gpu->orphan_pools = g_array_new (FALSE, FALSE, sizeof (VkDescriptorPool));
   gpu->timeout_ns = g_getenv ("SM_GPU_TIMEOUT_MS") != NULL
                     ? g_ascii_strtoull (g_getenv ("SM_GPU_TIMEOUT_MS"), NULL, 10) * 1000000u : SM_GPU_TIMEOUT_NS;
+  gpu->injected_fault = g_strcmp0 (g_getenv ("SM_GPU_FAULT"), "hang") == 0 ? VK_TIMEOUT
+                        : g_strcmp0 (g_getenv ("SM_GPU_FAULT"), "lost") == 0 ? VK_ERROR_DEVICE_LOST : VK_SUCCESS;
   sm_gpu_shaders_register_resource ();
   if (!sm_vk_open (&gpu->vk, error)
       || !sm_gpu_check (gpu->vk.vkCreateInstance (&instance_info, NULL, &gpu->instance), "Creating a Vulkan instance", error)
@@ -533,22 +535,28 @@ sm_gpu_begin (SmGpu   *gpu,
 }
 
 gboolean
-sm_gpu_submit_and_wait (SmGpu   *gpu,
-                        guint64  timeout_ns,
-                        GError **error)
+sm_gpu_submit_and_wait (SmGpu    *gpu,
+                        guint64   timeout_ns,
+                        gboolean  forward,
+                        GError  **error)
 {
   VkSubmitInfo submit = {
     .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
     .commandBufferCount = 1,
     .pCommandBuffers = &gpu->commands,
   };
+  gboolean injected = forward && gpu->injected_fault != VK_SUCCESS;
   VkResult result;
 
   if (!sm_gpu_check (gpu->vk.vkEndCommandBuffer (gpu->commands), "Recording commands", error)
       || !sm_gpu_check (gpu->vk.vkResetFences (gpu->device, 1, &gpu->fence), "Resetting a fence", error))
     return FALSE;
   result = gpu->vk.vkQueueSubmit (gpu->queue, 1, &submit, gpu->fence);
-  if (result == VK_SUCCESS)
+  /* An injected fault leaves the submission running, unwaited for, as a
+   * hung device would: what it uses is kept (see the orphans). */
+  if (result == VK_SUCCESS && injected)
+    result = gpu->injected_fault;
+  else if (result == VK_SUCCESS)
     result = gpu->vk.vkWaitForFences (gpu->device, 1, &gpu->fence, VK_TRUE, timeout_ns);
   if (result == VK_SUCCESS)
     return TRUE;
@@ -557,9 +565,10 @@ sm_gpu_submit_and_wait (SmGpu   *gpu,
   gpu->lost = TRUE;
   g_free (gpu->lost_reason);
   gpu->lost_reason = result == VK_TIMEOUT
-                     ? g_strdup_printf ("%s did not finish within %" G_GUINT64_FORMAT " ms", gpu->info.device_name,
-                                        timeout_ns / 1000000u)
-                     : g_strdup_printf ("%s failed: %s", gpu->info.device_name, sm_vk_result_name (result));
+                     ? g_strdup_printf ("%s did not finish within %" G_GUINT64_FORMAT " ms%s", gpu->info.device_name,
+                                        timeout_ns / 1000000u, injected ? " (a hang injected by SM_GPU_FAULT)" : "")
+                     : g_strdup_printf ("%s failed: %s%s", gpu->info.device_name, sm_vk_result_name (result),
+                                        injected ? " (injected by SM_GPU_FAULT)" : "");
   g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, "%s", gpu->lost_reason);
   return FALSE;
 }

@@ -20,6 +20,12 @@ for deb in "$pack"/debs/*.deb; do
 done
 ldconfig
 export LD_LIBRARY_PATH="$pack/lib"
+# Where the host keeps NVIDIA's Vulkan driver manifest, if the loader
+# does not find it by itself.
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ]; then
+  export VK_DRIVER_FILES="$icd"
+fi
 SYNMESH_DATA_DIR=$(mktemp -d)
 chmod 700 "$SYNMESH_DATA_DIR"
 export SYNMESH_DATA_DIR

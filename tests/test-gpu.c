@@ -132,6 +132,35 @@ test_gpu_presets (void)
     }
 }
 
+/* The FP32 ceiling: a finite rate, and the model that lent its buffers
+ * still answers as the CPU does. */
+static void
+test_gpu_peak (void)
+{
+  g_autoptr(SmGpu) gpu = gpu_or_skip ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  g_autoptr(SmPool) pool = NULL;
+  g_autoptr(SmModel) model = NULL;
+  g_autoptr(SmGpuModel) on_gpu = NULL;
+  g_autoptr(GError) error = NULL;
+  SmExpert *expert;
+  double gflops = 0;
+
+  if (gpu == NULL)
+    return;
+  pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  model = sm_model_new_preset (SM_PRESET_STANDARD, pool, &error);
+  g_assert_no_error (error);
+  expert = sm_model_get_expert (model, SM_DOMAIN_CODING);
+  on_gpu = sm_gpu_model_new (gpu, &expert, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (sm_gpu_model_measure_peak (on_gpu, &gflops, &error));
+  g_assert_no_error (error);
+  g_test_message ("FP32 ceiling of %s: %.1f GFLOP/s", sm_gpu_get_info (gpu)->device_name, gflops);
+  g_assert_true (isfinite (gflops) && gflops > 0);
+  compare_expert (on_gpu, 0, expert, 17, rand);
+}
+
 /* Widths that are no multiple of the tiles (16, 64), a depth over one K
  * block (256), each activation in turn, softmax at the end. */
 static SmExpert *
@@ -525,6 +554,7 @@ main (int   argc,
   g_test_add_func ("/engine/gpu/presets", test_gpu_presets);
   g_test_add_func ("/engine/gpu/odd-shapes-and-activations", test_gpu_odd_shapes_and_activations);
   g_test_add_func ("/engine/gpu/no-driver", test_gpu_no_driver);
+  g_test_add_func ("/engine/gpu/peak", test_gpu_peak);
   g_test_add_data_func ("/engine/gpu/fault/hang", "hang", test_gpu_fault);
   g_test_add_data_func ("/engine/gpu/fault/lost", "lost", test_gpu_fault);
   g_test_add_func ("/engine/gpu/engine-live-switch", test_gpu_engine_live_switch);

@@ -362,3 +362,69 @@ sm_gpu_model_forward (SmGpuModel   *model,
     timing->total_us = (double) (g_get_monotonic_time () - start);
   return ok;
 }
+
+/* The FP32 ceiling (sm-peak.comp): the dispatch grows until it runs for a
+ * few milliseconds, then the best of three counts.  Uses the model's
+ * activation buffer for the shader's output. */
+#define PEAK_MIN_US 2000.0
+#define PEAK_MAX_GROUPS 16384u
+
+gboolean
+sm_gpu_model_measure_peak (SmGpuModel  *model,
+                           double      *gflops,
+                           GError     **error)
+{
+  SmGpu *gpu = model->gpu;
+  guint groups = 64, steps = 1024, tries = 0;
+  gboolean ok = TRUE;
+  double best = INFINITY;
+
+  while (ok && tries < 3)
+    {
+      SmGpuArgs args = { .k = steps, .alpha = 0.999f };
+      guint rows = (guint) (((guint64) groups * 256 + model->max_width - 1) / model->max_width);
+      gint64 start;
+      double us;
+
+      g_mutex_lock (&gpu->lock);
+      ok = ensure_capacity (model, rows, error) && sm_gpu_begin (gpu, error);
+      if (ok)
+        {
+          if (gpu->timestamps != VK_NULL_HANDLE)
+            {
+              gpu->vk.vkCmdResetQueryPool (gpu->commands, gpu->timestamps, 0, SM_GPU_MAX_TIMESTAMPS);
+              gpu->vk.vkCmdWriteTimestamp (gpu->commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, gpu->timestamps, 0);
+            }
+          gpu->vk.vkCmdBindPipeline (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->peak);
+          gpu->vk.vkCmdBindDescriptorSets (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->pipeline_layout, 0, 1,
+                                           &model->sets[0], 0, NULL);
+          gpu->vk.vkCmdPushConstants (gpu->commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                                      sizeof args, &args);
+          gpu->vk.vkCmdDispatch (gpu->commands, groups, 1, 1);
+          if (gpu->timestamps != VK_NULL_HANDLE)
+            gpu->vk.vkCmdWriteTimestamp (gpu->commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, gpu->timestamps, 1);
+          start = g_get_monotonic_time ();
+          ok = sm_gpu_submit_and_wait (gpu, MAX (gpu->timeout_ns, SM_GPU_UPLOAD_TIMEOUT_NS), FALSE, error);
+          us = gpu->timestamps != VK_NULL_HANDLE ? read_dispatch_us (gpu, 2) : NAN;
+          if (isnan (us))
+            us = (double) (g_get_monotonic_time () - start);
+        }
+      g_mutex_unlock (&gpu->lock);
+      if (!ok)
+        break;
+
+      if (us < PEAK_MIN_US && tries == 0)
+        {
+          if (groups < PEAK_MAX_GROUPS)
+            groups *= 4;
+          else
+            steps *= 4;
+          continue;
+        }
+      best = MIN (best, us / ((double) groups * 256 * steps * 16));
+      tries++;
+    }
+  if (ok)
+    *gflops = 1e-3 / best;
+  return ok;
+}

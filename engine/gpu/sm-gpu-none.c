@@ -61,3 +61,11 @@ sm_gpu_model_forward (SmGpuModel   *model,
 {
   g_return_val_if_reached (FALSE);
 }
+
+gboolean
+sm_gpu_model_measure_peak (SmGpuModel  *model,
+                           double      *gflops,
+                           GError     **error)
+{
+  g_return_val_if_reached (FALSE);
+}

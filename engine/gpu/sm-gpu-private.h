@@ -52,6 +52,7 @@ struct _SmGpu
   VkPipelineLayout                 pipeline_layout;
   VkPipeline                       gemm;
   VkPipeline                       softmax;
+  VkPipeline                       peak;         /* sm-peak.comp: the FP32 ceiling */
   VkCommandPool                    command_pool;
   VkCommandBuffer                  commands;
   VkFence                          fence;

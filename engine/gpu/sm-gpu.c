@@ -275,7 +275,8 @@ create_pipelines (SmGpu   *gpu,
          && sm_gpu_check (gpu->vk.vkCreatePipelineLayout (gpu->device, &layout_info, NULL, &gpu->pipeline_layout),
                           "Creating the pipeline layout", error)
          && create_pipeline (gpu, "sm-gemm.spv", &specialization, &gpu->gemm, error)
-         && create_pipeline (gpu, "sm-softmax.spv", NULL, &gpu->softmax, error);
+         && create_pipeline (gpu, "sm-softmax.spv", NULL, &gpu->softmax, error)
+         && create_pipeline (gpu, "sm-peak.spv", NULL, &gpu->peak, error);
 }
 
 static gboolean
@@ -389,6 +390,8 @@ sm_gpu_free (SmGpu *gpu)
         vk->vkDestroyPipeline (gpu->device, gpu->gemm, NULL);
       if (gpu->softmax != VK_NULL_HANDLE)
         vk->vkDestroyPipeline (gpu->device, gpu->softmax, NULL);
+      if (gpu->peak != VK_NULL_HANDLE)
+        vk->vkDestroyPipeline (gpu->device, gpu->peak, NULL);
       if (gpu->pipeline_layout != VK_NULL_HANDLE)
         vk->vkDestroyPipelineLayout (gpu->device, gpu->pipeline_layout, NULL);
       if (gpu->set_layout != VK_NULL_HANDLE)

@@ -68,6 +68,12 @@ gboolean         sm_gpu_model_forward (SmGpuModel      *model,
                                        SmGpuTiming     *timing,
                                        GError         **error);
 
+/* The device's FP32 ceiling in GFLOP/s, measured with an FMA-bound
+ * shader; the model lends its buffers.  Thread-safe. */
+gboolean         sm_gpu_model_measure_peak (SmGpuModel  *model,
+                                            double      *gflops,
+                                            GError     **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmGpu, sm_gpu_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmGpuModel, sm_gpu_model_free)
 

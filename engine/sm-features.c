@@ -133,7 +133,9 @@ lower (guint8 c)
  * adds to the sum of the buckets' squares, (v ± 1)² − v² = 1 ± 2v:
  * summing the squares afterwards was a chain of a few hundred dependent
  * additions, an eighth of the whole extraction.  Buckets hold small
- * integers, so every float here is exact and the result the same. */
+ * integers, so every float here is exact and the result the same (until
+ * the sum passes 2^24, which takes a text of a few thousand repeats of one
+ * 3-gram, where both roundings are within a float's precision). */
 static inline void
 add_to_bucket (float   *buckets,
                guint    n_buckets,

@@ -1010,7 +1010,33 @@ test_store_crash (void)
   g_assert_cmpint (last, >=, first + 1000);
 }
 
-/* Two processes recording into one database at once. */
+/* How many sessions in @path have samples committed, and the fewest any
+ * of them has; 0 while the file or its tables are not there yet. */
+static guint
+sessions_recorded (const char *path,
+                   gint64     *fewest)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint sessions = 0;
+
+  *fewest = 0;
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+      && sqlite3_prepare_v2 (db, "SELECT count (*), min (total) FROM "
+                             "(SELECT sum (n) AS total FROM samples GROUP BY session_id)", -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      sessions = (guint) sqlite3_column_int (stmt, 0);
+      *fewest = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return sessions;
+}
+
+/* Two processes recording into one database at once, each until both
+ * have committed 500 samples (however slow the machine: ASan), then
+ * interrupted as a user would. */
 static void
 test_store_two_processes (void)
 {
@@ -1019,11 +1045,16 @@ test_store_two_processes (void)
   g_autoptr(GSubprocess) a = NULL, b = NULL;
   g_autoptr(SmStore) store = NULL;
   g_autoptr(GPtrArray) sessions = NULL;
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC, fewest = 0;
 
   a = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, NULL,
-                        binary, "run", "--db", path, "--duration", "2", "--rate", "300", "--refresh-ms", "100", NULL);
+                        binary, "run", "--db", path, "--duration", "300", "--rate", "300", "--refresh-ms", "100", NULL);
   b = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, NULL,
-                        binary, "run", "--db", path, "--duration", "2", "--rate", "300", "--refresh-ms", "100", NULL);
+                        binary, "run", "--db", path, "--duration", "300", "--rate", "300", "--refresh-ms", "100", NULL);
+  while ((sessions_recorded (path, &fewest) < 2 || fewest <= 500) && g_get_monotonic_time () < deadline)
+    g_usleep (100000);
+  g_subprocess_send_signal (a, SIGINT);
+  g_subprocess_send_signal (b, SIGINT);
   for (guint i = 0; i < 2; i++)
     {
       GSubprocess *p = i == 0 ? a : b;

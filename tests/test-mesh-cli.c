@@ -27,8 +27,8 @@ typedef struct
   char             *endpoint;
   char             *public_key;
   /* Lines child_start() passed over on the way to "listening": a node
-   * may report a peer ready before that, and mesh_expect_events() must
-   * still see it. */
+   * may report a peer ready before that, and a later child_read_until()
+   * must still find it. */
   GPtrArray        *backlog;
   gboolean          collecting;
 } Child;
@@ -75,6 +75,11 @@ static char *
 child_read_until (Child      *child,
                   const char *prefix)
 {
+  /* First what the node said while it started. */
+  for (guint i = 0; child->backlog != NULL && i < child->backlog->len; i++)
+    if (g_str_has_prefix (g_ptr_array_index (child->backlog, i), prefix))
+      return g_ptr_array_steal_index (child->backlog, i);
+
   for (;;)
     {
       g_autoptr(GError) error = NULL;
@@ -508,20 +513,6 @@ mesh_expect_events (Child      *child,
 {
   g_autofree char *prefix = g_strdup_printf ("event %s n", what);
 
-  /* First what the node said while it started. */
-  for (guint i = 0; child->backlog != NULL && i < child->backlog->len; )
-    {
-      const char *line = g_ptr_array_index (child->backlog, i);
-
-      if (g_str_has_prefix (line, prefix))
-        {
-          g_test_message ("  > %s (said while it started)", line);
-          mask &= ~(1u << atoi (line + strlen (prefix)));
-          g_ptr_array_remove_index (child->backlog, i);
-        }
-      else
-        i++;
-    }
   while (mask != 0)
     {
       g_autofree char *line = child_read_until (child, prefix);

@@ -292,22 +292,22 @@ run_batch (Worker   *worker,
  * long idle spell from dominating the mean, and the products below small. */
 #define ARRIVAL_INTERVAL_MAX_NS 100000000
 
-/* Counts an arrival into queue @d's mean interval (EWMA, weight 1/8). */
+/* Counts an arrival into @queue's mean interval (EWMA, weight 1/8).
+ * Under the queue's lock. */
 static void
-note_arrival_locked (SmEngine *engine,
-                     guint     d,
+note_arrival_locked (JobQueue *queue,
                      gint64    now)
 {
-  if (engine->last_arrival_ns[d] != 0)
+  if (queue->last_arrival_ns != 0)
     {
-      gint64 interval = CLAMP (now - engine->last_arrival_ns[d], 0, ARRIVAL_INTERVAL_MAX_NS);
+      gint64 interval = CLAMP (now - queue->last_arrival_ns, 0, ARRIVAL_INTERVAL_MAX_NS);
 
-      if (engine->arrival_interval_ns[d] == 0)
-        engine->arrival_interval_ns[d] = interval;
+      if (queue->arrival_interval_ns == 0)
+        queue->arrival_interval_ns = interval;
       else
-        engine->arrival_interval_ns[d] += (interval - engine->arrival_interval_ns[d]) / 8;
+        queue->arrival_interval_ns += (interval - queue->arrival_interval_ns) / 8;
     }
-  engine->last_arrival_ns[d] = now;
+  queue->last_arrival_ns = now;
 }
 
 /* When a batch of @queue is due.  max_wait is an upper bound, not a
@@ -315,18 +315,16 @@ note_arrival_locked (SmEngine *engine,
  * so a queue is due at once unless its measured arrival rate says it will
  * fill in time (the adaptive wait of Triton's dynamic batcher and
  * Clipper).  At moderate load a free worker thus takes a query as it
- * comes; under load, queues fill and batches grow by themselves. */
+ * comes; under load, queues fill and batches grow by themselves.  Under
+ * the queue's lock, with a job in it. */
 static gint64
-queue_due (SmEngine *engine,
-           guint     d,
-           guint     max_batch,
-           gint64    max_wait,
-           gint64    now)
+queue_due_locked (JobQueue *queue,
+                  guint     max_batch,
+                  gint64    max_wait,
+                  gint64    now)
 {
-  JobQueue *queue = &engine->queues[d];
-  Job *oldest = queue->head;
-  gint64 due = oldest->enqueued_ns + max_wait;
-  gint64 interval = engine->arrival_interval_ns[d];
+  gint64 due = queue->head->enqueued_ns + max_wait;
+  gint64 interval = queue->arrival_interval_ns;
 
   if (queue->length >= max_batch || now >= due)
     return now;
@@ -335,36 +333,81 @@ queue_due (SmEngine *engine,
   return due;
 }
 
-/* The queue to serve next: one whose batch is full or due (queue_due()),
- * round robin; else -1 and, in @deadline, when the first non-empty queue
- * will be due (0 when all are empty). */
-static int
-pick_queue_locked (SmEngine *engine,
-                   gint64    now,
-                   gint64   *deadline)
+/* Takes the next batch into @batch: from a queue whose batch is full or
+ * due (queue_due_locked()), round robin from where this worker left off,
+ * each queue under its own lock.  Returns its size and, in @domain, its
+ * expert; or 0 and, in @deadline, when the first non-empty queue will be
+ * due (0 when all are empty). */
+static guint
+take_batch (Worker    *worker,
+            Job      **batch,
+            SmDomain  *domain,
+            gint64    *deadline)
 {
+  SmEngine *engine = worker->engine;
   guint max_batch = g_atomic_int_get (&engine->max_batch);
   gint64 max_wait = (gint64) g_atomic_int_get (&engine->max_wait_us) * 1000;
+  gint64 now = precise_ns ();
 
   *deadline = 0;
   for (guint i = 0; i < SM_N_DOMAINS; i++)
     {
-      guint d = (engine->next_queue + i) % SM_N_DOMAINS;
+      guint d = (worker->next_queue + i) % SM_N_DOMAINS;
+      JobQueue *queue = &engine->queues[d];
+      guint n = 0;
       gint64 due;
 
-      if (engine->queues[d].head == NULL)
+      /* Empty queues are passed over without their lock. */
+      if (__atomic_load_n (&queue->length, __ATOMIC_RELAXED) == 0)
         continue;
-      due = queue_due (engine, d, max_batch, max_wait, now);
-      if (due <= now)
+      g_mutex_lock (&queue->lock);
+      if (queue->head == NULL)
         {
-          engine->next_queue = (d + 1) % SM_N_DOMAINS;
-          return (int) d;
+          g_mutex_unlock (&queue->lock);
+          continue;
+        }
+      due = queue_due_locked (queue, max_batch, max_wait, now);
+      if (due <= now)
+        while (n < max_batch && queue->head != NULL)
+          batch[n++] = job_queue_pop (queue);
+      g_mutex_unlock (&queue->lock);
+
+      if (n > 0)
+        {
+          g_atomic_int_add (&engine->queue_depth, -(int) n);
+          worker->next_queue = (d + 1) % SM_N_DOMAINS;
+          *domain = (SmDomain) d;
+          return n;
         }
       if (*deadline == 0 || due < *deadline)
         *deadline = due;
     }
 
-  return -1;
+  return 0;
+}
+
+/* Tells idle workers that something changed (see work_generation). */
+static void
+wake_workers (SmEngine *engine,
+              gboolean  all)
+{
+  g_atomic_int_inc ((gint *) &engine->work_generation);
+  /* A wake-up is a system call: only for a worker that sleeps (a spinning
+   * one sees queue_depth). */
+  if (g_atomic_int_get (&engine->sleepers) == 0)
+    return;
+  g_mutex_lock (&engine->idle_lock);
+  if (all)
+    g_cond_broadcast (&engine->work);
+  else
+    g_cond_signal (&engine->work);
+  g_mutex_unlock (&engine->idle_lock);
+}
+
+void
+sm_batcher_wake_all (SmEngine *engine)
+{
+  wake_workers (engine, TRUE);
 }
 
 /* A worker that runs out of work, and a caller waiting for its answer,
@@ -459,6 +502,28 @@ sm_batcher_apply_nice (gint tid,
     (void) setpriority (PRIO_PROCESS, (id_t) tid, nice);
 }
 
+/* Sleeps until woken, or until @deadline (precise_ns(); 0: none), unless
+ * the work generation moved from @generation since the caller looked. */
+static void
+sleep_for_work (SmEngine *engine,
+                guint     generation,
+                gint64    deadline)
+{
+  g_mutex_lock (&engine->idle_lock);
+  g_atomic_int_inc (&engine->sleepers);
+  if (g_atomic_int_get (&engine->running)
+      && (guint) g_atomic_int_get ((gint *) &engine->work_generation) == generation)
+    {
+      if (deadline == 0)
+        g_cond_wait (&engine->work, &engine->idle_lock);
+      else
+        g_cond_wait_until (&engine->work, &engine->idle_lock,
+                           g_get_monotonic_time () + MAX (1, (deadline - precise_ns ()) / 1000));
+    }
+  g_atomic_int_add (&engine->sleepers, -1);
+  g_mutex_unlock (&engine->idle_lock);
+}
+
 static gpointer
 worker_main (gpointer data)
 {
@@ -466,62 +531,32 @@ worker_main (gpointer data)
   SmEngine *engine = worker->engine;
   g_autofree Job **batch = g_new (Job *, SM_ENGINE_MAX_BATCH);
 
-  g_mutex_lock (&engine->queue_lock);
+  g_mutex_lock (&engine->workers_lock);
   worker->tid = (gint) syscall (SYS_gettid);
   if (engine->worker_nice != 0)
     sm_batcher_apply_nice (worker->tid, engine->worker_nice);
-  g_mutex_unlock (&engine->queue_lock);
+  g_mutex_unlock (&engine->workers_lock);
 
-  g_mutex_lock (&engine->queue_lock);
-  while (engine->running)
+  while (g_atomic_int_get (&engine->running))
     {
+      guint generation = (guint) g_atomic_int_get ((gint *) &engine->work_generation);
       gint64 deadline;
-      int d = pick_queue_locked (engine, precise_ns (), &deadline);
-      guint n = 0, max_batch;
+      SmDomain domain;
+      guint n = take_batch (worker, batch, &domain, &deadline);
 
-      if (d < 0)
-        {
-          if (deadline == 0)
-            {
-              gboolean work;
-
-              g_mutex_unlock (&engine->queue_lock);
-              work = spin_for_work (engine);
-              g_mutex_lock (&engine->queue_lock);
-              if (!work && engine->running && g_atomic_int_get (&engine->queue_depth) == 0)
-                {
-                  engine->sleepers++;
-                  g_cond_wait (&engine->work, &engine->queue_lock);
-                  engine->sleepers--;
-                }
-            }
-          else
-            {
-              engine->sleepers++;
-              g_cond_wait_until (&engine->work, &engine->queue_lock,
-                                 g_get_monotonic_time () + MAX (1, (deadline - precise_ns ()) / 1000));
-              engine->sleepers--;
-            }
-          continue;
-        }
-
-      max_batch = g_atomic_int_get (&engine->max_batch);
-      while (n < max_batch && engine->queues[d].head != NULL)
-        batch[n++] = job_queue_pop (&engine->queues[d]);
-      g_atomic_int_add (&engine->queue_depth, -(int) n);
-
-      g_mutex_unlock (&engine->queue_lock);
-      run_batch (worker, (SmDomain) d, batch, n);
-      g_mutex_lock (&engine->queue_lock);
+      if (n > 0)
+        run_batch (worker, domain, batch, n);
+      else if (deadline != 0 || !spin_for_work (engine))
+        sleep_for_work (engine, generation, deadline);
     }
-  g_mutex_unlock (&engine->queue_lock);
 
   return NULL;
 }
 
+/* Under workers_lock. */
 void
-sm_batcher_start_workers_locked (SmEngine *engine,
-                                 guint     threads)
+sm_batcher_start_workers (SmEngine *engine,
+                          guint     threads)
 {
   g_atomic_int_set (&engine->running, TRUE);
   for (guint i = 0; i < threads; i++)
@@ -546,12 +581,12 @@ sm_batcher_stop_workers (SmEngine *engine)
 {
   g_autoptr(GPtrArray) workers = NULL;
 
-  g_mutex_lock (&engine->queue_lock);
+  g_mutex_lock (&engine->workers_lock);
   g_atomic_int_set (&engine->running, FALSE);
-  g_cond_broadcast (&engine->work);
+  wake_workers (engine, TRUE);
   workers = g_steal_pointer (&engine->workers);
   engine->workers = g_ptr_array_new ();
-  g_mutex_unlock (&engine->queue_lock);
+  g_mutex_unlock (&engine->workers_lock);
 
   for (guint i = 0; i < workers->len; i++)
     {
@@ -563,17 +598,18 @@ sm_batcher_stop_workers (SmEngine *engine)
     }
 }
 
-/* Queues one job per expert of each of @queries for the workers, all in
- * one hold of the lock: a worker sees them together. */
+/* Queues one job per expert of each of @queries for the workers: gathered
+ * per expert first, so that each queue is locked once, and its jobs are
+ * seen together. */
 void
 sm_batcher_enqueue_many (SmEngine      *engine,
                          Query * const *queries,
                          guint          n_queries,
                          gint64         now)
 {
+  JobQueue gathered[SM_N_DOMAINS] = { 0 };
   guint jobs = 0;
 
-  g_mutex_lock (&engine->queue_lock);
   for (guint q = 0; q < n_queries; q++)
     {
       Query *query = queries[q];
@@ -585,17 +621,28 @@ sm_batcher_enqueue_many (SmEngine      *engine,
           job->query = query;
           job->slot = s;
           job->enqueued_ns = now;
-          job_queue_push (&engine->queues[query->route.domains[s]], job);
-          note_arrival_locked (engine, query->route.domains[s], now);
+          job_queue_push (&gathered[query->route.domains[s]], job);
         }
       jobs += query->route.n;
     }
+
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    {
+      JobQueue *queue = &engine->queues[d];
+      Job *job;
+
+      if (gathered[d].head == NULL)
+        continue;
+      g_mutex_lock (&queue->lock);
+      while ((job = job_queue_pop (&gathered[d])) != NULL)
+        {
+          job_queue_push (queue, job);
+          note_arrival_locked (queue, now);
+        }
+      g_mutex_unlock (&queue->lock);
+    }
   g_atomic_int_add (&engine->queue_depth, (int) jobs);
-  /* A wake-up is a system call: only for a worker that sleeps (a spinning
-   * one sees queue_depth). */
-  if (engine->sleepers > 0)
-    g_cond_signal (&engine->work);
-  g_mutex_unlock (&engine->queue_lock);
+  wake_workers (engine, FALSE);
 }
 
 void
@@ -610,13 +657,12 @@ void
 sm_engine_job_run_locally (SmEngineJob *job)
 {
   SmEngine *engine = job->query->engine;
+  JobQueue *queue = &engine->queues[sm_engine_job_get_domain (job)];
 
   job->enqueued_ns = precise_ns ();
-  g_mutex_lock (&engine->queue_lock);
-  job_queue_push (&engine->queues[sm_engine_job_get_domain (job)], job);
+  g_mutex_lock (&queue->lock);
+  job_queue_push (queue, job);
+  g_mutex_unlock (&queue->lock);
   g_atomic_int_add (&engine->queue_depth, 1);
-  if (engine->sleepers > 0)
-    g_cond_signal (&engine->work);
-  g_mutex_unlock (&engine->queue_lock);
+  wake_workers (engine, FALSE);
 }
-

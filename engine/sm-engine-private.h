@@ -41,13 +41,22 @@ struct _SmEngineJob
   Job     *next;          /* in its queue */
 };
 
-/* A FIFO of jobs linked through the jobs themselves: queueing a job
- * allocates nothing (a GQueue allocated a link per job). */
+/* An expert's queue: a FIFO of jobs linked through the jobs themselves
+ * (queueing a job allocates nothing), and the arrival statistics of the
+ * adaptive wait, under the queue's own lock.  Workers serving different
+ * experts, and callers submitting to them, never meet on one lock: a lock
+ * shared by every worker capped throughput at 4 workers on 16 cores. */
 typedef struct
 {
-  Job   *head;
-  Job   *tail;
-  guint  length;
+  GMutex  lock;
+  Job    *head;
+  Job    *tail;
+  guint   length;               /* under lock; read atomically as a hint */
+  gint64  last_arrival_ns;      /* when its last job arrived */
+  gint64  arrival_interval_ns;  /* the mean time between arrivals (EWMA) */
+  /* Apart from the next queue's fields, so that two workers taking from
+   * neighbouring queues do not pass one cache line back and forth. */
+  guint8  padding[64];
 } JobQueue;
 
 static inline void
@@ -60,7 +69,7 @@ job_queue_push (JobQueue *queue,
   else
     queue->head = job;
   queue->tail = job;
-  queue->length++;
+  __atomic_store_n (&queue->length, queue->length + 1, __ATOMIC_RELAXED);
 }
 
 static inline Job *
@@ -73,7 +82,7 @@ job_queue_pop (JobQueue *queue)
       queue->head = job->next;
       if (queue->head == NULL)
         queue->tail = NULL;
-      queue->length--;
+      __atomic_store_n (&queue->length, queue->length - 1, __ATOMIC_RELAXED);
     }
   return job;
 }
@@ -121,6 +130,7 @@ typedef struct
   SmEngine            *engine;
   GThread             *thread;
   gint                 tid;           /* the kernel's id, once it runs */
+  guint                next_queue;    /* where its round robin over the queues goes on */
   SmPoolArena         *arena;
   SmHistogramRecorder *recorders[N_STAGES];
 } Worker;
@@ -172,20 +182,28 @@ struct _SmEngine
   guint               offload_queue_above;
   guint64             offload_counter;
 
-  /* Queues, one per domain, and the workers that drain them. */
-  GMutex        queue_lock;
-  GCond         work;
+  /* Queues, one per domain, each with its own lock (JobQueue). */
   JobQueue      queues[SM_N_DOMAINS];
-  guint         next_queue;
-  gint          running;           /* written under queue_lock, read atomically too */
-  gint          spinners;          /* idle workers spinning for work: 0 or 1 */
-  guint         sleepers;          /* workers waiting on `work`, under queue_lock */
-  /* Per queue, under queue_lock: when its last job arrived and the mean
-   * time between arrivals (an EWMA), for the adaptive batch wait. */
-  gint64        last_arrival_ns[SM_N_DOMAINS];
-  gint64        arrival_interval_ns[SM_N_DOMAINS];
+  gint          queue_depth;       /* jobs in all queues, atomic */
+
+  /* The workers that drain them, started and stopped under workers_lock. */
+  GMutex        workers_lock;
   GPtrArray    *workers;
   gint          worker_nice;       /* each worker's niceness (0: as the process) */
+  gint          running;           /* written under workers_lock, read atomically */
+
+  /* Idle workers.  One spins (spinners), the others sleep on `work` under
+   * idle_lock.  work_generation counts every change that may give a worker
+   * something to do (jobs queued, a knob changed, a stop): a worker counts
+   * itself among the sleepers, then sleeps only if it has not moved since
+   * it looked at the queues, and whoever moves it wakes a sleeper seen in
+   * that count.  Both sides use full barriers, so one of the two sees the
+   * other: no wake-up is lost, and none is made while nobody sleeps. */
+  gint          spinners;          /* 0 or 1, atomic */
+  GMutex        idle_lock;
+  GCond         work;
+  gint          sleepers;          /* atomic; changed under idle_lock */
+  guint         work_generation;   /* atomic */
 
   /* Knobs, read atomically on the hot path */
   gint          backend;
@@ -207,7 +225,6 @@ struct _SmEngine
   guint64       cache_lookups;
   guint64       failures;
   guint64       offloaded;
-  gint          queue_depth;
 
   /* Queries in flight, for sm_engine_drain() and shutdown: counted
    * atomically; the lock is taken only to wait for, or announce, zero. */
@@ -281,9 +298,10 @@ void                  sm_batcher_enqueue_many            (SmEngine            *e
                                                           Query * const       *queries,
                                                           guint                n_queries,
                                                           gint64               now);
-void                  sm_batcher_start_workers_locked    (SmEngine            *engine,
+void                  sm_batcher_start_workers           (SmEngine            *engine,
                                                           guint                threads);
 void                  sm_batcher_stop_workers            (SmEngine            *engine);
+void                  sm_batcher_wake_all                (SmEngine            *engine);
 void                  sm_batcher_apply_nice              (gint                 tid,
                                                           int                  nice);
 gboolean              sm_batcher_spin_until_set          (gint                *flag);

@@ -104,7 +104,10 @@ sm_engine_new (gsize    pool_limit,
   engine->gpu_status = g_strdup (sm_gpu_is_built () ? "GPU off" : "GPU support not built");
   engine->gpu_crossover = 0;
   sm_rw_lock_init (&engine->offload_lock);
-  g_mutex_init (&engine->queue_lock);
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    g_mutex_init (&engine->queues[d].lock);
+  g_mutex_init (&engine->workers_lock);
+  g_mutex_init (&engine->idle_lock);
   g_cond_init (&engine->work);
   engine->workers = g_ptr_array_new ();
   engine->backend = SM_BACKEND_AUTO;
@@ -123,9 +126,9 @@ sm_engine_new (gsize    pool_limit,
       return NULL;
     }
 
-  g_mutex_lock (&engine->queue_lock);
-  sm_batcher_start_workers_locked (engine, threads);
-  g_mutex_unlock (&engine->queue_lock);
+  g_mutex_lock (&engine->workers_lock);
+  sm_batcher_start_workers (engine, threads);
+  g_mutex_unlock (&engine->workers_lock);
 
   return engine;
 }
@@ -157,7 +160,10 @@ sm_engine_free (SmEngine *engine)
   sm_pool_free (engine->pool);
   sm_rw_lock_clear (&engine->model_lock);
   sm_rw_lock_clear (&engine->offload_lock);
-  g_mutex_clear (&engine->queue_lock);
+  for (guint d = 0; d < SM_N_DOMAINS; d++)
+    g_mutex_clear (&engine->queues[d].lock);
+  g_mutex_clear (&engine->workers_lock);
+  g_mutex_clear (&engine->idle_lock);
   g_cond_clear (&engine->work);
   g_mutex_clear (&engine->cache_lock);
   g_mutex_clear (&engine->flight_lock);
@@ -744,10 +750,9 @@ sm_engine_set_threads (SmEngine  *engine,
 
   /* Workers finish their batch and go; the queues keep every job. */
   sm_batcher_stop_workers (engine);
-  g_mutex_lock (&engine->queue_lock);
-  sm_batcher_start_workers_locked (engine, threads);
-  g_cond_broadcast (&engine->work);
-  g_mutex_unlock (&engine->queue_lock);
+  g_mutex_lock (&engine->workers_lock);
+  sm_batcher_start_workers (engine, threads);
+  g_mutex_unlock (&engine->workers_lock);
 
   return TRUE;
 }
@@ -760,11 +765,11 @@ sm_engine_set_worker_nice (SmEngine *engine,
    * its workers below its own priority too. */
   int base = getpriority (PRIO_PROCESS, 0);
 
-  g_mutex_lock (&engine->queue_lock);
+  g_mutex_lock (&engine->workers_lock);
   engine->worker_nice = CLAMP (base + MAX (nice, 0), 0, 19);
   for (guint i = 0; i < engine->workers->len; i++)
     sm_batcher_apply_nice (((Worker *) g_ptr_array_index (engine->workers, i))->tid, engine->worker_nice);
-  g_mutex_unlock (&engine->queue_lock);
+  g_mutex_unlock (&engine->workers_lock);
 }
 
 guint
@@ -772,9 +777,9 @@ sm_engine_get_threads (SmEngine *engine)
 {
   guint threads;
 
-  g_mutex_lock (&engine->queue_lock);
+  g_mutex_lock (&engine->workers_lock);
   threads = engine->workers->len;
-  g_mutex_unlock (&engine->queue_lock);
+  g_mutex_unlock (&engine->workers_lock);
 
   return threads;
 }
@@ -792,9 +797,7 @@ sm_engine_set_max_batch (SmEngine  *engine,
     }
 
   g_atomic_int_set (&engine->max_batch, max_batch);
-  g_mutex_lock (&engine->queue_lock);
-  g_cond_broadcast (&engine->work);
-  g_mutex_unlock (&engine->queue_lock);
+  sm_batcher_wake_all (engine);
   return TRUE;
 }
 
@@ -809,9 +812,7 @@ sm_engine_set_max_wait_us (SmEngine *engine,
                            guint     max_wait_us)
 {
   g_atomic_int_set (&engine->max_wait_us, MIN (max_wait_us, 10000000));
-  g_mutex_lock (&engine->queue_lock);
-  g_cond_broadcast (&engine->work);
-  g_mutex_unlock (&engine->queue_lock);
+  sm_batcher_wake_all (engine);
 }
 
 guint
@@ -854,10 +855,9 @@ sm_engine_compact_pool (SmEngine *engine)
   sm_rw_lock_writer_lock (&engine->model_lock);
   moved = sm_pool_compact (engine->pool);
   sm_rw_lock_writer_unlock (&engine->model_lock);
-  g_mutex_lock (&engine->queue_lock);
-  sm_batcher_start_workers_locked (engine, threads);
-  g_cond_broadcast (&engine->work);
-  g_mutex_unlock (&engine->queue_lock);
+  g_mutex_lock (&engine->workers_lock);
+  sm_batcher_start_workers (engine, threads);
+  g_mutex_unlock (&engine->workers_lock);
 
   return moved;
 }

@@ -132,6 +132,35 @@ test_gpu_presets (void)
     }
 }
 
+/* Forwards are recorded once per batch class and resubmitted: batches that
+ * share a class (1 and 1, 3 and 4's class, 65 and 128's), with other input
+ * and stale rows past the batch, and the buffers growing under what was
+ * recorded (64 → 128 → 256 rows), all still answer as the CPU does. */
+static void
+test_gpu_recorded_forwards (void)
+{
+  static const guint sequence[] = { 1, 3, 1, 4, 64, 3, 65, 1, 130, 3, 200, 1, 65 };
+  g_autoptr(SmGpu) gpu = gpu_or_skip ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  g_autoptr(SmPool) pool = NULL;
+  g_autoptr(SmModel) model = NULL;
+  g_autoptr(SmGpuModel) on_gpu = NULL;
+  g_autoptr(GError) error = NULL;
+  SmExpert *experts[2];
+
+  if (gpu == NULL)
+    return;
+  pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  model = sm_model_new_preset (SM_PRESET_STANDARD, pool, &error);
+  g_assert_no_error (error);
+  experts[0] = sm_model_get_expert (model, SM_DOMAIN_CODING);
+  experts[1] = sm_model_get_expert (model, SM_DOMAIN_MATHEMATICS);
+  on_gpu = sm_gpu_model_new (gpu, experts, 2, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (sequence); i++)
+    compare_expert (on_gpu, i % 2, experts[i % 2], sequence[i], rand);
+}
+
 /* The FP32 ceiling: a finite rate, and the model that lent its buffers
  * still answers as the CPU does. */
 static void
@@ -195,9 +224,8 @@ odd_expert (SmPool       *pool,
 }
 
 static void
-test_gpu_odd_shapes_and_activations (void)
+check_odd_shapes_and_activations (SmGpu *gpu)
 {
-  g_autoptr(SmGpu) gpu = gpu_or_skip ();
   g_autoptr(GRand) rand = g_rand_new_with_seed (11);
   g_autoptr(SmPool) pool = sm_pool_new (64 * 1024 * 1024, NULL);
   const SmActivation activations[] = {
@@ -208,8 +236,6 @@ test_gpu_odd_shapes_and_activations (void)
   g_autoptr(SmGpuModel) on_gpu = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (gpu == NULL)
-    return;
   for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
     experts[a] = odd_expert (pool, activations[a], rand);
   on_gpu = sm_gpu_model_new (gpu, experts, G_N_ELEMENTS (experts), &error);
@@ -224,6 +250,50 @@ test_gpu_odd_shapes_and_activations (void)
   g_clear_pointer (&on_gpu, sm_gpu_model_free);
   for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
     sm_expert_free (experts[a]);
+}
+
+static void
+test_gpu_odd_shapes_and_activations (void)
+{
+  g_autoptr(SmGpu) gpu = gpu_or_skip ();
+
+  if (gpu == NULL)
+    return;
+  /* Products this small run in the small tiles. */
+  g_assert_cmpuint (sm_gpu_gemm_tile (gpu, 256, 512), ==, 64);
+  check_odd_shapes_and_activations (gpu);
+}
+
+/* The same with the large tiles (128×128, 8×8 per invocation), which
+ * otherwise serve only products too large for a test's CPU reference:
+ * SM_GPU_TILES is read when the device opens, in a process of its own. */
+static void
+test_gpu_large_tiles (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(SmGpu) gpu = NULL;
+
+      g_setenv ("SM_GPU_TILES", "large", TRUE);
+      gpu = gpu_or_skip ();
+      g_assert_nonnull (gpu);
+      if (sm_gpu_gemm_tile (gpu, 1, 1) != 128)
+        {
+          g_test_skip ("the device's limits leave out the large tiles");
+          return;
+        }
+      check_odd_shapes_and_activations (gpu);
+      return;
+    }
+  {
+    g_autoptr(SmGpu) gpu = gpu_or_skip ();
+
+    if (gpu == NULL)
+      return;
+    g_assert_cmpuint (sm_gpu_gemm_tile (gpu, 4096, 4096), ==, 128);
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
 }
 
 /* With the loader pointed at no driver there is no device: a clear error
@@ -552,6 +622,8 @@ main (int   argc,
 
   g_test_add_func ("/engine/gpu/presets", test_gpu_presets);
   g_test_add_func ("/engine/gpu/odd-shapes-and-activations", test_gpu_odd_shapes_and_activations);
+  g_test_add_func ("/engine/gpu/large-tiles", test_gpu_large_tiles);
+  g_test_add_func ("/engine/gpu/recorded-forwards", test_gpu_recorded_forwards);
   g_test_add_func ("/engine/gpu/no-driver", test_gpu_no_driver);
   g_test_add_func ("/engine/gpu/peak", test_gpu_peak);
   g_test_add_data_func ("/engine/gpu/fault/hang", "hang", test_gpu_fault);

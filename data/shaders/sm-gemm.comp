@@ -1,9 +1,12 @@
 #version 450
 // C = act (A · W + bias), tiled: each workgroup computes a TS×TS tile of C
 // through shared memory, each invocation WPT×WPT outputs of it kept in
-// registers.  Tile sizes are specialisation constants (set by the host),
-// odd shapes are padded with zeros at the edges.  The activations and their
-// forms are the CPU kernels' (engine/simd/sm-vmath-generic.h).
+// registers.  Tile sizes are specialisation constants (the host builds a
+// 64-wide, 4×4 pipeline and a 128-wide, 8×8 one for large products), odd
+// shapes are padded with zeros at the edges.  The next tile's elements are
+// loaded into registers while the current one is multiplied, so that the
+// arithmetic hides the memory's latency.  The activations and their forms
+// are the CPU kernels' (engine/simd/sm-vmath-generic.h).
 
 #extension GL_GOOGLE_include_directive : require
 #include "sm-args.glsl"
@@ -18,8 +21,16 @@ layout (std430, binding = 0) readonly buffer In { float a[]; };
 layout (std430, binding = 1) readonly buffer Weights { float w[]; };
 layout (std430, binding = 2) writeonly buffer Out { float c[]; };
 
-shared float a_tile[TK * TS];   // [depth][row]
-shared float w_tile[TK * TS];   // [depth][column]
+const uint SIDE = TS / WPT;
+const uint THREADS = SIDE * SIDE;
+const uint LOADS = TK * TS / THREADS;   // elements of each tile an invocation loads (the host checks it divides)
+// A's tile is stored with depth varying fastest across invocations: one
+// spare word per row puts their words in different banks (16-way conflicts
+// without it).
+const uint A_STRIDE = TS + 1u;
+
+shared float a_tile[TK * A_STRIDE];   // [depth][row]
+shared float w_tile[TK * TS];         // [depth][column]
 
 const uint ACT_IDENTITY = 0u;
 const uint ACT_RELU = 1u;
@@ -71,47 +82,71 @@ float activate (float x)
     }
 }
 
+// Element @e of A's tile at depth @t: A along its rows (k fastest).
+float a_element (uint t, uint row0, uint e)
+{
+  uint gr = row0 + e / TK, ga = t + e % TK;
+
+  return gr < args.m && ga < args.k ? a[gr * args.lda + ga] : 0.0;
+}
+
+// Element @e of W's tile at depth @t: along its panel rows (columns fastest).
+float w_element (uint t, uint col0, uint e)
+{
+  uint gc = col0 + e % TS, gw = t + e / TS;
+
+  return gc < args.n && gw < args.k ? packed_w (gw, gc) : 0.0;
+}
+
 void main ()
 {
-  const uint side = TS / WPT;
-  const uint threads = side * side;
   uint tx = gl_LocalInvocationID.x;
   uint ty = gl_LocalInvocationID.y;
-  uint tid = ty * side + tx;
+  uint tid = ty * SIDE + tx;
   uint row0 = gl_WorkGroupID.y * TS;
   uint col0 = gl_WorkGroupID.x * TS;
   float acc[WPT][WPT];
+  float a_next[LOADS];
+  float w_next[LOADS];
 
   for (uint i = 0u; i < WPT; i++)
     for (uint j = 0u; j < WPT; j++)
       acc[i][j] = 0.0;
+  for (uint l = 0u; l < LOADS; l++)
+    {
+      a_next[l] = a_element (0u, row0, tid + l * THREADS);
+      w_next[l] = w_element (0u, col0, tid + l * THREADS);
+    }
 
   for (uint t = 0u; t < args.k; t += TK)
     {
-      for (uint e = tid; e < TK * TS; e += threads)
+      for (uint l = 0u; l < LOADS; l++)
         {
-          // A along its rows (k fastest), W along its panel rows (columns fastest).
-          uint a_depth = e % TK, a_row = e / TK;
-          uint w_col = e % TS, w_depth = e / TS;
-          uint gr = row0 + a_row, ga = t + a_depth;
-          uint gc = col0 + w_col, gw = t + w_depth;
+          uint e = tid + l * THREADS;
 
-          a_tile[a_depth * TS + a_row] = gr < args.m && ga < args.k ? a[gr * args.lda + ga] : 0.0;
-          w_tile[w_depth * TS + w_col] = gc < args.n && gw < args.k ? packed_w (gw, gc) : 0.0;
+          a_tile[(e % TK) * A_STRIDE + e / TK] = a_next[l];
+          w_tile[e] = w_next[l];
         }
       barrier ();
+
+      if (t + TK < args.k)
+        for (uint l = 0u; l < LOADS; l++)
+          {
+            a_next[l] = a_element (t + TK, row0, tid + l * THREADS);
+            w_next[l] = w_element (t + TK, col0, tid + l * THREADS);
+          }
 
       for (uint d = 0u; d < TK; d++)
         {
           float a_reg[WPT];
           float w_reg[WPT];
 
-          // Rows and columns interleaved by `side`: neighbouring invocations
+          // Rows and columns interleaved by SIDE: neighbouring invocations
           // read neighbouring words, and store neighbouring outputs.
           for (uint i = 0u; i < WPT; i++)
-            a_reg[i] = a_tile[d * TS + ty + i * side];
+            a_reg[i] = a_tile[d * A_STRIDE + ty + i * SIDE];
           for (uint j = 0u; j < WPT; j++)
-            w_reg[j] = w_tile[d * TS + tx + j * side];
+            w_reg[j] = w_tile[d * TS + tx + j * SIDE];
           for (uint i = 0u; i < WPT; i++)
             for (uint j = 0u; j < WPT; j++)
               acc[i][j] = fma (a_reg[i], w_reg[j], acc[i][j]);
@@ -122,8 +157,8 @@ void main ()
   for (uint i = 0u; i < WPT; i++)
     for (uint j = 0u; j < WPT; j++)
       {
-        uint r = row0 + ty + i * side;
-        uint col = col0 + tx + j * side;
+        uint r = row0 + ty + i * SIDE;
+        uint col = col0 + tx + j * SIDE;
 
         if (r < args.m && col < args.n)
           c[r * args.ldc + col] = activate (acc[i][j] + (args.has_bias != 0u ? w[args.bias_offset + col] : 0.0));

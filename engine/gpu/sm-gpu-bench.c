@@ -35,7 +35,8 @@ bench_gemm (SmBenchReport *report,
   g_autoptr(SmExpert) expert = square_layer (pool, side, &error);
   g_autoptr(SmGpuModel) model = NULL;
   g_autofree float *input = NULL, *output = NULL;
-  g_autofree char *params = g_strdup_printf ("m=%u n=%u k=%u", side, side, side);
+  g_autofree char *params = g_strdup_printf ("m=%u n=%u k=%u tile=%u", side, side, side,
+                                             sm_gpu_gemm_tile (gpu, side, side));
   double best = INFINITY;
 
   if (expert == NULL || (model = sm_gpu_model_new (gpu, &expert, 1, &error)) == NULL)

@@ -14,7 +14,14 @@
  * device-local buffer (uploaded once), two device-local activation buffers
  * the layers ping-pong between, and one host-visible staging buffer that
  * carries a batch in and its answer out.  The buffers grow with the largest
- * batch seen and are never allocated per call. */
+ * batch seen and are never allocated per call.
+ *
+ * A forward pass is recorded once per expert and batch size class
+ * (forward_rows()) and resubmitted as it is: the host then only copies the
+ * batch in, submits, waits and copies the answer out, with no command
+ * recorded per call.  A class rounds the batch up, and the rows past the
+ * batch are computed for nothing: powers of two up to 64, then multiples of
+ * 64, so that at most 64 rows, or half of a small batch, are spare. */
 
 typedef struct
 {
@@ -41,7 +48,36 @@ struct _SmGpuModel
   guint            capacity;        /* rows the activation and staging buffers hold */
   VkDescriptorPool pool;
   VkDescriptorSet  sets[2];         /* ping → pong, pong → ping */
+  GHashTable      *recorded;        /* forward_key () → VkCommandBuffer, for these buffers */
 };
+
+/* The rows a forward of @batch is recorded for (see above). */
+static guint
+forward_rows (guint batch)
+{
+  if (batch <= 1)
+    return 1;   /* g_bit_storage (0) is 1 */
+  return batch <= 64 ? 1u << g_bit_storage (batch - 1) : (batch + 63) / 64 * 64;
+}
+
+static gpointer
+forward_key (guint index,
+             guint rows)
+{
+  return GSIZE_TO_POINTER (((gsize) index << 20 | rows) + 1);
+}
+
+static void
+forget_recorded (SmGpuModel *model)
+{
+  GHashTableIter iter;
+  gpointer commands;
+
+  g_hash_table_iter_init (&iter, model->recorded);
+  while (g_hash_table_iter_next (&iter, NULL, &commands))
+    sm_gpu_commands_free (model->gpu, (VkCommandBuffer) commands);
+  g_hash_table_remove_all (model->recorded);
+}
 
 static gboolean
 upload_weights (SmGpuModel        *model,
@@ -163,6 +199,8 @@ ensure_capacity (SmGpuModel  *model,
     return TRUE;
   if (!sm_gpu_check_alive (gpu, error))
     return FALSE;
+  /* What was recorded names the buffers that go. */
+  forget_recorded (model);
   sm_gpu_buffer_destroy (gpu, &model->ping);
   sm_gpu_buffer_destroy (gpu, &model->pong);
   sm_gpu_buffer_destroy (gpu, &model->staging);
@@ -209,6 +247,7 @@ sm_gpu_model_new (SmGpu             *gpu,
   model->gpu = gpu;
   model->n_experts = n_experts;
   model->experts = g_new0 (GpuExpert, n_experts);
+  model->recorded = g_hash_table_new (NULL, NULL);
   if (!upload_weights (model, experts, error) || !create_sets (model, error))
     return NULL;
   return g_steal_pointer (&model);
@@ -225,6 +264,7 @@ sm_gpu_model_free (SmGpuModel *model)
   /* Every submission was waited for, unless the device hung: then what it
    * may still use waits for sm_gpu_free(). */
   g_mutex_lock (&gpu->lock);
+  forget_recorded (model);
   sm_gpu_buffer_retire (gpu, &model->staging);
   sm_gpu_buffer_retire (gpu, &model->ping);
   sm_gpu_buffer_retire (gpu, &model->pong);
@@ -234,58 +274,115 @@ sm_gpu_model_free (SmGpuModel *model)
   else if (model->pool != VK_NULL_HANDLE)
     gpu->vk.vkDestroyDescriptorPool (gpu->device, model->pool, NULL);
   g_mutex_unlock (&gpu->lock);
+  g_hash_table_unref (model->recorded);
   for (guint e = 0; e < model->n_experts; e++)
     g_free (model->experts[e].layers);
   g_free (model->experts);
   g_free (model);
 }
 
-/* Records the expert's layers: a GEMM with its bias and activation per
- * layer (softmax as a second dispatch over whole rows), a barrier between
- * each.  Returns the timestamps written. */
-static guint
+/* Records the expert's layers into @commands: a GEMM with its bias and
+ * activation per layer (softmax as a second dispatch over whole rows), a
+ * barrier between each. */
+static void
 record_layers (SmGpuModel      *model,
+               VkCommandBuffer  commands,
                const GpuExpert *expert,
-               guint            batch)
+               guint            rows)
 {
   SmGpu *gpu = model->gpu;
   guint stamps = 0;
 
   if (gpu->timestamps != VK_NULL_HANDLE)
-    gpu->vk.vkCmdWriteTimestamp (gpu->commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, gpu->timestamps, stamps++);
+    gpu->vk.vkCmdWriteTimestamp (commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, gpu->timestamps, stamps++);
   for (guint l = 0; l < expert->n_layers; l++)
     {
       const GpuLayer *layer = &expert->layers[l];
       gboolean softmax = layer->shape.act.kind == SM_ACT_SOFTMAX;
+      VkPipeline gemm;
+      guint tile;
       SmGpuArgs args = {
-        .m = batch, .n = layer->shape.out, .k = layer->shape.in,
+        .m = rows, .n = layer->shape.out, .k = layer->shape.in,
         .lda = layer->shape.in, .ldc = layer->shape.out,
         .w_offset = layer->w_offset, .bias_offset = layer->bias_offset, .has_bias = 1,
         .act = softmax ? SM_ACT_IDENTITY : layer->shape.act.kind,
         .alpha = layer->shape.act.alpha,
       };
 
-      gpu->vk.vkCmdBindDescriptorSets (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->pipeline_layout, 0, 1,
+      gpu->vk.vkCmdBindDescriptorSets (commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->pipeline_layout, 0, 1,
                                        &model->sets[l % 2], 0, NULL);
-      gpu->vk.vkCmdPushConstants (gpu->commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+      gpu->vk.vkCmdPushConstants (commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                   sizeof args, &args);
-      gpu->vk.vkCmdBindPipeline (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->gemm);
-      gpu->vk.vkCmdDispatch (gpu->commands, (layer->shape.out + SM_GPU_TILE - 1) / SM_GPU_TILE,
-                             (batch + SM_GPU_TILE - 1) / SM_GPU_TILE, 1);
+      gemm = sm_gpu_gemm_for (gpu, rows, layer->shape.out, &tile);
+      gpu->vk.vkCmdBindPipeline (commands, VK_PIPELINE_BIND_POINT_COMPUTE, gemm);
+      gpu->vk.vkCmdDispatch (commands, (layer->shape.out + tile - 1) / tile, (rows + tile - 1) / tile, 1);
       if (softmax)
         {
-          sm_gpu_barrier (gpu, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+          sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                           VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-          gpu->vk.vkCmdBindPipeline (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->softmax);
-          gpu->vk.vkCmdDispatch (gpu->commands, batch, 1, 1);
+          gpu->vk.vkCmdBindPipeline (commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->softmax);
+          gpu->vk.vkCmdDispatch (commands, rows, 1, 1);
         }
       if (gpu->timestamps != VK_NULL_HANDLE && stamps < SM_GPU_MAX_TIMESTAMPS)
-        gpu->vk.vkCmdWriteTimestamp (gpu->commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, gpu->timestamps, stamps++);
-      sm_gpu_barrier (gpu, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+        gpu->vk.vkCmdWriteTimestamp (commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, gpu->timestamps, stamps++);
+      sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                       VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
     }
-  return stamps;
+}
+
+/* The timestamps a forward of @expert writes (see record_layers()). */
+static guint
+forward_stamps (const GpuExpert *expert)
+{
+  return MIN (1 + expert->n_layers, SM_GPU_MAX_TIMESTAMPS);
+}
+
+/* The forward of expert @index for @rows rows (a forward_rows() class):
+ * recorded at its first use, then resubmitted.  Under the device's lock,
+ * with the buffers holding @rows. */
+static VkCommandBuffer
+recorded_forward (SmGpuModel  *model,
+                  guint        index,
+                  guint        rows,
+                  GError     **error)
+{
+  SmGpu *gpu = model->gpu;
+  const GpuExpert *expert = &model->experts[index];
+  guint in = expert->layers[0].shape.in;
+  guint out = expert->layers[expert->n_layers - 1].shape.out;
+  /* The answer is in whichever buffer the last layer wrote. */
+  SmGpuBuffer *result = expert->n_layers % 2 == 1 ? &model->pong : &model->ping;
+  VkBufferCopy copy_in = { 0, 0, (VkDeviceSize) rows * in * sizeof (float) };
+  VkBufferCopy copy_out = { 0, 0, (VkDeviceSize) rows * out * sizeof (float) };
+  VkCommandBufferBeginInfo begin = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
+  VkCommandBuffer commands = g_hash_table_lookup (model->recorded, forward_key (index, rows));
+
+  if (commands != NULL)
+    return commands;
+  if (!sm_gpu_commands_new (gpu, &commands, error))
+    return NULL;
+  if (!sm_gpu_check (gpu->vk.vkBeginCommandBuffer (commands, &begin), "Recording commands", error))
+    {
+      sm_gpu_commands_free (gpu, commands);
+      return NULL;
+    }
+  if (gpu->timestamps != VK_NULL_HANDLE)
+    gpu->vk.vkCmdResetQueryPool (commands, gpu->timestamps, 0, SM_GPU_MAX_TIMESTAMPS);
+  gpu->vk.vkCmdCopyBuffer (commands, model->staging.buffer, model->ping.buffer, 1, &copy_in);
+  sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+  record_layers (model, commands, expert, rows);
+  gpu->vk.vkCmdCopyBuffer (commands, result->buffer, model->staging.buffer, 1, &copy_out);
+  sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  if (!sm_gpu_check (gpu->vk.vkEndCommandBuffer (commands), "Recording commands", error))
+    {
+      sm_gpu_commands_free (gpu, commands);
+      return NULL;
+    }
+  g_hash_table_insert (model->recorded, forward_key (index, rows), commands);
+  return commands;
 }
 
 static double
@@ -313,8 +410,8 @@ sm_gpu_model_forward (SmGpuModel   *model,
   SmGpu *gpu = model->gpu;
   const GpuExpert *expert = index < model->n_experts ? &model->experts[index] : NULL;
   gint64 start = g_get_monotonic_time ();
-  guint in, out, stamps = 0;
-  VkBufferCopy copy_in, copy_out;
+  VkCommandBuffer commands = NULL;
+  guint in, out, rows;
   gboolean ok;
 
   if (expert == NULL || expert->n_layers == 0)
@@ -326,33 +423,20 @@ sm_gpu_model_forward (SmGpuModel   *model,
     return TRUE;
   in = expert->layers[0].shape.in;
   out = expert->layers[expert->n_layers - 1].shape.out;
-  copy_in = (VkBufferCopy) { 0, 0, (VkDeviceSize) batch * in * sizeof (float) };
-  copy_out = (VkBufferCopy) { 0, 0, (VkDeviceSize) batch * out * sizeof (float) };
+  rows = forward_rows (batch);
 
   g_mutex_lock (&gpu->lock);
-  ok = ensure_capacity (model, batch, error) && sm_gpu_begin (gpu, error);
+  ok = ensure_capacity (model, rows, error) && (commands = recorded_forward (model, index, rows, error)) != NULL;
   if (ok)
     {
-      /* The answer is in whichever buffer the last layer wrote. */
-      SmGpuBuffer *result = expert->n_layers % 2 == 1 ? &model->pong : &model->ping;
-
-      memcpy (model->staging.mapped, input, copy_in.size);
-      if (gpu->timestamps != VK_NULL_HANDLE)
-        gpu->vk.vkCmdResetQueryPool (gpu->commands, gpu->timestamps, 0, SM_GPU_MAX_TIMESTAMPS);
-      gpu->vk.vkCmdCopyBuffer (gpu->commands, model->staging.buffer, model->ping.buffer, 1, &copy_in);
-      sm_gpu_barrier (gpu, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
-      stamps = record_layers (model, expert, batch);
-      gpu->vk.vkCmdCopyBuffer (gpu->commands, result->buffer, model->staging.buffer, 1, &copy_out);
-      sm_gpu_barrier (gpu, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                      VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-      ok = sm_gpu_submit_and_wait (gpu, gpu->timeout_ns, TRUE, error);
+      memcpy (model->staging.mapped, input, (gsize) batch * in * sizeof (float));
+      ok = sm_gpu_run (gpu, commands, gpu->timeout_ns, TRUE, error);
       if (ok)
-        memcpy (output, model->staging.mapped, copy_out.size);
+        memcpy (output, model->staging.mapped, (gsize) batch * out * sizeof (float));
     }
   if (ok && timing != NULL)
     {
-      timing->dispatch_us = gpu->timestamps != VK_NULL_HANDLE ? read_dispatch_us (gpu, stamps) : NAN;
+      timing->dispatch_us = gpu->timestamps != VK_NULL_HANDLE ? read_dispatch_us (gpu, forward_stamps (expert)) : NAN;
       timing->dispatches = expert->n_layers;
       for (guint l = 0; l < expert->n_layers; l++)
         timing->dispatches += expert->layers[l].shape.act.kind == SM_ACT_SOFTMAX;

@@ -35,6 +35,14 @@ sm_gpu_get_info (SmGpu *gpu)
   g_return_val_if_reached (NULL);
 }
 
+guint
+sm_gpu_gemm_tile (SmGpu *gpu,
+                  guint  m,
+                  guint  n)
+{
+  g_return_val_if_reached (0);
+}
+
 SmGpuModel *
 sm_gpu_model_new (SmGpu             *gpu,
                   SmExpert * const  *experts,

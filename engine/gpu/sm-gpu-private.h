@@ -6,11 +6,19 @@
 
 G_BEGIN_DECLS
 
-/* The GEMM shader's tiling (its specialisation constants): 64×64 tiles of
- * C, 4×4 outputs per invocation (256 invocations), 16 deep. */
-#define SM_GPU_TILE            64u
-#define SM_GPU_WORK_PER_THREAD 4u
+/* The GEMM shader's tilings (its specialisation constants), 16 deep, 256
+ * invocations each: 64×64 tiles of C with 4×4 outputs per invocation, and
+ * 128×128 with 8×8, which reads shared memory half as often per FMA but
+ * cuts a product into a quarter as many workgroups.  The large one serves
+ * products that still make SM_GPU_LARGE_MIN_GROUPS workgroups of it,
+ * enough to occupy a large GPU.  SM_GPU_TILES=small or large forces one
+ * (for tests, and to compare them on a device). */
 #define SM_GPU_TILE_K          16u
+#define SM_GPU_SMALL_TILE      64u
+#define SM_GPU_SMALL_WORK      4u
+#define SM_GPU_LARGE_TILE      128u
+#define SM_GPU_LARGE_WORK      8u
+#define SM_GPU_LARGE_MIN_GROUPS 128u
 /* A forward pass not done by then is taken as a hung device (SM_GPU_TIMEOUT_MS
  * changes it: a slow device may need longer, a test much less).  Uploading
  * a model's weights may take longer: it gets at least a minute. */
@@ -50,7 +58,9 @@ struct _SmGpu
 
   VkDescriptorSetLayout            set_layout;
   VkPipelineLayout                 pipeline_layout;
-  VkPipeline                       gemm;
+  VkPipeline                       gemm;         /* 64×64 tiles */
+  VkPipeline                       gemm_large;   /* 128×128 tiles; VK_NULL_HANDLE where they do not fit */
+  int                              forced_tiles; /* SM_GPU_TILES: 0 by size, else the side to use */
   VkPipeline                       softmax;
   VkPipeline                       peak;         /* sm-peak.comp: the FP32 ceiling */
   VkCommandPool                    command_pool;
@@ -69,6 +79,12 @@ struct _SmGpu
   gboolean                         lost;         /* a submission failed or hung: nothing more runs */
   char                            *lost_reason;  /* what happened then, for every later refusal */
 };
+
+/* The GEMM pipeline for an @m × @n product, and its tile side. */
+VkPipeline sm_gpu_gemm_for        (SmGpu            *gpu,
+                                   guint             m,
+                                   guint             n,
+                                   guint            *tile);
 
 /* FALSE, with @what and the result's name in @error, unless VK_SUCCESS. */
 gboolean sm_gpu_check            (VkResult          result,
@@ -89,19 +105,34 @@ void     sm_gpu_buffer_retire    (SmGpu            *gpu,
 /* FALSE, saying so, once a submission failed or hung. */
 gboolean sm_gpu_check_alive      (SmGpu            *gpu,
                                   GError          **error);
-/* Under @gpu->lock: starts recording the command buffer. */
+/* Under @gpu->lock: starts recording the one-off command buffer. */
 gboolean sm_gpu_begin            (SmGpu            *gpu,
                                   GError          **error);
-/* Under @gpu->lock: submits what was recorded and waits for it, at most
- * @timeout_ns; a failure or a timeout marks the device lost.  A @forward
- * pass (not an upload) ends in the injected fault, if any. */
+/* Under @gpu->lock: submits what was recorded since sm_gpu_begin() and
+ * waits for it, as sm_gpu_run() does. */
 gboolean sm_gpu_submit_and_wait  (SmGpu            *gpu,
                                   guint64           timeout_ns,
                                   gboolean          forward,
                                   GError          **error);
-/* A barrier making @src_access in @src_stage visible to @dst_access in
- * @dst_stage, for every buffer. */
+/* Under @gpu->lock: a command buffer of its own, to record once and run
+ * many times; freed with sm_gpu_commands_free(). */
+gboolean sm_gpu_commands_new     (SmGpu            *gpu,
+                                  VkCommandBuffer  *commands,
+                                  GError          **error);
+void     sm_gpu_commands_free    (SmGpu            *gpu,
+                                  VkCommandBuffer   commands);
+/* Under @gpu->lock: submits @commands, recorded and ended, and waits for
+ * them, at most @timeout_ns; a failure or a timeout marks the device lost.
+ * A @forward pass (not an upload) ends in the injected fault, if any. */
+gboolean sm_gpu_run              (SmGpu            *gpu,
+                                  VkCommandBuffer   commands,
+                                  guint64           timeout_ns,
+                                  gboolean          forward,
+                                  GError          **error);
+/* A barrier in @commands making @src_access in @src_stage visible to
+ * @dst_access in @dst_stage, for every buffer. */
 void     sm_gpu_barrier          (SmGpu            *gpu,
+                                  VkCommandBuffer   commands,
                                   VkPipelineStageFlags src_stage,
                                   VkAccessFlags     src_access,
                                   VkPipelineStageFlags dst_stage,

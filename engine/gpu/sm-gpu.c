@@ -230,6 +230,71 @@ create_pipeline (SmGpu                      *gpu,
   return ok;
 }
 
+/* The GEMM pipeline tiled @tile wide with @work × @work outputs per
+ * invocation; a missing one where the device's limits rule it out (left
+ * VK_NULL_HANDLE, with the reason in @error when @required). */
+static gboolean
+create_gemm (SmGpu      *gpu,
+             guint32     tile,
+             guint32     work,
+             gboolean    required,
+             VkPipeline *pipeline,
+             GError    **error)
+{
+  /* Tile side, outputs per invocation, depth, then the workgroup's sides. */
+  const guint32 constants[5] = { tile, work, SM_GPU_TILE_K, tile / work, tile / work };
+  VkSpecializationMapEntry entries[5];
+  VkSpecializationInfo specialization = { G_N_ELEMENTS (entries), entries, sizeof constants, constants };
+  guint32 invocations = (tile / work) * (tile / work);
+  gsize shared = ((tile + 1) + tile) * SM_GPU_TILE_K * sizeof (float);
+
+  /* Each invocation loads a whole number of each tile's elements. */
+  g_assert (tile * SM_GPU_TILE_K % invocations == 0);
+  if (gpu->info.max_workgroup_invocations < invocations || gpu->info.max_shared_memory < shared)
+    {
+      if (required)
+        g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                     _("%s allows %u invocations and %u bytes of shared memory per workgroup; the GEMM needs %u and %zu"),
+                     gpu->info.device_name, gpu->info.max_workgroup_invocations, gpu->info.max_shared_memory,
+                     invocations, shared);
+      return !required;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (entries); i++)
+    entries[i] = (VkSpecializationMapEntry) { i, i * sizeof (guint32), sizeof (guint32) };
+  return create_pipeline (gpu, "sm-gemm.spv", &specialization, pipeline, error);
+}
+
+VkPipeline
+sm_gpu_gemm_for (SmGpu *gpu,
+                 guint  m,
+                 guint  n,
+                 guint *tile)
+{
+  guint64 large_groups = (guint64) ((m + SM_GPU_LARGE_TILE - 1) / SM_GPU_LARGE_TILE)
+                         * ((n + SM_GPU_LARGE_TILE - 1) / SM_GPU_LARGE_TILE);
+  gboolean large = gpu->forced_tiles != 0 ? gpu->forced_tiles == SM_GPU_LARGE_TILE
+                                          : large_groups >= SM_GPU_LARGE_MIN_GROUPS;
+
+  if (large && gpu->gemm_large != VK_NULL_HANDLE)
+    {
+      *tile = SM_GPU_LARGE_TILE;
+      return gpu->gemm_large;
+    }
+  *tile = SM_GPU_SMALL_TILE;
+  return gpu->gemm;
+}
+
+guint
+sm_gpu_gemm_tile (SmGpu *gpu,
+                  guint  m,
+                  guint  n)
+{
+  guint tile;
+
+  sm_gpu_gemm_for (gpu, m, n, &tile);
+  return tile;
+}
+
 static gboolean
 create_pipelines (SmGpu   *gpu,
                   GError **error)
@@ -248,33 +313,24 @@ create_pipelines (SmGpu   *gpu,
     .pushConstantRangeCount = 1,
     .pPushConstantRanges = &push,
   };
-  /* Tile side, outputs per invocation, depth, then the workgroup's sides. */
-  const guint32 constants[5] = { SM_GPU_TILE, SM_GPU_WORK_PER_THREAD, SM_GPU_TILE_K,
-                                 SM_GPU_TILE / SM_GPU_WORK_PER_THREAD, SM_GPU_TILE / SM_GPU_WORK_PER_THREAD };
-  VkSpecializationMapEntry entries[5];
-  VkSpecializationInfo specialization = { G_N_ELEMENTS (entries), entries, sizeof constants, constants };
-  guint32 invocations = (SM_GPU_TILE / SM_GPU_WORK_PER_THREAD) * (SM_GPU_TILE / SM_GPU_WORK_PER_THREAD);
 
-  if (gpu->info.max_workgroup_invocations < MAX (invocations, 256)
-      || gpu->info.max_shared_memory < 2 * SM_GPU_TILE * SM_GPU_TILE_K * sizeof (float))
+  /* The softmax's rows take 256 invocations. */
+  if (gpu->info.max_workgroup_invocations < 256)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   _("%s allows %u invocations and %u bytes of shared memory per workgroup; the GEMM needs %u and %zu"),
-                   gpu->info.device_name, gpu->info.max_workgroup_invocations, gpu->info.max_shared_memory,
-                   MAX (invocations, 256), 2 * SM_GPU_TILE * SM_GPU_TILE_K * sizeof (float));
+                   _("%s allows %u invocations per workgroup; the shaders need 256"),
+                   gpu->info.device_name, gpu->info.max_workgroup_invocations);
       return FALSE;
     }
-
   for (guint i = 0; i < G_N_ELEMENTS (bindings); i++)
     bindings[i] = (VkDescriptorSetLayoutBinding) { i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL };
-  for (guint i = 0; i < G_N_ELEMENTS (entries); i++)
-    entries[i] = (VkSpecializationMapEntry) { i, i * sizeof (guint32), sizeof (guint32) };
 
   return sm_gpu_check (gpu->vk.vkCreateDescriptorSetLayout (gpu->device, &set_info, NULL, &gpu->set_layout),
                        "Creating the descriptor set layout", error)
          && sm_gpu_check (gpu->vk.vkCreatePipelineLayout (gpu->device, &layout_info, NULL, &gpu->pipeline_layout),
                           "Creating the pipeline layout", error)
-         && create_pipeline (gpu, "sm-gemm.spv", &specialization, &gpu->gemm, error)
+         && create_gemm (gpu, SM_GPU_SMALL_TILE, SM_GPU_SMALL_WORK, TRUE, &gpu->gemm, error)
+         && create_gemm (gpu, SM_GPU_LARGE_TILE, SM_GPU_LARGE_WORK, FALSE, &gpu->gemm_large, error)
          && create_pipeline (gpu, "sm-softmax.spv", NULL, &gpu->softmax, error)
          && create_pipeline (gpu, "sm-peak.spv", NULL, &gpu->peak, error);
 }
@@ -345,6 +401,8 @@ sm_gpu_new (GError **error)
                     ? g_ascii_strtoull (g_getenv ("SM_GPU_TIMEOUT_MS"), NULL, 10) * 1000000u : SM_GPU_TIMEOUT_NS;
   gpu->injected_fault = g_strcmp0 (g_getenv ("SM_GPU_FAULT"), "hang") == 0 ? VK_TIMEOUT
                         : g_strcmp0 (g_getenv ("SM_GPU_FAULT"), "lost") == 0 ? VK_ERROR_DEVICE_LOST : VK_SUCCESS;
+  gpu->forced_tiles = g_strcmp0 (g_getenv ("SM_GPU_TILES"), "small") == 0 ? SM_GPU_SMALL_TILE
+                      : g_strcmp0 (g_getenv ("SM_GPU_TILES"), "large") == 0 ? SM_GPU_LARGE_TILE : 0;
   sm_gpu_shaders_register_resource ();
   if (!sm_vk_open (&gpu->vk, error)
       || !sm_gpu_check (gpu->vk.vkCreateInstance (&instance_info, NULL, &gpu->instance), "Creating a Vulkan instance", error)
@@ -388,6 +446,8 @@ sm_gpu_free (SmGpu *gpu)
         vk->vkDestroyCommandPool (gpu->device, gpu->command_pool, NULL);
       if (gpu->gemm != VK_NULL_HANDLE)
         vk->vkDestroyPipeline (gpu->device, gpu->gemm, NULL);
+      if (gpu->gemm_large != VK_NULL_HANDLE)
+        vk->vkDestroyPipeline (gpu->device, gpu->gemm_large, NULL);
       if (gpu->softmax != VK_NULL_HANDLE)
         vk->vkDestroyPipeline (gpu->device, gpu->softmax, NULL);
       if (gpu->peak != VK_NULL_HANDLE)
@@ -543,15 +603,53 @@ sm_gpu_submit_and_wait (SmGpu    *gpu,
                         gboolean  forward,
                         GError  **error)
 {
+  return sm_gpu_check (gpu->vk.vkEndCommandBuffer (gpu->commands), "Recording commands", error)
+         && sm_gpu_run (gpu, gpu->commands, timeout_ns, forward, error);
+}
+
+gboolean
+sm_gpu_commands_new (SmGpu            *gpu,
+                     VkCommandBuffer  *commands,
+                     GError          **error)
+{
+  VkCommandBufferAllocateInfo info = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+    .commandPool = gpu->command_pool,
+    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+    .commandBufferCount = 1,
+  };
+
+  return sm_gpu_check_alive (gpu, error)
+         && sm_gpu_check (gpu->vk.vkAllocateCommandBuffers (gpu->device, &info, commands),
+                          "Allocating a command buffer", error);
+}
+
+void
+sm_gpu_commands_free (SmGpu           *gpu,
+                      VkCommandBuffer  commands)
+{
+  /* A hung submission may still run them: they go with the pool, after
+   * sm_gpu_free() has waited for the device. */
+  if (!gpu->lost)
+    gpu->vk.vkFreeCommandBuffers (gpu->device, gpu->command_pool, 1, &commands);
+}
+
+gboolean
+sm_gpu_run (SmGpu            *gpu,
+            VkCommandBuffer   commands,
+            guint64           timeout_ns,
+            gboolean          forward,
+            GError          **error)
+{
   VkSubmitInfo submit = {
     .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
     .commandBufferCount = 1,
-    .pCommandBuffers = &gpu->commands,
+    .pCommandBuffers = &commands,
   };
   gboolean injected = forward && gpu->injected_fault != VK_SUCCESS;
   VkResult result;
 
-  if (!sm_gpu_check (gpu->vk.vkEndCommandBuffer (gpu->commands), "Recording commands", error)
+  if (!sm_gpu_check_alive (gpu, error)
       || !sm_gpu_check (gpu->vk.vkResetFences (gpu->device, 1, &gpu->fence), "Resetting a fence", error))
     return FALSE;
   result = gpu->vk.vkQueueSubmit (gpu->queue, 1, &submit, gpu->fence);
@@ -578,6 +676,7 @@ sm_gpu_submit_and_wait (SmGpu    *gpu,
 
 void
 sm_gpu_barrier (SmGpu                *gpu,
+                VkCommandBuffer       commands,
                 VkPipelineStageFlags  src_stage,
                 VkAccessFlags         src_access,
                 VkPipelineStageFlags  dst_stage,
@@ -589,5 +688,5 @@ sm_gpu_barrier (SmGpu                *gpu,
     .dstAccessMask = dst_access,
   };
 
-  gpu->vk.vkCmdPipelineBarrier (gpu->commands, src_stage, dst_stage, 0, 1, &barrier, 0, NULL, 0, NULL);
+  gpu->vk.vkCmdPipelineBarrier (commands, src_stage, dst_stage, 0, 1, &barrier, 0, NULL, 0, NULL);
 }

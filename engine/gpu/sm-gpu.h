@@ -48,6 +48,10 @@ gboolean         sm_gpu_is_built      (void);
 SmGpu           *sm_gpu_new           (GError         **error);
 void             sm_gpu_free          (SmGpu           *gpu);
 const SmGpuInfo *sm_gpu_get_info      (SmGpu           *gpu);
+/* The side of the tiles an @m × @n product is computed in (64 or 128). */
+guint            sm_gpu_gemm_tile     (SmGpu           *gpu,
+                                       guint            m,
+                                       guint            n);
 
 /* Uploads the experts' packed weights and biases to device memory, once;
  * @experts may hold NULLs (absent domains). */

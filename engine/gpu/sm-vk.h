@@ -48,6 +48,7 @@ G_BEGIN_DECLS
   X (vkCreateCommandPool) \
   X (vkDestroyCommandPool) \
   X (vkAllocateCommandBuffers) \
+  X (vkFreeCommandBuffers) \
   X (vkBeginCommandBuffer) \
   X (vkEndCommandBuffer) \
   X (vkResetCommandBuffer) \

@@ -191,7 +191,7 @@ sm_cli_infer (int    argc,
           return SM_CLI_EXIT_FAILED;
         }
       if (pool != NULL)
-        model = model_path != NULL ? sm_safetensors_load (model_path, pool, &error)
+        model = model_path != NULL ? sm_safetensors_load (model_path, pool, SM_PRECISION_F32, &error)
                                    : sm_model_new_preset (preset, pool, &error);
       if (model == NULL)
         {

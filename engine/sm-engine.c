@@ -278,7 +278,7 @@ sm_engine_load_model (SmEngine    *engine,
                       const char  *path,
                       GError     **error)
 {
-  SmModel *model = sm_safetensors_load (path, engine->pool, error);
+  SmModel *model = sm_safetensors_load (path, engine->pool, g_atomic_int_get (&engine->precision), error);
 
   if (model == NULL)
     return FALSE;

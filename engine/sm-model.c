@@ -14,10 +14,14 @@
 typedef struct
 {
   SmLayerShape  shape;
-  SmPoolBlock  *packed;   /* sm_f32_pack_weights() layout */
+  /* The weights as loaded, in the sm_f32_pack_weights() layout: f32, or
+   * bf16 where BF16 tensors were loaded for an engine that runs bf16
+   * (the expert's origin). */
+  SmPoolBlock  *packed;
   SmPoolBlock  *bias;     /* shape.out floats */
-  /* The weights in the expert's reduced precision, if it has one: the
-   * f32 ones stay, to switch back, to measure against and for the GPU. */
+  /* The weights in the precision the expert runs, when it is not the
+   * origin's: those stay, to switch back, to measure against and for the
+   * GPU. */
   SmPoolBlock  *reduced;
   SmPoolBlock  *scale;    /* int8: shape.out floats */
 } Layer;
@@ -26,7 +30,8 @@ struct _SmExpert
 {
   guint        n_layers;
   Layer       *layers;
-  SmPrecision  precision;
+  SmPrecision  precision;   /* the weights it runs */
+  SmPrecision  origin;      /* what `packed` holds: F32 or BF16 */
 };
 
 struct _SmModel
@@ -201,6 +206,59 @@ sm_expert_free (SmExpert *expert)
   g_free (expert);
 }
 
+/* Layer @layer's weights in f32, packed: the origin's own, or widened from
+ * bf16 into *@widened, which the caller frees. */
+static const float *
+layer_f32 (const SmExpert  *expert,
+           const Layer     *layer,
+           float          **widened)
+{
+  gsize size = sm_f32_packed_weights_size (layer->shape.in, layer->shape.out);
+
+  *widened = NULL;
+  if (expert->origin == SM_PRECISION_F32)
+    return sm_pool_block_get_data (layer->packed);
+  *widened = g_new (float, size);
+  sm_simd_get_kernels ()->bf16_to_f32 (sm_pool_block_get_data (layer->packed), *widened, size);
+  return *widened;
+}
+
+/* Layer @layer's weights in @precision (not the origin's), from the pool. */
+static gboolean
+convert_layer (const SmExpert  *expert,
+               const Layer     *layer,
+               SmPrecision      precision,
+               SmPool          *pool,
+               SmPoolBlock    **converted,
+               SmPoolBlock    **scale,
+               GError         **error)
+{
+  gsize k = layer->shape.in, n = layer->shape.out;
+  gsize bytes = precision == SM_PRECISION_F32 ? sm_f32_packed_weights_size (k, n) * sizeof (float)
+                : precision == SM_PRECISION_BF16 ? sm_bf16_packed_weights_size (k, n) * sizeof (guint16)
+                : sm_i8_packed_weights_size (k, n);
+  g_autofree float *widened = NULL;
+  const float *f32;
+
+  *converted = sm_pool_alloc (pool, bytes, error);
+  if (*converted != NULL && precision == SM_PRECISION_INT8)
+    *scale = sm_pool_alloc (pool, n * sizeof (float), error);
+  if (*converted == NULL || (precision == SM_PRECISION_INT8 && *scale == NULL))
+    {
+      g_clear_pointer (converted, sm_pool_block_free);
+      return FALSE;
+    }
+
+  f32 = layer_f32 (expert, layer, &widened);
+  if (precision == SM_PRECISION_F32)
+    memcpy (sm_pool_block_get_data (*converted), f32, bytes);
+  else if (precision == SM_PRECISION_BF16)
+    sm_bf16_pack_weights (f32, k, n, sm_pool_block_get_data (*converted));
+  else
+    sm_i8_pack_weights (f32, k, n, sm_pool_block_get_data (*converted), sm_pool_block_get_data (*scale));
+  return TRUE;
+}
+
 gboolean
 sm_expert_set_precision (SmExpert     *expert,
                          SmPrecision   precision,
@@ -216,31 +274,17 @@ sm_expert_set_precision (SmExpert     *expert,
     return TRUE;
 
   /* All of the new weights first: a pool at its limit changes nothing. */
-  for (guint l = 0; l < expert->n_layers && precision != SM_PRECISION_F32; l++)
-    {
-      const Layer *layer = &expert->layers[l];
-      gsize k = layer->shape.in, n = layer->shape.out;
-      const float *packed = sm_pool_block_get_data (layer->packed);
-
-      reduced[l] = sm_pool_alloc (pool, precision == SM_PRECISION_BF16 ? sm_bf16_packed_weights_size (k, n) * 2
-                                                                        : sm_i8_packed_weights_size (k, n), error);
-      if (reduced[l] != NULL && precision == SM_PRECISION_INT8)
-        scale[l] = sm_pool_alloc (pool, n * sizeof (float), error);
-      if (reduced[l] == NULL || (precision == SM_PRECISION_INT8 && scale[l] == NULL))
-        {
-          for (guint i = 0; i <= l; i++)
-            {
-              sm_pool_block_free (reduced[i]);
-              sm_pool_block_free (scale[i]);
-            }
-          g_prefix_error (error, _("No memory for %s weights: "), sm_precision_get_name (precision));
-          return FALSE;
-        }
-      if (precision == SM_PRECISION_BF16)
-        sm_bf16_pack_weights (packed, k, n, sm_pool_block_get_data (reduced[l]));
-      else
-        sm_i8_pack_weights (packed, k, n, sm_pool_block_get_data (reduced[l]), sm_pool_block_get_data (scale[l]));
-    }
+  for (guint l = 0; l < expert->n_layers && precision != expert->origin; l++)
+    if (!convert_layer (expert, &expert->layers[l], precision, pool, &reduced[l], &scale[l], error))
+      {
+        for (guint i = 0; i < l; i++)
+          {
+            sm_pool_block_free (reduced[i]);
+            sm_pool_block_free (scale[i]);
+          }
+        g_prefix_error (error, _("No memory for %s weights: "), sm_precision_get_name (precision));
+        return FALSE;
+      }
 
   for (guint l = 0; l < expert->n_layers; l++)
     {
@@ -279,13 +323,88 @@ check_finite (const float  *values,
   return TRUE;
 }
 
-SmExpert *
-sm_expert_new (SmPool              *pool,
-               guint                n_layers,
-               const SmLayerShape  *shapes,
-               const float * const *weights,
-               const float * const *biases,
-               GError             **error)
+/* A bf16 value is finite unless its exponent bits are all set. */
+static gboolean
+check_finite_bf16 (const guint16  *values,
+                   gsize           n,
+                   guint           layer,
+                   GError        **error)
+{
+  for (gsize i = 0; i < n; i++)
+    if ((values[i] & 0x7f80) == 0x7f80)
+      {
+        g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                     _("Layer %u: %s value %zu is %s"), layer, "weight", i,
+                     (values[i] & 0x7f) != 0 ? "NaN" : "infinite");
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+check_shape (const SmLayerShape  *shapes,
+             guint                l,
+             GError             **error)
+{
+  const SmLayerShape *s = &shapes[l];
+
+  if (s->in == 0 || s->out == 0)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   _("Layer %u has an empty shape (%u×%u)"), l, s->out, s->in);
+      return FALSE;
+    }
+  if (l > 0 && shapes[l - 1].out != s->in)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   _("Layer %u takes %u inputs but layer %u gives %u outputs: the shapes do not chain"),
+                   l, s->in, l - 1, shapes[l - 1].out);
+      return FALSE;
+    }
+  if (s->act.kind >= SM_ACT_N_KINDS)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   _("Layer %u has an unknown activation"), l);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* PyTorch stores out×in; the kernels want in×out (K×N), packed: @weights
+ * holds f32 or, for a bf16 origin, bf16 values. */
+static gboolean
+pack_layer (Layer       *layer,
+            SmPrecision  origin,
+            const void  *weights,
+            SmPool      *pool,
+            GError     **error)
+{
+  gsize in = layer->shape.in, out = layer->shape.out;
+  gsize size = origin == SM_PRECISION_BF16 ? sizeof (guint16) : sizeof (float);
+  g_autofree char *w_kn = g_malloc (in * out * size);
+
+  for (gsize o = 0; o < out; o++)
+    for (gsize i = 0; i < in; i++)
+      memcpy (w_kn + (i * out + o) * size, (const char *) weights + (o * in + i) * size, size);
+
+  layer->packed = sm_pool_alloc (pool, sm_f32_packed_weights_size (in, out) * size, error);
+  if (layer->packed == NULL)
+    return FALSE;
+  if (origin == SM_PRECISION_BF16)
+    sm_bf16_pack_bf16 ((const guint16 *) w_kn, out, in, out, sm_pool_block_get_data (layer->packed));
+  else
+    sm_f32_pack_weights ((const float *) w_kn, out, in, out, sm_pool_block_get_data (layer->packed));
+  return TRUE;
+}
+
+static SmExpert *
+expert_new (SmPool              *pool,
+            guint                n_layers,
+            const SmLayerShape  *shapes,
+            SmPrecision          origin,
+            const void * const  *weights,
+            const float * const *biases,
+            GError             **error)
 {
   g_autoptr(SmExpert) expert = g_new0 (SmExpert, 1);
 
@@ -297,50 +416,27 @@ sm_expert_new (SmPool              *pool,
       return NULL;
     }
 
+  expert->origin = expert->precision = origin;
   expert->layers = g_new0 (Layer, n_layers);
   for (guint l = 0; l < n_layers; l++)
     {
       const SmLayerShape *s = &shapes[l];
       Layer *layer = &expert->layers[l];
-      g_autofree float *w_kn = NULL;
+      gsize values = (gsize) s->in * s->out;
       float *bias;
 
-      if (s->in == 0 || s->out == 0)
-        {
-          g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                       _("Layer %u has an empty shape (%u×%u)"), l, s->out, s->in);
-          return NULL;
-        }
-      if (l > 0 && shapes[l - 1].out != s->in)
-        {
-          g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                       _("Layer %u takes %u inputs but layer %u gives %u outputs: the shapes do not chain"),
-                       l, s->in, l - 1, shapes[l - 1].out);
-          return NULL;
-        }
-      if (s->act.kind >= SM_ACT_N_KINDS)
-        {
-          g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
-                       _("Layer %u has an unknown activation"), l);
-          return NULL;
-        }
-      if (!check_finite (weights[l], (gsize) s->in * s->out, "weight", l, error) ||
-          (biases != NULL && biases[l] != NULL && !check_finite (biases[l], s->out, "bias", l, error)))
+      if (!check_shape (shapes, l, error))
+        return NULL;
+      if (origin == SM_PRECISION_BF16 ? !check_finite_bf16 (weights[l], values, l, error)
+                                      : !check_finite (weights[l], values, "weight", l, error))
+        return NULL;
+      if (biases != NULL && biases[l] != NULL && !check_finite (biases[l], s->out, "bias", l, error))
         return NULL;
 
       layer->shape = *s;
       expert->n_layers = l + 1;
-
-      /* PyTorch stores out×in; the kernels want in×out (K×N), packed. */
-      w_kn = g_new (float, (gsize) s->in * s->out);
-      for (guint o = 0; o < s->out; o++)
-        for (guint i = 0; i < s->in; i++)
-          w_kn[(gsize) i * s->out + o] = weights[l][(gsize) o * s->in + i];
-
-      layer->packed = sm_pool_alloc (pool, sm_f32_packed_weights_size (s->in, s->out) * sizeof (float), error);
-      if (layer->packed == NULL)
+      if (!pack_layer (layer, origin, weights[l], pool, error))
         return NULL;
-      sm_f32_pack_weights (w_kn, s->out, s->in, s->out, sm_pool_block_get_data (layer->packed));
 
       layer->bias = sm_pool_alloc (pool, (gsize) s->out * sizeof (float), error);
       if (layer->bias == NULL)
@@ -353,6 +449,28 @@ sm_expert_new (SmPool              *pool,
     }
 
   return g_steal_pointer (&expert);
+}
+
+SmExpert *
+sm_expert_new (SmPool              *pool,
+               guint                n_layers,
+               const SmLayerShape  *shapes,
+               const float * const *weights,
+               const float * const *biases,
+               GError             **error)
+{
+  return expert_new (pool, n_layers, shapes, SM_PRECISION_F32, (const void * const *) weights, biases, error);
+}
+
+SmExpert *
+sm_expert_new_bf16 (SmPool                *pool,
+                    guint                  n_layers,
+                    const SmLayerShape    *shapes,
+                    const guint16 * const *weights,
+                    const float * const   *biases,
+                    GError               **error)
+{
+  return expert_new (pool, n_layers, shapes, SM_PRECISION_BF16, (const void * const *) weights, biases, error);
 }
 
 guint
@@ -408,7 +526,8 @@ sm_expert_copy_layer (SmExpert *expert,
                       float    *bias)
 {
   const Layer *l = &expert->layers[layer];
-  const float *packed = sm_pool_block_get_data (l->packed);
+  g_autofree float *widened = NULL;
+  const float *packed = layer_f32 (expert, l, &widened);
   guint in = l->shape.in, out = l->shape.out;
 
   /* The inverse of packing, through the same block addressing. */
@@ -428,13 +547,25 @@ sm_expert_copy_layer (SmExpert *expert,
 }
 
 void
-sm_expert_get_packed_layer (SmExpert     *expert,
-                            guint         layer,
-                            const float **packed,
-                            const float **bias)
+sm_expert_copy_packed_layer (SmExpert *expert,
+                             guint     layer,
+                             float    *packed,
+                             float    *bias)
 {
-  *packed = sm_pool_block_get_data (expert->layers[layer].packed);
-  *bias = sm_pool_block_get_data (expert->layers[layer].bias);
+  const Layer *l = &expert->layers[layer];
+  gsize size = sm_f32_packed_weights_size (l->shape.in, l->shape.out);
+
+  if (expert->origin == SM_PRECISION_BF16)
+    sm_simd_get_kernels ()->bf16_to_f32 (sm_pool_block_get_data (l->packed), packed, size);
+  else
+    memcpy (packed, sm_pool_block_get_data (l->packed), size * sizeof (float));
+  memcpy (bias, sm_pool_block_get_data (l->bias), (gsize) l->shape.out * sizeof (float));
+}
+
+SmPrecision
+sm_expert_get_origin (SmExpert *expert)
+{
+  return expert->origin;
 }
 
 /* Two ping-pong buffers of batch × widest layer, each rounded to 16 floats
@@ -467,18 +598,23 @@ sm_expert_forward (SmExpert        *expert,
       SmGemmArgs args = {
         .m = batch, .n = layer->shape.out, .k = layer->shape.in,
         .a = in, .lda = layer->shape.in,
-        .w = sm_pool_block_get_data (layer->packed),
         .bias = sm_pool_block_get_data (layer->bias),
         .c = out, .ldc = layer->shape.out,
         .act = softmax ? (SmActivation) { SM_ACT_IDENTITY, 0 } : layer->shape.act,
         .precision = expert->precision,
       };
 
-      if (expert->precision == SM_PRECISION_BF16)
-        args.w_bf16 = sm_pool_block_get_data (layer->reduced);
-      else if (expert->precision == SM_PRECISION_INT8)
+      /* The origin's weights, or those converted to the running precision. */
+      const void *weights = sm_pool_block_get_data (expert->precision == expert->origin ? layer->packed
+                                                                                        : layer->reduced);
+
+      if (expert->precision == SM_PRECISION_F32)
+        args.w = weights;
+      else if (expert->precision == SM_PRECISION_BF16)
+        args.w_bf16 = weights;
+      else
         {
-          args.w_i8 = sm_pool_block_get_data (layer->reduced);
+          args.w_i8 = weights;
           args.w_scale = sm_pool_block_get_data (layer->scale);
         }
 

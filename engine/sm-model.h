@@ -75,6 +75,15 @@ SmExpert     *sm_expert_new            (SmPool             *pool,
                                         const float * const *weights,
                                         const float * const *biases,
                                         GError            **error);
+/* The same from bf16 weights (their bits), kept in bf16 without an f32
+ * copy: the expert's origin and precision are BF16 (a BF16 model loaded
+ * for an engine that runs bf16).  Other precisions convert from them. */
+SmExpert     *sm_expert_new_bf16       (SmPool             *pool,
+                                        guint               n_layers,
+                                        const SmLayerShape *shapes,
+                                        const guint16 * const *weights,
+                                        const float * const *biases,
+                                        GError            **error);
 void          sm_expert_free           (SmExpert      *expert);
 
 /* Takes ownership of @expert. */
@@ -144,12 +153,16 @@ void          sm_expert_copy_layer     (SmExpert      *expert,
                                         float         *weights,
                                         float         *bias);
 
-/* Layer @layer as the kernels hold it: weights in the packed layout
- * (sm_f32_packed_weights_size() floats) and shape.out biases. */
-void          sm_expert_get_packed_layer (SmExpert    *expert,
-                                        guint          layer,
-                                        const float  **packed,
-                                        const float  **bias);
+/* Layer @layer's weights in f32 in the packed layout (@packed holds
+ * sm_f32_packed_weights_size() floats), widened if the expert's origin is
+ * bf16, and its shape.out biases. */
+void          sm_expert_copy_packed_layer (SmExpert   *expert,
+                                         guint       layer,
+                                         float      *packed,
+                                         float      *bias);
+/* What the expert's weights were loaded as: F32, or BF16 for BF16 tensors
+ * loaded for an engine running bf16 (sm_expert_new_bf16()). */
+SmPrecision   sm_expert_get_origin     (SmExpert      *expert);
 
 /* Scratch floats sm_expert_forward() needs for @batch rows. */
 gsize         sm_expert_scratch_floats (SmExpert      *expert,

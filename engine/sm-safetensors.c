@@ -417,16 +417,26 @@ split_layer_name (const char  *name,
   return TRUE;
 }
 
+/* A BF16 tensor's values as they are (copied: offsets need not be aligned). */
+static guint16 *
+to_bf16 (const Tensor *t)
+{
+  return g_memdup2 (t->data, t->elements * 2);
+}
+
 static SmExpert *
 build_expert (Parsed      *p,
               const char  *prefix,
               const char  *activations_key,
+              SmPrecision  precision,
               SmPool      *pool,
               GError     **error)
 {
   g_autoptr(GArray) layers = g_array_new (FALSE, TRUE, sizeof (LayerTensors));
   g_autofree SmLayerShape *shapes = NULL;
-  g_autofree float **weights = NULL, **biases = NULL;
+  g_autofree gpointer *weights = NULL;
+  g_autofree float **biases = NULL;
+  gboolean keep_bf16;
   g_auto(GStrv) activations = NULL;
   const char *activation_list;
   SmExpert *expert;
@@ -476,8 +486,17 @@ build_expert (Parsed      *p,
     }
 
   shapes = g_new0 (SmLayerShape, layers->len);
-  weights = g_new0 (float *, layers->len);
+  weights = g_new0 (gpointer, layers->len);
   biases = g_new0 (float *, layers->len);
+  /* BF16 weights stay bf16 for an engine that runs bf16: no f32 copy of
+   * the model is made.  F16 ones are widened (bf16 cannot hold them). */
+  keep_bf16 = precision == SM_PRECISION_BF16;
+  for (guint l = 0; l < layers->len; l++)
+    {
+      const Tensor *weight = g_array_index (layers, LayerTensors, l).weight;
+
+      keep_bf16 &= weight != NULL && weight->dtype == DTYPE_BF16;
+    }
 
   for (guint l = 0; l < layers->len; l++)
     {
@@ -511,12 +530,16 @@ build_expert (Parsed      *p,
           fail (error, _("%s: unknown activation “%s”"), activations_key, activations[l]);
           goto out;
         }
-      weights[l] = to_f32 (layer->weight);
+      weights[l] = keep_bf16 ? (gpointer) to_bf16 (layer->weight) : (gpointer) to_f32 (layer->weight);
       biases[l] = layer->bias != NULL ? to_f32 (layer->bias) : NULL;
     }
 
-  expert = sm_expert_new (pool, layers->len, shapes, (const float * const *) weights,
-                          (const float * const *) biases, error);
+  if (keep_bf16)
+    expert = sm_expert_new_bf16 (pool, layers->len, shapes, (const guint16 * const *) weights,
+                                 (const float * const *) biases, error);
+  else
+    expert = sm_expert_new (pool, layers->len, shapes, (const float * const *) weights,
+                            (const float * const *) biases, error);
   if (expert == NULL && *prefix)
     g_prefix_error (error, _("Tensors %s*: "), prefix);
 
@@ -537,9 +560,10 @@ out:
 }
 
 SmModel *
-sm_safetensors_load_bytes (GBytes  *bytes,
-                           SmPool  *pool,
-                           GError **error)
+sm_safetensors_load_bytes (GBytes       *bytes,
+                           SmPool       *pool,
+                           SmPrecision   precision,
+                           GError      **error)
 {
   g_auto(Parsed) p = { 0 };
   g_autoptr(SmModel) model = NULL;
@@ -587,7 +611,7 @@ sm_safetensors_load_bytes (GBytes  *bytes,
   model = sm_model_new ();
   if (single)
     {
-      SmExpert *expert = build_expert (&p, "", "synmesh.activations", pool, error);
+      SmExpert *expert = build_expert (&p, "", "synmesh.activations", precision, pool, error);
 
       if (expert == NULL)
         return NULL;
@@ -605,7 +629,7 @@ sm_safetensors_load_bytes (GBytes  *bytes,
           present = g_str_has_prefix (g_array_index (p.tensors, Tensor, i).name, prefix);
         if (!present)
           continue;
-        expert = build_expert (&p, prefix, key, pool, error);
+        expert = build_expert (&p, prefix, key, precision, pool, error);
         if (expert == NULL)
           return NULL;
         sm_model_set_expert (model, d, expert);
@@ -619,6 +643,7 @@ sm_safetensors_load_bytes (GBytes  *bytes,
 SmModel *
 sm_safetensors_load (const char  *path,
                      SmPool      *pool,
+                     SmPrecision  precision,
                      GError     **error)
 {
   g_autoptr(GMappedFile) mapped = NULL;
@@ -641,7 +666,7 @@ sm_safetensors_load (const char  *path,
     return NULL;
   bytes = g_mapped_file_get_bytes (mapped);
 
-  model = sm_safetensors_load_bytes (bytes, pool, error);
+  model = sm_safetensors_load_bytes (bytes, pool, precision, error);
   if (model == NULL)
     g_prefix_error (error, "%s: ", path);
   else if (sm_model_get_description (model) == NULL)

@@ -22,11 +22,16 @@ G_BEGIN_DECLS
 #define SM_SAFETENSORS_MAX_DIM      (1 << 20)
 #define SM_SAFETENSORS_MAX_ELEMENTS (1 << 28)
 
+/* @precision is the one the model will run in: with bf16, an expert whose
+ * weights are all BF16 keeps them as they are (sm_expert_new_bf16()),
+ * without widening them to f32. */
 SmModel  *sm_safetensors_load       (const char  *path,
                                      SmPool      *pool,
+                                     SmPrecision  precision,
                                      GError     **error);
 SmModel  *sm_safetensors_load_bytes (GBytes      *bytes,
                                      SmPool      *pool,
+                                     SmPrecision  precision,
                                      GError     **error);
 
 /* Writes @model (every expert present) atomically: a temporary file renamed

@@ -464,7 +464,7 @@ test_cli_infer_npy (void)
   g_autofree char *y_path = g_build_filename (dir, "y.npy", NULL);
   g_autofree char *out = NULL, *err = NULL;
   g_autoptr(SmPool) pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
-  g_autoptr(SmModel) model = sm_safetensors_load (model_path, pool, NULL);
+  g_autoptr(SmModel) model = sm_safetensors_load (model_path, pool, SM_PRECISION_F32, NULL);
   SmExpert *expert = sm_model_get_expert (model, SM_DOMAIN_REASONING);
   float x[4 * 5], expected[4 * 3];
   float *scratch = g_aligned_alloc (sm_expert_scratch_floats (expert, 4), sizeof (float), 64);

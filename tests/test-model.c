@@ -307,7 +307,7 @@ check_safetensors_seed (const char *path,
 {
   CorpusCount *count = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(SmModel) model = sm_safetensors_load (path, count->pool, &error);
+  g_autoptr(SmModel) model = sm_safetensors_load (path, count->pool, SM_PRECISION_F32, &error);
 
   if (g_str_equal (outcome, "ok"))
     {
@@ -366,7 +366,7 @@ test_safetensors_truncations (void)
     {
       g_autoptr(GBytes) bytes = g_bytes_new (contents, cut);
       g_autoptr(GError) error = NULL;
-      g_autoptr(SmModel) model = sm_safetensors_load_bytes (bytes, pool, &error);
+      g_autoptr(SmModel) model = sm_safetensors_load_bytes (bytes, pool, SM_PRECISION_F32, &error);
 
       g_assert_null (model);
       g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
@@ -386,7 +386,7 @@ test_safetensors_round_trip (void)
 
   g_assert_true (sm_safetensors_save (model, path, &error));
   g_assert_no_error (error);
-  loaded = sm_safetensors_load (path, pool, &error);
+  loaded = sm_safetensors_load (path, pool, SM_PRECISION_F32, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (sm_model_get_description (loaded), ==, "preset micro");
 
@@ -412,13 +412,136 @@ test_safetensors_round_trip (void)
   g_rmdir (dir);
 }
 
+/* A two-layer nn.Sequential in safetensors form, BF16 weights (@nan: one
+ * of them NaN) and F32 biases. */
+static GBytes *
+bf16_sequential (GRand    *rand,
+                 gboolean  nan)
+{
+  static const guint in[] = { 300, 200 }, out[] = { 200, 70 };
+  g_autoptr(GString) header = g_string_new ("{");
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  g_autoptr(GByteArray) file = g_byte_array_new ();
+  guint64 length;
+
+  for (guint l = 0; l < 2; l++)
+    {
+      gsize start = data->len;
+
+      for (guint i = 0; i < in[l] * out[l]; i++)
+        {
+          float value = (float) g_rand_double_range (rand, -0.1, 0.1);
+          guint32 bits;
+          guint16 half;
+
+          memcpy (&bits, &value, sizeof bits);
+          half = nan && l == 1 && i == 77 ? 0x7fc1 : (guint16) (bits >> 16);
+          g_byte_array_append (data, (const guint8 *) &half, sizeof half);
+        }
+      g_string_append_printf (header, "%s\"%u.weight\":{\"dtype\":\"BF16\",\"shape\":[%u,%u],"
+                              "\"data_offsets\":[%zu,%u]}", l > 0 ? "," : "", l, out[l], in[l], start, data->len);
+      start = data->len;
+      for (guint i = 0; i < out[l]; i++)
+        {
+          float value = (float) g_rand_double_range (rand, -0.5, 0.5);
+
+          g_byte_array_append (data, (const guint8 *) &value, sizeof value);
+        }
+      g_string_append_printf (header, ",\"%u.bias\":{\"dtype\":\"F32\",\"shape\":[%u],"
+                              "\"data_offsets\":[%zu,%u]}", l, out[l], start, data->len);
+    }
+  g_string_append_c (header, '}');
+  length = GUINT64_TO_LE (header->len);
+  g_byte_array_append (file, (const guint8 *) &length, sizeof length);
+  g_byte_array_append (file, (const guint8 *) header->str, header->len);
+  g_byte_array_append (file, data->data, data->len);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&file));
+}
+
+static gsize
+pool_in_use (SmPool *pool)
+{
+  SmPoolStats stats;
+
+  sm_pool_get_stats (pool, &stats);
+  return stats.in_use;
+}
+
+/* Issue 18: a BF16 model loaded for bf16 keeps its weights as they are,
+ * in half the memory, and answers, in every precision it is switched to,
+ * exactly as the same file loaded in f32 and converted. */
+static void
+test_safetensors_bf16_without_widening (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  g_autoptr(GBytes) bytes = bf16_sequential (rand, FALSE);
+  g_autoptr(GBytes) with_nan = bf16_sequential (rand, TRUE);
+  g_autoptr(SmPool) wide_pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  g_autoptr(SmPool) narrow_pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmModel) wide = sm_safetensors_load_bytes (bytes, wide_pool, SM_PRECISION_F32, &error);
+  g_autoptr(SmModel) narrow = NULL;
+  const SmKernels *kernels = sm_simd_get_kernels ();
+  SmExpert *a, *b;
+  guint batch = 5;
+  g_autofree float *x = g_new (float, batch * 300);
+  g_autofree float *ya = g_new (float, batch * 70), *yb = g_new (float, batch * 70);
+  g_autofree float *wa = g_new (float, 200 * 70), *wb = g_new (float, 200 * 70);
+  float ba[70], bb[70];
+  float *scratch;
+
+  g_assert_no_error (error);
+  narrow = sm_safetensors_load_bytes (bytes, narrow_pool, SM_PRECISION_BF16, &error);
+  g_assert_no_error (error);
+  a = sm_model_get_expert (wide, SM_DOMAIN_REASONING);
+  b = sm_model_get_expert (narrow, SM_DOMAIN_REASONING);
+  g_assert_cmpint (sm_expert_get_origin (a), ==, SM_PRECISION_F32);
+  g_assert_cmpint (sm_expert_get_origin (b), ==, SM_PRECISION_BF16);
+  g_assert_cmpint (sm_expert_get_precision (b), ==, SM_PRECISION_BF16);
+  /* 74,000 weights: 296 KB in f32, 148 KB as loaded. */
+  g_test_message ("pool in use: %zu bytes loaded in f32, %zu in bf16", pool_in_use (wide_pool),
+                  pool_in_use (narrow_pool));
+  g_assert_cmpuint (pool_in_use (narrow_pool), <, pool_in_use (wide_pool) * 6 / 10);
+
+  /* The f32 weights it gives (for the GPU, for saving) are the file's. */
+  sm_expert_copy_layer (a, 1, wa, ba);
+  sm_expert_copy_layer (b, 1, wb, bb);
+  g_assert_cmpmem (wa, 200 * 70 * sizeof (float), wb, 200 * 70 * sizeof (float));
+  g_assert_cmpmem (ba, sizeof ba, bb, sizeof bb);
+
+  for (guint i = 0; i < batch * 300; i++)
+    x[i] = (float) g_rand_double_range (rand, -1, 1);
+  scratch = g_aligned_alloc (sm_expert_scratch_floats (a, batch), sizeof (float), 64);
+  {
+    const SmPrecision sequence[] = { SM_PRECISION_BF16, SM_PRECISION_F32, SM_PRECISION_INT8, SM_PRECISION_BF16 };
+
+    for (guint s = 0; s < G_N_ELEMENTS (sequence); s++)
+      {
+        g_assert_true (sm_model_set_precision (wide, sequence[s], wide_pool, &error));
+        g_assert_true (sm_model_set_precision (narrow, sequence[s], narrow_pool, &error));
+        g_assert_no_error (error);
+        sm_expert_forward (a, kernels, x, batch, ya, scratch);
+        sm_expert_forward (b, kernels, x, batch, yb, scratch);
+        g_assert_cmpmem (ya, batch * 70 * sizeof (float), yb, batch * 70 * sizeof (float));
+      }
+  }
+  g_aligned_free (scratch);
+
+  /* A NaN among the weights is refused as in f32. */
+  g_clear_pointer (&narrow, sm_model_free);
+  narrow = sm_safetensors_load_bytes (with_nan, narrow_pool, SM_PRECISION_BF16, &error);
+  g_assert_null (narrow);
+  g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (error->message, "Layer 1: weight value 77 is NaN"));
+}
+
 static void
 test_safetensors_missing_file (void)
 {
   g_autoptr(SmPool) pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
   g_autoptr(GError) error = NULL;
 
-  g_assert_null (sm_safetensors_load ("/nonexistent/model.safetensors", pool, &error));
+  g_assert_null (sm_safetensors_load ("/nonexistent/model.safetensors", pool, SM_PRECISION_F32, &error));
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
 }
 
@@ -433,12 +556,12 @@ test_safetensors_not_a_file (void)
   g_autoptr(GError) dir_error = NULL;
   g_autoptr(GError) fifo_error = NULL;
 
-  g_assert_null (sm_safetensors_load (dir, pool, &dir_error));
+  g_assert_null (sm_safetensors_load (dir, pool, SM_PRECISION_F32, &dir_error));
   g_assert_error (dir_error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
   g_assert_nonnull (strstr (dir_error->message, "is a folder"));
 
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
-  g_assert_null (sm_safetensors_load (fifo, pool, &fifo_error));
+  g_assert_null (sm_safetensors_load (fifo, pool, SM_PRECISION_F32, &fifo_error));
   g_assert_error (fifo_error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT);
   g_assert_nonnull (strstr (fifo_error->message, "not a regular file"));
 
@@ -461,6 +584,7 @@ main (int   argc,
   g_test_add_func ("/engine/safetensors/corpus", test_safetensors_corpus);
   g_test_add_func ("/engine/safetensors/truncations", test_safetensors_truncations);
   g_test_add_func ("/engine/safetensors/round-trip", test_safetensors_round_trip);
+  g_test_add_func ("/engine/safetensors/bf16-without-widening", test_safetensors_bf16_without_widening);
   g_test_add_func ("/engine/safetensors/missing-file", test_safetensors_missing_file);
   g_test_add_func ("/engine/safetensors/not-a-file", test_safetensors_not_a_file);
 

@@ -127,12 +127,9 @@ upload_weights (SmGpuModel        *model,
     for (guint l = 0; l < model->experts[e].n_layers; l++)
       {
         GpuLayer *layer = &model->experts[e].layers[l];
-        const float *packed, *bias;
-
-        sm_expert_get_packed_layer (experts[e], l, &packed, &bias);
-        memcpy ((float *) staging.mapped + layer->w_offset, packed,
-                sm_f32_packed_weights_size (layer->shape.in, layer->shape.out) * sizeof (float));
-        memcpy ((float *) staging.mapped + layer->bias_offset, bias, layer->shape.out * sizeof (float));
+        /* Weights and biases lie next to each other (their offsets above). */
+        sm_expert_copy_packed_layer (experts[e], l, (float *) staging.mapped + layer->w_offset,
+                                     (float *) staging.mapped + layer->bias_offset);
       }
 
   ok = sm_gpu_buffer_create (gpu, total * sizeof (float),

@@ -153,6 +153,13 @@ void   sm_bf16_pack_weights       (const float *packed_f32,
                                    size_t       k,
                                    size_t       n,
                                    uint16_t    *packed);
+/* bf16 weights, row-major k×n with leading dimension @ldw, packed as they
+ * are: a BF16 model loaded without widening. */
+void   sm_bf16_pack_bf16          (const uint16_t *w,
+                                   size_t          ldw,
+                                   size_t          k,
+                                   size_t          n,
+                                   uint16_t       *packed);
 
 /* int8 weights: the same K blocks and panels, each block's rows padded
  * with zeros to a multiple of 4 and stored four rows of a column together

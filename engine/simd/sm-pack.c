@@ -13,13 +13,19 @@ sm_f32_packed_weights_size (size_t k,
   return sm_f32_packed_n_panels (n) * k * SM_GEMM_NR;
 }
 
-void
-sm_f32_pack_weights (const float *w,
-                     size_t       ldw,
-                     size_t       k,
-                     size_t       n,
-                     float       *packed)
+/* The packing loop, for elements of @size bytes (f32, or bf16 loaded as
+ * it is). */
+static void
+pack_weights (const void *w,
+              size_t      ldw,
+              size_t      k,
+              size_t      n,
+              size_t      size,
+              void       *packed)
 {
+  const char *src = w;
+  char *dst = packed;
+
   for (size_t k0 = 0; k0 < k; k0 += SM_GEMM_KC)
     {
       size_t kc = k - k0 < SM_GEMM_KC ? k - k0 : SM_GEMM_KC;
@@ -30,12 +36,32 @@ sm_f32_pack_weights (const float *w,
 
           for (size_t kk = k0; kk < k0 + kc; kk++)
             {
-              memcpy (packed, w + kk * ldw + j0, nr * sizeof (float));
-              memset (packed + nr, 0, (SM_GEMM_NR - nr) * sizeof (float));
-              packed += SM_GEMM_NR;
+              memcpy (dst, src + (kk * ldw + j0) * size, nr * size);
+              memset (dst + nr * size, 0, (SM_GEMM_NR - nr) * size);
+              dst += SM_GEMM_NR * size;
             }
         }
     }
+}
+
+void
+sm_f32_pack_weights (const float *w,
+                     size_t       ldw,
+                     size_t       k,
+                     size_t       n,
+                     float       *packed)
+{
+  pack_weights (w, ldw, k, n, sizeof (float), packed);
+}
+
+void
+sm_bf16_pack_bf16 (const uint16_t *w,
+                   size_t          ldw,
+                   size_t          k,
+                   size_t          n,
+                   uint16_t       *packed)
+{
+  pack_weights (w, ldw, k, n, sizeof (uint16_t), packed);
 }
 
 size_t

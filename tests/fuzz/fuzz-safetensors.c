@@ -27,14 +27,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 {
   static SmPool *pool;
   g_autoptr(GBytes) bytes = g_bytes_new_static (data, size);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SmModel) model = NULL;
 
   if (pool == NULL)
     pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
 
-  model = sm_safetensors_load_bytes (bytes, pool, &error);
-  g_assert ((model == NULL) != (error == NULL));
+  /* Loaded for f32, and for bf16, where BF16 weights stay as they are. */
+  for (SmPrecision precision = SM_PRECISION_F32; precision <= SM_PRECISION_BF16; precision++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SmModel) model = sm_safetensors_load_bytes (bytes, pool, precision, &error);
+
+      g_assert ((model == NULL) != (error == NULL));
+    }
 
   return 0;
 }

@@ -234,8 +234,9 @@ sm_cli_run (int    argc,
       !sm_engine_set_backend (engine, backend, &error) ||
       !sm_engine_set_max_batch (engine, (guint) CLAMP (max_batch, 0, 100000), &error) ||
       !sm_monitor_set_interval (sm_engine_get_monitor (engine), (guint) CLAMP (refresh_ms, 0, 100000), &error) ||
-      (model_path != NULL && !sm_engine_load_model (engine, model_path, &error)) ||
+      /* The precision first: a BF16 model then loads without an f32 copy. */
       !sm_engine_set_precision (engine, precision, &error) ||
+      (model_path != NULL && !sm_engine_load_model (engine, model_path, &error)) ||
       (model_path == NULL && preset != SM_PRESET_STANDARD && !sm_engine_load_preset (engine, preset, &error)) ||
       (gpu_name != NULL && !g_str_equal (gpu_name, "off")
        && !sm_engine_set_gpu_mode (engine, g_str_equal (gpu_name, "on") ? SM_GPU_ON : SM_GPU_AUTO, &error)))

@@ -526,24 +526,33 @@ sm_expert_copy_layer (SmExpert *expert,
                       float    *bias)
 {
   const Layer *l = &expert->layers[layer];
-  g_autofree float *widened = NULL;
-  const float *packed = layer_f32 (expert, l, &widened);
-  guint in = l->shape.in, out = l->shape.out;
+  const float *packed = sm_pool_block_get_data (l->packed);
+  const guint16 *packed_bf16 = sm_pool_block_get_data (l->packed);
+  gboolean bf16 = expert->origin == SM_PRECISION_BF16;
+  gsize in = l->shape.in, out = l->shape.out;
 
-  /* The inverse of packing, through the same block addressing. */
-  for (guint i = 0; i < in; i++)
-    {
-      gsize k0 = i - i % SM_GEMM_KC;
+  /* The inverse of packing, in the packed order (reads in sequence, a
+   * bf16 origin widened as it is read: a bf16 value is a float's top half). */
+  for (gsize k0 = 0; k0 < in; k0 += SM_GEMM_KC)
+    for (gsize p = 0; p * SM_GEMM_NR < out; p++)
+      {
+        gsize at = sm_packed_block_offset (in, out, k0, p);
 
-      for (guint o = 0; o < out; o++)
-        {
-          const float *row = sm_f32_packed_block (packed, in, out, k0, o / SM_GEMM_NR)
-                             + (i - k0) * SM_GEMM_NR;
+        for (gsize i = k0; i < MIN (in, k0 + SM_GEMM_KC); i++)
+          for (gsize c = 0; c < SM_GEMM_NR; c++, at++)
+            {
+              gsize o = p * SM_GEMM_NR + c;
+              guint32 bits = bf16 ? (guint32) packed_bf16[at] << 16 : 0;
 
-          weights[(gsize) o * in + i] = row[o % SM_GEMM_NR];
-        }
-    }
-  memcpy (bias, sm_pool_block_get_data (l->bias), (gsize) out * sizeof (float));
+              if (o >= out)
+                continue;
+              if (bf16)
+                memcpy (&weights[o * in + i], &bits, sizeof bits);
+              else
+                weights[o * in + i] = packed[at];
+            }
+      }
+  memcpy (bias, sm_pool_block_get_data (l->bias), out * sizeof (float));
 }
 
 void

@@ -6,6 +6,7 @@
  * skipped, not passed. */
 
 #include "kernel-checks.h"
+#include "sm-cpu.h"
 #include "sm-simd.h"
 
 typedef struct
@@ -20,6 +21,44 @@ say_line (void       *data,
 {
   g_test_message ("%s", line);
 }
+
+#if SM_HAVE_AVX512_KERNELS
+/* The AVX-512 set comes in two variants, with and without AVX512-VNNI for
+ * the int8 GEMV, and dispatch takes only one: the reduced-precision checks
+ * run on each by name, so that a VNNI machine tests both. */
+typedef struct
+{
+  const char            *name;
+  const SmKernels       *kernels;
+  SmCpuFeatures          needs;
+  const KernelCheckCase *check;
+} VariantCase;
+
+static void
+run_variant_case (gconstpointer data)
+{
+  const VariantCase *c = data;
+  const char *reason = NULL;
+  unsigned failures;
+
+  if (sm_simd_get_kernels_for (SM_SIMD_AVX512, &reason) == NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("avx512 kernels unavailable: %s", reason);
+
+      g_test_skip (message);
+      return;
+    }
+  if ((sm_cpu_info_get ()->usable & c->needs) != c->needs)
+    {
+      g_test_skip ("the CPU has no AVX512-VNNI");
+      return;
+    }
+  failures = kernel_check_run (c->check, c->kernels, say_line, NULL);
+  if (failures > 0)
+    g_test_fail_printf ("%u expectations failed (see the messages above)", failures);
+}
+#endif
+
 
 static void
 run_case (gconstpointer data)
@@ -66,6 +105,29 @@ main (int   argc,
         c->check = check;
         g_test_add_data_func (path, c, run_case);
       }
+
+#if SM_HAVE_AVX512_KERNELS
+  {
+    static VariantCase variants[2 * 8];
+    guint n_variants = 0;
+
+    for (gsize i = 0; i < kernel_check_n_cases; i++)
+      if (g_str_equal (kernel_check_cases[i].area, "gemv-reduced"))
+        for (guint v = 0; v < 2; v++)
+          {
+            VariantCase *c = &variants[n_variants++];
+            g_autofree char *path = NULL;
+
+            g_assert_cmpuint (n_variants, <=, G_N_ELEMENTS (variants));
+            c->name = v == 0 ? "avx512-bw" : "avx512-vnni";
+            c->kernels = v == 0 ? &sm_kernels_avx512 : &sm_kernels_avx512_vnni;
+            c->needs = v == 0 ? 0 : SM_CPU_FEATURE_AVX512VNNI;
+            c->check = &kernel_check_cases[i];
+            path = g_strdup_printf ("/engine/simd/%s/%s/%s", c->check->area, c->name, c->check->name);
+            g_test_add_data_func (path, c, run_variant_case);
+          }
+  }
+#endif
 
   return g_test_run ();
 }

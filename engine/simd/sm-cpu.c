@@ -15,7 +15,7 @@
 
 static const char *feature_names[] = {
   "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c",
-  "avx512f", "avx512dq", "avx512bw", "avx512vl", "asimd",
+  "avx512f", "avx512dq", "avx512bw", "avx512vl", "asimd", "avx512_vnni",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (feature_names) == __builtin_ctz (SM_CPU_FEATURE_LAST) + 1);
@@ -99,6 +99,7 @@ detect_x86 (SmCpuInfo *info)
       if (ebx & bit_AVX512DQ) f |= SM_CPU_FEATURE_AVX512DQ;
       if (ebx & bit_AVX512BW) f |= SM_CPU_FEATURE_AVX512BW;
       if (ebx & bit_AVX512VL) f |= SM_CPU_FEATURE_AVX512VL;
+      if (ecx & bit_AVX512VNNI) f |= SM_CPU_FEATURE_AVX512VNNI;
     }
 
   info->reported = f;
@@ -108,7 +109,8 @@ detect_x86 (SmCpuInfo *info)
                       SM_CPU_FEATURE_FMA | SM_CPU_FEATURE_F16C);
   if (!os_avx || !os_avx512)
     info->usable &= ~(SM_CPU_FEATURE_AVX512F | SM_CPU_FEATURE_AVX512DQ |
-                      SM_CPU_FEATURE_AVX512BW | SM_CPU_FEATURE_AVX512VL);
+                      SM_CPU_FEATURE_AVX512BW | SM_CPU_FEATURE_AVX512VL |
+                      SM_CPU_FEATURE_AVX512VNNI);
 
   max_ext_leaf = __get_cpuid_max (0x80000000, NULL);
   if (max_ext_leaf >= 0x80000004)

@@ -204,6 +204,7 @@ extern const SmKernels sm_kernels_generic;
 #if defined(__x86_64__)
 extern const SmKernels sm_kernels_avx2;
 extern const SmKernels sm_kernels_avx512;
+extern const SmKernels sm_kernels_avx512_vnni;   /* the same, its int8 GEMV with AVX512-VNNI */
 #endif
 #if defined(__aarch64__)
 extern const SmKernels sm_kernels_neon;

@@ -43,6 +43,8 @@ void   sm_bf16_gemv_bias_act__avx512f (const SmGemmArgs *args, size_t m_start, s
                                        size_t panel_start, size_t panel_end);
 void   sm_i8_gemv_bias_act__avx512bw (const SmGemmArgs *args, size_t m_start, size_t m_end,
                                       size_t panel_start, size_t panel_end);
+void   sm_i8_gemv_bias_act__avx512vnni (const SmGemmArgs *args, size_t m_start, size_t m_end,
+                                        size_t panel_start, size_t panel_end);
 #define SM_KERNEL_OP(field, stem, ret, params) ret sm_##stem##__avx512 params;
 #include "sm-kernel-ops.inc"
 #undef SM_KERNEL_OP

@@ -65,7 +65,8 @@ built_kernels (SmSimdLevel    level,
       *needs = SM_CPU_FEATURE_AVX512F | SM_CPU_FEATURE_AVX512DQ |
                SM_CPU_FEATURE_AVX512BW | SM_CPU_FEATURE_AVX512VL |
                SM_CPU_FEATURE_FMA | SM_CPU_FEATURE_F16C;
-      return &sm_kernels_avx512;
+      /* VNNI only changes the int8 GEMV: the same set, with or without. */
+      return sm_cpu_info_get ()->usable & SM_CPU_FEATURE_AVX512VNNI ? &sm_kernels_avx512_vnni : &sm_kernels_avx512;
 #endif
 #if SM_HAVE_NEON_KERNELS
     case SM_SIMD_NEON:

@@ -48,40 +48,97 @@ sm_batcher_flight_remove (SmEngine *engine)
 G_STATIC_ASSERT (sizeof (Query) % G_ALIGNOF (float) == 0);
 G_STATIC_ASSERT (sizeof (SmResult) % G_ALIGNOF (float) == 0);
 
-/* A query in one allocation: the struct, then its features, then a copy
- * of its text (or none, for a peer's features). */
+/* Where the Query starts in its allocation: after the answer. */
+static gsize
+query_offset (guint room)
+{
+  gsize size = sizeof (SmResult) + (gsize) room * sizeof (float);
+
+  return (size + 15) & ~(gsize) 15;
+}
+
+/* A query in one allocation, with its answer: an SmResult with room for
+ * its output first (so that sm_result_free() of the answer handed over
+ * frees it all), then the Query, its features, room for each expert's
+ * output and a copy of its text (or none, for a peer's features).  The
+ * rooms are as wide as the model's widest output: nothing from submission
+ * to answer allocates, unless a model swapped in meanwhile answers wider. */
 Query *
 sm_batcher_query_new (SmEngine   *engine,
                       guint       features_width,
                       const char *text,
                       gsize       length)
 {
+  guint room = MAX (1, g_atomic_int_get (&engine->output_width));
+  gsize offset = query_offset (room);
   gsize features_size = (gsize) features_width * sizeof (float);
-  Query *query = g_malloc0 (sizeof (Query) + features_size + (text != NULL ? length + 1 : 0));
+  gsize rooms_size = (gsize) SM_ROUTER_MAX_K * room * sizeof (float);
+  char *block = g_malloc (offset + sizeof (Query) + features_size + rooms_size + (text != NULL ? length + 1 : 0));
+  Query *query = (Query *) (block + offset);
 
+  /* The structs only: the floats are all written before they are read. */
+  memset (block, 0, sizeof (SmResult));
+  memset (query, 0, sizeof (Query));
   query->engine = engine;
+  query->result = (SmResult *) block;
   query->features = (float *) (query + 1);
   query->features_width = features_width;
+  query->output_room = query->features + features_width;
+  query->room = room;
   if (text != NULL)
     {
-      query->text = (char *) query->features + features_size;
+      query->text = (char *) (query->output_room + (gsize) SM_ROUTER_MAX_K * room);
       memcpy (query->text, text, length);
+      query->text[length] = '\0';
       query->length = length;
     }
   return query;
 }
 
+static gboolean
+output_in_room (const Query *query,
+                guint        slot)
+{
+  return query->outputs[slot] == query->output_room + (gsize) slot * query->room;
+}
+
+void
+sm_batcher_query_set_output (Query       *query,
+                             guint        slot,
+                             const float *output,
+                             guint        width)
+{
+  float *to = width <= query->room ? query->output_room + (gsize) slot * query->room : g_new (float, width);
+
+  memcpy (to, output, (gsize) width * sizeof (float));
+  query->outputs[slot] = to;
+  query->output_widths[slot] = width;
+}
+
+/* What the query holds apart from its allocation. */
+static void
+query_clear (Query *query)
+{
+  for (guint s = 0; s < SM_ROUTER_MAX_K; s++)
+    {
+      if (query->outputs[s] != NULL && !output_in_room (query, s))
+        g_free (query->outputs[s]);
+      query->outputs[s] = NULL;
+    }
+  g_clear_error (&query->error);
+}
+
 void
 sm_batcher_query_free (Query *query)
 {
-  for (guint s = 0; s < SM_ROUTER_MAX_K; s++)
-    g_free (query->outputs[s]);
-  g_clear_error (&query->error);
-  g_free (query);
+  query_clear (query);
+  g_free (query->result);   /* the allocation's start */
 }
 
 /* Mixes the experts' outputs (those as wide as the first one's), finds the
- * answer and its softmax confidence, and hands the result over. */
+ * answer and its softmax confidence, and hands the result over: the one in
+ * the query's allocation, which goes with it, or, wider than its room, one
+ * of its own. */
 void
 sm_batcher_query_finish (Query               *query,
                          SmHistogramRecorder *total_recorder)
@@ -100,12 +157,15 @@ sm_batcher_query_finish (Query               *query,
       return;
     }
 
-  /* The result and its output in one allocation (see sm_result_free()). */
   width = query->output_widths[0];
-  result = g_malloc0 (sizeof (SmResult) + width * sizeof (float));
+  if (width <= query->room)
+    result = query->result;
+  else
+    result = g_malloc0 (sizeof (SmResult) + width * sizeof (float));
   result->domain = query->route.domains[0];
   result->output = (float *) (result + 1);
   result->output_width = width;
+  memset (result->output, 0, width * sizeof (float));
 
   for (guint s = 0; s < query->route.n; s++)
     if (query->output_widths[s] == width)
@@ -153,8 +213,18 @@ sm_batcher_query_finish (Query               *query,
     sm_result_cache_insert (engine, query->cache_key, result);
   __atomic_fetch_add (&engine->completed, 1, __ATOMIC_RELAXED);
 
-  query->done (result, NULL, query->user_data);
-  sm_batcher_query_free (query);
+  if (result == query->result)
+    {
+      /* The answer's owner frees the allocation: nothing may touch the
+       * query once it is handed over. */
+      query_clear (query);
+      query->done (result, NULL, query->user_data);
+    }
+  else
+    {
+      query->done (result, NULL, query->user_data);
+      sm_batcher_query_free (query);
+    }
   sm_batcher_flight_remove (engine);
 }
 
@@ -243,8 +313,7 @@ run_batch (Worker   *worker,
             {
               Query *query = jobs[j]->query;
 
-              query->outputs[jobs[j]->slot] = g_memdup2 (y + (gsize) j * out, out * sizeof (float));
-              query->output_widths[jobs[j]->slot] = out;
+              sm_batcher_query_set_output (query, jobs[j]->slot, y + (gsize) j * out, out);
             }
           sm_pool_arena_reset (worker->arena);
         }

@@ -104,6 +104,11 @@ struct _Query
   guint              features_width;
   float             *outputs[SM_ROUTER_MAX_K];
   guint              output_widths[SM_ROUTER_MAX_K];
+  /* In the query's own allocation (sm_batcher_query_new()): its answer,
+   * and room for each expert's output, `room` floats each. */
+  SmResult          *result;
+  float             *output_room;
+  guint              room;
   guint64            queue_ns;      /* the longest of its jobs, atomic */
   guint64            inference_ns;  /* atomic */
   gint               pending;       /* jobs not yet done */
@@ -154,6 +159,7 @@ struct _SmEngine
   SmRwLock      model_lock;
   SmModel      *model;
   guint         features_width;    /* widest expert input, atomic */
+  guint         output_width;      /* widest expert output, atomic */
   gint          precision;         /* SmPrecision, atomic; changed under the writer lock */
   GMutex        precision_lock;    /* one measurement of the precisions' cost at a time */
   guint64       model_hash;        /* under model_lock */
@@ -286,6 +292,10 @@ Query                *sm_batcher_query_new               (SmEngine            *e
 void                  sm_batcher_flight_add              (SmEngine            *engine);
 void                  sm_batcher_flight_remove           (SmEngine            *engine);
 void                  sm_batcher_query_free              (Query               *query);
+void                  sm_batcher_query_set_output        (Query               *query,
+                                                          guint                slot,
+                                                          const float         *output,
+                                                          guint                width);
 void                  sm_batcher_query_finish            (Query               *query,
                                                           SmHistogramRecorder *total_recorder);
 void                  sm_batcher_job_fail                (Job                 *job,

@@ -213,7 +213,7 @@ swap_model (SmEngine *engine,
 {
   SmModel *old;
   SmGpuModel *gpu_model = NULL, *old_gpu_model;
-  guint width = 0;
+  guint width = 0, output_width = 0;
   guint32 mask = 0;
   guint64 hash = model_hash (model);
 
@@ -236,6 +236,7 @@ swap_model (SmEngine *engine,
     if (sm_model_get_expert (model, d) != NULL)
       {
         width = MAX (width, sm_expert_get_input_width (sm_model_get_expert (model, d)));
+        output_width = MAX (output_width, sm_expert_get_output_width (sm_model_get_expert (model, d)));
         mask |= 1u << d;
       }
 
@@ -247,6 +248,7 @@ swap_model (SmEngine *engine,
   engine->model_hash = hash;
   engine->expert_mask = mask;
   g_atomic_int_set (&engine->features_width, width);
+  g_atomic_int_set (&engine->output_width, output_width);
   sm_rw_lock_writer_unlock (&engine->model_lock);
 
   /* Cached answers came from the old model. */
@@ -416,8 +418,7 @@ sm_engine_job_complete (SmEngineJob *job,
     rec[STAGE_REMOTE] = sm_histogram_add_recorder (engine->histograms[STAGE_REMOTE]);
   sm_histogram_recorder_record (rec[STAGE_REMOTE], (guint64) MAX (0, precise_ns () - job->enqueued_ns));
 
-  query->outputs[job->slot] = g_memdup2 (output, (gsize) width * sizeof (float));
-  query->output_widths[job->slot] = width;
+  sm_batcher_query_set_output (query, job->slot, output, width);
   atomic_max_u64 (&query->queue_ns, queue_ns);
   atomic_max_u64 (&query->inference_ns, compute_ns);
   g_atomic_int_set (&query->remote, TRUE);

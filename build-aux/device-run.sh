@@ -1,11 +1,13 @@
 #!/bin/sh
 # On the device host, from the repository root, after
 # build-aux/device-pack.sh here: the figures issues 18 and 19 ask for,
-# each file under $OUT.  One run of about five minutes:
+# each file under $OUT.  One run of about six minutes:
 #   doctor.txt   the machine, the CPU kernels and the GPU synmesh finds
 #   engine.json  synmesh bench engine (scaling over 1…N workers, N = cores)
 #   scaling.txt  synmesh run, closed loop, 1…N workers, GPU off / auto / on
 #   gpu.json     synmesh bench gpu
+#   gpu-small.json, gpu-large.json  the same with each GEMM tiling forced
+#                (SM_GPU_TILES), to place the threshold between them
 #   torch.txt    PyTorch's figures in the same run, the anchor
 #   test-gpu.txt the GPU tests on the real device
 set -u
@@ -56,6 +58,9 @@ timeout 300 "$synmesh" bench engine --json > "$out/engine.json" 2>&1
 } > "$out/scaling.txt"
 
 timeout 300 "$synmesh" bench gpu --json > "$out/gpu.json" 2>&1
+for tiles in small large; do
+  SM_GPU_TILES=$tiles timeout 200 "$synmesh" bench gpu --json > "$out/gpu-$tiles.json" 2>&1
+done
 timeout 300 python3 "$root/build-aux/device-torch-anchor.py" > "$out/torch.txt" 2>&1
 timeout 300 "$pack/bin/test-gpu" > "$out/test-gpu.txt" 2>&1
 ls -l "$out"

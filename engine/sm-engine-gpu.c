@@ -83,6 +83,35 @@ sm_engine_gpu_crossover_for (SmEngine    *engine,
   return crossover;
 }
 
+/* What a forward adds to the GPU's busy time.  Forwards in several lanes
+ * overlap on the device: with timestamps, only the part of the dispatches'
+ * interval after the latest end counted so far adds (a forward finishing
+ * out of order adds less than it could: busy time is never overstated);
+ * without them, the forward's time. */
+static guint64
+busy_share (SmEngine          *engine,
+            const SmGpuTiming *timing,
+            guint64            busy_ns)
+{
+  guint64 seen, from, end;
+
+  if (timing->device_end_ns == 0)
+    return busy_ns;
+  seen = __atomic_load_n (&engine->gpu_busy_until_ns, __ATOMIC_RELAXED);
+  do
+    {
+      /* A second behind what was counted: another device's clock (the
+       * GPU was made again), which starts the count afresh. */
+      gboolean new_clock = timing->device_end_ns + 1000000000u < seen;
+
+      from = new_clock ? timing->device_start_ns : MAX (timing->device_start_ns, seen);
+      end = new_clock ? timing->device_end_ns : MAX (seen, timing->device_end_ns);
+    }
+  while (!__atomic_compare_exchange_n (&engine->gpu_busy_until_ns, &seen, end, TRUE,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  return timing->device_end_ns > from ? timing->device_end_ns - from : 0;
+}
+
 /* The batch on the GPU when the mode says so, otherwise (and when the GPU
  * fails) with the CPU kernels.  Under the model's reader lock. */
 void
@@ -111,7 +140,7 @@ sm_engine_gpu_run_expert (Worker          *worker,
             worker->recorders[STAGE_GPU] = sm_histogram_add_recorder (engine->histograms[STAGE_GPU]);
           sm_histogram_recorder_record (worker->recorders[STAGE_GPU], busy_ns);
           __atomic_fetch_add (&engine->gpu_batches, 1, __ATOMIC_RELAXED);
-          __atomic_fetch_add (&engine->gpu_busy_ns, busy_ns, __ATOMIC_RELAXED);
+          __atomic_fetch_add (&engine->gpu_busy_ns, busy_share (engine, &timing, busy_ns), __ATOMIC_RELAXED);
           return;
         }
       sm_engine_gpu_failed (engine, error);

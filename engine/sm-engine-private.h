@@ -182,7 +182,8 @@ struct _SmEngine
   guint64             gpu_calibrated_hash; /* the model it was measured on, under gpu_lock */
   char               *gpu_status;          /* under gpu_lock */
   guint64             gpu_batches;         /* atomic */
-  guint64             gpu_busy_ns;         /* atomic: the dispatches' own time */
+  guint64             gpu_busy_ns;         /* atomic: the dispatches' own time (busy_share()) */
+  guint64             gpu_busy_until_ns;   /* atomic: the latest dispatch end counted, on the GPU's clock */
   guint64             gpu_busy_seen_ns;    /* the busy gauge's last reading, and when */
   gint64              gpu_busy_seen_at;
   guint               offload_queue_above;

@@ -161,6 +161,57 @@ test_gpu_recorded_forwards (void)
     compare_expert (on_gpu, i % 2, experts[i % 2], sequence[i], rand);
 }
 
+/* Batches from several threads at once run in lanes side by side (more
+ * threads than lanes: some wait for one), each answering as the CPU does. */
+typedef struct
+{
+  SmGpuModel *model;
+  SmExpert  **experts;
+  guint       seed;
+} ConcurrentWork;
+
+static gpointer
+concurrent_forwards (gpointer data)
+{
+  static const guint sizes[] = { 1, 5, 33, 70 };
+  ConcurrentWork *work = data;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (work->seed);
+
+  for (guint i = 0; i < 6; i++)
+    compare_expert (work->model, i % 2, work->experts[i % 2], sizes[(i + work->seed) % G_N_ELEMENTS (sizes)], rand);
+  return NULL;
+}
+
+static void
+test_gpu_concurrent_lanes (void)
+{
+  g_autoptr(SmGpu) gpu = gpu_or_skip ();
+  g_autoptr(SmPool) pool = NULL;
+  g_autoptr(SmModel) model = NULL;
+  g_autoptr(SmGpuModel) on_gpu = NULL;
+  g_autoptr(GError) error = NULL;
+  SmExpert *experts[2];
+  ConcurrentWork work[6];
+  GThread *threads[G_N_ELEMENTS (work)];
+
+  if (gpu == NULL)
+    return;
+  pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  model = sm_model_new_preset (SM_PRESET_STANDARD, pool, &error);
+  g_assert_no_error (error);
+  experts[0] = sm_model_get_expert (model, SM_DOMAIN_CODING);
+  experts[1] = sm_model_get_expert (model, SM_DOMAIN_LANGUAGE);
+  on_gpu = sm_gpu_model_new (gpu, experts, 2, &error);
+  g_assert_no_error (error);
+  for (guint t = 0; t < G_N_ELEMENTS (work); t++)
+    {
+      work[t] = (ConcurrentWork) { on_gpu, experts, t + 1 };
+      threads[t] = g_thread_new ("forwards", concurrent_forwards, &work[t]);
+    }
+  for (guint t = 0; t < G_N_ELEMENTS (work); t++)
+    g_thread_join (threads[t]);
+}
+
 /* The FP32 ceiling: a finite rate, and the model that lent its buffers
  * still answers as the CPU does. */
 static void
@@ -624,6 +675,7 @@ main (int   argc,
   g_test_add_func ("/engine/gpu/odd-shapes-and-activations", test_gpu_odd_shapes_and_activations);
   g_test_add_func ("/engine/gpu/large-tiles", test_gpu_large_tiles);
   g_test_add_func ("/engine/gpu/recorded-forwards", test_gpu_recorded_forwards);
+  g_test_add_func ("/engine/gpu/concurrent-lanes", test_gpu_concurrent_lanes);
   g_test_add_func ("/engine/gpu/no-driver", test_gpu_no_driver);
   g_test_add_func ("/engine/gpu/peak", test_gpu_peak);
   g_test_add_data_func ("/engine/gpu/fault/hang", "hang", test_gpu_fault);

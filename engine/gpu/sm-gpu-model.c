@@ -36,6 +36,20 @@ typedef struct
   GpuLayer *layers;
 } GpuExpert;
 
+/* One forward in flight (see SM_GPU_LANES): its activation and staging
+ * buffers, the sets binding them, the forwards recorded for them, the fence
+ * it waits on and its timestamps. */
+typedef struct
+{
+  guint            index;           /* its timestamps start at index × SM_GPU_MAX_TIMESTAMPS */
+  SmGpuBuffer      ping, pong;      /* activations, capacity × max_width floats each */
+  SmGpuBuffer      staging;
+  guint            capacity;        /* rows the activation and staging buffers hold */
+  VkDescriptorSet  sets[2];         /* ping → pong, pong → ping */
+  GHashTable      *recorded;        /* forward_key () → VkCommandBuffer, for these buffers */
+  VkFence          fence;
+} GpuLane;
+
 struct _SmGpuModel
 {
   SmGpu           *gpu;
@@ -43,13 +57,37 @@ struct _SmGpuModel
   guint            n_experts;
   guint            max_width;       /* the widest row a layer reads or writes */
   SmGpuBuffer      weights;
-  SmGpuBuffer      ping, pong;      /* activations, capacity × max_width floats each */
-  SmGpuBuffer      staging;
-  guint            capacity;        /* rows the activation and staging buffers hold */
   VkDescriptorPool pool;
-  VkDescriptorSet  sets[2];         /* ping → pong, pong → ping */
-  GHashTable      *recorded;        /* forward_key () → VkCommandBuffer, for these buffers */
+  GpuLane          lanes[SM_GPU_LANES];
+  GMutex           lanes_lock;
+  GCond            lane_freed;
+  guint32          lanes_busy;      /* bit l: lane l runs a forward, under lanes_lock */
 };
+
+/* Takes a free lane, waiting for one if all are busy. */
+static GpuLane *
+take_lane (SmGpuModel *model)
+{
+  guint l;
+
+  g_mutex_lock (&model->lanes_lock);
+  while (model->lanes_busy == (1u << SM_GPU_LANES) - 1)
+    g_cond_wait (&model->lane_freed, &model->lanes_lock);
+  l = (guint) __builtin_ctz (~model->lanes_busy);
+  model->lanes_busy |= 1u << l;
+  g_mutex_unlock (&model->lanes_lock);
+  return &model->lanes[l];
+}
+
+static void
+give_lane (SmGpuModel *model,
+           GpuLane    *lane)
+{
+  g_mutex_lock (&model->lanes_lock);
+  model->lanes_busy &= ~(1u << lane->index);
+  g_cond_signal (&model->lane_freed);
+  g_mutex_unlock (&model->lanes_lock);
+}
 
 /* The rows a forward of @batch is recorded for (see above). */
 static guint
@@ -68,15 +106,16 @@ forward_key (guint index,
 }
 
 static void
-forget_recorded (SmGpuModel *model)
+forget_recorded (SmGpu   *gpu,
+                 GpuLane *lane)
 {
   GHashTableIter iter;
   gpointer commands;
 
-  g_hash_table_iter_init (&iter, model->recorded);
+  g_hash_table_iter_init (&iter, lane->recorded);
   while (g_hash_table_iter_next (&iter, NULL, &commands))
-    sm_gpu_commands_free (model->gpu, (VkCommandBuffer) commands);
-  g_hash_table_remove_all (model->recorded);
+    sm_gpu_commands_free (gpu, (VkCommandBuffer) commands);
+  g_hash_table_remove_all (lane->recorded);
 }
 
 static gboolean
@@ -152,15 +191,16 @@ upload_weights (SmGpuModel        *model,
   return ok;
 }
 
+/* Every lane's descriptor sets and fence. */
 static gboolean
-create_sets (SmGpuModel  *model,
-             GError     **error)
+create_lanes (SmGpuModel  *model,
+              GError     **error)
 {
   SmGpu *gpu = model->gpu;
-  VkDescriptorPoolSize size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 6 };
+  VkDescriptorPoolSize size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 6 * SM_GPU_LANES };
   VkDescriptorPoolCreateInfo pool_info = {
     .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-    .maxSets = 2,
+    .maxSets = 2 * SM_GPU_LANES,
     .poolSizeCount = 1,
     .pPoolSizes = &size,
   };
@@ -175,54 +215,59 @@ create_sets (SmGpuModel  *model,
                      "Creating a descriptor pool", error))
     return FALSE;
   allocate.descriptorPool = model->pool;
-  return sm_gpu_check (gpu->vk.vkAllocateDescriptorSets (gpu->device, &allocate, model->sets),
-                       "Allocating descriptor sets", error);
+  for (guint l = 0; l < SM_GPU_LANES; l++)
+    if (!sm_gpu_check (gpu->vk.vkAllocateDescriptorSets (gpu->device, &allocate, model->lanes[l].sets),
+                       "Allocating descriptor sets", error)
+        || !sm_gpu_fence_new (gpu, &model->lanes[l].fence, error))
+      return FALSE;
+  return TRUE;
 }
 
-/* Room for @batch rows; the descriptor sets follow new buffers.  Under the
- * device's lock, with nothing in flight. */
+/* Room in @lane for @batch rows; its descriptor sets follow new buffers.
+ * Under the device's lock, with nothing of the lane in flight. */
 static gboolean
 ensure_capacity (SmGpuModel  *model,
+                 GpuLane     *lane,
                  guint        batch,
                  GError     **error)
 {
   SmGpu *gpu = model->gpu;
-  guint rows = MAX (batch, MAX (64, model->capacity * 2));
+  guint rows = MAX (batch, MAX (64, lane->capacity * 2));
   VkDeviceSize bytes;
   VkDescriptorBufferInfo buffers[2][3];
   VkWriteDescriptorSet writes[2];
 
-  if (batch <= model->capacity)
+  if (batch <= lane->capacity)
     return TRUE;
   if (!sm_gpu_check_alive (gpu, error))
     return FALSE;
   /* What was recorded names the buffers that go. */
-  forget_recorded (model);
-  sm_gpu_buffer_destroy (gpu, &model->ping);
-  sm_gpu_buffer_destroy (gpu, &model->pong);
-  sm_gpu_buffer_destroy (gpu, &model->staging);
-  model->capacity = 0;
+  forget_recorded (gpu, lane);
+  sm_gpu_buffer_destroy (gpu, &lane->ping);
+  sm_gpu_buffer_destroy (gpu, &lane->pong);
+  sm_gpu_buffer_destroy (gpu, &lane->staging);
+  lane->capacity = 0;
   bytes = (VkDeviceSize) rows * model->max_width * sizeof (float);
   if (!sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT
-                             | VK_BUFFER_USAGE_TRANSFER_DST_BIT, FALSE, &model->ping, error)
+                             | VK_BUFFER_USAGE_TRANSFER_DST_BIT, FALSE, &lane->ping, error)
       || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT
-                                | VK_BUFFER_USAGE_TRANSFER_DST_BIT, FALSE, &model->pong, error)
+                                | VK_BUFFER_USAGE_TRANSFER_DST_BIT, FALSE, &lane->pong, error)
       || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                TRUE, &model->staging, error))
+                                TRUE, &lane->staging, error))
     return FALSE;
-  model->capacity = rows;
+  lane->capacity = rows;
 
   for (guint s = 0; s < 2; s++)
     {
-      SmGpuBuffer *from = s == 0 ? &model->ping : &model->pong;
-      SmGpuBuffer *to = s == 0 ? &model->pong : &model->ping;
+      SmGpuBuffer *from = s == 0 ? &lane->ping : &lane->pong;
+      SmGpuBuffer *to = s == 0 ? &lane->pong : &lane->ping;
 
       buffers[s][0] = (VkDescriptorBufferInfo) { from->buffer, 0, VK_WHOLE_SIZE };
       buffers[s][1] = (VkDescriptorBufferInfo) { model->weights.buffer, 0, VK_WHOLE_SIZE };
       buffers[s][2] = (VkDescriptorBufferInfo) { to->buffer, 0, VK_WHOLE_SIZE };
       writes[s] = (VkWriteDescriptorSet) {
         .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-        .dstSet = model->sets[s],
+        .dstSet = lane->sets[s],
         .dstBinding = 0,
         .descriptorCount = 3,
         .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
@@ -244,8 +289,14 @@ sm_gpu_model_new (SmGpu             *gpu,
   model->gpu = gpu;
   model->n_experts = n_experts;
   model->experts = g_new0 (GpuExpert, n_experts);
-  model->recorded = g_hash_table_new (NULL, NULL);
-  if (!upload_weights (model, experts, error) || !create_sets (model, error))
+  g_mutex_init (&model->lanes_lock);
+  g_cond_init (&model->lane_freed);
+  for (guint l = 0; l < SM_GPU_LANES; l++)
+    {
+      model->lanes[l].index = l;
+      model->lanes[l].recorded = g_hash_table_new (NULL, NULL);
+    }
+  if (!upload_weights (model, experts, error) || !create_lanes (model, error))
     return NULL;
   return g_steal_pointer (&model);
 }
@@ -261,21 +312,37 @@ sm_gpu_model_free (SmGpuModel *model)
   /* Every submission was waited for, unless the device hung: then what it
    * may still use waits for sm_gpu_free(). */
   g_mutex_lock (&gpu->lock);
-  forget_recorded (model);
-  sm_gpu_buffer_retire (gpu, &model->staging);
-  sm_gpu_buffer_retire (gpu, &model->ping);
-  sm_gpu_buffer_retire (gpu, &model->pong);
+  for (guint l = 0; l < SM_GPU_LANES; l++)
+    {
+      GpuLane *lane = &model->lanes[l];
+
+      forget_recorded (gpu, lane);
+      sm_gpu_buffer_retire (gpu, &lane->staging);
+      sm_gpu_buffer_retire (gpu, &lane->ping);
+      sm_gpu_buffer_retire (gpu, &lane->pong);
+      sm_gpu_fence_retire (gpu, lane->fence);
+      g_hash_table_unref (lane->recorded);
+    }
   sm_gpu_buffer_retire (gpu, &model->weights);
   if (model->pool != VK_NULL_HANDLE && gpu->lost)
     g_array_append_val (gpu->orphan_pools, model->pool);
   else if (model->pool != VK_NULL_HANDLE)
     gpu->vk.vkDestroyDescriptorPool (gpu->device, model->pool, NULL);
   g_mutex_unlock (&gpu->lock);
-  g_hash_table_unref (model->recorded);
+  g_mutex_clear (&model->lanes_lock);
+  g_cond_clear (&model->lane_freed);
   for (guint e = 0; e < model->n_experts; e++)
     g_free (model->experts[e].layers);
   g_free (model->experts);
   g_free (model);
+}
+
+/* Where lane @index's timestamps start (SM_GPU_LANES: the one-off
+ * submissions'). */
+static guint
+first_stamp (guint index)
+{
+  return index * SM_GPU_MAX_TIMESTAMPS;
 }
 
 /* Records the expert's layers into @commands: a GEMM with its bias and
@@ -283,15 +350,16 @@ sm_gpu_model_free (SmGpuModel *model)
  * barrier between each. */
 static void
 record_layers (SmGpuModel      *model,
+               const GpuLane   *lane,
                VkCommandBuffer  commands,
                const GpuExpert *expert,
                guint            rows)
 {
   SmGpu *gpu = model->gpu;
-  guint stamps = 0;
+  guint first = first_stamp (lane->index), stamps = 0;
 
   if (gpu->timestamps != VK_NULL_HANDLE)
-    gpu->vk.vkCmdWriteTimestamp (commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, gpu->timestamps, stamps++);
+    gpu->vk.vkCmdWriteTimestamp (commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, gpu->timestamps, first + stamps++);
   for (guint l = 0; l < expert->n_layers; l++)
     {
       const GpuLayer *layer = &expert->layers[l];
@@ -307,7 +375,7 @@ record_layers (SmGpuModel      *model,
       };
 
       gpu->vk.vkCmdBindDescriptorSets (commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->pipeline_layout, 0, 1,
-                                       &model->sets[l % 2], 0, NULL);
+                                       &lane->sets[l % 2], 0, NULL);
       gpu->vk.vkCmdPushConstants (commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                   sizeof args, &args);
       gemm = sm_gpu_gemm_for (gpu, rows, layer->shape.out, &tile);
@@ -321,7 +389,7 @@ record_layers (SmGpuModel      *model,
           gpu->vk.vkCmdDispatch (commands, rows, 1, 1);
         }
       if (gpu->timestamps != VK_NULL_HANDLE && stamps < SM_GPU_MAX_TIMESTAMPS)
-        gpu->vk.vkCmdWriteTimestamp (commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, gpu->timestamps, stamps++);
+        gpu->vk.vkCmdWriteTimestamp (commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, gpu->timestamps, first + stamps++);
       sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                       VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
@@ -340,6 +408,7 @@ forward_stamps (const GpuExpert *expert)
  * with the buffers holding @rows. */
 static VkCommandBuffer
 recorded_forward (SmGpuModel  *model,
+                  GpuLane     *lane,
                   guint        index,
                   guint        rows,
                   GError     **error)
@@ -349,11 +418,11 @@ recorded_forward (SmGpuModel  *model,
   guint in = expert->layers[0].shape.in;
   guint out = expert->layers[expert->n_layers - 1].shape.out;
   /* The answer is in whichever buffer the last layer wrote. */
-  SmGpuBuffer *result = expert->n_layers % 2 == 1 ? &model->pong : &model->ping;
+  SmGpuBuffer *result = expert->n_layers % 2 == 1 ? &lane->pong : &lane->ping;
   VkBufferCopy copy_in = { 0, 0, (VkDeviceSize) rows * in * sizeof (float) };
   VkBufferCopy copy_out = { 0, 0, (VkDeviceSize) rows * out * sizeof (float) };
   VkCommandBufferBeginInfo begin = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
-  VkCommandBuffer commands = g_hash_table_lookup (model->recorded, forward_key (index, rows));
+  VkCommandBuffer commands = g_hash_table_lookup (lane->recorded, forward_key (index, rows));
 
   if (commands != NULL)
     return commands;
@@ -365,12 +434,12 @@ recorded_forward (SmGpuModel  *model,
       return NULL;
     }
   if (gpu->timestamps != VK_NULL_HANDLE)
-    gpu->vk.vkCmdResetQueryPool (commands, gpu->timestamps, 0, SM_GPU_MAX_TIMESTAMPS);
-  gpu->vk.vkCmdCopyBuffer (commands, model->staging.buffer, model->ping.buffer, 1, &copy_in);
+    gpu->vk.vkCmdResetQueryPool (commands, gpu->timestamps, first_stamp (lane->index), SM_GPU_MAX_TIMESTAMPS);
+  gpu->vk.vkCmdCopyBuffer (commands, lane->staging.buffer, lane->ping.buffer, 1, &copy_in);
   sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
-  record_layers (model, commands, expert, rows);
-  gpu->vk.vkCmdCopyBuffer (commands, result->buffer, model->staging.buffer, 1, &copy_out);
+  record_layers (model, lane, commands, expert, rows);
+  gpu->vk.vkCmdCopyBuffer (commands, result->buffer, lane->staging.buffer, 1, &copy_out);
   sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                   VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
   if (!sm_gpu_check (gpu->vk.vkEndCommandBuffer (commands), "Recording commands", error))
@@ -378,21 +447,29 @@ recorded_forward (SmGpuModel  *model,
       sm_gpu_commands_free (gpu, commands);
       return NULL;
     }
-  g_hash_table_insert (model->recorded, forward_key (index, rows), commands);
+  g_hash_table_insert (lane->recorded, forward_key (index, rows), commands);
   return commands;
 }
 
-static double
-read_dispatch_us (SmGpu *gpu,
-                  guint  stamps)
+/* The dispatches' span from @stamps timestamps from @first on: into
+ * @timing, or NaN and zeros without them. */
+static void
+read_dispatch_times (SmGpu       *gpu,
+                     guint        first,
+                     guint        stamps,
+                     SmGpuTiming *timing)
 {
   guint64 ticks[SM_GPU_MAX_TIMESTAMPS];
 
-  if (stamps < 2
-      || gpu->vk.vkGetQueryPoolResults (gpu->device, gpu->timestamps, 0, stamps, sizeof ticks, ticks, sizeof ticks[0],
+  timing->dispatch_us = NAN;
+  timing->device_start_ns = timing->device_end_ns = 0;
+  if (gpu->timestamps == VK_NULL_HANDLE || stamps < 2
+      || gpu->vk.vkGetQueryPoolResults (gpu->device, gpu->timestamps, first, stamps, sizeof ticks, ticks, sizeof ticks[0],
                                         VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) != VK_SUCCESS)
-    return NAN;
-  return (double) (ticks[stamps - 1] - ticks[0]) * gpu->info.timestamp_period_ns / 1e3;
+    return;
+  timing->device_start_ns = (guint64) ((double) ticks[0] * gpu->info.timestamp_period_ns);
+  timing->device_end_ns = (guint64) ((double) ticks[stamps - 1] * gpu->info.timestamp_period_ns);
+  timing->dispatch_us = (double) (ticks[stamps - 1] - ticks[0]) * gpu->info.timestamp_period_ns / 1e3;
 }
 
 gboolean
@@ -408,6 +485,7 @@ sm_gpu_model_forward (SmGpuModel   *model,
   const GpuExpert *expert = index < model->n_experts ? &model->experts[index] : NULL;
   gint64 start = g_get_monotonic_time ();
   VkCommandBuffer commands = NULL;
+  GpuLane *lane;
   guint in, out, rows;
   gboolean ok;
 
@@ -422,30 +500,35 @@ sm_gpu_model_forward (SmGpuModel   *model,
   out = expert->layers[expert->n_layers - 1].shape.out;
   rows = forward_rows (batch);
 
+  /* Recording takes the device's lock; the copies and the wait need only
+   * the lane, so other workers' batches run meanwhile. */
+  lane = take_lane (model);
   g_mutex_lock (&gpu->lock);
-  ok = ensure_capacity (model, rows, error) && (commands = recorded_forward (model, index, rows, error)) != NULL;
+  ok = ensure_capacity (model, lane, rows, error)
+       && (commands = recorded_forward (model, lane, index, rows, error)) != NULL;
+  g_mutex_unlock (&gpu->lock);
   if (ok)
     {
-      memcpy (model->staging.mapped, input, (gsize) batch * in * sizeof (float));
-      ok = sm_gpu_run (gpu, commands, gpu->timeout_ns, TRUE, error);
+      memcpy (lane->staging.mapped, input, (gsize) batch * in * sizeof (float));
+      ok = sm_gpu_run (gpu, commands, lane->fence, gpu->timeout_ns, TRUE, error);
       if (ok)
-        memcpy (output, model->staging.mapped, (gsize) batch * out * sizeof (float));
+        memcpy (output, lane->staging.mapped, (gsize) batch * out * sizeof (float));
     }
   if (ok && timing != NULL)
     {
-      timing->dispatch_us = gpu->timestamps != VK_NULL_HANDLE ? read_dispatch_us (gpu, forward_stamps (expert)) : NAN;
+      read_dispatch_times (gpu, first_stamp (lane->index), forward_stamps (expert), timing);
       timing->dispatches = expert->n_layers;
       for (guint l = 0; l < expert->n_layers; l++)
         timing->dispatches += expert->layers[l].shape.act.kind == SM_ACT_SOFTMAX;
     }
-  g_mutex_unlock (&gpu->lock);
+  give_lane (model, lane);
   if (ok && timing != NULL)
     timing->total_us = (double) (g_get_monotonic_time () - start);
   return ok;
 }
 
 /* The FP32 ceiling (sm-peak.comp): the dispatch grows until it runs for a
- * few milliseconds, then the best of three counts.  Uses the model's
+ * few milliseconds, then the best of three counts.  Uses a lane's
  * activation buffer for the shader's output. */
 #define PEAK_MIN_US 2000.0
 #define PEAK_MAX_GROUPS 16384u
@@ -456,41 +539,46 @@ sm_gpu_model_measure_peak (SmGpuModel  *model,
                            GError     **error)
 {
   SmGpu *gpu = model->gpu;
-  guint groups = 64, steps = 1024, tries = 0;
+  guint groups = 64, steps = 1024, tries = 0, first = first_stamp (SM_GPU_LANES);
+  GpuLane *lane;
   gboolean ok = TRUE;
   double best = INFINITY;
 
   while (ok && tries < 3)
     {
       SmGpuArgs args = { .k = steps, .alpha = 0.999f };
+      SmGpuTiming span;
       guint rows = (guint) (((guint64) groups * 256 + model->max_width - 1) / model->max_width);
       gint64 start;
       double us;
 
+      lane = take_lane (model);
       g_mutex_lock (&gpu->lock);
-      ok = ensure_capacity (model, rows, error) && sm_gpu_begin (gpu, error);
+      ok = ensure_capacity (model, lane, rows, error) && sm_gpu_begin (gpu, error);
       if (ok)
         {
           if (gpu->timestamps != VK_NULL_HANDLE)
             {
-              gpu->vk.vkCmdResetQueryPool (gpu->commands, gpu->timestamps, 0, SM_GPU_MAX_TIMESTAMPS);
-              gpu->vk.vkCmdWriteTimestamp (gpu->commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, gpu->timestamps, 0);
+              gpu->vk.vkCmdResetQueryPool (gpu->commands, gpu->timestamps, first, SM_GPU_MAX_TIMESTAMPS);
+              gpu->vk.vkCmdWriteTimestamp (gpu->commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, gpu->timestamps, first);
             }
           gpu->vk.vkCmdBindPipeline (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->peak);
           gpu->vk.vkCmdBindDescriptorSets (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->pipeline_layout, 0, 1,
-                                           &model->sets[0], 0, NULL);
+                                           &lane->sets[0], 0, NULL);
           gpu->vk.vkCmdPushConstants (gpu->commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                       sizeof args, &args);
           gpu->vk.vkCmdDispatch (gpu->commands, groups, 1, 1);
           if (gpu->timestamps != VK_NULL_HANDLE)
-            gpu->vk.vkCmdWriteTimestamp (gpu->commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, gpu->timestamps, 1);
+            gpu->vk.vkCmdWriteTimestamp (gpu->commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, gpu->timestamps, first + 1);
           start = g_get_monotonic_time ();
           ok = sm_gpu_submit_and_wait (gpu, MAX (gpu->timeout_ns, SM_GPU_UPLOAD_TIMEOUT_NS), FALSE, error);
-          us = gpu->timestamps != VK_NULL_HANDLE ? read_dispatch_us (gpu, 2) : NAN;
+          read_dispatch_times (gpu, first, 2, &span);
+          us = span.dispatch_us;
           if (isnan (us))
             us = (double) (g_get_monotonic_time () - start);
         }
       g_mutex_unlock (&gpu->lock);
+      give_lane (model, lane);
       if (!ok)
         break;
 

@@ -26,6 +26,12 @@ G_BEGIN_DECLS
 #define SM_GPU_UPLOAD_TIMEOUT_NS (G_GUINT64_CONSTANT (60) * 1000000000u)
 /* Timestamps per submission: one before the first dispatch, one after each. */
 #define SM_GPU_MAX_TIMESTAMPS  64u
+/* Forwards of one model in flight at once: each batch takes a lane (its
+ * own buffers, descriptor sets, recorded commands, fence and timestamps),
+ * so that workers prepare and wait for theirs while the GPU runs others.
+ * More workers than lanes wait for a free one.  The one-off submissions
+ * (uploads, the ceiling) use timestamps after the lanes'. */
+#define SM_GPU_LANES           4u
 
 /* The shaders' push constants (data/shaders/sm-args.glsl), in order. */
 typedef struct
@@ -75,7 +81,11 @@ struct _SmGpu
   VkResult                         injected_fault;
   GArray                          *orphans;      /* SmGpuBuffer a hung submission may still use */
   GArray                          *orphan_pools; /* VkDescriptorPool, the same */
-  GMutex                           lock;         /* one recording and submission at a time */
+  GArray                          *orphan_fences; /* VkFence, the same */
+  /* The command pool, the queue, buffers made and retired, the one-off
+   * command buffer and the lost state: held to record or submit, never
+   * while a lane waits for its fence. */
+  GMutex                           lock;
   gboolean                         lost;         /* a submission failed or hung: nothing more runs */
   char                            *lost_reason;  /* what happened then, for every later refusal */
 };
@@ -109,7 +119,8 @@ gboolean sm_gpu_check_alive      (SmGpu            *gpu,
 gboolean sm_gpu_begin            (SmGpu            *gpu,
                                   GError          **error);
 /* Under @gpu->lock: submits what was recorded since sm_gpu_begin() and
- * waits for it, as sm_gpu_run() does. */
+ * waits for it, at most @timeout_ns; a failure or a timeout marks the device
+ * lost.  A @forward pass (not an upload) ends in the injected fault, if any. */
 gboolean sm_gpu_submit_and_wait  (SmGpu            *gpu,
                                   guint64           timeout_ns,
                                   gboolean          forward,
@@ -121,11 +132,19 @@ gboolean sm_gpu_commands_new     (SmGpu            *gpu,
                                   GError          **error);
 void     sm_gpu_commands_free    (SmGpu            *gpu,
                                   VkCommandBuffer   commands);
-/* Under @gpu->lock: submits @commands, recorded and ended, and waits for
- * them, at most @timeout_ns; a failure or a timeout marks the device lost.
- * A @forward pass (not an upload) ends in the injected fault, if any. */
+gboolean sm_gpu_fence_new        (SmGpu            *gpu,
+                                  VkFence          *fence,
+                                  GError          **error);
+/* Under @gpu->lock: destroys @fence, or keeps it until sm_gpu_free() once
+ * the device is lost. */
+void     sm_gpu_fence_retire     (SmGpu            *gpu,
+                                  VkFence           fence);
+/* Not under @gpu->lock (it takes it to submit): submits @commands, recorded
+ * and ended, to signal @fence, and waits for them, at most @timeout_ns, as
+ * sm_gpu_submit_and_wait() does.  Lanes run side by side. */
 gboolean sm_gpu_run              (SmGpu            *gpu,
                                   VkCommandBuffer   commands,
+                                  VkFence           fence,
                                   guint64           timeout_ns,
                                   gboolean          forward,
                                   GError          **error);

@@ -353,7 +353,7 @@ create_commands (SmGpu   *gpu,
   VkQueryPoolCreateInfo query_info = {
     .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
     .queryType = VK_QUERY_TYPE_TIMESTAMP,
-    .queryCount = SM_GPU_MAX_TIMESTAMPS,
+    .queryCount = SM_GPU_MAX_TIMESTAMPS * (SM_GPU_LANES + 1),
   };
 
   if (!sm_gpu_check (gpu->vk.vkCreateCommandPool (gpu->device, &pool_info, NULL, &gpu->command_pool),
@@ -397,6 +397,7 @@ sm_gpu_new (GError **error)
   g_mutex_init (&gpu->lock);
   gpu->orphans = g_array_new (FALSE, FALSE, sizeof (SmGpuBuffer));
   gpu->orphan_pools = g_array_new (FALSE, FALSE, sizeof (VkDescriptorPool));
+  gpu->orphan_fences = g_array_new (FALSE, FALSE, sizeof (VkFence));
   gpu->timeout_ns = g_getenv ("SM_GPU_TIMEOUT_MS") != NULL
                     ? g_ascii_strtoull (g_getenv ("SM_GPU_TIMEOUT_MS"), NULL, 10) * 1000000u : SM_GPU_TIMEOUT_NS;
   gpu->injected_fault = g_strcmp0 (g_getenv ("SM_GPU_FAULT"), "hang") == 0 ? VK_TIMEOUT
@@ -438,6 +439,8 @@ sm_gpu_free (SmGpu *gpu)
         sm_gpu_buffer_destroy (gpu, &g_array_index (gpu->orphans, SmGpuBuffer, i));
       for (guint i = 0; i < gpu->orphan_pools->len; i++)
         vk->vkDestroyDescriptorPool (gpu->device, g_array_index (gpu->orphan_pools, VkDescriptorPool, i), NULL);
+      for (guint i = 0; i < gpu->orphan_fences->len; i++)
+        vk->vkDestroyFence (gpu->device, g_array_index (gpu->orphan_fences, VkFence, i), NULL);
       if (gpu->timestamps != VK_NULL_HANDLE)
         vk->vkDestroyQueryPool (gpu->device, gpu->timestamps, NULL);
       if (gpu->fence != VK_NULL_HANDLE)
@@ -466,6 +469,7 @@ sm_gpu_free (SmGpu *gpu)
   g_free (gpu->lost_reason);
   g_clear_pointer (&gpu->orphans, g_array_unref);
   g_clear_pointer (&gpu->orphan_pools, g_array_unref);
+  g_clear_pointer (&gpu->orphan_fences, g_array_unref);
   g_mutex_clear (&gpu->lock);
   g_free (gpu);
 }
@@ -597,14 +601,63 @@ sm_gpu_begin (SmGpu   *gpu,
          && sm_gpu_check (gpu->vk.vkBeginCommandBuffer (gpu->commands, &begin), "Recording commands", error);
 }
 
+/* Under @gpu->lock: marks the device lost after @result, saying why. */
+static gboolean
+fail_locked (SmGpu     *gpu,
+             VkResult   result,
+             guint64    timeout_ns,
+             gboolean   injected,
+             GError   **error)
+{
+  /* A hung or lost device never gets another submission: the engine runs
+   * on the CPU from now on, and every refusal says why. */
+  gpu->lost = TRUE;
+  g_free (gpu->lost_reason);
+  gpu->lost_reason = result == VK_TIMEOUT
+                     ? g_strdup_printf ("%s did not finish within %" G_GUINT64_FORMAT " ms%s", gpu->info.device_name,
+                                        timeout_ns / 1000000u, injected ? " (a hang injected by SM_GPU_FAULT)" : "")
+                     : g_strdup_printf ("%s failed: %s%s", gpu->info.device_name, sm_vk_result_name (result),
+                                        injected ? " (injected by SM_GPU_FAULT)" : "");
+  g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, "%s", gpu->lost_reason);
+  return FALSE;
+}
+
+/* Under @gpu->lock: submits @commands to signal @fence. */
+static VkResult
+submit_locked (SmGpu           *gpu,
+               VkCommandBuffer  commands,
+               VkFence          fence)
+{
+  VkSubmitInfo submit = {
+    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+    .commandBufferCount = 1,
+    .pCommandBuffers = &commands,
+  };
+  VkResult result = gpu->vk.vkResetFences (gpu->device, 1, &fence);
+
+  return result == VK_SUCCESS ? gpu->vk.vkQueueSubmit (gpu->queue, 1, &submit, fence) : result;
+}
+
 gboolean
 sm_gpu_submit_and_wait (SmGpu    *gpu,
                         guint64   timeout_ns,
                         gboolean  forward,
                         GError  **error)
 {
-  return sm_gpu_check (gpu->vk.vkEndCommandBuffer (gpu->commands), "Recording commands", error)
-         && sm_gpu_run (gpu, gpu->commands, timeout_ns, forward, error);
+  gboolean injected = forward && gpu->injected_fault != VK_SUCCESS;
+  VkResult result;
+
+  if (!sm_gpu_check_alive (gpu, error)
+      || !sm_gpu_check (gpu->vk.vkEndCommandBuffer (gpu->commands), "Recording commands", error))
+    return FALSE;
+  result = submit_locked (gpu, gpu->commands, gpu->fence);
+  /* An injected fault leaves the submission running, unwaited for, as a
+   * hung device would: what it uses is kept (see the orphans). */
+  if (result == VK_SUCCESS && injected)
+    result = gpu->injected_fault;
+  else if (result == VK_SUCCESS)
+    result = gpu->vk.vkWaitForFences (gpu->device, 1, &gpu->fence, VK_TRUE, timeout_ns);
+  return result == VK_SUCCESS || fail_locked (gpu, result, timeout_ns, injected, error);
 }
 
 gboolean
@@ -635,42 +688,58 @@ sm_gpu_commands_free (SmGpu           *gpu,
 }
 
 gboolean
+sm_gpu_fence_new (SmGpu    *gpu,
+                  VkFence  *fence,
+                  GError  **error)
+{
+  VkFenceCreateInfo info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+
+  return sm_gpu_check (gpu->vk.vkCreateFence (gpu->device, &info, NULL, fence), "Creating a fence", error);
+}
+
+void
+sm_gpu_fence_retire (SmGpu   *gpu,
+                     VkFence  fence)
+{
+  if (fence == VK_NULL_HANDLE)
+    return;
+  if (gpu->lost)
+    g_array_append_val (gpu->orphan_fences, fence);
+  else
+    gpu->vk.vkDestroyFence (gpu->device, fence, NULL);
+}
+
+gboolean
 sm_gpu_run (SmGpu            *gpu,
             VkCommandBuffer   commands,
+            VkFence           fence,
             guint64           timeout_ns,
             gboolean          forward,
             GError          **error)
 {
-  VkSubmitInfo submit = {
-    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-    .commandBufferCount = 1,
-    .pCommandBuffers = &commands,
-  };
   gboolean injected = forward && gpu->injected_fault != VK_SUCCESS;
   VkResult result;
 
-  if (!sm_gpu_check_alive (gpu, error)
-      || !sm_gpu_check (gpu->vk.vkResetFences (gpu->device, 1, &gpu->fence), "Resetting a fence", error))
-    return FALSE;
-  result = gpu->vk.vkQueueSubmit (gpu->queue, 1, &submit, gpu->fence);
-  /* An injected fault leaves the submission running, unwaited for, as a
-   * hung device would: what it uses is kept (see the orphans). */
+  /* The queue is the one thing lanes share: the lock covers the
+   * submission, not the wait. */
+  g_mutex_lock (&gpu->lock);
+  if (!sm_gpu_check_alive (gpu, error))
+    {
+      g_mutex_unlock (&gpu->lock);
+      return FALSE;
+    }
+  result = submit_locked (gpu, commands, fence);
+  g_mutex_unlock (&gpu->lock);
+
   if (result == VK_SUCCESS && injected)
     result = gpu->injected_fault;
   else if (result == VK_SUCCESS)
-    result = gpu->vk.vkWaitForFences (gpu->device, 1, &gpu->fence, VK_TRUE, timeout_ns);
+    result = gpu->vk.vkWaitForFences (gpu->device, 1, &fence, VK_TRUE, timeout_ns);
   if (result == VK_SUCCESS)
     return TRUE;
-  /* A hung or lost device never gets another submission: the engine runs
-   * on the CPU from now on, and every refusal says why. */
-  gpu->lost = TRUE;
-  g_free (gpu->lost_reason);
-  gpu->lost_reason = result == VK_TIMEOUT
-                     ? g_strdup_printf ("%s did not finish within %" G_GUINT64_FORMAT " ms%s", gpu->info.device_name,
-                                        timeout_ns / 1000000u, injected ? " (a hang injected by SM_GPU_FAULT)" : "")
-                     : g_strdup_printf ("%s failed: %s%s", gpu->info.device_name, sm_vk_result_name (result),
-                                        injected ? " (injected by SM_GPU_FAULT)" : "");
-  g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, "%s", gpu->lost_reason);
+  g_mutex_lock (&gpu->lock);
+  fail_locked (gpu, result, timeout_ns, injected, error);
+  g_mutex_unlock (&gpu->lock);
   return FALSE;
 }
 

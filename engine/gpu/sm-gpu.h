@@ -37,6 +37,11 @@ typedef struct
   double total_us;      /* upload, dispatches and download, on the CPU's clock */
   double dispatch_us;   /* the GPU's own time from the first dispatch's start to the last's end; NaN without timestamps */
   guint  dispatches;
+  /* When the dispatches started and ended on the GPU's clock, in ns (0
+   * without timestamps): forwards in several lanes overlap, and only the
+   * union of these intervals says how busy the GPU was. */
+  guint64 device_start_ns;
+  guint64 device_end_ns;
 } SmGpuTiming;
 
 /* Whether this build has the backend ("GPU support not built" otherwise). */
@@ -62,8 +67,8 @@ SmGpuModel      *sm_gpu_model_new     (SmGpu           *gpu,
 void             sm_gpu_model_free    (SmGpuModel      *model);
 
 /* output[batch × out] = expert @index (input[batch × in]), the whole MLP as
- * one command buffer.  Thread-safe (submissions are serialised); @timing is
- * optional. */
+ * one command buffer.  Thread-safe: up to SM_GPU_LANES forwards run at once,
+ * more wait for a lane; @timing is optional. */
 gboolean         sm_gpu_model_forward (SmGpuModel      *model,
                                        guint            index,
                                        const float     *input,

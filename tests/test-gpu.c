@@ -132,6 +132,25 @@ test_gpu_presets (void)
     }
 }
 
+/* The standard preset's coding and mathematics experts, on @gpu. */
+static SmGpuModel *
+two_experts_on_gpu (SmGpu     *gpu,
+                    SmPool    *pool,
+                    SmModel  **model,
+                    SmExpert  *experts[2])
+{
+  g_autoptr(GError) error = NULL;
+  SmGpuModel *on_gpu;
+
+  *model = sm_model_new_preset (SM_PRESET_STANDARD, pool, &error);
+  g_assert_no_error (error);
+  experts[0] = sm_model_get_expert (*model, SM_DOMAIN_CODING);
+  experts[1] = sm_model_get_expert (*model, SM_DOMAIN_MATHEMATICS);
+  on_gpu = sm_gpu_model_new (gpu, experts, 2, &error);
+  g_assert_no_error (error);
+  return on_gpu;
+}
+
 /* Forwards are recorded once per batch class and resubmitted: batches that
  * share a class (1 and 1, 3 and 4's class, 65 and 128's), with other input
  * and stale rows past the batch, and the buffers growing under what was
@@ -145,18 +164,12 @@ test_gpu_recorded_forwards (void)
   g_autoptr(SmPool) pool = NULL;
   g_autoptr(SmModel) model = NULL;
   g_autoptr(SmGpuModel) on_gpu = NULL;
-  g_autoptr(GError) error = NULL;
   SmExpert *experts[2];
 
   if (gpu == NULL)
     return;
   pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
-  model = sm_model_new_preset (SM_PRESET_STANDARD, pool, &error);
-  g_assert_no_error (error);
-  experts[0] = sm_model_get_expert (model, SM_DOMAIN_CODING);
-  experts[1] = sm_model_get_expert (model, SM_DOMAIN_MATHEMATICS);
-  on_gpu = sm_gpu_model_new (gpu, experts, 2, &error);
-  g_assert_no_error (error);
+  on_gpu = two_experts_on_gpu (gpu, pool, &model, experts);
   for (guint i = 0; i < G_N_ELEMENTS (sequence); i++)
     compare_expert (on_gpu, i % 2, experts[i % 2], sequence[i], rand);
 }
@@ -189,7 +202,6 @@ test_gpu_concurrent_lanes (void)
   g_autoptr(SmPool) pool = NULL;
   g_autoptr(SmModel) model = NULL;
   g_autoptr(SmGpuModel) on_gpu = NULL;
-  g_autoptr(GError) error = NULL;
   SmExpert *experts[2];
   ConcurrentWork work[6];
   GThread *threads[G_N_ELEMENTS (work)];
@@ -197,12 +209,7 @@ test_gpu_concurrent_lanes (void)
   if (gpu == NULL)
     return;
   pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
-  model = sm_model_new_preset (SM_PRESET_STANDARD, pool, &error);
-  g_assert_no_error (error);
-  experts[0] = sm_model_get_expert (model, SM_DOMAIN_CODING);
-  experts[1] = sm_model_get_expert (model, SM_DOMAIN_LANGUAGE);
-  on_gpu = sm_gpu_model_new (gpu, experts, 2, &error);
-  g_assert_no_error (error);
+  on_gpu = two_experts_on_gpu (gpu, pool, &model, experts);
   for (guint t = 0; t < G_N_ELEMENTS (work); t++)
     {
       work[t] = (ConcurrentWork) { on_gpu, experts, t + 1 };

@@ -200,6 +200,7 @@ print_text (const Report *report)
       print_row (_("subgroup size"), subgroup);
       print_row (_("limits"), limits);
       print_row (_("timestamps"), timestamps);
+      print_row (_("tensor cores"), info->matrix_cores_status);
     }
   else
     print_row (_("device"), report->gpu_error);
@@ -349,6 +350,10 @@ print_json (const Report *report)
       json_builder_add_int_value (builder, info->max_shared_memory);
       json_builder_set_member_name (builder, "timestamp_period_ns");
       sm_json_builder_add_number (builder, info->timestamp_period_ns);
+      json_builder_set_member_name (builder, "matrix_cores");
+      json_builder_add_boolean_value (builder, info->matrix_cores);
+      json_builder_set_member_name (builder, "matrix_cores_status");
+      json_builder_add_string_value (builder, info->matrix_cores_status);
       json_builder_end_object (builder);
     }
   else

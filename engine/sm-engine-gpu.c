@@ -42,10 +42,19 @@ sm_engine_gpu_upload_model (SmGpu    *gpu,
                             GError  **error)
 {
   SmExpert *experts[SM_N_DOMAINS];
+  gboolean reduced = FALSE;
+  SmGpuModel *gpu_model;
 
   for (guint d = 0; d < SM_N_DOMAINS; d++)
-    experts[d] = sm_model_get_expert (model, d);
-  return sm_gpu_model_new (gpu, experts, SM_N_DOMAINS, error);
+    {
+      experts[d] = sm_model_get_expert (model, d);
+      reduced |= experts[d] != NULL && sm_expert_get_precision (experts[d]) != SM_PRECISION_F32;
+    }
+  gpu_model = sm_gpu_model_new (gpu, experts, SM_N_DOMAINS, error);
+  /* Weights the engine runs in reduced precision may meet the tensor cores. */
+  if (gpu_model != NULL)
+    sm_gpu_model_set_reduced_precision (gpu_model, reduced);
+  return gpu_model;
 }
 
 /* AUTO's crossover for @model (already on the GPU as @gpu_model): measured

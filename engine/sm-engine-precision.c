@@ -171,6 +171,9 @@ sm_engine_set_precision (SmEngine     *engine,
     ok = sm_model_set_precision (engine->model, precision, engine->pool, error);
   if (ok)
     g_atomic_int_set (&engine->precision, precision);
+  /* Weights in reduced precision may meet the tensor cores. */
+  if (ok && engine->gpu_model != NULL)
+    sm_gpu_model_set_reduced_precision (engine->gpu_model, precision != SM_PRECISION_F32);
   sm_rw_lock_writer_unlock (&engine->model_lock);
 
   /* Answers in another precision differ: start afresh. */

@@ -23,6 +23,9 @@
 
 #define NMSE_LIMIT    1e-7
 #define MAX_ABS_LIMIT 1e-4
+/* fp16 products (the tensor cores): the bound on the presets. */
+#define FP16_NMSE_LIMIT    1e-5
+#define FP16_MAX_ABS_LIMIT 1e-2
 
 static const guint batches[] = { 1, 3, 17, 256 };
 
@@ -60,13 +63,16 @@ fill_random (GRand *rand,
     x[i] = (float) g_rand_double_range (rand, -1, 1);
 }
 
-/* The GPU's answer for @batch rows against the generic kernels'. */
+/* The GPU's answer for @batch rows against the generic kernels', within
+ * @nmse_limit and @max_abs_limit. */
 static void
-compare_expert (SmGpuModel *model,
-                guint       index,
-                SmExpert   *expert,
-                guint       batch,
-                GRand      *rand)
+compare_expert_within (SmGpuModel *model,
+                       guint       index,
+                       SmExpert   *expert,
+                       guint       batch,
+                       GRand      *rand,
+                       double      nmse_limit,
+                       double      max_abs_limit)
 {
   guint in = sm_expert_get_input_width (expert), out = sm_expert_get_output_width (expert);
   g_autofree float *input = g_new (float, (gsize) batch * in);
@@ -96,10 +102,20 @@ compare_expert (SmGpuModel *model,
     }
   g_test_message ("expert %u, batch %u: NMSE %.2e, max |error| %.2e, %u dispatches, %.0f µs", index, batch,
                   ref > 0 ? err / ref : err, max_abs, timing.dispatches, timing.total_us);
-  g_assert_cmpfloat (ref > 0 ? err / ref : err, <=, NMSE_LIMIT);
-  g_assert_cmpfloat (max_abs, <=, MAX_ABS_LIMIT);
+  g_assert_cmpfloat (ref > 0 ? err / ref : err, <=, nmse_limit);
+  g_assert_cmpfloat (max_abs, <=, max_abs_limit);
   g_assert_cmpfloat (timing.total_us, >, 0);
   g_assert_true (isnan (timing.dispatch_us) || timing.dispatch_us > 0);
+}
+
+static void
+compare_expert (SmGpuModel *model,
+                guint       index,
+                SmExpert   *expert,
+                guint       batch,
+                GRand      *rand)
+{
+  compare_expert_within (model, index, expert, batch, rand, NMSE_LIMIT, MAX_ABS_LIMIT);
 }
 
 static void
@@ -217,6 +233,38 @@ test_gpu_concurrent_lanes (void)
     }
   for (guint t = 0; t < G_N_ELEMENTS (work); t++)
     g_thread_join (threads[t]);
+}
+
+/* Tensor cores (VK_NV_cooperative_matrix): a model in reduced precision
+ * runs the fp16 GEMM, within the NMSE bound of the FP32 one on the presets'
+ * experts; back in f32 it runs the FP32 one.  Lavapipe has none: skipped,
+ * saying what the device lacks. */
+static void
+test_gpu_matrix_cores (void)
+{
+  g_autoptr(SmGpu) gpu = gpu_or_skip ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (19);
+  g_autoptr(SmPool) pool = NULL;
+  g_autoptr(SmModel) model = NULL;
+  g_autoptr(SmGpuModel) on_gpu = NULL;
+  SmExpert *experts[2];
+
+  if (gpu == NULL)
+    return;
+  g_assert_nonnull (sm_gpu_get_info (gpu)->matrix_cores_status);
+  g_test_message ("tensor cores: %s", sm_gpu_get_info (gpu)->matrix_cores_status);
+  if (!sm_gpu_get_info (gpu)->matrix_cores)
+    {
+      g_test_skip (sm_gpu_get_info (gpu)->matrix_cores_status);
+      return;
+    }
+  pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
+  on_gpu = two_experts_on_gpu (gpu, pool, &model, experts);
+  sm_gpu_model_set_reduced_precision (on_gpu, TRUE);
+  for (guint b = 0; b < G_N_ELEMENTS (batches); b++)
+    compare_expert_within (on_gpu, b % 2, experts[b % 2], batches[b], rand, FP16_NMSE_LIMIT, FP16_MAX_ABS_LIMIT);
+  sm_gpu_model_set_reduced_precision (on_gpu, FALSE);
+  compare_expert (on_gpu, 0, experts[0], 17, rand);
 }
 
 /* The FP32 ceiling: a finite rate, and the model that lent its buffers
@@ -683,6 +731,7 @@ main (int   argc,
   g_test_add_func ("/engine/gpu/large-tiles", test_gpu_large_tiles);
   g_test_add_func ("/engine/gpu/recorded-forwards", test_gpu_recorded_forwards);
   g_test_add_func ("/engine/gpu/concurrent-lanes", test_gpu_concurrent_lanes);
+  g_test_add_func ("/engine/gpu/matrix-cores", test_gpu_matrix_cores);
   g_test_add_func ("/engine/gpu/no-driver", test_gpu_no_driver);
   g_test_add_func ("/engine/gpu/peak", test_gpu_peak);
   g_test_add_data_func ("/engine/gpu/fault/hang", "hang", test_gpu_fault);

@@ -58,6 +58,7 @@ struct _SmGpuModel
   guint            max_width;       /* the widest row a layer reads or writes */
   SmGpuBuffer      weights;
   VkDescriptorPool pool;
+  gboolean         reduced;         /* products may run in fp16 (sm_gpu_model_set_reduced_precision()) */
   GpuLane          lanes[SM_GPU_LANES];
   GMutex           lanes_lock;
   GCond            lane_freed;
@@ -337,6 +338,76 @@ sm_gpu_model_free (SmGpuModel *model)
   g_free (model);
 }
 
+void
+sm_gpu_model_set_reduced_precision (SmGpuModel *model,
+                                    gboolean    reduced)
+{
+  SmGpu *gpu = model->gpu;
+
+  if (model->reduced == !!reduced)
+    return;
+  /* What was recorded names the other pipeline. */
+  g_mutex_lock (&gpu->lock);
+  for (guint l = 0; l < SM_GPU_LANES; l++)
+    forget_recorded (gpu, &model->lanes[l]);
+  model->reduced = !!reduced;
+  g_mutex_unlock (&gpu->lock);
+}
+
+/* A 70 × 96 → 80 product with a leaky ReLU: odd edges on every side of the
+ * 64-wide tiles.  fp16 keeps 11 bits: its error on values of this size is
+ * some 1e-7 of the signal's power. */
+#define CHECK_ROWS 70
+#define CHECK_IN   96
+#define CHECK_OUT  80
+#define CHECK_NMSE 1e-5
+
+gboolean
+sm_gpu_check_matrix_cores (SmGpu   *gpu,
+                           GError **error)
+{
+  SmLayerShape shape = { .in = CHECK_IN, .out = CHECK_OUT, .act = { SM_ACT_LEAKY_RELU, 0.1f } };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  g_autoptr(SmPool) pool = sm_pool_new (4 * 1024 * 1024, NULL);
+  g_autoptr(SmExpert) expert = NULL;
+  g_autoptr(SmGpuModel) model = NULL;
+  g_autofree float *weights = g_new (float, CHECK_IN * CHECK_OUT);
+  g_autofree float *x = g_new (float, CHECK_ROWS * CHECK_IN);
+  g_autofree float *fp32 = g_new (float, CHECK_ROWS * CHECK_OUT);
+  g_autofree float *fp16 = g_new (float, CHECK_ROWS * CHECK_OUT);
+  float bias[CHECK_OUT];
+  const float *w = weights, *b = bias;
+  double err = 0, ref = 0;
+
+  for (guint i = 0; i < CHECK_IN * CHECK_OUT; i++)
+    weights[i] = (float) g_rand_double_range (rand, -0.1, 0.1);
+  for (guint i = 0; i < CHECK_OUT; i++)
+    bias[i] = (float) g_rand_double_range (rand, -0.5, 0.5);
+  for (guint i = 0; i < CHECK_ROWS * CHECK_IN; i++)
+    x[i] = (float) g_rand_double_range (rand, -1, 1);
+  if (pool == NULL
+      || (expert = sm_expert_new (pool, 1, &shape, &w, &b, error)) == NULL
+      || (model = sm_gpu_model_new (gpu, &expert, 1, error)) == NULL
+      || !sm_gpu_model_forward (model, 0, x, CHECK_ROWS, fp32, NULL, error))
+    return FALSE;
+  sm_gpu_model_set_reduced_precision (model, TRUE);
+  if (!sm_gpu_model_forward (model, 0, x, CHECK_ROWS, fp16, NULL, error))
+    return FALSE;
+  for (guint i = 0; i < CHECK_ROWS * CHECK_OUT; i++)
+    {
+      err += ((double) fp16[i] - fp32[i]) * ((double) fp16[i] - fp32[i]);
+      ref += (double) fp32[i] * fp32[i];
+    }
+  if (!(err <= CHECK_NMSE * ref))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                   "the tensor-core GEMM disagreed with the FP32 one (NMSE %.2g, bound %.0e)",
+                   ref > 0 ? err / ref : err, CHECK_NMSE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Where lane @index's timestamps start (SM_GPU_LANES: the one-off
  * submissions'). */
 static guint
@@ -378,7 +449,7 @@ record_layers (SmGpuModel      *model,
                                        &lane->sets[l % 2], 0, NULL);
       gpu->vk.vkCmdPushConstants (commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                   sizeof args, &args);
-      gemm = sm_gpu_gemm_for (gpu, rows, layer->shape.out, &tile);
+      gemm = sm_gpu_gemm_for (gpu, rows, layer->shape.out, model->reduced, &tile);
       gpu->vk.vkCmdBindPipeline (commands, VK_PIPELINE_BIND_POINT_COMPUTE, gemm);
       gpu->vk.vkCmdDispatch (commands, (layer->shape.out + tile - 1) / tile, (rows + tile - 1) / tile, 1);
       if (softmax)

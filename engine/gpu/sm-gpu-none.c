@@ -77,3 +77,9 @@ sm_gpu_model_measure_peak (SmGpuModel  *model,
 {
   g_return_val_if_reached (FALSE);
 }
+
+void
+sm_gpu_model_set_reduced_precision (SmGpuModel *model,
+                                    gboolean    reduced)
+{
+}

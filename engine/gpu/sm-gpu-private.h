@@ -19,6 +19,8 @@ G_BEGIN_DECLS
 #define SM_GPU_LARGE_TILE      128u
 #define SM_GPU_LARGE_WORK      8u
 #define SM_GPU_LARGE_MIN_GROUPS 128u
+/* The tensor-core GEMM's tile (sm-gemm-coop.comp). */
+#define SM_GPU_COOP_TILE       64u
 /* A forward pass not done by then is taken as a hung device (SM_GPU_TIMEOUT_MS
  * changes it: a slow device may need longer, a test much less).  Uploading
  * a model's weights may take longer: it gets at least a minute. */
@@ -69,6 +71,7 @@ struct _SmGpu
   int                              forced_tiles; /* SM_GPU_TILES: 0 by size, else the side to use */
   VkPipeline                       softmax;
   VkPipeline                       peak;         /* sm-peak.comp: the FP32 ceiling */
+  VkPipeline                       gemm_coop;    /* sm-gemm-coop.comp; VK_NULL_HANDLE without tensor cores */
   VkCommandPool                    command_pool;
   VkCommandBuffer                  commands;
   VkFence                          fence;
@@ -90,11 +93,17 @@ struct _SmGpu
   char                            *lost_reason;  /* what happened then, for every later refusal */
 };
 
-/* The GEMM pipeline for an @m × @n product, and its tile side. */
+/* The GEMM pipeline for an @m × @n product, and its tile side: the
+ * tensor-core one for a @reduced precision model where there is one. */
 VkPipeline sm_gpu_gemm_for        (SmGpu            *gpu,
                                    guint             m,
                                    guint             n,
+                                   gboolean          reduced,
                                    guint            *tile);
+/* Runs a random product through the tensor-core GEMM and the FP32 one;
+ * FALSE, saying how far apart they were, when they disagree. */
+gboolean   sm_gpu_check_matrix_cores (SmGpu      *gpu,
+                                      GError    **error);
 
 /* FALSE, with @what and the result's name in @error, unless VK_SUCCESS. */
 gboolean sm_gpu_check            (VkResult          result,

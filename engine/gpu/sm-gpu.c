@@ -265,16 +265,22 @@ create_gemm (SmGpu      *gpu,
 }
 
 VkPipeline
-sm_gpu_gemm_for (SmGpu *gpu,
-                 guint  m,
-                 guint  n,
-                 guint *tile)
+sm_gpu_gemm_for (SmGpu    *gpu,
+                 guint     m,
+                 guint     n,
+                 gboolean  reduced,
+                 guint    *tile)
 {
   guint64 large_groups = (guint64) ((m + SM_GPU_LARGE_TILE - 1) / SM_GPU_LARGE_TILE)
                          * ((n + SM_GPU_LARGE_TILE - 1) / SM_GPU_LARGE_TILE);
   gboolean large = gpu->forced_tiles != 0 ? gpu->forced_tiles == SM_GPU_LARGE_TILE
                                           : large_groups >= SM_GPU_LARGE_MIN_GROUPS;
 
+  if (reduced && gpu->gemm_coop != VK_NULL_HANDLE)
+    {
+      *tile = SM_GPU_COOP_TILE;
+      return gpu->gemm_coop;
+    }
   if (large && gpu->gemm_large != VK_NULL_HANDLE)
     {
       *tile = SM_GPU_LARGE_TILE;
@@ -291,7 +297,7 @@ sm_gpu_gemm_tile (SmGpu *gpu,
 {
   guint tile;
 
-  sm_gpu_gemm_for (gpu, m, n, &tile);
+  sm_gpu_gemm_for (gpu, m, n, FALSE, &tile);
   return tile;
 }
 
@@ -371,6 +377,111 @@ create_commands (SmGpu   *gpu,
   return TRUE;
 }
 
+/* ---- tensor cores ---- */
+
+#define COOP_EXTENSION "VK_NV_cooperative_matrix"
+#define F16_EXTENSION  "VK_KHR_shader_float16_int8"
+
+static gboolean
+has_extension (const VkExtensionProperties *extensions,
+               guint32                      n,
+               const char                  *name)
+{
+  for (guint32 i = 0; i < n; i++)
+    if (g_str_equal (extensions[i].extensionName, name))
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether the device can run sm-gemm-coop.comp: the shader built, the
+ * extension and its feature, fp16 arithmetic, 16×16×16 fp16 matrices summed
+ * in fp32 in subgroup scope, and 32-wide subgroups.  Says what was found in
+ * the info either way; *@f16_extension when fp16 arithmetic needs its
+ * extension enabled (a Vulkan 1.1 device). */
+static gboolean
+probe_matrix_cores (SmGpu    *gpu,
+                    gboolean *f16_extension)
+{
+  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_properties;
+  VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+  };
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+    .pNext = &f16,
+  };
+  VkPhysicalDeviceFeatures2 features = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &coop };
+  g_autofree VkExtensionProperties *extensions = NULL;
+  g_autofree VkCooperativeMatrixPropertiesNV *shapes = NULL;
+  guint32 n = 0, n_shapes = 0;
+  const char *missing = NULL;
+
+  *f16_extension = FALSE;
+  if (!g_resources_get_info (SHADER_PREFIX "sm-gemm-coop.spv", G_RESOURCE_LOOKUP_FLAGS_NONE, NULL, NULL, NULL))
+    missing = "the build's shader compiler lacks GL_NV_cooperative_matrix";
+  else if (gpu->vk.vkEnumerateDeviceExtensionProperties (gpu->physical, NULL, &n, NULL) != VK_SUCCESS
+           || (extensions = g_new0 (VkExtensionProperties, MAX (n, 1)),
+               gpu->vk.vkEnumerateDeviceExtensionProperties (gpu->physical, NULL, &n, extensions)) != VK_SUCCESS
+           || !has_extension (extensions, n, COOP_EXTENSION))
+    missing = "no " COOP_EXTENSION;
+  else if (gpu->info.api_version < VK_API_VERSION_1_2 && !has_extension (extensions, n, F16_EXTENSION))
+    missing = "no fp16 arithmetic (" F16_EXTENSION ")";
+  else if (gpu->info.subgroup_size != 32)
+    missing = "subgroups are not 32 wide";
+
+  if (missing == NULL)
+    {
+      gpu->vk.vkGetPhysicalDeviceFeatures2 (gpu->physical, &features);
+      get_properties = (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
+        gpu->vk.vkGetInstanceProcAddr (gpu->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+      if (!coop.cooperativeMatrix || !f16.shaderFloat16 || get_properties == NULL
+          || get_properties (gpu->physical, &n_shapes, NULL) != VK_SUCCESS)
+        missing = "the cooperative-matrix or fp16 feature is off";
+    }
+  if (missing == NULL)
+    {
+      gboolean found = FALSE;
+
+      shapes = g_new0 (VkCooperativeMatrixPropertiesNV, MAX (n_shapes, 1));
+      for (guint32 i = 0; i < n_shapes; i++)
+        shapes[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+      if (get_properties (gpu->physical, &n_shapes, shapes) == VK_SUCCESS)
+        for (guint32 i = 0; i < n_shapes && !found; i++)
+          found = shapes[i].MSize == 16 && shapes[i].NSize == 16 && shapes[i].KSize == 16
+                  && shapes[i].AType == VK_COMPONENT_TYPE_FLOAT16_NV && shapes[i].BType == VK_COMPONENT_TYPE_FLOAT16_NV
+                  && shapes[i].CType == VK_COMPONENT_TYPE_FLOAT32_NV && shapes[i].DType == VK_COMPONENT_TYPE_FLOAT32_NV
+                  && shapes[i].scope == VK_SCOPE_SUBGROUP_NV;
+      if (!found)
+        missing = "no 16×16×16 fp16 matrices summed in fp32";
+    }
+
+  g_free (gpu->info.matrix_cores_status);
+  gpu->info.matrix_cores_status = missing != NULL ? g_strdup_printf ("none: %s", missing)
+                                                  : g_strdup (COOP_EXTENSION ", fp16 × fp16 + fp32, 16×16×16");
+  *f16_extension = missing == NULL && gpu->info.api_version < VK_API_VERSION_1_2;
+  return missing == NULL;
+}
+
+/* Builds the tensor-core GEMM and checks it against the FP32 one; a
+ * failure turns it off, saying why, and leaves the backend as it was. */
+static void
+create_matrix_cores (SmGpu *gpu)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!create_pipeline (gpu, "sm-gemm-coop.spv", NULL, &gpu->gemm_coop, &error)
+      || !sm_gpu_check_matrix_cores (gpu, &error))
+    {
+      if (gpu->gemm_coop != VK_NULL_HANDLE)
+        gpu->vk.vkDestroyPipeline (gpu->device, gpu->gemm_coop, NULL);
+      gpu->gemm_coop = VK_NULL_HANDLE;
+      g_free (gpu->info.matrix_cores_status);
+      gpu->info.matrix_cores_status = g_strdup_printf ("off: %s", error->message);
+      return;
+    }
+  gpu->info.matrix_cores = TRUE;
+}
+
 SmGpu *
 sm_gpu_new (GError **error)
 {
@@ -393,6 +504,18 @@ sm_gpu_new (GError **error)
     .queueCreateInfoCount = 1,
     .pQueueCreateInfos = &queue_info,
   };
+  /* Enabled only where probe_matrix_cores() found them. */
+  const char *extensions[] = { COOP_EXTENSION, F16_EXTENSION };
+  VkPhysicalDeviceShaderFloat16Int8Features f16_features = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+    .shaderFloat16 = VK_TRUE,
+  };
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop_features = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+    .pNext = &f16_features,
+    .cooperativeMatrix = VK_TRUE,
+  };
+  gboolean matrix_cores, f16_extension;
 
   g_mutex_init (&gpu->lock);
   gpu->orphans = g_array_new (FALSE, FALSE, sizeof (SmGpuBuffer));
@@ -412,14 +535,23 @@ sm_gpu_new (GError **error)
     return NULL;
 
   queue_info.queueFamilyIndex = gpu->queue_family;
+  describe_device (gpu);
+  matrix_cores = probe_matrix_cores (gpu, &f16_extension);
+  if (matrix_cores)
+    {
+      device_info.enabledExtensionCount = f16_extension ? 2 : 1;
+      device_info.ppEnabledExtensionNames = extensions;
+      device_info.pNext = &coop_features;
+    }
   if (!sm_gpu_check (gpu->vk.vkCreateDevice (gpu->physical, &device_info, NULL, &gpu->device),
                      "Creating the Vulkan device", error)
       || !sm_vk_load_device (&gpu->vk, gpu->device, error))
     return NULL;
   gpu->vk.vkGetDeviceQueue (gpu->device, gpu->queue_family, 0, &gpu->queue);
-  describe_device (gpu);
   if (!create_pipelines (gpu, error) || !create_commands (gpu, error))
     return NULL;
+  if (matrix_cores)
+    create_matrix_cores (gpu);
 
   return g_steal_pointer (&gpu);
 }
@@ -451,6 +583,8 @@ sm_gpu_free (SmGpu *gpu)
         vk->vkDestroyPipeline (gpu->device, gpu->gemm, NULL);
       if (gpu->gemm_large != VK_NULL_HANDLE)
         vk->vkDestroyPipeline (gpu->device, gpu->gemm_large, NULL);
+      if (gpu->gemm_coop != VK_NULL_HANDLE)
+        vk->vkDestroyPipeline (gpu->device, gpu->gemm_coop, NULL);
       if (gpu->softmax != VK_NULL_HANDLE)
         vk->vkDestroyPipeline (gpu->device, gpu->softmax, NULL);
       if (gpu->peak != VK_NULL_HANDLE)
@@ -466,6 +600,7 @@ sm_gpu_free (SmGpu *gpu)
   sm_vk_close (vk);
   g_free (gpu->info.device_name);
   g_free (gpu->info.driver);
+  g_free (gpu->info.matrix_cores_status);
   g_free (gpu->lost_reason);
   g_clear_pointer (&gpu->orphans, g_array_unref);
   g_clear_pointer (&gpu->orphan_pools, g_array_unref);

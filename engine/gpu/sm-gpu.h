@@ -30,6 +30,10 @@ typedef struct
   guint32     max_workgroup_invocations;
   guint32     max_shared_memory;      /* bytes per workgroup */
   double      timestamp_period_ns;    /* 0: the queue keeps no timestamps */
+  /* Tensor cores: whether batches of a model in reduced precision run the
+   * cooperative-matrix GEMM, and what was found (why not, when not). */
+  gboolean    matrix_cores;
+  char       *matrix_cores_status;
 } SmGpuInfo;
 
 typedef struct
@@ -57,6 +61,12 @@ const SmGpuInfo *sm_gpu_get_info      (SmGpu           *gpu);
 guint            sm_gpu_gemm_tile     (SmGpu           *gpu,
                                        guint            m,
                                        guint            n);
+
+/* Whether the model's products may run in fp16 on the device's tensor
+ * cores, summed in fp32 (SmGpuInfo.matrix_cores): when the engine's weights
+ * are not f32.  Not while a forward runs. */
+void             sm_gpu_model_set_reduced_precision (SmGpuModel *model,
+                                                     gboolean    reduced);
 
 /* Uploads the experts' packed weights and biases to device memory, once;
  * @experts may hold NULLs (absent domains). */

@@ -16,6 +16,8 @@ G_BEGIN_DECLS
   X (vkEnumeratePhysicalDevices) \
   X (vkGetPhysicalDeviceProperties) \
   X (vkGetPhysicalDeviceProperties2) \
+  X (vkGetPhysicalDeviceFeatures2) \
+  X (vkEnumerateDeviceExtensionProperties) \
   X (vkGetPhysicalDeviceQueueFamilyProperties) \
   X (vkGetPhysicalDeviceMemoryProperties) \
   X (vkCreateDevice) \

@@ -379,8 +379,12 @@ create_commands (SmGpu   *gpu,
 
 /* ---- tensor cores ---- */
 
-#define COOP_EXTENSION "VK_NV_cooperative_matrix"
-#define F16_EXTENSION  "VK_KHR_shader_float16_int8"
+/* The instance asks for Vulkan 1.1, so the fp16 arithmetic and the memory
+ * model the shader's SPIR-V declares (Float16, VulkanMemoryModel) come as
+ * extensions, even on 1.2+ devices where they are core. */
+#define COOP_EXTENSION   "VK_NV_cooperative_matrix"
+#define F16_EXTENSION    "VK_KHR_shader_float16_int8"
+#define MEMORY_EXTENSION "VK_KHR_vulkan_memory_model"
 
 static gboolean
 has_extension (const VkExtensionProperties *extensions,
@@ -394,17 +398,19 @@ has_extension (const VkExtensionProperties *extensions,
 }
 
 /* Whether the device can run sm-gemm-coop.comp: the shader built, the
- * extension and its feature, fp16 arithmetic, 16×16×16 fp16 matrices summed
- * in fp32 in subgroup scope, and 32-wide subgroups.  Says what was found in
- * the info either way; *@f16_extension when fp16 arithmetic needs its
- * extension enabled (a Vulkan 1.1 device). */
+ * three extensions and their features, 16×16×16 fp16 matrices summed in
+ * fp32 in subgroup scope, and 32-wide subgroups.  Says what was found in
+ * the info either way. */
 static gboolean
-probe_matrix_cores (SmGpu    *gpu,
-                    gboolean *f16_extension)
+probe_matrix_cores (SmGpu *gpu)
 {
   PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_properties;
+  VkPhysicalDeviceVulkanMemoryModelFeatures memory = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+  };
   VkPhysicalDeviceShaderFloat16Int8Features f16 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+    .pNext = &memory,
   };
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
@@ -416,7 +422,6 @@ probe_matrix_cores (SmGpu    *gpu,
   guint32 n = 0, n_shapes = 0;
   const char *missing = NULL;
 
-  *f16_extension = FALSE;
   if (!g_resources_get_info (SHADER_PREFIX "sm-gemm-coop.spv", G_RESOURCE_LOOKUP_FLAGS_NONE, NULL, NULL, NULL))
     missing = "the build's shader compiler lacks GL_NV_cooperative_matrix";
   else if (gpu->vk.vkEnumerateDeviceExtensionProperties (gpu->physical, NULL, &n, NULL) != VK_SUCCESS
@@ -424,8 +429,10 @@ probe_matrix_cores (SmGpu    *gpu,
                gpu->vk.vkEnumerateDeviceExtensionProperties (gpu->physical, NULL, &n, extensions)) != VK_SUCCESS
            || !has_extension (extensions, n, COOP_EXTENSION))
     missing = "no " COOP_EXTENSION;
-  else if (gpu->info.api_version < VK_API_VERSION_1_2 && !has_extension (extensions, n, F16_EXTENSION))
+  else if (!has_extension (extensions, n, F16_EXTENSION))
     missing = "no fp16 arithmetic (" F16_EXTENSION ")";
+  else if (!has_extension (extensions, n, MEMORY_EXTENSION))
+    missing = "no " MEMORY_EXTENSION;
   else if (gpu->info.subgroup_size != 32)
     missing = "subgroups are not 32 wide";
 
@@ -434,9 +441,9 @@ probe_matrix_cores (SmGpu    *gpu,
       gpu->vk.vkGetPhysicalDeviceFeatures2 (gpu->physical, &features);
       get_properties = (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
         gpu->vk.vkGetInstanceProcAddr (gpu->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
-      if (!coop.cooperativeMatrix || !f16.shaderFloat16 || get_properties == NULL
+      if (!coop.cooperativeMatrix || !f16.shaderFloat16 || !memory.vulkanMemoryModel || get_properties == NULL
           || get_properties (gpu->physical, &n_shapes, NULL) != VK_SUCCESS)
-        missing = "the cooperative-matrix or fp16 feature is off";
+        missing = "the cooperative-matrix, fp16 or memory-model feature is off";
     }
   if (missing == NULL)
     {
@@ -458,7 +465,6 @@ probe_matrix_cores (SmGpu    *gpu,
   g_free (gpu->info.matrix_cores_status);
   gpu->info.matrix_cores_status = missing != NULL ? g_strdup_printf ("none: %s", missing)
                                                   : g_strdup (COOP_EXTENSION ", fp16 × fp16 + fp32, 16×16×16");
-  *f16_extension = missing == NULL && gpu->info.api_version < VK_API_VERSION_1_2;
   return missing == NULL;
 }
 
@@ -505,9 +511,14 @@ sm_gpu_new (GError **error)
     .pQueueCreateInfos = &queue_info,
   };
   /* Enabled only where probe_matrix_cores() found them. */
-  const char *extensions[] = { COOP_EXTENSION, F16_EXTENSION };
+  const char *extensions[] = { COOP_EXTENSION, F16_EXTENSION, MEMORY_EXTENSION };
+  VkPhysicalDeviceVulkanMemoryModelFeatures memory_features = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+    .vulkanMemoryModel = VK_TRUE,
+  };
   VkPhysicalDeviceShaderFloat16Int8Features f16_features = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+    .pNext = &memory_features,
     .shaderFloat16 = VK_TRUE,
   };
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop_features = {
@@ -515,7 +526,7 @@ sm_gpu_new (GError **error)
     .pNext = &f16_features,
     .cooperativeMatrix = VK_TRUE,
   };
-  gboolean matrix_cores, f16_extension;
+  gboolean matrix_cores;
 
   g_mutex_init (&gpu->lock);
   gpu->orphans = g_array_new (FALSE, FALSE, sizeof (SmGpuBuffer));
@@ -536,10 +547,10 @@ sm_gpu_new (GError **error)
 
   queue_info.queueFamilyIndex = gpu->queue_family;
   describe_device (gpu);
-  matrix_cores = probe_matrix_cores (gpu, &f16_extension);
+  matrix_cores = probe_matrix_cores (gpu);
   if (matrix_cores)
     {
-      device_info.enabledExtensionCount = f16_extension ? 2 : 1;
+      device_info.enabledExtensionCount = G_N_ELEMENTS (extensions);
       device_info.ppEnabledExtensionNames = extensions;
       device_info.pNext = &coop_features;
     }

@@ -460,7 +460,7 @@ static void
 wake_workers (SmEngine *engine,
               gboolean  all)
 {
-  g_atomic_int_inc ((gint *) &engine->work_generation);
+  g_atomic_int_inc (&engine->work_generation);
   /* A wake-up is a system call: only for a worker that sleeps (a spinning
    * one sees queue_depth). */
   if (g_atomic_int_get (&engine->sleepers) == 0)
@@ -575,13 +575,13 @@ sm_batcher_apply_nice (gint tid,
  * the work generation moved from @generation since the caller looked. */
 static void
 sleep_for_work (SmEngine *engine,
-                guint     generation,
+                gint      generation,
                 gint64    deadline)
 {
   g_mutex_lock (&engine->idle_lock);
   g_atomic_int_inc (&engine->sleepers);
   if (g_atomic_int_get (&engine->running)
-      && (guint) g_atomic_int_get ((gint *) &engine->work_generation) == generation)
+      && g_atomic_int_get (&engine->work_generation) == generation)
     {
       if (deadline == 0)
         g_cond_wait (&engine->work, &engine->idle_lock);
@@ -608,7 +608,7 @@ worker_main (gpointer data)
 
   while (g_atomic_int_get (&engine->running))
     {
-      guint generation = (guint) g_atomic_int_get ((gint *) &engine->work_generation);
+      gint generation = g_atomic_int_get (&engine->work_generation);
       gint64 deadline;
       SmDomain domain;
       guint n = take_batch (worker, batch, &domain, &deadline);
@@ -622,10 +622,9 @@ worker_main (gpointer data)
   return NULL;
 }
 
-/* Under workers_lock. */
 void
-sm_batcher_start_workers (SmEngine *engine,
-                          guint     threads)
+sm_batcher_start_workers_locked (SmEngine *engine,
+                                 guint     threads)
 {
   g_atomic_int_set (&engine->running, TRUE);
   for (guint i = 0; i < threads; i++)

@@ -210,7 +210,7 @@ struct _SmEngine
   GMutex        idle_lock;
   GCond         work;
   gint          sleepers;          /* atomic; changed under idle_lock */
-  guint         work_generation;   /* atomic */
+  gint          work_generation;   /* atomic; wraps */
 
   /* Knobs, read atomically on the hot path */
   gint          backend;
@@ -309,7 +309,7 @@ void                  sm_batcher_enqueue_many            (SmEngine            *e
                                                           Query * const       *queries,
                                                           guint                n_queries,
                                                           gint64               now);
-void                  sm_batcher_start_workers           (SmEngine            *engine,
+void                  sm_batcher_start_workers_locked    (SmEngine            *engine,
                                                           guint                threads);
 void                  sm_batcher_stop_workers            (SmEngine            *engine);
 void                  sm_batcher_wake_all                (SmEngine            *engine);

@@ -127,7 +127,7 @@ sm_engine_new (gsize    pool_limit,
     }
 
   g_mutex_lock (&engine->workers_lock);
-  sm_batcher_start_workers (engine, threads);
+  sm_batcher_start_workers_locked (engine, threads);
   g_mutex_unlock (&engine->workers_lock);
 
   return engine;
@@ -752,7 +752,7 @@ sm_engine_set_threads (SmEngine  *engine,
   /* Workers finish their batch and go; the queues keep every job. */
   sm_batcher_stop_workers (engine);
   g_mutex_lock (&engine->workers_lock);
-  sm_batcher_start_workers (engine, threads);
+  sm_batcher_start_workers_locked (engine, threads);
   g_mutex_unlock (&engine->workers_lock);
 
   return TRUE;
@@ -857,7 +857,7 @@ sm_engine_compact_pool (SmEngine *engine)
   moved = sm_pool_compact (engine->pool);
   sm_rw_lock_writer_unlock (&engine->model_lock);
   g_mutex_lock (&engine->workers_lock);
-  sm_batcher_start_workers (engine, threads);
+  sm_batcher_start_workers_locked (engine, threads);
   g_mutex_unlock (&engine->workers_lock);
 
   return moved;

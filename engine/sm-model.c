@@ -206,6 +206,16 @@ sm_expert_free (SmExpert *expert)
   g_free (expert);
 }
 
+/* Layer @layer's packed weights, of a bf16 origin, widened into @packed
+ * (sm_f32_packed_weights_size() floats): a bf16 value is a float's top half. */
+static void
+widen_layer (const Layer *layer,
+             float       *packed)
+{
+  sm_simd_get_kernels ()->bf16_to_f32 (sm_pool_block_get_data (layer->packed), packed,
+                                       sm_f32_packed_weights_size (layer->shape.in, layer->shape.out));
+}
+
 /* Layer @layer's weights in f32, packed: the origin's own, or widened from
  * bf16 into *@widened, which the caller frees. */
 static const float *
@@ -213,13 +223,11 @@ layer_f32 (const SmExpert  *expert,
            const Layer     *layer,
            float          **widened)
 {
-  gsize size = sm_f32_packed_weights_size (layer->shape.in, layer->shape.out);
-
   *widened = NULL;
   if (expert->origin == SM_PRECISION_F32)
     return sm_pool_block_get_data (layer->packed);
-  *widened = g_new (float, size);
-  sm_simd_get_kernels ()->bf16_to_f32 (sm_pool_block_get_data (layer->packed), *widened, size);
+  *widened = g_new (float, sm_f32_packed_weights_size (layer->shape.in, layer->shape.out));
+  widen_layer (layer, *widened);
   return *widened;
 }
 
@@ -249,10 +257,14 @@ convert_layer (const SmExpert  *expert,
       return FALSE;
     }
 
-  f32 = layer_f32 (expert, layer, &widened);
+  /* Not the origin's precision: f32 is widened from a bf16 origin. */
   if (precision == SM_PRECISION_F32)
-    memcpy (sm_pool_block_get_data (*converted), f32, bytes);
-  else if (precision == SM_PRECISION_BF16)
+    {
+      widen_layer (layer, sm_pool_block_get_data (*converted));
+      return TRUE;
+    }
+  f32 = layer_f32 (expert, layer, &widened);
+  if (precision == SM_PRECISION_BF16)
     sm_bf16_pack_weights (f32, k, n, sm_pool_block_get_data (*converted));
   else
     sm_i8_pack_weights (f32, k, n, sm_pool_block_get_data (*converted), sm_pool_block_get_data (*scale));
@@ -565,7 +577,7 @@ sm_expert_copy_packed_layer (SmExpert *expert,
   gsize size = sm_f32_packed_weights_size (l->shape.in, l->shape.out);
 
   if (expert->origin == SM_PRECISION_BF16)
-    sm_simd_get_kernels ()->bf16_to_f32 (sm_pool_block_get_data (l->packed), packed, size);
+    widen_layer (l, packed);
   else
     memcpy (packed, sm_pool_block_get_data (l->packed), size * sizeof (float));
   memcpy (bias, sm_pool_block_get_data (l->bias), (gsize) l->shape.out * sizeof (float));

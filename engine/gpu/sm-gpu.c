@@ -404,7 +404,7 @@ has_extension (const VkExtensionProperties *extensions,
 static gboolean
 probe_matrix_cores (SmGpu *gpu)
 {
-  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_properties;
+  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_properties = NULL;
   VkPhysicalDeviceVulkanMemoryModelFeatures memory = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
   };

@@ -235,7 +235,7 @@ test_gpu_concurrent_lanes (void)
     g_thread_join (threads[t]);
 }
 
-/* Tensor cores (VK_NV_cooperative_matrix): a model in reduced precision
+/* Tensor cores (VK_KHR_ or VK_NV_cooperative_matrix): a model in reduced precision
  * runs the fp16 GEMM, within the NMSE bound of the FP32 one on the presets'
  * experts; back in f32 it runs the FP32 one.  Lavapipe has none: skipped,
  * saying what the device lacks. */

@@ -1,5 +1,5 @@
 #version 450
-// C = act (A · W + bias) on tensor cores, through VK_NV_cooperative_matrix:
+// C = act (A · W + bias) on tensor cores, through cooperative matrices:
 // A and W are rounded to fp16 as they are staged in shared memory, the
 // products summed in fp32.  A workgroup of four 32-wide subgroups computes
 // a 64×64 tile of C, each subgroup a 32×32 quarter as 2×2 16×16×16
@@ -8,12 +8,33 @@
 // fp16 × fp16 + fp32 matrices in subgroup scope with 32-wide subgroups, the
 // engine's weights are not f32, and a check at device open agreed with the
 // FP32 shader (engine/gpu/sm-gpu.c).
+//
+// One source, two dialects: GL_NV_cooperative_matrix by default, and
+// GL_KHR_cooperative_matrix when compiled with -DSM_COOP_KHR (glslang 14
+// and later); the device's extensions pick one at run time.
 
 #extension GL_GOOGLE_include_directive : require
-#extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#ifdef SM_COOP_KHR
+#extension GL_KHR_cooperative_matrix : require
+#define MATRIX_A coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA>
+#define MATRIX_W coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB>
+#define SUMS coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>
+#define LOAD(m, tile, at, stride) coopMatLoad (m, tile, at, stride, gl_CooperativeMatrixLayoutRowMajor)
+#define STORE(m, tile, at, stride) coopMatStore (m, tile, at, stride, gl_CooperativeMatrixLayoutRowMajor)
+#define MUL_ADD coopMatMulAdd
+#else
+#extension GL_NV_cooperative_matrix : require
+#define MATRIX_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#define MATRIX_W fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#define SUMS fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#define LOAD(m, tile, at, stride) coopMatLoadNV (m, tile, at, stride, false)
+#define STORE(m, tile, at, stride) coopMatStoreNV (m, tile, at, stride, false)
+#define MUL_ADD coopMatMulAddNV
+#endif
+
 #include "sm-args.glsl"
 
 layout (local_size_x = 128) in;
@@ -43,11 +64,11 @@ void main ()
   uint quarter_col = (gl_SubgroupID % 2u) * 32u;
   uint row0 = gl_WorkGroupID.y * TILE;
   uint col0 = gl_WorkGroupID.x * TILE;
-  fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> sums[2][2];
+  SUMS sums[2][2];
 
   for (uint i = 0u; i < 2u; i++)
     for (uint j = 0u; j < 2u; j++)
-      sums[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> (0.0);
+      sums[i][j] = SUMS (0.0);
 
   for (uint t = 0u; t < args.k; t += TK)
     {
@@ -65,23 +86,23 @@ void main ()
       barrier ();
 
       {
-        fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a_part[2];
-        fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> w_part[2];
+        MATRIX_A a_part[2];
+        MATRIX_W w_part[2];
 
         for (uint i = 0u; i < 2u; i++)
-          coopMatLoadNV (a_part[i], a_tile, (quarter_row + i * 16u) * A_STRIDE, A_STRIDE, false);
+          LOAD (a_part[i], a_tile, (quarter_row + i * 16u) * A_STRIDE, A_STRIDE);
         for (uint j = 0u; j < 2u; j++)
-          coopMatLoadNV (w_part[j], w_tile, quarter_col + j * 16u, W_STRIDE, false);
+          LOAD (w_part[j], w_tile, quarter_col + j * 16u, W_STRIDE);
         for (uint i = 0u; i < 2u; i++)
           for (uint j = 0u; j < 2u; j++)
-            sums[i][j] = coopMatMulAddNV (a_part[i], w_part[j], sums[i][j]);
+            sums[i][j] = MUL_ADD (a_part[i], w_part[j], sums[i][j]);
       }
       barrier ();
     }
 
   for (uint i = 0u; i < 2u; i++)
     for (uint j = 0u; j < 2u; j++)
-      coopMatStoreNV (sums[i][j], c_tile, (quarter_row + i * 16u) * C_STRIDE + quarter_col + j * 16u, C_STRIDE, false);
+      STORE (sums[i][j], c_tile, (quarter_row + i * 16u) * C_STRIDE + quarter_col + j * 16u, C_STRIDE);
   barrier ();
 
   for (uint e = tid; e < TILE * TILE; e += 128u)

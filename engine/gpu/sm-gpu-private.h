@@ -93,6 +93,38 @@ struct _SmGpu
   char                            *lost_reason;  /* what happened then, for every later refusal */
 };
 
+/* What a device is created with for tensor cores: the cooperative-matrix
+ * dialect's extension and the two sm-gemm-coop.comp needs, their features
+ * chained from @coop (the KHR structure has the NV one's members), and the
+ * shader built for that dialect. */
+typedef struct
+{
+  const char                                 *extensions[3];
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop;
+  VkPhysicalDeviceShaderFloat16Int8Features   f16;
+  VkPhysicalDeviceVulkanMemoryModelFeatures   memory;
+  const char                                 *shader;
+} SmGpuMatrixSetup;
+
+/* Before the device is made: whether it can run the tensor-core GEMM, in
+ * the KHR or the NV dialect, saying what was found in the info either
+ * way; fills @setup when it can. */
+gboolean   sm_gpu_matrix_cores_probe  (SmGpu                  *gpu,
+                                       SmGpuMatrixSetup       *setup);
+/* Adds @setup's extensions and features to @device_info. */
+void       sm_gpu_matrix_cores_enable (SmGpuMatrixSetup       *setup,
+                                       VkDeviceCreateInfo     *device_info);
+/* Once the device is made: builds the tensor-core GEMM and checks it
+ * against the FP32 one; a failure turns it off, saying why in the info, and
+ * leaves the backend as it was. */
+void       sm_gpu_matrix_cores_create (SmGpu                  *gpu,
+                                       const SmGpuMatrixSetup *setup);
+
+gboolean   sm_gpu_create_pipeline (SmGpu                      *gpu,
+                                   const char                 *shader,
+                                   const VkSpecializationInfo *specialization,
+                                   VkPipeline                 *pipeline,
+                                   GError                    **error);
 /* The GEMM pipeline for an @m × @n product, and its tile side: the
  * tensor-core one for a @reduced precision model where there is one. */
 VkPipeline sm_gpu_gemm_for        (SmGpu            *gpu,

@@ -201,12 +201,12 @@ create_shader (SmGpu           *gpu,
   return sm_gpu_check (gpu->vk.vkCreateShaderModule (gpu->device, &info, NULL, module), name, error);
 }
 
-static gboolean
-create_pipeline (SmGpu                      *gpu,
-                 const char                 *shader,
-                 const VkSpecializationInfo *specialization,
-                 VkPipeline                 *pipeline,
-                 GError                    **error)
+gboolean
+sm_gpu_create_pipeline (SmGpu                      *gpu,
+                        const char                 *shader,
+                        const VkSpecializationInfo *specialization,
+                        VkPipeline                 *pipeline,
+                        GError                    **error)
 {
   VkShaderModule module = VK_NULL_HANDLE;
   VkComputePipelineCreateInfo info = {
@@ -261,7 +261,7 @@ create_gemm (SmGpu      *gpu,
     }
   for (guint i = 0; i < G_N_ELEMENTS (entries); i++)
     entries[i] = (VkSpecializationMapEntry) { i, i * sizeof (guint32), sizeof (guint32) };
-  return create_pipeline (gpu, "sm-gemm.spv", &specialization, pipeline, error);
+  return sm_gpu_create_pipeline (gpu, "sm-gemm.spv", &specialization, pipeline, error);
 }
 
 VkPipeline
@@ -337,8 +337,8 @@ create_pipelines (SmGpu   *gpu,
                           "Creating the pipeline layout", error)
          && create_gemm (gpu, SM_GPU_SMALL_TILE, SM_GPU_SMALL_WORK, TRUE, &gpu->gemm, error)
          && create_gemm (gpu, SM_GPU_LARGE_TILE, SM_GPU_LARGE_WORK, FALSE, &gpu->gemm_large, error)
-         && create_pipeline (gpu, "sm-softmax.spv", NULL, &gpu->softmax, error)
-         && create_pipeline (gpu, "sm-peak.spv", NULL, &gpu->peak, error);
+         && sm_gpu_create_pipeline (gpu, "sm-softmax.spv", NULL, &gpu->softmax, error)
+         && sm_gpu_create_pipeline (gpu, "sm-peak.spv", NULL, &gpu->peak, error);
 }
 
 static gboolean
@@ -377,117 +377,6 @@ create_commands (SmGpu   *gpu,
   return TRUE;
 }
 
-/* ---- tensor cores ---- */
-
-/* The instance asks for Vulkan 1.1, so the fp16 arithmetic and the memory
- * model the shader's SPIR-V declares (Float16, VulkanMemoryModel) come as
- * extensions, even on 1.2+ devices where they are core. */
-#define COOP_EXTENSION   "VK_NV_cooperative_matrix"
-#define F16_EXTENSION    "VK_KHR_shader_float16_int8"
-#define MEMORY_EXTENSION "VK_KHR_vulkan_memory_model"
-
-static gboolean
-has_extension (const VkExtensionProperties *extensions,
-               guint32                      n,
-               const char                  *name)
-{
-  for (guint32 i = 0; i < n; i++)
-    if (g_str_equal (extensions[i].extensionName, name))
-      return TRUE;
-  return FALSE;
-}
-
-/* Whether the device can run sm-gemm-coop.comp: the shader built, the
- * three extensions and their features, 16×16×16 fp16 matrices summed in
- * fp32 in subgroup scope, and 32-wide subgroups.  Says what was found in
- * the info either way. */
-static gboolean
-probe_matrix_cores (SmGpu *gpu)
-{
-  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_properties = NULL;
-  VkPhysicalDeviceVulkanMemoryModelFeatures memory = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
-  };
-  VkPhysicalDeviceShaderFloat16Int8Features f16 = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
-    .pNext = &memory,
-  };
-  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
-    .pNext = &f16,
-  };
-  VkPhysicalDeviceFeatures2 features = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &coop };
-  g_autofree VkExtensionProperties *extensions = NULL;
-  g_autofree VkCooperativeMatrixPropertiesNV *shapes = NULL;
-  guint32 n = 0, n_shapes = 0;
-  const char *missing = NULL;
-
-  if (!g_resources_get_info (SHADER_PREFIX "sm-gemm-coop.spv", G_RESOURCE_LOOKUP_FLAGS_NONE, NULL, NULL, NULL))
-    missing = "the build's shader compiler lacks GL_NV_cooperative_matrix";
-  else if (gpu->vk.vkEnumerateDeviceExtensionProperties (gpu->physical, NULL, &n, NULL) != VK_SUCCESS
-           || (extensions = g_new0 (VkExtensionProperties, MAX (n, 1)),
-               gpu->vk.vkEnumerateDeviceExtensionProperties (gpu->physical, NULL, &n, extensions)) != VK_SUCCESS
-           || !has_extension (extensions, n, COOP_EXTENSION))
-    missing = "no " COOP_EXTENSION;
-  else if (!has_extension (extensions, n, F16_EXTENSION))
-    missing = "no fp16 arithmetic (" F16_EXTENSION ")";
-  else if (!has_extension (extensions, n, MEMORY_EXTENSION))
-    missing = "no " MEMORY_EXTENSION;
-  else if (gpu->info.subgroup_size != 32)
-    missing = "subgroups are not 32 wide";
-
-  if (missing == NULL)
-    {
-      gpu->vk.vkGetPhysicalDeviceFeatures2 (gpu->physical, &features);
-      get_properties = (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
-        gpu->vk.vkGetInstanceProcAddr (gpu->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
-      if (!coop.cooperativeMatrix || !f16.shaderFloat16 || !memory.vulkanMemoryModel || get_properties == NULL
-          || get_properties (gpu->physical, &n_shapes, NULL) != VK_SUCCESS)
-        missing = "the cooperative-matrix, fp16 or memory-model feature is off";
-    }
-  if (missing == NULL)
-    {
-      gboolean found = FALSE;
-
-      shapes = g_new0 (VkCooperativeMatrixPropertiesNV, MAX (n_shapes, 1));
-      for (guint32 i = 0; i < n_shapes; i++)
-        shapes[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
-      if (get_properties (gpu->physical, &n_shapes, shapes) == VK_SUCCESS)
-        for (guint32 i = 0; i < n_shapes && !found; i++)
-          found = shapes[i].MSize == 16 && shapes[i].NSize == 16 && shapes[i].KSize == 16
-                  && shapes[i].AType == VK_COMPONENT_TYPE_FLOAT16_NV && shapes[i].BType == VK_COMPONENT_TYPE_FLOAT16_NV
-                  && shapes[i].CType == VK_COMPONENT_TYPE_FLOAT32_NV && shapes[i].DType == VK_COMPONENT_TYPE_FLOAT32_NV
-                  && shapes[i].scope == VK_SCOPE_SUBGROUP_NV;
-      if (!found)
-        missing = "no 16×16×16 fp16 matrices summed in fp32";
-    }
-
-  g_free (gpu->info.matrix_cores_status);
-  gpu->info.matrix_cores_status = missing != NULL ? g_strdup_printf ("none: %s", missing)
-                                                  : g_strdup (COOP_EXTENSION ", fp16 × fp16 + fp32, 16×16×16");
-  return missing == NULL;
-}
-
-/* Builds the tensor-core GEMM and checks it against the FP32 one; a
- * failure turns it off, saying why, and leaves the backend as it was. */
-static void
-create_matrix_cores (SmGpu *gpu)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!create_pipeline (gpu, "sm-gemm-coop.spv", NULL, &gpu->gemm_coop, &error)
-      || !sm_gpu_check_matrix_cores (gpu, &error))
-    {
-      if (gpu->gemm_coop != VK_NULL_HANDLE)
-        gpu->vk.vkDestroyPipeline (gpu->device, gpu->gemm_coop, NULL);
-      gpu->gemm_coop = VK_NULL_HANDLE;
-      g_free (gpu->info.matrix_cores_status);
-      gpu->info.matrix_cores_status = g_strdup_printf ("off: %s", error->message);
-      return;
-    }
-  gpu->info.matrix_cores = TRUE;
-}
-
 SmGpu *
 sm_gpu_new (GError **error)
 {
@@ -510,22 +399,7 @@ sm_gpu_new (GError **error)
     .queueCreateInfoCount = 1,
     .pQueueCreateInfos = &queue_info,
   };
-  /* Enabled only where probe_matrix_cores() found them. */
-  const char *extensions[] = { COOP_EXTENSION, F16_EXTENSION, MEMORY_EXTENSION };
-  VkPhysicalDeviceVulkanMemoryModelFeatures memory_features = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
-    .vulkanMemoryModel = VK_TRUE,
-  };
-  VkPhysicalDeviceShaderFloat16Int8Features f16_features = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
-    .pNext = &memory_features,
-    .shaderFloat16 = VK_TRUE,
-  };
-  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop_features = {
-    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
-    .pNext = &f16_features,
-    .cooperativeMatrix = VK_TRUE,
-  };
+  SmGpuMatrixSetup matrix_setup;
   gboolean matrix_cores;
 
   g_mutex_init (&gpu->lock);
@@ -547,13 +421,9 @@ sm_gpu_new (GError **error)
 
   queue_info.queueFamilyIndex = gpu->queue_family;
   describe_device (gpu);
-  matrix_cores = probe_matrix_cores (gpu);
+  matrix_cores = sm_gpu_matrix_cores_probe (gpu, &matrix_setup);
   if (matrix_cores)
-    {
-      device_info.enabledExtensionCount = G_N_ELEMENTS (extensions);
-      device_info.ppEnabledExtensionNames = extensions;
-      device_info.pNext = &coop_features;
-    }
+    sm_gpu_matrix_cores_enable (&matrix_setup, &device_info);
   if (!sm_gpu_check (gpu->vk.vkCreateDevice (gpu->physical, &device_info, NULL, &gpu->device),
                      "Creating the Vulkan device", error)
       || !sm_vk_load_device (&gpu->vk, gpu->device, error))
@@ -562,7 +432,7 @@ sm_gpu_new (GError **error)
   if (!create_pipelines (gpu, error) || !create_commands (gpu, error))
     return NULL;
   if (matrix_cores)
-    create_matrix_cores (gpu);
+    sm_gpu_matrix_cores_create (gpu, &matrix_setup);
 
   return g_steal_pointer (&gpu);
 }

@@ -192,6 +192,10 @@ print_text (const Report *report)
       g_autofree char *timestamps = info->timestamp_period_ns > 0
                                     ? g_strdup_printf (_("yes, %.3g ns per tick"), info->timestamp_period_ns)
                                     : g_strdup (_("no"));
+      g_autofree char *tiles = info->large_tiles_from == G_MAXUINT
+                               ? g_strdup_printf (_("64×64 only (%s)"), info->tiles_status)
+                               : g_strdup_printf (_("128×128 from %u such workgroups on, 64×64 below (%s)"),
+                                                  info->large_tiles_from, info->tiles_status);
 
       print_row (_("device"), device);
       print_row (_("driver"), info->driver);
@@ -201,6 +205,7 @@ print_text (const Report *report)
       print_row (_("limits"), limits);
       print_row (_("timestamps"), timestamps);
       print_row (_("tensor cores"), info->matrix_cores_status);
+      print_row (_("GEMM tiles"), tiles);
     }
   else
     print_row (_("device"), report->gpu_error);
@@ -354,6 +359,13 @@ print_json (const Report *report)
       json_builder_add_boolean_value (builder, info->matrix_cores);
       json_builder_set_member_name (builder, "matrix_cores_status");
       json_builder_add_string_value (builder, info->matrix_cores_status);
+      json_builder_set_member_name (builder, "large_tiles_from_workgroups");
+      if (info->large_tiles_from == G_MAXUINT)
+        json_builder_add_null_value (builder);
+      else
+        json_builder_add_int_value (builder, info->large_tiles_from);
+      json_builder_set_member_name (builder, "tiles_status");
+      json_builder_add_string_value (builder, info->tiles_status);
       json_builder_end_object (builder);
     }
   else
@@ -412,6 +424,13 @@ sm_cli_doctor (int    argc,
   }
   report.data_dir = sm_paths_get_data_dir ();
   report.data_dir_exists = g_file_test (report.data_dir, G_FILE_TEST_IS_DIR);
+  /* What the engine will use; doctor reads it, never measures. */
+  if (report.gpu != NULL)
+    {
+      g_autofree char *tiles = g_build_filename (report.data_dir, SM_GPU_TILES_FILE, NULL);
+
+      sm_gpu_tiles_load (report.gpu, tiles);
+    }
   report_mesh (&report);
 
   if (as_json)

@@ -7,6 +7,7 @@
 
 #include "sm-engine-private.h"
 #include "sm-gpu-calibration.h"
+#include "sm-paths.h"
 
 /* Routing batches to the Vulkan backend: the mode (off, on, auto from the
  * calibrated crossover), the model's copy on the device, and falling back
@@ -55,6 +56,20 @@ sm_engine_gpu_upload_model (SmGpu    *gpu,
   if (gpu_model != NULL)
     sm_gpu_model_set_reduced_precision (gpu_model, reduced);
   return gpu_model;
+}
+
+/* The GEMM's tiling rule for a device just opened: remembered in the data
+ * folder, or measured now (a fraction of a second) and remembered.  A
+ * failure leaves the default rule: it costs speed, not answers. */
+static void
+tune_tiles (SmGpu *gpu)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = sm_paths_ensure_data_dir (&error);
+  g_autofree char *path = dir != NULL ? g_build_filename (dir, SM_GPU_TILES_FILE, NULL) : NULL;
+
+  if (path == NULL || (!sm_gpu_tiles_load (gpu, path) && !sm_gpu_tiles_measure (gpu, path, NULL, &error)))
+    g_message ("GPU tile sweep: %s", error->message);
 }
 
 /* AUTO's crossover for @model (already on the GPU as @gpu_model): measured
@@ -182,8 +197,8 @@ sm_engine_set_gpu_mode (SmEngine   *engine,
     }
 
   g_mutex_lock (&engine->gpu_lock);
-  if (engine->gpu == NULL)
-    engine->gpu = sm_gpu_new (&local_error);
+  if (engine->gpu == NULL && (engine->gpu = sm_gpu_new (&local_error)) != NULL)
+    tune_tiles (engine->gpu);
   gpu = engine->gpu;
   g_mutex_unlock (&engine->gpu_lock);
   if (gpu == NULL)

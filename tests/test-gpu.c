@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <sanitizer/lsan_interface.h>
 #endif
+#include <glib/gstdio.h>
 
 #include "sm-advisor.h"
 #include "sm-engine.h"
@@ -265,6 +266,107 @@ test_gpu_matrix_cores (void)
     compare_expert_within (on_gpu, b % 2, experts[b % 2], batches[b], rand, FP16_NMSE_LIMIT, FP16_MAX_ABS_LIMIT);
   sm_gpu_model_set_reduced_precision (on_gpu, FALSE);
   compare_expert (on_gpu, 0, experts[0], 17, rand);
+}
+
+/* The tile sweep: measured once, the rule follows the measurements (the
+ * large tiles from the smallest size from which on they won), is applied,
+ * and is remembered for the device in a 0600 key file that keeps other
+ * devices' entries; a corrupt or forged file is measured over, and a
+ * folder that cannot be written costs the memory, not the rule. */
+static void
+test_gpu_tile_sweep (void)
+{
+  g_autoptr(SmGpu) gpu = gpu_or_skip ();
+  g_autoptr(SmGpu) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) points = g_array_new (FALSE, FALSE, sizeof (SmGpuTilePoint));
+  g_autofree char *dir = NULL, *path = NULL, *unwritable = NULL, *contents = NULL;
+  const SmGpuInfo *info;
+  guint expected = G_MAXUINT, from;
+  GStatBuf st;
+
+  if (gpu == NULL)
+    return;
+  info = sm_gpu_get_info (gpu);
+  dir = g_dir_make_tmp ("synmesh-tiles-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, SM_GPU_TILES_FILE, NULL);
+  g_assert_false (sm_gpu_tiles_load (gpu, path));
+  g_assert_nonnull (strstr (info->tiles_status, "not measured"));
+
+  /* Garbage, then a forged value: neither is taken. */
+  g_assert_true (g_file_set_contents (path, "\xff[[[ \n=", -1, NULL));
+  g_assert_false (sm_gpu_tiles_load (gpu, path));
+  g_assert_true (sm_gpu_tiles_measure (gpu, path, points, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (points->len, >=, 1);
+  for (guint i = 0; i < points->len; i++)
+    {
+      SmGpuTilePoint *p = &g_array_index (points, SmGpuTilePoint, i);
+
+      g_test_message ("%u × 256 → %u (%u workgroups): small %.1f µs, large %.1f µs",
+                      p->side, p->side, p->groups, p->small_us, p->large_us);
+      g_assert_cmpfloat (p->small_us, >, 0);
+      g_assert_cmpfloat (p->large_us, >, 0);
+      g_assert_true (isfinite (p->small_us) && isfinite (p->large_us));
+      g_assert_cmpuint (p->groups, ==, ((p->side + 127) / 128) * ((p->side + 127) / 128));
+      if (i > 0)
+        g_assert_cmpuint (p->side, ==, 2 * g_array_index (points, SmGpuTilePoint, i - 1).side);
+    }
+  for (guint i = points->len; i-- > 0 && g_array_index (points, SmGpuTilePoint, i).large_us
+                                        < g_array_index (points, SmGpuTilePoint, i).small_us;)
+    expected = g_array_index (points, SmGpuTilePoint, i).groups;
+  from = info->large_tiles_from;
+  g_assert_cmpuint (from, ==, expected);
+  g_assert_nonnull (strstr (info->tiles_status, "remembered"));
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  /* The rule is applied: 128 × (128 · k) makes k large workgroups. */
+  if (from == G_MAXUINT)
+    g_assert_cmpuint (sm_gpu_gemm_tile (gpu, 4096, 4096), ==, 64);
+  else
+    {
+      g_assert_cmpuint (sm_gpu_gemm_tile (gpu, 128, 128 * from), ==, 128);
+      if (from > 1)
+        g_assert_cmpuint (sm_gpu_gemm_tile (gpu, 128, 128 * (from - 1)), ==, 64);
+    }
+
+  /* Remembered: a device opened again takes it without measuring. */
+  again = sm_gpu_new (&error);
+  g_assert_no_error (error);
+  g_assert_true (sm_gpu_tiles_load (again, path));
+  g_assert_cmpuint (sm_gpu_get_info (again)->large_tiles_from, ==, from);
+
+  /* Another device's entry survives a new measurement; a forged value
+   * for this one is not taken. */
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  {
+    g_autofree char *forged = g_strdup_printf ("[other device; driver; gemm 0]\nlarge-tiles-from-workgroups=7\n\n%s",
+                                               contents);
+    g_autoptr(GRegex) value = g_regex_new ("large-tiles-from-workgroups=.*", 0, 0, NULL);
+    g_autofree char *banana = g_regex_replace_literal (value, contents, -1, 0, "large-tiles-from-workgroups=banana",
+                                                       0, NULL);
+
+    g_assert_true (g_file_set_contents (path, banana, -1, NULL));
+    g_assert_false (sm_gpu_tiles_load (again, path));
+    g_assert_true (g_file_set_contents (path, forged, -1, NULL));
+    g_assert_true (sm_gpu_tiles_measure (again, path, NULL, &error));
+    g_assert_no_error (error);
+    g_clear_pointer (&contents, g_free);
+    g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+    g_assert_nonnull (strstr (contents, "[other device; driver; gemm 0]\nlarge-tiles-from-workgroups=7"));
+  }
+
+  /* Nowhere to write: measured all the same, the failure said. */
+  unwritable = g_build_filename (dir, "missing", SM_GPU_TILES_FILE, NULL);
+  g_assert_false (sm_gpu_tiles_measure (again, unwritable, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (sm_gpu_get_info (again)->tiles_status, "not remembered"));
+  g_assert_cmpuint (sm_gpu_get_info (again)->large_tiles_from, !=, 0);
+
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 /* The FP32 ceiling: a finite rate, and the model that lent its buffers
@@ -734,6 +836,7 @@ main (int   argc,
   g_test_add_func ("/engine/gpu/matrix-cores", test_gpu_matrix_cores);
   g_test_add_func ("/engine/gpu/no-driver", test_gpu_no_driver);
   g_test_add_func ("/engine/gpu/peak", test_gpu_peak);
+  g_test_add_func ("/engine/gpu/tile-sweep", test_gpu_tile_sweep);
   g_test_add_data_func ("/engine/gpu/fault/hang", "hang", test_gpu_fault);
   g_test_add_data_func ("/engine/gpu/fault/lost", "lost", test_gpu_fault);
   g_test_add_func ("/engine/gpu/engine-live-switch", test_gpu_engine_live_switch);

@@ -6,6 +6,7 @@
 #include "sm-engine.h"
 #include "sm-gpu-bench.h"
 #include "sm-gpu-calibration.h"
+#include "sm-paths.h"
 #include "sm-pool.h"
 
 /* One layer of @side × @side, identity: the GEMM shader alone. */
@@ -92,6 +93,34 @@ bench_gemm (SmBenchReport *report,
     }
 }
 
+/* The tile sweep, remembered in the data folder as the engine would; the
+ * GEMM rows after it use its rule. */
+static void
+bench_tiles (SmBenchReport *report,
+             SmGpu         *gpu)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) points = g_array_new (FALSE, FALSE, sizeof (SmGpuTilePoint));
+  g_autofree char *dir = sm_paths_ensure_data_dir (&error);
+  g_autofree char *path = dir != NULL ? g_build_filename (dir, SM_GPU_TILES_FILE, NULL) : NULL;
+  guint from;
+
+  if (path == NULL || !sm_gpu_tiles_measure (gpu, path, points, &error))
+    g_printerr ("bench gpu: the tile sweep: %s\n", error->message);
+  for (guint i = 0; i < points->len; i++)
+    {
+      SmGpuTilePoint *p = &g_array_index (points, SmGpuTilePoint, i);
+      g_autofree char *small = g_strdup_printf ("m=%u n=%u k=256 workgroups=%u tile=64", p->side, p->side, p->groups);
+      g_autofree char *large = g_strdup_printf ("m=%u n=%u k=256 workgroups=%u tile=128", p->side, p->side, p->groups);
+      guint row = sm_bench_report_add (report, "gpu-tile-sweep", small, p->small_us, "µs");
+
+      sm_bench_report_compare (report, "gpu-tile-sweep", large, p->large_us, "µs", row, NULL);
+    }
+  from = sm_gpu_get_info (gpu)->large_tiles_from;
+  sm_bench_report_add (report, "gpu-large-tiles-from", "unit=128x128-workgroups",
+                       from == G_MAXUINT ? NAN : (double) from, "workgroups");
+}
+
 void
 sm_gpu_bench (SmBenchReport *report,
               gboolean       quick)
@@ -120,6 +149,7 @@ sm_gpu_bench (SmBenchReport *report,
       return;
     }
 
+  bench_tiles (report, gpu);
   crossover = sm_gpu_calibrate (on_gpu, 0, expert, kernels, quick ? 256 : 4096, points, &error);
   for (guint i = 0; i < points->len; i++)
     {

@@ -12,7 +12,6 @@
 
 #include "sm-gpu-private.h"
 
-#define SHADER_PREFIX    "/io/github/synmesh/SynapticMesh/gpu/"
 #define NV_EXTENSION     "VK_NV_cooperative_matrix"
 #define KHR_EXTENSION    "VK_KHR_cooperative_matrix"
 /* The instance asks for Vulkan 1.1, so the fp16 arithmetic and the memory
@@ -103,7 +102,7 @@ has_extension (const VkExtensionProperties *extensions,
 static gboolean
 has_shader (const Dialect *dialect)
 {
-  g_autofree char *path = g_strconcat (SHADER_PREFIX, dialect->shader, NULL);
+  g_autofree char *path = g_strconcat (SM_GPU_SHADER_PREFIX, dialect->shader, NULL);
 
   return g_resources_get_info (path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL, NULL, NULL);
 }

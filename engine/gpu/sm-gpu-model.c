@@ -59,6 +59,7 @@ struct _SmGpuModel
   SmGpuBuffer      weights;
   VkDescriptorPool pool;
   gboolean         reduced;         /* products may run in fp16 (sm_gpu_model_set_reduced_precision()) */
+  guint            forced_tile;     /* sm_gpu_model_force_tile(); 0: the device's rule */
   GpuLane          lanes[SM_GPU_LANES];
   GMutex           lanes_lock;
   GCond            lane_freed;
@@ -338,20 +339,37 @@ sm_gpu_model_free (SmGpuModel *model)
   g_free (model);
 }
 
+/* Sets what picks @model's GEMM pipelines; what was recorded names the
+ * old ones. */
+static void
+choose_gemm (SmGpuModel *model,
+             gboolean    reduced,
+             guint       forced_tile)
+{
+  SmGpu *gpu = model->gpu;
+
+  if (model->reduced == reduced && model->forced_tile == forced_tile)
+    return;
+  g_mutex_lock (&gpu->lock);
+  for (guint l = 0; l < SM_GPU_LANES; l++)
+    forget_recorded (gpu, &model->lanes[l]);
+  model->reduced = reduced;
+  model->forced_tile = forced_tile;
+  g_mutex_unlock (&gpu->lock);
+}
+
 void
 sm_gpu_model_set_reduced_precision (SmGpuModel *model,
                                     gboolean    reduced)
 {
-  SmGpu *gpu = model->gpu;
+  choose_gemm (model, !!reduced, model->forced_tile);
+}
 
-  if (model->reduced == !!reduced)
-    return;
-  /* What was recorded names the other pipeline. */
-  g_mutex_lock (&gpu->lock);
-  for (guint l = 0; l < SM_GPU_LANES; l++)
-    forget_recorded (gpu, &model->lanes[l]);
-  model->reduced = !!reduced;
-  g_mutex_unlock (&gpu->lock);
+void
+sm_gpu_model_force_tile (SmGpuModel *model,
+                         guint       tile)
+{
+  choose_gemm (model, model->reduced, tile);
 }
 
 /* A 70 × 96 → 80 product with a leaky ReLU: odd edges on every side of the
@@ -449,7 +467,7 @@ record_layers (SmGpuModel      *model,
                                        &lane->sets[l % 2], 0, NULL);
       gpu->vk.vkCmdPushConstants (commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                   sizeof args, &args);
-      gemm = sm_gpu_gemm_for (gpu, rows, layer->shape.out, model->reduced, &tile);
+      gemm = sm_gpu_gemm_for (gpu, rows, layer->shape.out, model->reduced, model->forced_tile, &tile);
       gpu->vk.vkCmdBindPipeline (commands, VK_PIPELINE_BIND_POINT_COMPUTE, gemm);
       gpu->vk.vkCmdDispatch (commands, (layer->shape.out + tile - 1) / tile, (rows + tile - 1) / tile, 1);
       if (softmax)

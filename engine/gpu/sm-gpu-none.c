@@ -43,6 +43,22 @@ sm_gpu_gemm_tile (SmGpu *gpu,
   g_return_val_if_reached (0);
 }
 
+gboolean
+sm_gpu_tiles_load (SmGpu      *gpu,
+                   const char *path)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+gboolean
+sm_gpu_tiles_measure (SmGpu       *gpu,
+                      const char  *path,
+                      GArray      *points,
+                      GError     **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
 SmGpuModel *
 sm_gpu_model_new (SmGpu             *gpu,
                   SmExpert * const  *experts,

@@ -6,13 +6,17 @@
 
 G_BEGIN_DECLS
 
+/* Where the SPIR-V lies among the resources. */
+#define SM_GPU_SHADER_PREFIX "/io/github/synmesh/SynapticMesh/gpu/"
+
 /* The GEMM shader's tilings (its specialisation constants), 16 deep, 256
  * invocations each: 64×64 tiles of C with 4×4 outputs per invocation, and
  * 128×128 with 8×8, which reads shared memory half as often per FMA but
  * cuts a product into a quarter as many workgroups.  The large one serves
- * products that still make SM_GPU_LARGE_MIN_GROUPS workgroups of it,
- * enough to occupy a large GPU.  SM_GPU_TILES=small or large forces one
- * (for tests, and to compare them on a device). */
+ * products that still make enough workgroups of it to occupy the device:
+ * how many is measured per device (sm-gpu-tiles.c), SM_GPU_LARGE_MIN_GROUPS
+ * until then.  SM_GPU_TILES=small or large forces one (for tests, and to
+ * compare them on a device). */
 #define SM_GPU_TILE_K          16u
 #define SM_GPU_SMALL_TILE      64u
 #define SM_GPU_SMALL_WORK      4u
@@ -69,6 +73,7 @@ struct _SmGpu
   VkPipeline                       gemm;         /* 64×64 tiles */
   VkPipeline                       gemm_large;   /* 128×128 tiles; VK_NULL_HANDLE where they do not fit */
   int                              forced_tiles; /* SM_GPU_TILES: 0 by size, else the side to use */
+  guint                            large_from_groups; /* large tiles from this many of them on; G_MAXUINT: never; under lock */
   VkPipeline                       softmax;
   VkPipeline                       peak;         /* sm-peak.comp: the FP32 ceiling */
   VkPipeline                       gemm_coop;    /* sm-gemm-coop.comp; VK_NULL_HANDLE without tensor cores */
@@ -125,13 +130,19 @@ gboolean   sm_gpu_create_pipeline (SmGpu                      *gpu,
                                    const VkSpecializationInfo *specialization,
                                    VkPipeline                 *pipeline,
                                    GError                    **error);
-/* The GEMM pipeline for an @m × @n product, and its tile side: the
- * tensor-core one for a @reduced precision model where there is one. */
+/* Under @gpu->lock: the GEMM pipeline for an @m × @n product, and its tile
+ * side: the tensor-core one for a @reduced precision model where there is
+ * one, else the @forced tile side (0: the device's rule). */
 VkPipeline sm_gpu_gemm_for        (SmGpu            *gpu,
                                    guint             m,
                                    guint             n,
                                    gboolean          reduced,
+                                   guint             forced,
                                    guint            *tile);
+/* Makes @model's products run in @tile-wide tiles (0: the device's rule
+ * again), for the tile sweep.  Not while a forward runs. */
+void       sm_gpu_model_force_tile (SmGpuModel      *model,
+                                    guint            tile);
 /* Runs a random product through the tensor-core GEMM and the FP32 one;
  * FALSE, saying how far apart they were, when they disagree. */
 gboolean   sm_gpu_check_matrix_cores (SmGpu      *gpu,

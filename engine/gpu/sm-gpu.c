@@ -11,8 +11,6 @@
 #include "sm-gpu-private.h"
 #include "sm-gpu-shaders.h"
 
-#define SHADER_PREFIX "/io/github/synmesh/SynapticMesh/gpu/"
-
 gboolean
 sm_gpu_is_built (void)
 {
@@ -183,7 +181,7 @@ create_shader (SmGpu           *gpu,
                VkShaderModule  *module,
                GError         **error)
 {
-  g_autofree char *path = g_strconcat (SHADER_PREFIX, name, NULL);
+  g_autofree char *path = g_strconcat (SM_GPU_SHADER_PREFIX, name, NULL);
   g_autoptr(GBytes) bytes = g_resources_lookup_data (path, G_RESOURCE_LOOKUP_FLAGS_NONE, error);
   g_autofree guint32 *code = NULL;
   gconstpointer data;
@@ -269,12 +267,14 @@ sm_gpu_gemm_for (SmGpu    *gpu,
                  guint     m,
                  guint     n,
                  gboolean  reduced,
+                 guint     forced,
                  guint    *tile)
 {
   guint64 large_groups = (guint64) ((m + SM_GPU_LARGE_TILE - 1) / SM_GPU_LARGE_TILE)
                          * ((n + SM_GPU_LARGE_TILE - 1) / SM_GPU_LARGE_TILE);
-  gboolean large = gpu->forced_tiles != 0 ? gpu->forced_tiles == SM_GPU_LARGE_TILE
-                                          : large_groups >= SM_GPU_LARGE_MIN_GROUPS;
+  gboolean large = forced != 0 ? forced == SM_GPU_LARGE_TILE
+                   : gpu->forced_tiles != 0 ? gpu->forced_tiles == SM_GPU_LARGE_TILE
+                   : large_groups >= gpu->large_from_groups;
 
   if (reduced && gpu->gemm_coop != VK_NULL_HANDLE)
     {
@@ -297,7 +297,9 @@ sm_gpu_gemm_tile (SmGpu *gpu,
 {
   guint tile;
 
-  sm_gpu_gemm_for (gpu, m, n, FALSE, &tile);
+  g_mutex_lock (&gpu->lock);
+  sm_gpu_gemm_for (gpu, m, n, FALSE, 0, &tile);
+  g_mutex_unlock (&gpu->lock);
   return tile;
 }
 
@@ -412,6 +414,9 @@ sm_gpu_new (GError **error)
                         : g_strcmp0 (g_getenv ("SM_GPU_FAULT"), "lost") == 0 ? VK_ERROR_DEVICE_LOST : VK_SUCCESS;
   gpu->forced_tiles = g_strcmp0 (g_getenv ("SM_GPU_TILES"), "small") == 0 ? SM_GPU_SMALL_TILE
                       : g_strcmp0 (g_getenv ("SM_GPU_TILES"), "large") == 0 ? SM_GPU_LARGE_TILE : 0;
+  gpu->large_from_groups = SM_GPU_LARGE_MIN_GROUPS;
+  gpu->info.large_tiles_from = SM_GPU_LARGE_MIN_GROUPS;
+  gpu->info.tiles_status = g_strdup (_("not measured on this device yet"));
   sm_gpu_shaders_register_resource ();
   if (!sm_vk_open (&gpu->vk, error)
       || !sm_gpu_check (gpu->vk.vkCreateInstance (&instance_info, NULL, &gpu->instance), "Creating a Vulkan instance", error)
@@ -482,6 +487,7 @@ sm_gpu_free (SmGpu *gpu)
   g_free (gpu->info.device_name);
   g_free (gpu->info.driver);
   g_free (gpu->info.matrix_cores_status);
+  g_free (gpu->info.tiles_status);
   g_free (gpu->lost_reason);
   g_clear_pointer (&gpu->orphans, g_array_unref);
   g_clear_pointer (&gpu->orphan_pools, g_array_unref);

@@ -34,6 +34,11 @@ typedef struct
    * cooperative-matrix GEMM, and what was found (why not, when not). */
   gboolean    matrix_cores;
   char       *matrix_cores_status;
+  /* The GEMM's tiling rule (sm_gpu_tiles_load(), sm_gpu_tiles_measure()):
+   * products that make this many 128×128 workgroups or more run in the
+   * large tiles (G_MAXUINT: never), and where that figure comes from. */
+  guint       large_tiles_from;
+  char       *tiles_status;
 } SmGpuInfo;
 
 typedef struct
@@ -61,6 +66,36 @@ const SmGpuInfo *sm_gpu_get_info      (SmGpu           *gpu);
 guint            sm_gpu_gemm_tile     (SmGpu           *gpu,
                                        guint            m,
                                        guint            n);
+
+/* One size of the tile sweep: an @side × 256 → @side product (@groups
+ * workgroups of 128×128) in each tiling, best of a few runs, in µs of
+ * device time (host time without timestamps). */
+typedef struct
+{
+  guint  side;
+  guint  groups;
+  double small_us;
+  double large_us;
+} SmGpuTilePoint;
+
+/* The tiling rule's key file in the data folder. */
+#define SM_GPU_TILES_FILE "gpu-tiles.ini"
+
+/* The tiling rule remembered for this device, driver and shader build in
+ * the key file at @path; FALSE, leaving the default rule, when there is
+ * none (or the file cannot be read: it will be measured again). */
+gboolean         sm_gpu_tiles_load    (SmGpu           *gpu,
+                                       const char      *path);
+/* The tile sweep: times both tilings on products growing from 256 × 256
+ * until one takes a few milliseconds, takes the large tiles from the
+ * smallest size from which on they won every time, and remembers that in
+ * @path (the other devices' entries kept).  @points (optional) receives
+ * every SmGpuTilePoint.  Not while another thread records forwards of
+ * models on @gpu that should follow the new rule. */
+gboolean         sm_gpu_tiles_measure (SmGpu           *gpu,
+                                       const char      *path,
+                                       GArray          *points,
+                                       GError         **error);
 
 /* Whether the model's products may run in fp16 on the device's tensor
  * cores, summed in fp32 (SmGpuInfo.matrix_cores): when the engine's weights

@@ -396,6 +396,24 @@ test_gpu_peak (void)
   g_test_message ("FP32 ceiling of %s: %.1f GFLOP/s", sm_gpu_get_info (gpu)->device_name, gflops);
   g_assert_true (isfinite (gflops) && gflops > 0);
   compare_expert (on_gpu, 0, expert, 17, rand);
+
+  /* The tensor cores' ceiling where there are some; a clear refusal
+   * otherwise. */
+  if (sm_gpu_get_info (gpu)->matrix_cores)
+    {
+      double matrix_gflops = 0;
+
+      g_assert_true (sm_gpu_model_measure_matrix_peak (on_gpu, &matrix_gflops, &error));
+      g_assert_no_error (error);
+      g_test_message ("tensor-core ceiling: %.1f GFLOP/s", matrix_gflops);
+      g_assert_true (isfinite (matrix_gflops) && matrix_gflops > 0);
+      compare_expert (on_gpu, 0, expert, 17, rand);
+    }
+  else
+    {
+      g_assert_false (sm_gpu_model_measure_matrix_peak (on_gpu, &gflops, &error));
+      g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+    }
 }
 
 /* Widths that are no multiple of the tiles (16, 64), a depth over one K

@@ -9,31 +9,14 @@
 // engine's weights are not f32, and a check at device open agreed with the
 // FP32 shader (engine/gpu/sm-gpu.c).
 //
-// One source, two dialects: GL_NV_cooperative_matrix by default, and
-// GL_KHR_cooperative_matrix when compiled with -DSM_COOP_KHR (glslang 14
-// and later); the device's extensions pick one at run time.
+// Two dialects, NV and KHR (sm-coop.glsl); the device's extensions pick one
+// at run time.
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#ifdef SM_COOP_KHR
-#extension GL_KHR_cooperative_matrix : require
-#define MATRIX_A coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA>
-#define MATRIX_W coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB>
-#define SUMS coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>
-#define LOAD(m, tile, at, stride) coopMatLoad (m, tile, at, stride, gl_CooperativeMatrixLayoutRowMajor)
-#define STORE(m, tile, at, stride) coopMatStore (m, tile, at, stride, gl_CooperativeMatrixLayoutRowMajor)
-#define MUL_ADD coopMatMulAdd
-#else
-#extension GL_NV_cooperative_matrix : require
-#define MATRIX_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
-#define MATRIX_W fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
-#define SUMS fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
-#define LOAD(m, tile, at, stride) coopMatLoadNV (m, tile, at, stride, false)
-#define STORE(m, tile, at, stride) coopMatStoreNV (m, tile, at, stride, false)
-#define MUL_ADD coopMatMulAddNV
-#endif
+#include "sm-coop.glsl"
 
 #include "sm-args.glsl"
 

@@ -82,14 +82,22 @@ bench_gemm (SmBenchReport *report,
   if (!isnan (us))
     fp32_row = sm_bench_report_compare (report, "gpu-gemm", params, flop / (us * 1e3), "GFLOP/s", peak, NULL);
 
-  /* The tensor cores, where the device has them: against the FP32 GEMM. */
+  /* The tensor cores, where the device has them: as a share of their own
+   * ceiling, measured like the FP32 one (or of the FP32 GEMM without it). */
   if (sm_gpu_get_info (gpu)->matrix_cores)
     {
+      double gflops;
+      guint baseline = fp32_row;
+
+      if (sm_gpu_model_measure_matrix_peak (model, &gflops, &error))
+        baseline = sm_bench_report_add (report, "gpu-fp16-matrix-peak", "shader=coop-matrix-chains", gflops, "GFLOP/s");
+      else
+        g_printerr ("bench gpu: the tensor cores' ceiling: %s\n", error->message);
       sm_gpu_model_set_reduced_precision (model, TRUE);
       us = best_gemm_us (model, side, input, output);
       if (!isnan (us))
         sm_bench_report_compare (report, "gpu-gemm-matrix-cores", fp16_params, flop / (us * 1e3), "GFLOP/s",
-                                 fp32_row, NULL);
+                                 baseline, NULL);
     }
 }
 

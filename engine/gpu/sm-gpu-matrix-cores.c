@@ -23,7 +23,8 @@
 typedef struct
 {
   const char *extension;
-  const char *shader;        /* its SPIR-V among the resources */
+  const char *shader;        /* the GEMM's SPIR-V among the resources */
+  const char *peak_shader;   /* the ceiling's */
   const char *glsl;          /* the GLSL extension the shader is built with */
   /* Looks for 16×16×16 fp16 × fp16 + fp32 matrices in subgroup scope. */
   gboolean  (*has_shape) (SmGpu *gpu);
@@ -83,9 +84,9 @@ khr_has_shape (SmGpu *gpu)
 /* In order of preference. */
 static const Dialect dialects[] = {
 #ifdef VK_KHR_cooperative_matrix
-  { KHR_EXTENSION, "sm-gemm-coop-khr.spv", "GL_KHR_cooperative_matrix", khr_has_shape, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR },
+  { KHR_EXTENSION, "sm-gemm-coop-khr.spv", "sm-peak-coop-khr.spv", "GL_KHR_cooperative_matrix", khr_has_shape, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR },
 #endif
-  { NV_EXTENSION, "sm-gemm-coop-nv.spv", "GL_NV_cooperative_matrix", nv_has_shape, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV },
+  { NV_EXTENSION, "sm-gemm-coop-nv.spv", "sm-peak-coop-nv.spv", "GL_NV_cooperative_matrix", nv_has_shape, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV },
 };
 
 static gboolean
@@ -206,6 +207,7 @@ sm_gpu_matrix_cores_probe (SmGpu            *gpu,
   setup->extensions[1] = F16_EXTENSION;
   setup->extensions[2] = MEMORY_EXTENSION;
   setup->shader = dialect->shader;
+  setup->peak_shader = dialect->peak_shader;
   gpu->info.matrix_cores_status = g_strdup_printf ("%s, fp16 × fp16 + fp32, 16×16×16", dialect->extension);
   return TRUE;
 }
@@ -226,11 +228,15 @@ sm_gpu_matrix_cores_create (SmGpu                  *gpu,
   g_autoptr(GError) error = NULL;
 
   if (!sm_gpu_create_pipeline (gpu, setup->shader, NULL, &gpu->gemm_coop, &error)
+      || !sm_gpu_create_pipeline (gpu, setup->peak_shader, NULL, &gpu->peak_coop, &error)
       || !sm_gpu_check_matrix_cores (gpu, &error))
     {
       if (gpu->gemm_coop != VK_NULL_HANDLE)
         gpu->vk.vkDestroyPipeline (gpu->device, gpu->gemm_coop, NULL);
+      if (gpu->peak_coop != VK_NULL_HANDLE)
+        gpu->vk.vkDestroyPipeline (gpu->device, gpu->peak_coop, NULL);
       gpu->gemm_coop = VK_NULL_HANDLE;
+      gpu->peak_coop = VK_NULL_HANDLE;
       g_free (gpu->info.matrix_cores_status);
       gpu->info.matrix_cores_status = g_strdup_printf ("off: %s", error->message);
       return;

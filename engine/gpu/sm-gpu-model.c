@@ -616,16 +616,20 @@ sm_gpu_model_forward (SmGpuModel   *model,
   return ok;
 }
 
-/* The FP32 ceiling (sm-peak.comp): the dispatch grows until it runs for a
- * few milliseconds, then the best of three counts.  Uses a lane's
- * activation buffer for the shader's output. */
+/* A ceiling shader's rate (sm-peak.comp, sm-peak-coop.comp): the dispatch
+ * grows until it runs for a few milliseconds, then the best of three
+ * counts.  Uses a lane's activation buffer for the shader's output,
+ * @outputs floats per workgroup; @flop per workgroup and step. */
 #define PEAK_MIN_US 2000.0
-#define PEAK_MAX_GROUPS 16384u
 
-gboolean
-sm_gpu_model_measure_peak (SmGpuModel  *model,
-                           double      *gflops,
-                           GError     **error)
+static gboolean
+measure_ceiling (SmGpuModel  *model,
+                 VkPipeline   pipeline,
+                 guint        outputs,
+                 double       flop,
+                 guint        max_groups,
+                 double      *gflops,
+                 GError     **error)
 {
   SmGpu *gpu = model->gpu;
   guint groups = 64, steps = 1024, tries = 0, first = first_stamp (SM_GPU_LANES);
@@ -637,7 +641,7 @@ sm_gpu_model_measure_peak (SmGpuModel  *model,
     {
       SmGpuArgs args = { .k = steps, .alpha = 0.999f };
       SmGpuTiming span;
-      guint rows = (guint) (((guint64) groups * 256 + model->max_width - 1) / model->max_width);
+      guint rows = (guint) (((guint64) groups * outputs + model->max_width - 1) / model->max_width);
       gint64 start;
       double us;
 
@@ -651,7 +655,7 @@ sm_gpu_model_measure_peak (SmGpuModel  *model,
               gpu->vk.vkCmdResetQueryPool (gpu->commands, gpu->timestamps, first, SM_GPU_MAX_TIMESTAMPS);
               gpu->vk.vkCmdWriteTimestamp (gpu->commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, gpu->timestamps, first);
             }
-          gpu->vk.vkCmdBindPipeline (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->peak);
+          gpu->vk.vkCmdBindPipeline (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
           gpu->vk.vkCmdBindDescriptorSets (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->pipeline_layout, 0, 1,
                                            &lane->sets[0], 0, NULL);
           gpu->vk.vkCmdPushConstants (gpu->commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
@@ -673,16 +677,41 @@ sm_gpu_model_measure_peak (SmGpuModel  *model,
 
       if (us < PEAK_MIN_US && tries == 0)
         {
-          if (groups < PEAK_MAX_GROUPS)
+          if (groups < max_groups)
             groups *= 4;
           else
             steps *= 4;
           continue;
         }
-      best = MIN (best, us / ((double) groups * 256 * steps * 16));
+      best = MIN (best, us / ((double) groups * flop * steps));
       tries++;
     }
   if (ok)
     *gflops = 1e-3 / best;
   return ok;
+}
+
+gboolean
+sm_gpu_model_measure_peak (SmGpuModel  *model,
+                           double      *gflops,
+                           GError     **error)
+{
+  /* 256 invocations, eight FMA chains each. */
+  return measure_ceiling (model, model->gpu->peak, 256, 256 * 16, 16384, gflops, error);
+}
+
+gboolean
+sm_gpu_model_measure_matrix_peak (SmGpuModel  *model,
+                                  double      *gflops,
+                                  GError     **error)
+{
+  if (model->gpu->peak_coop == VK_NULL_HANDLE)
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, _("No tensor cores: %s"),
+                   model->gpu->info.matrix_cores_status);
+      return FALSE;
+    }
+  /* Four subgroups, four chains of 16×16×16 products each, storing 4 × 4
+   * matrices: 2048 groups' output is 32 MiB. */
+  return measure_ceiling (model, model->gpu->peak_coop, 4 * 4 * 256, 4 * 4 * 2.0 * 16 * 16 * 16, 2048, gflops, error);
 }

@@ -77,6 +77,7 @@ struct _SmGpu
   VkPipeline                       softmax;
   VkPipeline                       peak;         /* sm-peak.comp: the FP32 ceiling */
   VkPipeline                       gemm_coop;    /* sm-gemm-coop.comp; VK_NULL_HANDLE without tensor cores */
+  VkPipeline                       peak_coop;    /* sm-peak-coop.comp: their ceiling; the same */
   VkCommandPool                    command_pool;
   VkCommandBuffer                  commands;
   VkFence                          fence;
@@ -108,7 +109,8 @@ typedef struct
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop;
   VkPhysicalDeviceShaderFloat16Int8Features   f16;
   VkPhysicalDeviceVulkanMemoryModelFeatures   memory;
-  const char                                 *shader;
+  const char                                 *shader;       /* the GEMM's SPIR-V */
+  const char                                 *peak_shader;  /* the ceiling's */
 } SmGpuMatrixSetup;
 
 /* Before the device is made: whether it can run the tensor-core GEMM, in

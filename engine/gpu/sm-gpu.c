@@ -471,6 +471,8 @@ sm_gpu_free (SmGpu *gpu)
         vk->vkDestroyPipeline (gpu->device, gpu->gemm_large, NULL);
       if (gpu->gemm_coop != VK_NULL_HANDLE)
         vk->vkDestroyPipeline (gpu->device, gpu->gemm_coop, NULL);
+      if (gpu->peak_coop != VK_NULL_HANDLE)
+        vk->vkDestroyPipeline (gpu->device, gpu->peak_coop, NULL);
       if (gpu->softmax != VK_NULL_HANDLE)
         vk->vkDestroyPipeline (gpu->device, gpu->softmax, NULL);
       if (gpu->peak != VK_NULL_HANDLE)

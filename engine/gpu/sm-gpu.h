@@ -128,6 +128,12 @@ gboolean         sm_gpu_model_measure_peak (SmGpuModel  *model,
                                             double      *gflops,
                                             GError     **error);
 
+/* The same for the tensor cores: 16×16×16 fp16 products summed in fp32,
+ * in GFLOP/s; NOT_SUPPORTED without them. */
+gboolean         sm_gpu_model_measure_matrix_peak (SmGpuModel  *model,
+                                                   double      *gflops,
+                                                   GError     **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmGpu, sm_gpu_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmGpuModel, sm_gpu_model_free)
 

@@ -5,7 +5,10 @@
 // 64-wide, 4×4 pipeline and a 128-wide, 8×8 one for large products), odd
 // shapes are padded with zeros at the edges.  The next tile's elements are
 // loaded into registers while the current one is multiplied, so that the
-// arithmetic hides the memory's latency.  The activations and their forms
+// arithmetic hides the memory's latency.  The tiles are read from shared
+// memory four words at a time (vec4): per depth step an invocation does
+// 2 · WPT / 4 reads for WPT² FMAs, where scalar reads would make the
+// shared memory, not the arithmetic, the limit.  The activations and their forms
 // are the CPU kernels' (engine/simd/sm-vmath-generic.h).
 
 #extension GL_GOOGLE_include_directive : require
@@ -24,13 +27,21 @@ layout (std430, binding = 2) writeonly buffer Out { float c[]; };
 const uint SIDE = TS / WPT;
 const uint THREADS = SIDE * SIDE;
 const uint LOADS = TK * TS / THREADS;   // elements of each tile an invocation loads (the host checks it divides)
-// A's tile is stored with depth varying fastest across invocations: one
-// spare word per row puts their words in different banks (16-way conflicts
-// without it).
-const uint A_STRIDE = TS + 1u;
+// A's tile is stored with depth varying fastest across invocations: four
+// spare words per row spread their words over the banks (16-way conflicts
+// without them, 2-way with) and keep every row's vec4s aligned.
+const uint A_STRIDE = TS + 4u;
 
-shared float a_tile[TK * A_STRIDE];   // [depth][row]
-shared float w_tile[TK * TS];         // [depth][column]
+shared vec4 a_tile[TK * A_STRIDE / 4u];   // [depth][row]
+shared vec4 w_tile[TK * TS / 4u];         // [depth][column]
+
+// An invocation's WPT rows (and columns) are WPT / 4 runs of four, the
+// runs SIDE · 4 apart: neighbouring invocations read neighbouring vec4s
+// (no bank conflicts) and store neighbouring outputs.
+uint owned (uint me, uint i)
+{
+  return (i / 4u) * SIDE * 4u + me * 4u + i % 4u;
+}
 
 #include "sm-gemm-common.glsl"
 
@@ -76,8 +87,10 @@ void main ()
         {
           uint e = tid + l * THREADS;
 
-          a_tile[(e % TK) * A_STRIDE + e / TK] = a_next[l];
-          w_tile[e] = w_next[l];
+          uint at = (e % TK) * A_STRIDE + e / TK;
+
+          a_tile[at / 4u][at % 4u] = a_next[l];
+          w_tile[e / 4u][e % 4u] = w_next[l];
         }
       barrier ();
 
@@ -93,12 +106,17 @@ void main ()
           float a_reg[WPT];
           float w_reg[WPT];
 
-          // Rows and columns interleaved by SIDE: neighbouring invocations
-          // read neighbouring words, and store neighbouring outputs.
-          for (uint i = 0u; i < WPT; i++)
-            a_reg[i] = a_tile[d * A_STRIDE + ty + i * SIDE];
-          for (uint j = 0u; j < WPT; j++)
-            w_reg[j] = w_tile[d * TS + tx + j * SIDE];
+          for (uint q = 0u; q < WPT / 4u; q++)
+            {
+              vec4 a4 = a_tile[(d * A_STRIDE + owned (ty, 4u * q)) / 4u];
+              vec4 w4 = w_tile[(d * TS + owned (tx, 4u * q)) / 4u];
+
+              for (uint i = 0u; i < 4u; i++)
+                {
+                  a_reg[4u * q + i] = a4[i];
+                  w_reg[4u * q + i] = w4[i];
+                }
+            }
           for (uint i = 0u; i < WPT; i++)
             for (uint j = 0u; j < WPT; j++)
               acc[i][j] = fma (a_reg[i], w_reg[j], acc[i][j]);
@@ -109,8 +127,8 @@ void main ()
   for (uint i = 0u; i < WPT; i++)
     for (uint j = 0u; j < WPT; j++)
       {
-        uint r = row0 + ty + i * SIDE;
-        uint col = col0 + tx + j * SIDE;
+        uint r = row0 + owned (ty, i);
+        uint col = col0 + owned (tx, j);
 
         if (r < args.m && col < args.n)
           c[r * args.ldc + col] = activate (acc[i][j] + (args.has_bias != 0u ? w[args.bias_offset + col] : 0.0));

@@ -244,10 +244,11 @@ create_gemm (SmGpu      *gpu,
   VkSpecializationMapEntry entries[5];
   VkSpecializationInfo specialization = { G_N_ELEMENTS (entries), entries, sizeof constants, constants };
   guint32 invocations = (tile / work) * (tile / work);
-  gsize shared = ((tile + 1) + tile) * SM_GPU_TILE_K * sizeof (float);
+  gsize shared = ((tile + 4) + tile) * SM_GPU_TILE_K * sizeof (float);
 
-  /* Each invocation loads a whole number of each tile's elements. */
-  g_assert (tile * SM_GPU_TILE_K % invocations == 0);
+  /* Each invocation loads a whole number of each tile's elements, and
+   * reads its rows and columns in runs of four. */
+  g_assert (tile * SM_GPU_TILE_K % invocations == 0 && work % 4 == 0);
   if (gpu->info.max_workgroup_invocations < invocations || gpu->info.max_shared_memory < shared)
     {
       if (required)

@@ -37,6 +37,16 @@ sm_engine_gpu_failed (SmEngine     *engine,
   sm_engine_gpu_set_status (engine, g_strdup_printf ("GPU off: %s", error->message));
 }
 
+void
+sm_engine_gpu_allow_reduced (SmGpuModel *gpu_model,
+                             gboolean    reduced)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!sm_gpu_model_set_reduced_precision (gpu_model, reduced, &error))
+    g_message ("The model stays in FP32 on the GPU: %s", error->message);
+}
+
 SmGpuModel *
 sm_engine_gpu_upload_model (SmGpu    *gpu,
                             SmModel  *model,
@@ -54,7 +64,7 @@ sm_engine_gpu_upload_model (SmGpu    *gpu,
   gpu_model = sm_gpu_model_new (gpu, experts, SM_N_DOMAINS, error);
   /* Weights the engine runs in reduced precision may meet the tensor cores. */
   if (gpu_model != NULL)
-    sm_gpu_model_set_reduced_precision (gpu_model, reduced);
+    sm_engine_gpu_allow_reduced (gpu_model, reduced);
   return gpu_model;
 }
 

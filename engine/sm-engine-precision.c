@@ -173,7 +173,7 @@ sm_engine_set_precision (SmEngine     *engine,
     g_atomic_int_set (&engine->precision, precision);
   /* Weights in reduced precision may meet the tensor cores. */
   if (ok && engine->gpu_model != NULL)
-    sm_gpu_model_set_reduced_precision (engine->gpu_model, precision != SM_PRECISION_F32);
+    sm_engine_gpu_allow_reduced (engine->gpu_model, precision != SM_PRECISION_F32);
   sm_rw_lock_writer_unlock (&engine->model_lock);
 
   /* Answers in another precision differ: start afresh. */

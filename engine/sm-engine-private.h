@@ -322,6 +322,10 @@ void                  sm_engine_gpu_set_status           (SmEngine        *engin
                                                           char            *status);
 void                  sm_engine_gpu_failed               (SmEngine        *engine,
                                                           const GError    *error);
+/* Lets @gpu_model's products run on the tensor cores when @reduced, if its
+ * experts agree with the FP32 GEMM there; says so when they do not. */
+void                  sm_engine_gpu_allow_reduced        (SmGpuModel      *gpu_model,
+                                                          gboolean         reduced);
 SmGpuModel           *sm_engine_gpu_upload_model         (SmGpu           *gpu,
                                                           SmModel         *model,
                                                           GError         **error);

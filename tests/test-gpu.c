@@ -238,7 +238,8 @@ test_gpu_concurrent_lanes (void)
 
 /* Tensor cores (VK_KHR_ or VK_NV_cooperative_matrix): a model in reduced precision
  * runs the fp16 GEMM, within the NMSE bound of the FP32 one on the presets'
- * experts; back in f32 it runs the FP32 one.  Lavapipe has none: skipped,
+ * experts; back in f32 it runs the FP32 one; one whose weights fp16 cannot
+ * hold is declined and stays right.  Lavapipe has none: skipped,
  * saying what the device lacks. */
 static void
 test_gpu_matrix_cores (void)
@@ -248,6 +249,9 @@ test_gpu_matrix_cores (void)
   g_autoptr(SmPool) pool = NULL;
   g_autoptr(SmModel) model = NULL;
   g_autoptr(SmGpuModel) on_gpu = NULL;
+  g_autoptr(SmGpuModel) beyond_fp16 = NULL;
+  g_autoptr(SmExpert) large = NULL;
+  g_autoptr(GError) error = NULL;
   SmExpert *experts[2];
 
   if (gpu == NULL)
@@ -261,11 +265,34 @@ test_gpu_matrix_cores (void)
     }
   pool = sm_pool_new (SM_POOL_DEFAULT_LIMIT, NULL);
   on_gpu = two_experts_on_gpu (gpu, pool, &model, experts);
-  sm_gpu_model_set_reduced_precision (on_gpu, TRUE);
+  g_assert_true (sm_gpu_model_set_reduced_precision (on_gpu, TRUE, &error));
+  g_assert_no_error (error);
   for (guint b = 0; b < G_N_ELEMENTS (batches); b++)
     compare_expert_within (on_gpu, b % 2, experts[b % 2], batches[b], rand, FP16_NMSE_LIMIT, FP16_MAX_ABS_LIMIT);
-  sm_gpu_model_set_reduced_precision (on_gpu, FALSE);
+  g_assert_true (sm_gpu_model_set_reduced_precision (on_gpu, FALSE, &error));
   compare_expert (on_gpu, 0, experts[0], 17, rand);
+
+  /* Weights past fp16's range (±65504): declined, the model left in FP32
+   * and still right. */
+  {
+    SmLayerShape shape = { 64, 48, { SM_ACT_IDENTITY, 0 } };
+    g_autofree float *weights = g_new (float, 64 * 48);
+    float bias[48] = { 0 };
+    const float *w = weights, *b = bias;
+
+    fill_random (rand, weights, 64 * 48);
+    for (guint i = 0; i < 64 * 48; i++)
+      weights[i] *= 1e5f;
+    large = sm_expert_new (pool, 1, &shape, &w, &b, &error);
+    g_assert_no_error (error);
+    beyond_fp16 = sm_gpu_model_new (gpu, &large, 1, &error);
+    g_assert_no_error (error);
+    g_assert_false (sm_gpu_model_set_reduced_precision (beyond_fp16, TRUE, &error));
+    g_assert_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED);
+    g_test_message ("declined: %s", error->message);
+    /* Outputs near 1e6: fp32's rounding, not the bound for unit values. */
+    compare_expert_within (beyond_fp16, 0, large, 17, rand, NMSE_LIMIT, 10.0);
+  }
 }
 
 /* The tile sweep: measured once, the rule follows the measurements (the

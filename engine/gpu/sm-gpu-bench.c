@@ -93,8 +93,10 @@ bench_gemm (SmBenchReport *report,
         baseline = sm_bench_report_add (report, "gpu-fp16-matrix-peak", "shader=coop-matrix-chains", gflops, "GFLOP/s");
       else
         g_printerr ("bench gpu: the tensor cores' ceiling: %s\n", error->message);
-      sm_gpu_model_set_reduced_precision (model, TRUE);
-      us = best_gemm_us (model, side, input, output);
+      g_clear_error (&error);
+      us = sm_gpu_model_set_reduced_precision (model, TRUE, &error) ? best_gemm_us (model, side, input, output) : NAN;
+      if (error != NULL)
+        g_printerr ("bench gpu: the tensor cores: %s\n", error->message);
       if (!isnan (us))
         sm_bench_report_compare (report, "gpu-gemm-matrix-cores", fp16_params, flop / (us * 1e3), "GFLOP/s",
                                  baseline, NULL);

@@ -358,12 +358,6 @@ choose_gemm (SmGpuModel *model,
   g_mutex_unlock (&gpu->lock);
 }
 
-void
-sm_gpu_model_set_reduced_precision (SmGpuModel *model,
-                                    gboolean    reduced)
-{
-  choose_gemm (model, !!reduced, model->forced_tile);
-}
 
 void
 sm_gpu_model_force_tile (SmGpuModel *model,
@@ -372,13 +366,87 @@ sm_gpu_model_force_tile (SmGpuModel *model,
   choose_gemm (model, model->reduced, tile);
 }
 
-/* A 70 × 96 → 80 product with a leaky ReLU: odd edges on every side of the
- * 64-wide tiles.  fp16 keeps 11 bits: its error on values of this size is
- * some 1e-7 of the signal's power. */
+/* The tensor cores' checks: a random batch through the tensor-core GEMM
+ * and the FP32 one must agree within CHECK_NMSE.  fp16 keeps 11 bits (its
+ * error on values of unit size is some 1e-7 of the signal's power) but
+ * only ±65504: weights or activations beyond that would be silently wrong,
+ * so every model is checked before its products go to the tensor cores. */
 #define CHECK_ROWS 70
+#define CHECK_NMSE 1e-5
+
+/* Expert @index of @model on @x (CHECK_ROWS rows) through both GEMMs;
+ * FALSE, saying how far apart they were, when they disagree.  Leaves the
+ * model on the FP32 GEMM. */
+static gboolean
+agrees_in_fp16 (SmGpuModel  *model,
+                guint        index,
+                const float *x,
+                GError     **error)
+{
+  GpuExpert *expert = &model->experts[index];
+  guint out = expert->layers[expert->n_layers - 1].shape.out;
+  g_autofree float *fp32 = g_new (float, (gsize) CHECK_ROWS * out);
+  g_autofree float *fp16 = g_new (float, (gsize) CHECK_ROWS * out);
+  double err = 0, ref = 0;
+  gboolean ok;
+
+  choose_gemm (model, FALSE, model->forced_tile);
+  if (!sm_gpu_model_forward (model, index, x, CHECK_ROWS, fp32, NULL, error))
+    return FALSE;
+  choose_gemm (model, TRUE, model->forced_tile);
+  ok = sm_gpu_model_forward (model, index, x, CHECK_ROWS, fp16, NULL, error);
+  choose_gemm (model, FALSE, model->forced_tile);
+  if (!ok)
+    return FALSE;
+  for (gsize i = 0; i < (gsize) CHECK_ROWS * out; i++)
+    {
+      err += ((double) fp16[i] - fp32[i]) * ((double) fp16[i] - fp32[i]);
+      ref += (double) fp32[i] * fp32[i];
+    }
+  if (!(err <= CHECK_NMSE * ref))
+    {
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                   _("the tensor-core GEMM disagreed with the FP32 one on expert %u (NMSE %.2g, bound %.0e)"),
+                   index, ref > 0 ? err / ref : err, CHECK_NMSE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+sm_gpu_model_set_reduced_precision (SmGpuModel  *model,
+                                    gboolean     reduced,
+                                    GError     **error)
+{
+  g_autoptr(GRand) rand = NULL;
+
+  if (!reduced || model->gpu->gemm_coop == VK_NULL_HANDLE)
+    {
+      choose_gemm (model, !!reduced, model->forced_tile);
+      return TRUE;
+    }
+  if (model->reduced)
+    return TRUE;
+  rand = g_rand_new_with_seed (23);
+  for (guint e = 0; e < model->n_experts; e++)
+    if (model->experts[e].n_layers > 0)
+      {
+        guint in = model->experts[e].layers[0].shape.in;
+        g_autofree float *x = g_new (float, (gsize) CHECK_ROWS * in);
+
+        for (gsize i = 0; i < (gsize) CHECK_ROWS * in; i++)
+          x[i] = (float) g_rand_double_range (rand, -1, 1);
+        if (!agrees_in_fp16 (model, e, x, error))
+          return FALSE;
+      }
+  choose_gemm (model, TRUE, model->forced_tile);
+  return TRUE;
+}
+
+/* A 70 × 96 → 80 product with a leaky ReLU: odd edges on every side of the
+ * 64-wide tiles. */
 #define CHECK_IN   96
 #define CHECK_OUT  80
-#define CHECK_NMSE 1e-5
 
 gboolean
 sm_gpu_check_matrix_cores (SmGpu   *gpu,
@@ -391,11 +459,8 @@ sm_gpu_check_matrix_cores (SmGpu   *gpu,
   g_autoptr(SmGpuModel) model = NULL;
   g_autofree float *weights = g_new (float, CHECK_IN * CHECK_OUT);
   g_autofree float *x = g_new (float, CHECK_ROWS * CHECK_IN);
-  g_autofree float *fp32 = g_new (float, CHECK_ROWS * CHECK_OUT);
-  g_autofree float *fp16 = g_new (float, CHECK_ROWS * CHECK_OUT);
   float bias[CHECK_OUT];
   const float *w = weights, *b = bias;
-  double err = 0, ref = 0;
 
   for (guint i = 0; i < CHECK_IN * CHECK_OUT; i++)
     weights[i] = (float) g_rand_double_range (rand, -0.1, 0.1);
@@ -403,27 +468,10 @@ sm_gpu_check_matrix_cores (SmGpu   *gpu,
     bias[i] = (float) g_rand_double_range (rand, -0.5, 0.5);
   for (guint i = 0; i < CHECK_ROWS * CHECK_IN; i++)
     x[i] = (float) g_rand_double_range (rand, -1, 1);
-  if (pool == NULL
-      || (expert = sm_expert_new (pool, 1, &shape, &w, &b, error)) == NULL
-      || (model = sm_gpu_model_new (gpu, &expert, 1, error)) == NULL
-      || !sm_gpu_model_forward (model, 0, x, CHECK_ROWS, fp32, NULL, error))
-    return FALSE;
-  sm_gpu_model_set_reduced_precision (model, TRUE);
-  if (!sm_gpu_model_forward (model, 0, x, CHECK_ROWS, fp16, NULL, error))
-    return FALSE;
-  for (guint i = 0; i < CHECK_ROWS * CHECK_OUT; i++)
-    {
-      err += ((double) fp16[i] - fp32[i]) * ((double) fp16[i] - fp32[i]);
-      ref += (double) fp32[i] * fp32[i];
-    }
-  if (!(err <= CHECK_NMSE * ref))
-    {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                   "the tensor-core GEMM disagreed with the FP32 one (NMSE %.2g, bound %.0e)",
-                   ref > 0 ? err / ref : err, CHECK_NMSE);
-      return FALSE;
-    }
-  return TRUE;
+  return pool != NULL
+         && (expert = sm_expert_new (pool, 1, &shape, &w, &b, error)) != NULL
+         && (model = sm_gpu_model_new (gpu, &expert, 1, error)) != NULL
+         && agrees_in_fp16 (model, 0, x, error);
 }
 
 /* Where lane @index's timestamps start (SM_GPU_LANES: the one-off

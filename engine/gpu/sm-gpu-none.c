@@ -102,8 +102,10 @@ sm_gpu_model_measure_matrix_peak (SmGpuModel  *model,
   g_return_val_if_reached (FALSE);
 }
 
-void
-sm_gpu_model_set_reduced_precision (SmGpuModel *model,
-                                    gboolean    reduced)
+gboolean
+sm_gpu_model_set_reduced_precision (SmGpuModel  *model,
+                                    gboolean     reduced,
+                                    GError     **error)
 {
+  g_return_val_if_reached (FALSE);
 }

@@ -99,9 +99,13 @@ gboolean         sm_gpu_tiles_measure (SmGpu           *gpu,
 
 /* Whether the model's products may run in fp16 on the device's tensor
  * cores, summed in fp32 (SmGpuInfo.matrix_cores): when the engine's weights
- * are not f32.  Not while a forward runs. */
-void             sm_gpu_model_set_reduced_precision (SmGpuModel *model,
-                                                     gboolean    reduced);
+ * are not f32.  Before they do, each expert's answer to a random batch is
+ * checked against the FP32 GEMM's; FALSE, the model left in FP32 and the
+ * reason said, when one disagrees (fp16's range is ±65504: a model with
+ * larger weights or activations).  Not while a forward runs. */
+gboolean         sm_gpu_model_set_reduced_precision (SmGpuModel *model,
+                                                     gboolean    reduced,
+                                                     GError    **error);
 
 /* Uploads the experts' packed weights and biases to device memory, once;
  * @experts may hold NULLs (absent domains). */

@@ -192,6 +192,8 @@ print_text (const Report *report)
       g_autofree char *timestamps = info->timestamp_period_ns > 0
                                     ? g_strdup_printf (_("yes, %.3g ns per tick"), info->timestamp_period_ns)
                                     : g_strdup (_("no"));
+      g_autofree char *staging = g_strdup_printf (_("batches in through %s, answers out through %s"),
+                                                  info->upload_memory, info->readback_memory);
       g_autofree char *tiles = info->large_tiles_from == G_MAXUINT
                                ? g_strdup_printf (_("64×64 only (%s)"), info->tiles_status)
                                : g_strdup_printf (_("128×128 from %u such workgroups on, 64×64 below (%s)"),
@@ -204,6 +206,7 @@ print_text (const Report *report)
       print_row (_("subgroup size"), subgroup);
       print_row (_("limits"), limits);
       print_row (_("timestamps"), timestamps);
+      print_row (_("staging"), staging);
       print_row (_("tensor cores"), info->matrix_cores_status);
       print_row (_("GEMM tiles"), tiles);
     }
@@ -355,6 +358,10 @@ print_json (const Report *report)
       json_builder_add_int_value (builder, info->max_shared_memory);
       json_builder_set_member_name (builder, "timestamp_period_ns");
       sm_json_builder_add_number (builder, info->timestamp_period_ns);
+      json_builder_set_member_name (builder, "upload_memory");
+      json_builder_add_string_value (builder, info->upload_memory);
+      json_builder_set_member_name (builder, "readback_memory");
+      json_builder_add_string_value (builder, info->readback_memory);
       json_builder_set_member_name (builder, "matrix_cores");
       json_builder_add_boolean_value (builder, info->matrix_cores);
       json_builder_set_member_name (builder, "matrix_cores_status");

@@ -12,9 +12,11 @@
 
 /* A model on the device: every expert's packed weights and biases in one
  * device-local buffer (uploaded once), two device-local activation buffers
- * the layers ping-pong between, and one host-visible staging buffer that
- * carries a batch in and its answer out.  The buffers grow with the largest
- * batch seen and are never allocated per call.
+ * the layers ping-pong between, and two mapped staging buffers: one the
+ * batch goes in through (device memory the host maps, where there is some),
+ * one its answer comes back through (cached host memory, where there is
+ * some: the host reads it).  The buffers grow with the largest batch seen
+ * and are never allocated per call.
  *
  * A forward pass is recorded once per expert and batch size class
  * (forward_rows()) and resubmitted as it is: the host then only copies the
@@ -43,7 +45,7 @@ typedef struct
 {
   guint            index;           /* its timestamps start at index × SM_GPU_MAX_TIMESTAMPS */
   SmGpuBuffer      ping, pong;      /* activations, capacity × max_width floats each */
-  SmGpuBuffer      staging;
+  SmGpuBuffer      upload, readback; /* the batch in, its answer out */
   guint            capacity;        /* rows the activation and staging buffers hold */
   VkDescriptorSet  sets[2];         /* ping → pong, pong → ping */
   GHashTable      *recorded;        /* forward_key () → VkCommandBuffer, for these buffers */
@@ -162,7 +164,8 @@ upload_weights (SmGpuModel        *model,
       return FALSE;
     }
 
-  if (!sm_gpu_buffer_create (gpu, total * sizeof (float), VK_BUFFER_USAGE_TRANSFER_SRC_BIT, TRUE, &staging, error))
+  if (!sm_gpu_buffer_create (gpu, total * sizeof (float), VK_BUFFER_USAGE_TRANSFER_SRC_BIT, SM_GPU_MEMORY_HOST,
+                             &staging, error))
     return FALSE;
   for (guint e = 0; e < model->n_experts; e++)
     for (guint l = 0; l < model->experts[e].n_layers; l++)
@@ -174,8 +177,8 @@ upload_weights (SmGpuModel        *model,
       }
 
   ok = sm_gpu_buffer_create (gpu, total * sizeof (float),
-                             VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, FALSE,
-                             &model->weights, error);
+                             VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                             SM_GPU_MEMORY_DEVICE, &model->weights, error);
   if (ok)
     {
       VkBufferCopy copy = { 0, 0, total * sizeof (float) };
@@ -247,15 +250,18 @@ ensure_capacity (SmGpuModel  *model,
   forget_recorded (gpu, lane);
   sm_gpu_buffer_destroy (gpu, &lane->ping);
   sm_gpu_buffer_destroy (gpu, &lane->pong);
-  sm_gpu_buffer_destroy (gpu, &lane->staging);
+  sm_gpu_buffer_destroy (gpu, &lane->upload);
+  sm_gpu_buffer_destroy (gpu, &lane->readback);
   lane->capacity = 0;
   bytes = (VkDeviceSize) rows * model->max_width * sizeof (float);
   if (!sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT
-                             | VK_BUFFER_USAGE_TRANSFER_DST_BIT, FALSE, &lane->ping, error)
+                             | VK_BUFFER_USAGE_TRANSFER_DST_BIT, SM_GPU_MEMORY_DEVICE, &lane->ping, error)
       || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT
-                                | VK_BUFFER_USAGE_TRANSFER_DST_BIT, FALSE, &lane->pong, error)
-      || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                TRUE, &lane->staging, error))
+                                | VK_BUFFER_USAGE_TRANSFER_DST_BIT, SM_GPU_MEMORY_DEVICE, &lane->pong, error)
+      || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, SM_GPU_MEMORY_UPLOAD,
+                                &lane->upload, error)
+      || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, SM_GPU_MEMORY_READBACK,
+                                &lane->readback, error))
     return FALSE;
   lane->capacity = rows;
 
@@ -319,7 +325,8 @@ sm_gpu_model_free (SmGpuModel *model)
       GpuLane *lane = &model->lanes[l];
 
       forget_recorded (gpu, lane);
-      sm_gpu_buffer_retire (gpu, &lane->staging);
+      sm_gpu_buffer_retire (gpu, &lane->upload);
+      sm_gpu_buffer_retire (gpu, &lane->readback);
       sm_gpu_buffer_retire (gpu, &lane->ping);
       sm_gpu_buffer_retire (gpu, &lane->pong);
       sm_gpu_fence_retire (gpu, lane->fence);
@@ -572,11 +579,11 @@ recorded_forward (SmGpuModel  *model,
     }
   if (gpu->timestamps != VK_NULL_HANDLE)
     gpu->vk.vkCmdResetQueryPool (commands, gpu->timestamps, first_stamp (lane->index), SM_GPU_MAX_TIMESTAMPS);
-  gpu->vk.vkCmdCopyBuffer (commands, lane->staging.buffer, lane->ping.buffer, 1, &copy_in);
+  gpu->vk.vkCmdCopyBuffer (commands, lane->upload.buffer, lane->ping.buffer, 1, &copy_in);
   sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
   record_layers (model, lane, commands, expert, rows);
-  gpu->vk.vkCmdCopyBuffer (commands, result->buffer, lane->staging.buffer, 1, &copy_out);
+  gpu->vk.vkCmdCopyBuffer (commands, result->buffer, lane->readback.buffer, 1, &copy_out);
   sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                   VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
   if (!sm_gpu_check (gpu->vk.vkEndCommandBuffer (commands), "Recording commands", error))
@@ -646,10 +653,10 @@ sm_gpu_model_forward (SmGpuModel   *model,
   g_mutex_unlock (&gpu->lock);
   if (ok)
     {
-      memcpy (lane->staging.mapped, input, (gsize) batch * in * sizeof (float));
+      memcpy (lane->upload.mapped, input, (gsize) batch * in * sizeof (float));
       ok = sm_gpu_run (gpu, commands, lane->fence, gpu->timeout_ns, TRUE, error);
       if (ok)
-        memcpy (output, lane->staging.mapped, (gsize) batch * out * sizeof (float));
+        memcpy (output, lane->readback.mapped, (gsize) batch * out * sizeof (float));
     }
   if (ok && timing != NULL)
     {

@@ -48,6 +48,16 @@ typedef struct
   float   alpha;
 } SmGpuArgs;
 
+/* What a buffer is for, which says where it goes; all but DEVICE stay
+ * mapped. */
+typedef enum
+{
+  SM_GPU_MEMORY_DEVICE,    /* the device's own: weights, activations */
+  SM_GPU_MEMORY_HOST,      /* large, written once by the host (the weights on their way) */
+  SM_GPU_MEMORY_UPLOAD,    /* written by the host for every batch, read by the device */
+  SM_GPU_MEMORY_READBACK,  /* written by the device for every batch, read by the host */
+} SmGpuMemory;
+
 typedef struct
 {
   VkBuffer       buffer;
@@ -157,9 +167,19 @@ gboolean sm_gpu_check            (VkResult          result,
 gboolean sm_gpu_buffer_create    (SmGpu            *gpu,
                                   VkDeviceSize      size,
                                   VkBufferUsageFlags usage,
-                                  gboolean          host_visible,
+                                  SmGpuMemory       memory,
                                   SmGpuBuffer      *buffer,
                                   GError          **error);
+/* The memory types a buffer of @memory's kind may go in (among @allowed,
+ * a bit per type), best first, into @types; returns how many. */
+#define SM_GPU_MEMORY_CANDIDATES 2
+guint    sm_gpu_memory_candidates (const VkPhysicalDeviceMemoryProperties *properties,
+                                   guint32                                 allowed,
+                                   SmGpuMemory                             memory,
+                                   int                                     types[SM_GPU_MEMORY_CANDIDATES]);
+/* Where a buffer of @memory's kind goes on this device, in words. */
+const char *sm_gpu_memory_describe (SmGpu          *gpu,
+                                    SmGpuMemory     memory);
 void     sm_gpu_buffer_destroy   (SmGpu            *gpu,
                                   SmGpuBuffer      *buffer);
 /* Destroys @buffer, or once the device is lost keeps it until sm_gpu_free()

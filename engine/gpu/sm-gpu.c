@@ -427,6 +427,8 @@ sm_gpu_new (GError **error)
 
   queue_info.queueFamilyIndex = gpu->queue_family;
   describe_device (gpu);
+  gpu->info.upload_memory = sm_gpu_memory_describe (gpu, SM_GPU_MEMORY_UPLOAD);
+  gpu->info.readback_memory = sm_gpu_memory_describe (gpu, SM_GPU_MEMORY_READBACK);
   matrix_cores = sm_gpu_matrix_cores_probe (gpu, &matrix_setup);
   if (matrix_cores)
     sm_gpu_matrix_cores_enable (&matrix_setup, &device_info);
@@ -508,21 +510,78 @@ sm_gpu_get_info (SmGpu *gpu)
 /* ---- buffers and submissions ---- */
 
 static int
-memory_type (SmGpu                 *gpu,
-             guint32                allowed,
-             VkMemoryPropertyFlags  wanted)
+memory_type (const VkPhysicalDeviceMemoryProperties *properties,
+             guint32                                 allowed,
+             VkMemoryPropertyFlags                   wanted)
 {
-  for (guint32 i = 0; i < gpu->memory.memoryTypeCount; i++)
-    if ((allowed & (1u << i)) && (gpu->memory.memoryTypes[i].propertyFlags & wanted) == wanted)
+  for (guint32 i = 0; i < properties->memoryTypeCount; i++)
+    if ((allowed & (1u << i)) && (properties->memoryTypes[i].propertyFlags & wanted) == wanted)
       return (int) i;
   return -1;
+}
+
+#define HOST_MEMORY (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)
+
+guint
+sm_gpu_memory_candidates (const VkPhysicalDeviceMemoryProperties *properties,
+                          guint32                                 allowed,
+                          SmGpuMemory                             memory,
+                          int                                     types[SM_GPU_MEMORY_CANDIDATES])
+{
+  /* What each kind asks for, best first: a buffer the host writes for the
+   * device sits in device memory the host maps where there is some (a
+   * resizable BAR), one the host reads back in cached memory (reads from
+   * the write-combined kind are uncached, many times slower); device
+   * buffers go anywhere rather than nowhere. */
+  static const VkMemoryPropertyFlags wanted[][SM_GPU_MEMORY_CANDIDATES] = {
+    [SM_GPU_MEMORY_DEVICE] = { VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0 },
+    [SM_GPU_MEMORY_HOST] = { HOST_MEMORY },
+    [SM_GPU_MEMORY_UPLOAD] = { HOST_MEMORY | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, HOST_MEMORY },
+    [SM_GPU_MEMORY_READBACK] = { HOST_MEMORY | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, HOST_MEMORY },
+  };
+  const guint n_wanted[] = {
+    [SM_GPU_MEMORY_DEVICE] = 2, [SM_GPU_MEMORY_HOST] = 1, [SM_GPU_MEMORY_UPLOAD] = 2, [SM_GPU_MEMORY_READBACK] = 2,
+  };
+  guint n = 0;
+
+  g_return_val_if_fail (memory <= SM_GPU_MEMORY_READBACK, 0);
+  for (guint w = 0; w < n_wanted[memory]; w++)
+    {
+      int type = memory_type (properties, allowed, wanted[memory][w]);
+      gboolean seen = FALSE;
+
+      for (guint i = 0; i < n; i++)
+        seen |= types[i] == type;
+      if (type >= 0 && !seen)
+        types[n++] = type;
+    }
+  return n;
+}
+
+const char *
+sm_gpu_memory_describe (SmGpu       *gpu,
+                        SmGpuMemory  memory)
+{
+  int types[SM_GPU_MEMORY_CANDIDATES];
+  VkMemoryPropertyFlags found;
+
+  if (sm_gpu_memory_candidates (&gpu->memory, G_MAXUINT32, memory, types) == 0)
+    return "none";
+  found = gpu->memory.memoryTypes[types[0]].propertyFlags;
+  if ((found & HOST_MEMORY) != HOST_MEMORY)
+    return "device memory";
+  if (found & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
+    return found & VK_MEMORY_PROPERTY_HOST_CACHED_BIT ? "memory both share, cached"
+           : g_str_equal (gpu->info.device_type, "discrete") ? "device memory the host maps (resizable BAR)"
+           : "device memory the host maps";
+  return found & VK_MEMORY_PROPERTY_HOST_CACHED_BIT ? "cached host memory" : "uncached host memory";
 }
 
 gboolean
 sm_gpu_buffer_create (SmGpu              *gpu,
                       VkDeviceSize        size,
                       VkBufferUsageFlags  usage,
-                      gboolean            host_visible,
+                      SmGpuMemory         memory,
                       SmGpuBuffer        *buffer,
                       GError            **error)
 {
@@ -533,11 +592,14 @@ sm_gpu_buffer_create (SmGpu              *gpu,
     .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
   };
   VkMemoryAllocateInfo allocate = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO };
+  gboolean mapped = memory != SM_GPU_MEMORY_DEVICE;
+  int types[SM_GPU_MEMORY_CANDIDATES];
+  guint n_types;
   VkMemoryRequirements needs;
-  int type;
+  VkResult result = VK_ERROR_FEATURE_NOT_PRESENT;   /* no candidate: "no suitable memory" */
 
   memset (buffer, 0, sizeof *buffer);
-  if (!host_visible && size > gpu->max_storage_range)
+  if (!mapped && size > gpu->max_storage_range)
     {
       g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NO_MEMORY,
                    _("%s binds at most %" PRIu64 " bytes per buffer; %" PRIu64 " are needed"),
@@ -547,26 +609,31 @@ sm_gpu_buffer_create (SmGpu              *gpu,
   if (!sm_gpu_check (gpu->vk.vkCreateBuffer (gpu->device, &info, NULL, &buffer->buffer), "Creating a buffer", error))
     return FALSE;
   gpu->vk.vkGetBufferMemoryRequirements (gpu->device, buffer->buffer, &needs);
-  type = host_visible
-         ? memory_type (gpu, needs.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)
-         : memory_type (gpu, needs.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
-  if (type < 0 && !host_visible)
-    type = memory_type (gpu, needs.memoryTypeBits, 0);
-  if (type < 0)
+  allocate.allocationSize = needs.size;
+  buffer->size = size;
+  /* The candidates in turn: a BAR window of 256 MiB fills up, and then
+   * the next kind serves. */
+  n_types = sm_gpu_memory_candidates (&gpu->memory, needs.memoryTypeBits, memory, types);
+  for (guint i = 0; i < n_types && buffer->memory == VK_NULL_HANDLE; i++)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, _("%s has no suitable memory for a buffer"),
-                   gpu->info.device_name);
+      allocate.memoryTypeIndex = (guint32) types[i];
+      result = gpu->vk.vkAllocateMemory (gpu->device, &allocate, NULL, &buffer->memory);
+      if (result != VK_SUCCESS)
+        buffer->memory = VK_NULL_HANDLE;
+    }
+  if (buffer->memory == VK_NULL_HANDLE)
+    {
+      if (result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY)
+        sm_gpu_check (result, "Allocating GPU memory", error);
+      else
+        g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED, _("%s has no suitable memory for a buffer"),
+                     gpu->info.device_name);
       sm_gpu_buffer_destroy (gpu, buffer);
       return FALSE;
     }
-  allocate.allocationSize = needs.size;
-  allocate.memoryTypeIndex = (guint32) type;
-  buffer->size = size;
-  if (!sm_gpu_check (gpu->vk.vkAllocateMemory (gpu->device, &allocate, NULL, &buffer->memory),
-                     "Allocating GPU memory", error)
-      || !sm_gpu_check (gpu->vk.vkBindBufferMemory (gpu->device, buffer->buffer, buffer->memory, 0),
-                        "Binding GPU memory", error)
-      || (host_visible
+  if (!sm_gpu_check (gpu->vk.vkBindBufferMemory (gpu->device, buffer->buffer, buffer->memory, 0),
+                     "Binding GPU memory", error)
+      || (mapped
           && !sm_gpu_check (gpu->vk.vkMapMemory (gpu->device, buffer->memory, 0, VK_WHOLE_SIZE, 0, &buffer->mapped),
                             "Mapping GPU memory", error)))
     {

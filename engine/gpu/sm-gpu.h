@@ -30,6 +30,10 @@ typedef struct
   guint32     max_workgroup_invocations;
   guint32     max_shared_memory;      /* bytes per workgroup */
   double      timestamp_period_ns;    /* 0: the queue keeps no timestamps */
+  /* Where batches go in and answers come out (the staging buffers'
+   * memory), in words. */
+  const char *upload_memory;
+  const char *readback_memory;
   /* Tensor cores: whether batches of a model in reduced precision run the
    * cooperative-matrix GEMM, and what was found (why not, when not). */
   gboolean    matrix_cores;

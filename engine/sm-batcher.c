@@ -245,103 +245,129 @@ sm_batcher_job_fail (Job                 *job,
 }
 
 
+static void end_in_flight (Worker *worker);
+
+/* Takes the model's reader lock for @batch.  A worker whose other batch is
+ * on the GPU already holds it once: it takes it again only if that need
+ * not wait, since a writer waiting would wait for that batch, which waits
+ * for this worker.  Else the batch in flight ends first. */
 static void
-run_batch (Worker   *worker,
-           SmDomain  domain,
-           Job     **jobs,
-           guint     n)
+lock_model (Worker *worker)
 {
   SmEngine *engine = worker->engine;
-  SmHistogramRecorder **rec = worker->recorders;
-  g_autoptr(GError) error = NULL;
-  const SmKernels *kernels = sm_engine_current_kernels (engine);
-  SmExpert *expert;
-  gint64 start = precise_ns ();
-  guint64 inference_ns;
-  guint8 narrow[SM_ENGINE_MAX_BATCH] = { 0 };
 
+  if (worker->in_flight != NULL && sm_rw_lock_reader_trylock (&engine->model_lock))
+    return;
+  end_in_flight (worker);
   sm_rw_lock_reader_lock (&engine->model_lock);
-  expert = engine->model != NULL ? sm_model_get_expert (engine->model, domain) : NULL;
+}
+
+/* Under the model's reader lock: @batch's expert, scratch and inputs, or
+ * its error. */
+static void
+prepare_batch (Worker *worker,
+               Batch  *batch)
+{
+  SmEngine *engine = worker->engine;
+  SmExpert *expert = engine->model != NULL ? sm_model_get_expert (engine->model, batch->domain) : NULL;
+  guint n = batch->n, in, out;
+  gsize needed;
 
   if (expert == NULL)
-    g_set_error (&error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
-                 _("The model has no %s expert"), sm_domain_get_name (domain));
-  else
     {
-      guint in = sm_expert_get_input_width (expert), out = sm_expert_get_output_width (expert);
-      gsize needed = ((gsize) n * in + (gsize) n * out + sm_expert_scratch_floats (expert, n) + 48) * sizeof (float);
-      float *x, *y, *scratch;
+      g_set_error (&batch->error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_NOT_SUPPORTED,
+                   _("The model has no %s expert"), sm_domain_get_name (batch->domain));
+      return;
+    }
+  in = sm_expert_get_input_width (expert);
+  out = sm_expert_get_output_width (expert);
+  needed = ((gsize) n * in + (gsize) n * out + sm_expert_scratch_floats (expert, n) + 48) * sizeof (float);
 
-      /* The arena follows the largest batch and model seen. */
-      if (worker->arena == NULL || sm_pool_arena_get_capacity (worker->arena) < needed)
+  /* The arena follows the largest batch and model seen. */
+  if (batch->arena == NULL || sm_pool_arena_get_capacity (batch->arena) < needed)
+    {
+      g_clear_pointer (&batch->arena, sm_pool_arena_free);
+      batch->arena = sm_pool_arena_new (engine->pool, needed, &batch->error);
+      if (batch->arena == NULL)
         {
-          g_clear_pointer (&worker->arena, sm_pool_arena_free);
-          worker->arena = sm_pool_arena_new (engine->pool, needed, &error);
-          if (worker->arena == NULL)
-            g_prefix_error (&error, _("No scratch memory for a batch of %u: "), n);
-        }
-
-      if (worker->arena != NULL)
-        {
-          x = sm_pool_arena_alloc (worker->arena, (gsize) n * in * sizeof (float));
-          y = sm_pool_arena_alloc (worker->arena, (gsize) n * out * sizeof (float));
-          scratch = sm_pool_arena_alloc (worker->arena, sm_expert_scratch_floats (expert, n) * sizeof (float));
-          g_assert (x != NULL && y != NULL && scratch != NULL);
-
-          for (guint j = 0; j < n; j++)
-            {
-              Query *query = jobs[j]->query;
-
-              /* A model swapped since submission may want wider features;
-               * extract them again into the batch, leaving the query as it
-               * is (another worker may be reading it for another expert).
-               * A peer's features cannot be: that query fails alone. */
-              if (query->features_width >= in)
-                memcpy (x + (gsize) j * in, query->features, in * sizeof (float));
-              else if (query->text != NULL)
-                sm_features_extract (query->text, (gssize) query->length, x + (gsize) j * in, in, NULL);
-              else
-                {
-                  narrow[j] = 1;
-                  memset (x + (gsize) j * in, 0, in * sizeof (float));
-                }
-            }
-
-          sm_engine_gpu_run_expert (worker, domain, expert, kernels, x, n, y, scratch);
-
-          for (guint j = 0; j < n; j++)
-            {
-              Query *query = jobs[j]->query;
-
-              sm_batcher_query_set_output (query, jobs[j]->slot, y + (gsize) j * out, out);
-            }
-          sm_pool_arena_reset (worker->arena);
+          g_prefix_error (&batch->error, _("No scratch memory for a batch of %u: "), n);
+          return;
         }
     }
-  sm_rw_lock_reader_unlock (&engine->model_lock);
-
-  inference_ns = (guint64) (precise_ns () - start);
-  if (error == NULL)
-    sm_histogram_recorder_record (rec[STAGE_INFERENCE], inference_ns);
-  __atomic_fetch_add (&engine->batches, 1, __ATOMIC_RELAXED);
-  __atomic_fetch_add (&engine->batched_jobs, n, __ATOMIC_RELAXED);
+  batch->expert = expert;
+  batch->x = sm_pool_arena_alloc (batch->arena, (gsize) n * in * sizeof (float));
+  batch->y = sm_pool_arena_alloc (batch->arena, (gsize) n * out * sizeof (float));
+  batch->scratch = sm_pool_arena_alloc (batch->arena, sm_expert_scratch_floats (expert, n) * sizeof (float));
+  g_assert (batch->x != NULL && batch->y != NULL && batch->scratch != NULL);
 
   for (guint j = 0; j < n; j++)
     {
-      Job *job = jobs[j];
-      Query *query = job->query;
-      guint64 waited = (guint64) MAX (0, start - job->enqueued_ns);
+      Query *query = batch->jobs[j]->query;
+      float *x = batch->x + (gsize) j * in;
 
-      if (error != NULL)
+      /* A model swapped since submission may want wider features;
+       * extract them again into the batch, leaving the query as it
+       * is (another worker may be reading it for another expert).
+       * A peer's features cannot be: that query fails alone. */
+      batch->narrow[j] = 0;
+      if (query->features_width >= in)
+        memcpy (x, query->features, in * sizeof (float));
+      else if (query->text != NULL)
+        sm_features_extract (query->text, (gssize) query->length, x, in, NULL);
+      else
         {
-          sm_batcher_job_fail (job, error, rec[STAGE_TOTAL]);
+          batch->narrow[j] = 1;
+          memset (x, 0, in * sizeof (float));
+        }
+    }
+}
+
+/* The end of @batch: its answer (waiting for the GPU's, if it has one in
+ * flight), the model's lock let go, its jobs done and timed. */
+static void
+end_batch (Worker *worker,
+           Batch  *batch)
+{
+  SmEngine *engine = worker->engine;
+  SmHistogramRecorder **rec = worker->recorders;
+  guint64 inference_ns;
+
+  if (batch->forward != NULL)
+    sm_engine_gpu_finish (worker, g_steal_pointer (&batch->forward), batch->expert, sm_engine_current_kernels (engine),
+                          batch->x, batch->n, batch->y, batch->scratch);
+  if (batch->expert != NULL)
+    {
+      guint out = sm_expert_get_output_width (batch->expert);
+
+      for (guint j = 0; j < batch->n; j++)
+        sm_batcher_query_set_output (batch->jobs[j]->query, batch->jobs[j]->slot, batch->y + (gsize) j * out, out);
+      sm_pool_arena_reset (batch->arena);
+      batch->expert = NULL;
+    }
+  sm_rw_lock_reader_unlock (&engine->model_lock);
+
+  inference_ns = (guint64) (precise_ns () - batch->start);
+  if (batch->error == NULL)
+    sm_histogram_recorder_record (rec[STAGE_INFERENCE], inference_ns);
+  __atomic_fetch_add (&engine->batches, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&engine->batched_jobs, batch->n, __ATOMIC_RELAXED);
+
+  for (guint j = 0; j < batch->n; j++)
+    {
+      Job *job = batch->jobs[j];
+      Query *query = job->query;
+      guint64 waited = (guint64) MAX (0, batch->start - job->enqueued_ns);
+
+      if (batch->error != NULL)
+        {
+          sm_batcher_job_fail (job, batch->error, rec[STAGE_TOTAL]);
           continue;
         }
-      if (narrow[j])
+      if (batch->narrow[j])
         {
           g_autoptr(GError) narrow_error = g_error_new (SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
                                                         _("The model changed: its %s expert needs more features than the query has"),
-                                                        sm_domain_get_name (domain));
+                                                        sm_domain_get_name (batch->domain));
 
           sm_batcher_job_fail (job, narrow_error, rec[STAGE_TOTAL]);
           continue;
@@ -355,6 +381,55 @@ run_batch (Worker   *worker,
       if (g_atomic_int_dec_and_test (&query->pending))
         sm_batcher_query_finish (query, rec[STAGE_TOTAL]);
     }
+  g_clear_error (&batch->error);
+}
+
+static void
+end_in_flight (Worker *worker)
+{
+  if (worker->in_flight != NULL)
+    end_batch (worker, g_steal_pointer (&worker->in_flight));
+}
+
+/* Runs the batch of @n jobs taken into the worker's next batch: on the GPU
+ * when the mode says so, where it stays in flight while the worker takes,
+ * prepares and submits its next batch (the previous one in flight ends
+ * once this one is submitted); otherwise on the CPU, at once. */
+static void
+run_batch (Worker   *worker,
+           SmDomain  domain,
+           guint     n)
+{
+  Batch *batch = &worker->batches[worker->next_batch];
+  gboolean busy = FALSE;
+
+  batch->n = n;
+  batch->domain = domain;
+  batch->start = precise_ns ();
+  lock_model (worker);
+  prepare_batch (worker, batch);
+  if (batch->expert != NULL)
+    {
+      batch->forward = sm_engine_gpu_submit (worker, domain, batch->x, n, worker->in_flight == NULL, &busy);
+      /* Every lane busy: this worker's batch in flight ends first (it must
+       * not wait for a lane while it holds one). */
+      if (busy)
+        {
+          end_in_flight (worker);
+          batch->forward = sm_engine_gpu_submit (worker, domain, batch->x, n, TRUE, &busy);
+        }
+      if (batch->forward == NULL)
+        sm_expert_forward (batch->expert, sm_engine_current_kernels (worker->engine), batch->x, n, batch->y,
+                           batch->scratch);
+    }
+  end_in_flight (worker);
+  if (batch->forward != NULL)
+    {
+      worker->in_flight = batch;
+      worker->next_batch ^= 1;
+    }
+  else
+    end_batch (worker, batch);
 }
 
 /* Arrivals further apart than this say only "rare": the cap keeps one
@@ -598,7 +673,6 @@ worker_main (gpointer data)
 {
   Worker *worker = data;
   SmEngine *engine = worker->engine;
-  g_autofree Job **batch = g_new (Job *, SM_ENGINE_MAX_BATCH);
 
   g_mutex_lock (&engine->workers_lock);
   worker->tid = (gint) syscall (SYS_gettid);
@@ -611,13 +685,17 @@ worker_main (gpointer data)
       gint generation = g_atomic_int_get (&engine->work_generation);
       gint64 deadline;
       SmDomain domain;
-      guint n = take_batch (worker, batch, &domain, &deadline);
+      guint n = take_batch (worker, worker->batches[worker->next_batch].jobs, &domain, &deadline);
 
       if (n > 0)
-        run_batch (worker, domain, batch, n);
+        run_batch (worker, domain, n);
+      /* Nothing to prepare meanwhile: the batch in flight ends now. */
+      else if (worker->in_flight != NULL)
+        end_in_flight (worker);
       else if (deadline != 0 || !spin_for_work (engine))
         sleep_for_work (engine, generation, deadline);
     }
+  end_in_flight (worker);
 
   return NULL;
 }
@@ -633,6 +711,8 @@ sm_batcher_start_workers_locked (SmEngine *engine,
       g_autofree char *name = g_strdup_printf ("sm-worker-%u", i);
 
       worker->engine = engine;
+      for (guint b = 0; b < G_N_ELEMENTS (worker->batches); b++)
+        worker->batches[b].jobs = g_new (Job *, SM_ENGINE_MAX_BATCH);
       /* A worker times the queue wait, inference and, completing queries,
        * the end-to-end latency. */
       worker->recorders[STAGE_QUEUE] = sm_histogram_add_recorder (engine->histograms[STAGE_QUEUE]);
@@ -661,7 +741,11 @@ sm_batcher_stop_workers (SmEngine *engine)
       Worker *worker = g_ptr_array_index (workers, i);
 
       g_thread_join (worker->thread);
-      sm_pool_arena_free (worker->arena);
+      for (guint b = 0; b < G_N_ELEMENTS (worker->batches); b++)
+        {
+          sm_pool_arena_free (worker->batches[b].arena);
+          g_free (worker->batches[b].jobs);
+        }
       g_free (worker);
     }
 }

@@ -146,39 +146,63 @@ busy_share (SmEngine          *engine,
   return timing->device_end_ns > from ? timing->device_end_ns - from : 0;
 }
 
-/* The batch on the GPU when the mode says so, otherwise (and when the GPU
- * fails) with the CPU kernels.  Under the model's reader lock. */
-void
-sm_engine_gpu_run_expert (Worker          *worker,
-                          SmDomain         domain,
-                          SmExpert        *expert,
-                          const SmKernels *kernels,
-                          const float     *x,
-                          guint            n,
-                          float           *y,
-                          float           *scratch)
+/* Batch @n of @domain on the GPU, when the mode says so: submitted, to be
+ * finished with sm_engine_gpu_finish().  NULL when the batch is the CPU's
+ * (the GPU is not in use for it, or failed: said), or, with *@busy set,
+ * when every lane was busy and @may_wait was not.  Under the model's
+ * reader lock, held until the forward is finished. */
+SmGpuForward *
+sm_engine_gpu_submit (Worker      *worker,
+                      SmDomain     domain,
+                      const float *x,
+                      guint        n,
+                      gboolean     may_wait,
+                      gboolean    *busy)
 {
   SmEngine *engine = worker->engine;
   SmGpuMode mode = g_atomic_int_get (&engine->gpu_mode);
   g_autoptr(GError) error = NULL;
+  SmGpuForward *forward = NULL;
+
+  *busy = FALSE;
+  if (engine->gpu_model == NULL
+      || !(mode == SM_GPU_ON || (mode == SM_GPU_AUTO && n >= (guint) g_atomic_int_get (&engine->gpu_crossover))))
+    return NULL;
+  if (!sm_gpu_model_submit (engine->gpu_model, domain, x, n, may_wait, &forward, &error))
+    sm_engine_gpu_failed (engine, error);
+  else
+    *busy = forward == NULL;
+  return forward;
+}
+
+/* The answer of @forward in @y; if the GPU failed, computed with the CPU
+ * kernels instead. */
+void
+sm_engine_gpu_finish (Worker          *worker,
+                      SmGpuForward    *forward,
+                      SmExpert        *expert,
+                      const SmKernels *kernels,
+                      const float     *x,
+                      guint            n,
+                      float           *y,
+                      float           *scratch)
+{
+  SmEngine *engine = worker->engine;
+  g_autoptr(GError) error = NULL;
   SmGpuTiming timing;
 
-  if (engine->gpu_model != NULL
-      && (mode == SM_GPU_ON || (mode == SM_GPU_AUTO && n >= (guint) g_atomic_int_get (&engine->gpu_crossover))))
+  if (sm_gpu_forward_finish (forward, y, &timing, &error))
     {
-      if (sm_gpu_model_forward (engine->gpu_model, domain, x, n, y, &timing, &error))
-        {
-          guint64 busy_ns = (guint64) ((isnan (timing.dispatch_us) ? timing.total_us : timing.dispatch_us) * 1e3);
+      guint64 busy_ns = (guint64) ((isnan (timing.dispatch_us) ? timing.total_us : timing.dispatch_us) * 1e3);
 
-          if (worker->recorders[STAGE_GPU] == NULL)
-            worker->recorders[STAGE_GPU] = sm_histogram_add_recorder (engine->histograms[STAGE_GPU]);
-          sm_histogram_recorder_record (worker->recorders[STAGE_GPU], busy_ns);
-          __atomic_fetch_add (&engine->gpu_batches, 1, __ATOMIC_RELAXED);
-          __atomic_fetch_add (&engine->gpu_busy_ns, busy_share (engine, &timing, busy_ns), __ATOMIC_RELAXED);
-          return;
-        }
-      sm_engine_gpu_failed (engine, error);
+      if (worker->recorders[STAGE_GPU] == NULL)
+        worker->recorders[STAGE_GPU] = sm_histogram_add_recorder (engine->histograms[STAGE_GPU]);
+      sm_histogram_recorder_record (worker->recorders[STAGE_GPU], busy_ns);
+      __atomic_fetch_add (&engine->gpu_batches, 1, __ATOMIC_RELAXED);
+      __atomic_fetch_add (&engine->gpu_busy_ns, busy_share (engine, &timing, busy_ns), __ATOMIC_RELAXED);
+      return;
     }
+  sm_engine_gpu_failed (engine, error);
   sm_expert_forward (expert, kernels, x, n, y, scratch);
 }
 

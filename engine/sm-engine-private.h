@@ -129,14 +129,34 @@ atomic_max_u64 (guint64 *target,
     ;
 }
 
-/* A worker's own recorders and scratch arena. */
+/* A batch a worker runs: its jobs, the inputs and answers in its own
+ * arena, and, while the GPU computes it, the forward in flight.  A batch
+ * holds the model's reader lock from its start to its end. */
+typedef struct
+{
+  Job         **jobs;               /* SM_ENGINE_MAX_BATCH */
+  guint         n;
+  SmDomain      domain;
+  gint64        start;
+  SmPoolArena  *arena;
+  SmExpert     *expert;             /* NULL when the batch failed */
+  float        *x, *y, *scratch;
+  GError       *error;
+  SmGpuForward *forward;            /* on the GPU, not finished yet */
+  guint8        narrow[SM_ENGINE_MAX_BATCH];
+} Batch;
+
+/* A worker's own recorders and batches: two, so that it prepares and
+ * submits one while the GPU computes the other. */
 typedef struct
 {
   SmEngine            *engine;
   GThread             *thread;
   gint                 tid;           /* the kernel's id, once it runs */
   guint                next_queue;    /* where its round robin over the queues goes on */
-  SmPoolArena         *arena;
+  Batch                batches[2];
+  guint                next_batch;    /* the one the next batch goes in */
+  Batch               *in_flight;     /* the other, while the GPU computes it; else NULL */
   SmHistogramRecorder *recorders[N_STAGES];
 } Worker;
 
@@ -334,8 +354,14 @@ guint                 sm_engine_gpu_crossover_for        (SmEngine        *engin
                                                           SmModel         *model,
                                                           guint64          hash,
                                                           GError         **error);
-void                  sm_engine_gpu_run_expert           (Worker          *worker,
+SmGpuForward         *sm_engine_gpu_submit               (Worker          *worker,
                                                           SmDomain         domain,
+                                                          const float     *x,
+                                                          guint            n,
+                                                          gboolean         may_wait,
+                                                          gboolean        *busy);
+void                  sm_engine_gpu_finish               (Worker          *worker,
+                                                          SmGpuForward    *forward,
                                                           SmExpert        *expert,
                                                           const SmKernels *kernels,
                                                           const float     *x,

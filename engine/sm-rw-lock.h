@@ -10,9 +10,10 @@ G_BEGIN_DECLS
  * that come after it.  GRWLock is glibc's default kind, which prefers
  * readers: with worker threads each holding the read lock for a batch,
  * one after the other, on a loaded machine (more workers than cores, a
- * sanitizer), a model swap waited for minutes.  None of the engine's
- * read sections takes the lock again inside itself, as this kind
- * requires. */
+ * sanitizer), a model swap waited for minutes.  No read section takes
+ * the lock again inside itself with a wait, as this kind requires: a
+ * worker with a batch on the GPU takes it for its next batch only with
+ * sm_rw_lock_reader_trylock(). */
 typedef struct
 {
   pthread_rwlock_t lock;
@@ -44,6 +45,14 @@ sm_rw_lock_reader_lock (SmRwLock *rw)
   /* Fails only for a lock never initialised or taken too often at once. */
   if (G_UNLIKELY (pthread_rwlock_rdlock (&rw->lock) != 0))
     g_error ("Cannot take a reader-writer lock for reading");
+}
+
+/* Takes the lock for reading unless that would wait: FALSE while a writer
+ * holds it or waits for it. */
+static inline gboolean
+sm_rw_lock_reader_trylock (SmRwLock *rw)
+{
+  return pthread_rwlock_tryrdlock (&rw->lock) == 0;
 }
 
 static inline void

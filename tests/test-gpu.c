@@ -664,6 +664,100 @@ count_done (SmResult     *result,
     sm_result_free (result);
 }
 
+/* One answer of the pipelined run: where it goes. */
+typedef struct
+{
+  guint    argmax;
+  float    confidence;
+  gint     done;        /* 1: answered, -1: failed */
+} Answer;
+
+static void
+keep_answer (SmResult     *result,
+             const GError *error,
+             gpointer      user_data)
+{
+  Answer *answer = user_data;
+
+  if (result != NULL)
+    {
+      answer->argmax = result->argmax;
+      answer->confidence = result->confidence;
+      sm_result_free (result);
+    }
+  g_atomic_int_set (&answer->done, error != NULL ? -1 : 1);
+}
+
+/* Thousands of queries with the GPU on, each worker preparing its next
+ * batch while the GPU runs its last, the precision changed and the GPU
+ * switched off and on under them (writers waiting while batches are in
+ * flight): every answer arrives once, each the CPU's own. */
+static void
+test_gpu_engine_pipelined (void)
+{
+  g_autoptr(SmGpu) probe = gpu_or_skip ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmEngine) engine = NULL;
+  const guint n = 3000;
+  g_autofree Answer *cpu = g_new0 (Answer, n);
+  g_autofree Answer *gpu = g_new0 (Answer, n);
+  g_autofree char **texts = g_new0 (char *, n + 1);
+  g_auto(GStrv) owned = NULL;
+
+  if (probe == NULL)
+    return;
+  for (guint q = 0; q < n; q++)
+    texts[q] = g_strdup_printf ("query %u: %s %u", q, q % 3 == 0 ? "integrate a polynomial of degree"
+                                                   : q % 3 == 1 ? "sort a list of length" : "translate sentence", q * 13);
+  owned = texts;
+  texts = NULL;
+  engine = sm_engine_new (256 * 1024 * 1024, 2, &error);
+  g_assert_no_error (error);
+  sm_engine_set_cache_size (engine, 0);
+
+  for (guint q = 0; q < n; q++)
+    sm_engine_submit (engine, owned[q], -1, 0, keep_answer, &cpu[q]);
+  sm_engine_drain (engine);
+
+  g_assert_true (sm_engine_set_gpu_mode (engine, SM_GPU_ON, &error));
+  g_assert_no_error (error);
+  for (guint q = 0; q < n; q++)
+    {
+      sm_engine_submit (engine, owned[q], -1, 0, keep_answer, &gpu[q]);
+      if (q == n / 3)
+        {
+          g_assert_true (sm_engine_set_precision (engine, SM_PRECISION_F32, &error));
+          g_assert_no_error (error);
+        }
+      else if (q == 2 * n / 3)
+        {
+          g_assert_true (sm_engine_set_gpu_mode (engine, SM_GPU_OFF, &error));
+          g_assert_true (sm_engine_set_gpu_mode (engine, SM_GPU_ON, &error));
+          g_assert_no_error (error);
+        }
+    }
+  sm_engine_drain (engine);
+
+  for (guint q = 0; q < n; q++)
+    {
+      g_assert_cmpint (cpu[q].done, ==, 1);
+      g_assert_cmpint (gpu[q].done, ==, 1);
+      g_assert_cmpuint (gpu[q].argmax, ==, cpu[q].argmax);
+      g_assert_cmpfloat_with_epsilon (gpu[q].confidence, cpu[q].confidence, 1e-4);
+    }
+  {
+    SmMonitor *monitor = sm_engine_get_monitor (engine);
+    g_autoptr(SmMonitorSnapshot) snapshot = sm_monitor_tick (monitor);
+
+    g_assert_cmpfloat (snapshot->values[sm_monitor_find_metric (monitor, "stage.gpu.count")], >, 0);
+  }
+  {
+    g_autofree char *status = sm_engine_dup_gpu_status (engine);
+
+    g_assert_true (g_str_has_prefix (status, "GPU on: "));
+  }
+}
+
 /* The engine with the GPU switched on and off while queries run: every
  * query answered, the same answer as the CPU's, the GPU's batches
  * counted. */
@@ -885,6 +979,7 @@ main (int   argc,
   g_test_add_data_func ("/engine/gpu/fault/hang", "hang", test_gpu_fault);
   g_test_add_data_func ("/engine/gpu/fault/lost", "lost", test_gpu_fault);
   g_test_add_func ("/engine/gpu/engine-live-switch", test_gpu_engine_live_switch);
+  g_test_add_func ("/engine/gpu/engine-pipelined", test_gpu_engine_pipelined);
   g_test_add_func ("/engine/gpu/engine-fallback", test_gpu_engine_fallback);
   g_test_add_func ("/engine/gpu/advisor-overhead", test_gpu_advisor_overhead);
   g_test_add_func ("/engine/gpu/engine-hang", test_gpu_engine_hang);

@@ -50,6 +50,11 @@ typedef struct
   VkDescriptorSet  sets[2];         /* ping → pong, pong → ping */
   GHashTable      *recorded;        /* forward_key () → VkCommandBuffer, for these buffers */
   VkFence          fence;
+  /* The forward in flight in it (an SmGpuForward is its lane). */
+  SmGpuModel      *model;
+  const GpuExpert *expert;
+  guint            batch;
+  gint64           start;
 } GpuLane;
 
 struct _SmGpuModel
@@ -302,6 +307,7 @@ sm_gpu_model_new (SmGpu             *gpu,
   for (guint l = 0; l < SM_GPU_LANES; l++)
     {
       model->lanes[l].index = l;
+      model->lanes[l].model = model;
       model->lanes[l].recorded = g_hash_table_new (NULL, NULL);
     }
   if (!upload_weights (model, experts, error) || !create_lanes (model, error))
@@ -616,48 +622,89 @@ read_dispatch_times (SmGpu       *gpu,
   timing->dispatch_us = (double) (ticks[stamps - 1] - ticks[0]) * gpu->info.timestamp_period_ns / 1e3;
 }
 
+/* Takes a free lane, or NULL when all are busy. */
+static GpuLane *
+try_take_lane (SmGpuModel *model)
+{
+  GpuLane *lane = NULL;
+
+  g_mutex_lock (&model->lanes_lock);
+  if (model->lanes_busy != (1u << SM_GPU_LANES) - 1)
+    {
+      guint l = (guint) __builtin_ctz (~model->lanes_busy);
+
+      model->lanes_busy |= 1u << l;
+      lane = &model->lanes[l];
+    }
+  g_mutex_unlock (&model->lanes_lock);
+  return lane;
+}
+
 gboolean
-sm_gpu_model_forward (SmGpuModel   *model,
-                      guint         index,
-                      const float  *input,
-                      guint         batch,
-                      float        *output,
-                      SmGpuTiming  *timing,
-                      GError      **error)
+sm_gpu_model_submit (SmGpuModel    *model,
+                     guint          index,
+                     const float   *input,
+                     guint          batch,
+                     gboolean       wait_for_lane,
+                     SmGpuForward **forward,
+                     GError       **error)
 {
   SmGpu *gpu = model->gpu;
   const GpuExpert *expert = index < model->n_experts ? &model->experts[index] : NULL;
   gint64 start = g_get_monotonic_time ();
   VkCommandBuffer commands = NULL;
   GpuLane *lane;
-  guint in, out, rows;
   gboolean ok;
 
-  if (expert == NULL || expert->n_layers == 0)
+  *forward = NULL;
+  if (expert == NULL || expert->n_layers == 0 || batch == 0)
     {
-      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT, _("No expert %u on the GPU"), index);
+      g_set_error (error, SM_ENGINE_ERROR, SM_ENGINE_ERROR_INVALID_INPUT,
+                   batch == 0 ? _("An empty batch for the GPU") : _("No expert %u on the GPU"), index);
       return FALSE;
     }
-  if (batch == 0)
+  lane = wait_for_lane ? take_lane (model) : try_take_lane (model);
+  if (lane == NULL)
     return TRUE;
-  in = expert->layers[0].shape.in;
-  out = expert->layers[expert->n_layers - 1].shape.out;
-  rows = forward_rows (batch);
 
   /* Recording takes the device's lock; the copies and the wait need only
    * the lane, so other workers' batches run meanwhile. */
-  lane = take_lane (model);
   g_mutex_lock (&gpu->lock);
-  ok = ensure_capacity (model, lane, rows, error)
-       && (commands = recorded_forward (model, lane, index, rows, error)) != NULL;
+  ok = ensure_capacity (model, lane, forward_rows (batch), error)
+       && (commands = recorded_forward (model, lane, index, forward_rows (batch), error)) != NULL;
   g_mutex_unlock (&gpu->lock);
   if (ok)
     {
-      memcpy (lane->upload.mapped, input, (gsize) batch * in * sizeof (float));
-      ok = sm_gpu_run (gpu, commands, lane->fence, gpu->timeout_ns, TRUE, error);
-      if (ok)
-        memcpy (output, lane->readback.mapped, (gsize) batch * out * sizeof (float));
+      memcpy (lane->upload.mapped, input, (gsize) batch * expert->layers[0].shape.in * sizeof (float));
+      ok = sm_gpu_submit (gpu, commands, lane->fence, error);
     }
+  if (!ok)
+    {
+      give_lane (model, lane);
+      return FALSE;
+    }
+  lane->expert = expert;
+  lane->batch = batch;
+  lane->start = start;
+  *forward = (SmGpuForward *) lane;
+  return TRUE;
+}
+
+gboolean
+sm_gpu_forward_finish (SmGpuForward  *forward,
+                       float         *output,
+                       SmGpuTiming   *timing,
+                       GError       **error)
+{
+  GpuLane *lane = (GpuLane *) forward;
+  SmGpuModel *model = lane->model;
+  SmGpu *gpu = model->gpu;
+  const GpuExpert *expert = lane->expert;
+  guint out = expert->layers[expert->n_layers - 1].shape.out;
+  gboolean ok = sm_gpu_wait (gpu, lane->fence, gpu->timeout_ns, TRUE, error);
+
+  if (ok)
+    memcpy (output, lane->readback.mapped, (gsize) lane->batch * out * sizeof (float));
   if (ok && timing != NULL)
     {
       read_dispatch_times (gpu, first_stamp (lane->index), forward_stamps (expert), timing);
@@ -667,8 +714,25 @@ sm_gpu_model_forward (SmGpuModel   *model,
     }
   give_lane (model, lane);
   if (ok && timing != NULL)
-    timing->total_us = (double) (g_get_monotonic_time () - start);
+    timing->total_us = (double) (g_get_monotonic_time () - lane->start);
   return ok;
+}
+
+gboolean
+sm_gpu_model_forward (SmGpuModel   *model,
+                      guint         index,
+                      const float  *input,
+                      guint         batch,
+                      float        *output,
+                      SmGpuTiming  *timing,
+                      GError      **error)
+{
+  SmGpuForward *forward;
+
+  if (batch == 0 && index < model->n_experts && model->experts[index].n_layers > 0)
+    return TRUE;
+  return sm_gpu_model_submit (model, index, input, batch, TRUE, &forward, error)
+         && sm_gpu_forward_finish (forward, output, timing, error);
 }
 
 /* A ceiling shader's rate (sm-peak.comp, sm-peak-coop.comp): the dispatch

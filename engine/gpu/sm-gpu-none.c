@@ -87,6 +87,27 @@ sm_gpu_model_forward (SmGpuModel   *model,
 }
 
 gboolean
+sm_gpu_model_submit (SmGpuModel    *model,
+                     guint          index,
+                     const float   *input,
+                     guint          batch,
+                     gboolean       wait_for_lane,
+                     SmGpuForward **forward,
+                     GError       **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+gboolean
+sm_gpu_forward_finish (SmGpuForward  *forward,
+                       float         *output,
+                       SmGpuTiming   *timing,
+                       GError       **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+gboolean
 sm_gpu_model_measure_peak (SmGpuModel  *model,
                            double      *gflops,
                            GError     **error)

@@ -34,10 +34,12 @@ G_BEGIN_DECLS
 #define SM_GPU_MAX_TIMESTAMPS  64u
 /* Forwards of one model in flight at once: each batch takes a lane (its
  * own buffers, descriptor sets, recorded commands, fence and timestamps),
- * so that workers prepare and wait for theirs while the GPU runs others.
- * More workers than lanes wait for a free one.  The one-off submissions
- * (uploads, the ceiling) use timestamps after the lanes'. */
-#define SM_GPU_LANES           4u
+ * so that workers prepare and wait for theirs while the GPU runs others;
+ * a worker keeps two in flight (it prepares its next batch while the GPU
+ * runs the last), so eight serve four workers.  More wait for a free one.
+ * The one-off submissions (uploads, the ceiling) use timestamps after the
+ * lanes'. */
+#define SM_GPU_LANES           8u
 
 /* The shaders' push constants (data/shaders/sm-args.glsl), in order. */
 typedef struct
@@ -213,11 +215,16 @@ gboolean sm_gpu_fence_new        (SmGpu            *gpu,
  * the device is lost. */
 void     sm_gpu_fence_retire     (SmGpu            *gpu,
                                   VkFence           fence);
-/* Not under @gpu->lock (it takes it to submit): submits @commands, recorded
- * and ended, to signal @fence, and waits for them, at most @timeout_ns, as
- * sm_gpu_submit_and_wait() does.  Lanes run side by side. */
-gboolean sm_gpu_run              (SmGpu            *gpu,
+/* Not under @gpu->lock (it takes it): submits @commands, recorded and
+ * ended, to signal @fence; a failure marks the device lost. */
+gboolean sm_gpu_submit           (SmGpu            *gpu,
                                   VkCommandBuffer   commands,
+                                  VkFence           fence,
+                                  GError          **error);
+/* Not under @gpu->lock: waits for @fence, at most @timeout_ns, as
+ * sm_gpu_submit_and_wait() does; a @forward pass's wait ends in the
+ * injected fault, if any.  Lanes wait side by side. */
+gboolean sm_gpu_wait             (SmGpu            *gpu,
                                   VkFence           fence,
                                   guint64           timeout_ns,
                                   gboolean          forward,

@@ -802,14 +802,11 @@ sm_gpu_fence_retire (SmGpu   *gpu,
 }
 
 gboolean
-sm_gpu_run (SmGpu            *gpu,
-            VkCommandBuffer   commands,
-            VkFence           fence,
-            guint64           timeout_ns,
-            gboolean          forward,
-            GError          **error)
+sm_gpu_submit (SmGpu            *gpu,
+               VkCommandBuffer   commands,
+               VkFence           fence,
+               GError          **error)
 {
-  gboolean injected = forward && gpu->injected_fault != VK_SUCCESS;
   VkResult result;
 
   /* The queue is the one thing lanes share: the lock covers the
@@ -821,12 +818,23 @@ sm_gpu_run (SmGpu            *gpu,
       return FALSE;
     }
   result = submit_locked (gpu, commands, fence);
+  if (result != VK_SUCCESS)
+    fail_locked (gpu, result, 0, FALSE, error);
   g_mutex_unlock (&gpu->lock);
+  return result == VK_SUCCESS;
+}
 
-  if (result == VK_SUCCESS && injected)
-    result = gpu->injected_fault;
-  else if (result == VK_SUCCESS)
-    result = gpu->vk.vkWaitForFences (gpu->device, 1, &fence, VK_TRUE, timeout_ns);
+gboolean
+sm_gpu_wait (SmGpu            *gpu,
+             VkFence           fence,
+             guint64           timeout_ns,
+             gboolean          forward,
+             GError          **error)
+{
+  gboolean injected = forward && gpu->injected_fault != VK_SUCCESS;
+  VkResult result = injected ? gpu->injected_fault
+                             : gpu->vk.vkWaitForFences (gpu->device, 1, &fence, VK_TRUE, timeout_ns);
+
   if (result == VK_SUCCESS)
     return TRUE;
   g_mutex_lock (&gpu->lock);

@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 
 typedef struct _SmGpu      SmGpu;
 typedef struct _SmGpuModel SmGpuModel;
+typedef struct _SmGpuForward SmGpuForward;
 
 typedef struct
 {
@@ -129,6 +130,27 @@ gboolean         sm_gpu_model_forward (SmGpuModel      *model,
                                        float           *output,
                                        SmGpuTiming     *timing,
                                        GError         **error);
+
+/* The same in two steps, so that a caller prepares its next batch while
+ * the GPU runs this one: submits the forward and returns at once, with it
+ * in @forward (its lane: SM_GPU_LANES are in flight at most).  When all
+ * lanes are busy it waits for one, unless @wait_for_lane is FALSE: then it
+ * returns TRUE with *@forward NULL, nothing submitted (a caller holding a
+ * forward of its own must not wait for a lane).  Every submitted forward
+ * must be finished. */
+gboolean         sm_gpu_model_submit  (SmGpuModel      *model,
+                                       guint            index,
+                                       const float     *input,
+                                       guint            batch,
+                                       gboolean         wait_for_lane,
+                                       SmGpuForward   **forward,
+                                       GError         **error);
+/* Waits for @forward, copies its answer to @output (batch × out) and
+ * frees its lane, whether it succeeded or not; @timing is optional. */
+gboolean         sm_gpu_forward_finish (SmGpuForward   *forward,
+                                        float          *output,
+                                        SmGpuTiming    *timing,
+                                        GError        **error);
 
 /* The device's FP32 ceiling in GFLOP/s, measured with an FMA-bound
  * shader; the model lends its buffers.  Thread-safe. */

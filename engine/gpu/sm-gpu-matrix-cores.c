@@ -7,7 +7,6 @@
  * (Debian 12: glslang 11, Vulkan headers 1.3.239). */
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
 #include <gio/gio.h>
 
 #include "sm-gpu-private.h"

@@ -283,11 +283,22 @@ prepare_batch (Worker *worker,
   out = sm_expert_get_output_width (expert);
   needed = ((gsize) n * in + (gsize) n * out + sm_expert_scratch_floats (expert, n) + 48) * sizeof (float);
 
-  /* The arena follows the largest batch and model seen. */
+  /* The arena follows the largest batch and model seen.  With the pool
+   * near its limit, the worker's other arena gives way (its batch ends
+   * first, if it is in flight): one batch at a time rather than none. */
   if (batch->arena == NULL || sm_pool_arena_get_capacity (batch->arena) < needed)
     {
+      Batch *other = &worker->batches[batch == &worker->batches[0]];
+
       g_clear_pointer (&batch->arena, sm_pool_arena_free);
       batch->arena = sm_pool_arena_new (engine->pool, needed, &batch->error);
+      if (batch->arena == NULL && other->arena != NULL)
+        {
+          end_in_flight (worker);
+          g_clear_pointer (&other->arena, sm_pool_arena_free);
+          g_clear_error (&batch->error);
+          batch->arena = sm_pool_arena_new (engine->pool, needed, &batch->error);
+        }
       if (batch->arena == NULL)
         {
           g_prefix_error (&batch->error, _("No scratch memory for a batch of %u: "), n);

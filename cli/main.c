@@ -142,6 +142,13 @@ main (int    argc,
   };
 
   setlocale (LC_ALL, "");
+  /* The C locale (a bare container, env -i, cron) is ASCII: GLib would
+   * print every µ, × and “ as '?'.  As Python does since 3.7 (PEP 538),
+   * its character set becomes UTF-8 where the C.UTF-8 locale exists; a
+   * locale the user chose stays as it is. */
+  if (!g_get_charset (NULL)
+      && (g_strcmp0 (setlocale (LC_CTYPE, NULL), "C") == 0 || g_strcmp0 (setlocale (LC_CTYPE, NULL), "POSIX") == 0))
+    setlocale (LC_CTYPE, "C.UTF-8");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <locale.h>
 #include <string.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -64,6 +65,37 @@ run_synmesh (const char * const  *args,
   g_assert_true (g_subprocess_get_if_exited (process));
 
   return g_subprocess_get_exit_status (process);
+}
+
+/* In the C locale (a bare container) the messages keep their characters,
+ * where the C.UTF-8 locale exists to print them in; a locale the user
+ * chose is left alone. */
+static void
+test_cli_c_locale (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                       | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *old = g_strdup (setlocale (LC_CTYPE, NULL));
+  gboolean has_c_utf8 = setlocale (LC_CTYPE, "C.UTF-8") != NULL;
+
+  setlocale (LC_CTYPE, old);
+  if (!has_c_utf8)
+    {
+      g_test_skip ("this system has no C.UTF-8 locale");
+      return;
+    }
+  for (const char * const *name = (const char *[]) { "LANG", "LANGUAGE", "LC_CTYPE", "LC_MESSAGES", NULL }; *name; name++)
+    g_subprocess_launcher_unsetenv (launcher, *name);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SYNMESH_BIN"), "no-such-command", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 2);
+  g_assert_nonnull (strstr (err, "“no-such-command”"));
 }
 
 static void
@@ -745,6 +777,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/cli/version", test_cli_version);
+  g_test_add_func ("/cli/c-locale", test_cli_c_locale);
   g_test_add_func ("/cli/help-lists-commands", test_cli_help_lists_commands);
   g_test_add_func ("/cli/no-command-is-usage-error", test_cli_no_command_is_usage_error);
   g_test_add_func ("/cli/run-names-wrong-value", test_cli_run_names_wrong_value);

@@ -371,7 +371,6 @@ choose_gemm (SmGpuModel *model,
   g_mutex_unlock (&gpu->lock);
 }
 
-
 void
 sm_gpu_model_force_tile (SmGpuModel *model,
                          guint       tile)
@@ -396,7 +395,7 @@ agrees_in_fp16 (SmGpuModel  *model,
                 const float *x,
                 GError     **error)
 {
-  GpuExpert *expert = &model->experts[index];
+  const GpuExpert *expert = &model->experts[index];
   guint out = expert->layers[expert->n_layers - 1].shape.out;
   g_autofree float *fp32 = g_new (float, (gsize) CHECK_ROWS * out);
   g_autofree float *fp16 = g_new (float, (gsize) CHECK_ROWS * out);

@@ -192,7 +192,9 @@ print_text (const Report *report)
       g_autofree char *timestamps = info->timestamp_period_ns > 0
                                     ? g_strdup_printf (_("yes, %.3g ns per tick"), info->timestamp_period_ns)
                                     : g_strdup (_("no"));
-      g_autofree char *staging = g_strdup_printf (_("batches in through %s, answers out through %s"),
+      g_autofree char *staging = g_strdup_printf (info->reads_batch_in_place
+                                                  ? _("batches read in place from %s, answers written to %s")
+                                                  : _("batches copied in from %s, answers written to %s"),
                                                   info->upload_memory, info->readback_memory);
       g_autofree char *tiles = info->large_tiles_from == G_MAXUINT
                                ? g_strdup_printf (_("64×64 only (%s)"), info->tiles_status)

@@ -549,6 +549,35 @@ test_gpu_large_tiles (void)
   g_test_trap_assert_passed ();
 }
 
+/* Batches copied into device memory first (the way of a device without
+ * host-mapped device memory; SM_GPU_STAGING=copy makes any device take
+ * it), against the first layer reading them in place. */
+static void
+test_gpu_staged_copies (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(SmGpu) gpu = NULL;
+
+      g_setenv ("SM_GPU_STAGING", "copy", TRUE);
+      gpu = gpu_or_skip ();
+      g_assert_nonnull (gpu);
+      g_assert_false (sm_gpu_get_info (gpu)->reads_batch_in_place);
+      check_odd_shapes_and_activations (gpu);
+      return;
+    }
+  {
+    g_autoptr(SmGpu) gpu = gpu_or_skip ();
+
+    if (gpu == NULL)
+      return;
+    g_test_message ("batches: %s, from %s", sm_gpu_get_info (gpu)->reads_batch_in_place ? "read in place" : "copied",
+                    sm_gpu_get_info (gpu)->upload_memory);
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 /* With the loader pointed at no driver there is no device: a clear error
  * (the engine then runs on the CPU), no crash. */
 static void
@@ -970,6 +999,7 @@ main (int   argc,
   g_test_add_func ("/engine/gpu/presets", test_gpu_presets);
   g_test_add_func ("/engine/gpu/odd-shapes-and-activations", test_gpu_odd_shapes_and_activations);
   g_test_add_func ("/engine/gpu/large-tiles", test_gpu_large_tiles);
+  g_test_add_func ("/engine/gpu/staged-copies", test_gpu_staged_copies);
   g_test_add_func ("/engine/gpu/recorded-forwards", test_gpu_recorded_forwards);
   g_test_add_func ("/engine/gpu/concurrent-lanes", test_gpu_concurrent_lanes);
   g_test_add_func ("/engine/gpu/matrix-cores", test_gpu_matrix_cores);

@@ -38,6 +38,23 @@ typedef struct
   GpuLayer *layers;
 } GpuExpert;
 
+/* The descriptor sets of a lane: which buffer a layer reads and which it
+ * writes.  The layers ping-pong; the first reads the batch straight from
+ * the upload buffer where that is device memory (else it is copied into
+ * ping first), and the last writes the answer straight into the readback
+ * buffer, so that a forward has no copy commands.  PING_TO_PONG is also
+ * the ceiling's. */
+typedef enum
+{
+  PING_TO_PONG,
+  PONG_TO_PING,
+  UPLOAD_TO_PONG,
+  PING_TO_READBACK,
+  PONG_TO_READBACK,
+  UPLOAD_TO_READBACK,
+  N_SETS
+} FlowSet;
+
 /* One forward in flight (see SM_GPU_LANES): its activation and staging
  * buffers, the sets binding them, the forwards recorded for them, the fence
  * it waits on and its timestamps. */
@@ -47,7 +64,7 @@ typedef struct
   SmGpuBuffer      ping, pong;      /* activations, capacity × max_width floats each */
   SmGpuBuffer      upload, readback; /* the batch in, its answer out */
   guint            capacity;        /* rows the activation and staging buffers hold */
-  VkDescriptorSet  sets[2];         /* ping → pong, pong → ping */
+  VkDescriptorSet  sets[N_SETS];    /* a layer's input → output (FlowSet) */
   GHashTable      *recorded;        /* forward_key () → VkCommandBuffer, for these buffers */
   VkFence          fence;
   /* The forward in flight in it (an SmGpuForward is its lane). */
@@ -207,19 +224,22 @@ create_lanes (SmGpuModel  *model,
               GError     **error)
 {
   SmGpu *gpu = model->gpu;
-  VkDescriptorPoolSize size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 6 * SM_GPU_LANES };
+  VkDescriptorPoolSize size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3 * N_SETS * SM_GPU_LANES };
   VkDescriptorPoolCreateInfo pool_info = {
     .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-    .maxSets = 2 * SM_GPU_LANES,
+    .maxSets = N_SETS * SM_GPU_LANES,
     .poolSizeCount = 1,
     .pPoolSizes = &size,
   };
-  VkDescriptorSetLayout layouts[2] = { gpu->set_layout, gpu->set_layout };
+  VkDescriptorSetLayout layouts[N_SETS];
   VkDescriptorSetAllocateInfo allocate = {
     .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-    .descriptorSetCount = 2,
+    .descriptorSetCount = N_SETS,
     .pSetLayouts = layouts,
   };
+
+  for (guint s = 0; s < N_SETS; s++)
+    layouts[s] = gpu->set_layout;
 
   if (!sm_gpu_check (gpu->vk.vkCreateDescriptorPool (gpu->device, &pool_info, NULL, &model->pool),
                      "Creating a descriptor pool", error))
@@ -244,8 +264,8 @@ ensure_capacity (SmGpuModel  *model,
   SmGpu *gpu = model->gpu;
   guint rows = MAX (batch, MAX (64, lane->capacity * 2));
   VkDeviceSize bytes;
-  VkDescriptorBufferInfo buffers[2][3];
-  VkWriteDescriptorSet writes[2];
+  VkDescriptorBufferInfo buffers[N_SETS][3];
+  VkWriteDescriptorSet writes[N_SETS];
 
   if (batch <= lane->capacity)
     return TRUE;
@@ -263,17 +283,19 @@ ensure_capacity (SmGpuModel  *model,
                              | VK_BUFFER_USAGE_TRANSFER_DST_BIT, SM_GPU_MEMORY_DEVICE, &lane->ping, error)
       || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT
                                 | VK_BUFFER_USAGE_TRANSFER_DST_BIT, SM_GPU_MEMORY_DEVICE, &lane->pong, error)
-      || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, SM_GPU_MEMORY_UPLOAD,
-                                &lane->upload, error)
-      || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, SM_GPU_MEMORY_READBACK,
-                                &lane->readback, error))
+      || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                SM_GPU_MEMORY_UPLOAD, &lane->upload, error)
+      || !sm_gpu_buffer_create (gpu, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                SM_GPU_MEMORY_READBACK, &lane->readback, error))
     return FALSE;
   lane->capacity = rows;
 
-  for (guint s = 0; s < 2; s++)
+  for (guint s = 0; s < N_SETS; s++)
     {
-      SmGpuBuffer *from = s == 0 ? &lane->ping : &lane->pong;
-      SmGpuBuffer *to = s == 0 ? &lane->pong : &lane->ping;
+      SmGpuBuffer *from = s == PING_TO_PONG || s == PING_TO_READBACK ? &lane->ping
+                          : s == PONG_TO_PING || s == PONG_TO_READBACK ? &lane->pong : &lane->upload;
+      SmGpuBuffer *to = s == PONG_TO_PING ? &lane->ping
+                        : s == PING_TO_PONG || s == UPLOAD_TO_PONG ? &lane->pong : &lane->readback;
 
       buffers[s][0] = (VkDescriptorBufferInfo) { from->buffer, 0, VK_WHOLE_SIZE };
       buffers[s][1] = (VkDescriptorBufferInfo) { model->weights.buffer, 0, VK_WHOLE_SIZE };
@@ -287,7 +309,7 @@ ensure_capacity (SmGpuModel  *model,
         .pBufferInfo = buffers[s],
       };
     }
-  gpu->vk.vkUpdateDescriptorSets (gpu->device, 2, writes, 0, NULL);
+  gpu->vk.vkUpdateDescriptorSets (gpu->device, N_SETS, writes, 0, NULL);
   return TRUE;
 }
 
@@ -497,6 +519,32 @@ first_stamp (guint index)
 /* Records the expert's layers into @commands: a GEMM with its bias and
  * activation per layer (softmax as a second dispatch over whole rows), a
  * barrier between each. */
+/* Whether @lane's first layer reads the batch where the host wrote it:
+ * only from device memory (from host memory every workgroup would read it
+ * across the bus again), and not when SM_GPU_STAGING=copy says otherwise
+ * (to test the copy on any device). */
+static gboolean
+direct_in (const SmGpu   *gpu,
+           const GpuLane *lane)
+{
+  return !gpu->copy_in && (lane->upload.properties & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) != 0;
+}
+
+/* What layer @l of @n reads and writes. */
+static FlowSet
+layer_flow (guint    l,
+            guint    n,
+            gboolean from_upload)
+{
+  gboolean last = l + 1 == n;
+
+  if (l == 0 && from_upload)
+    return last ? UPLOAD_TO_READBACK : UPLOAD_TO_PONG;
+  if (l % 2 == 0)
+    return last ? PING_TO_READBACK : PING_TO_PONG;
+  return last ? PONG_TO_READBACK : PONG_TO_PING;
+}
+
 static void
 record_layers (SmGpuModel      *model,
                const GpuLane   *lane,
@@ -524,7 +572,7 @@ record_layers (SmGpuModel      *model,
       };
 
       gpu->vk.vkCmdBindDescriptorSets (commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->pipeline_layout, 0, 1,
-                                       &lane->sets[l % 2], 0, NULL);
+                                       &lane->sets[layer_flow (l, expert->n_layers, direct_in (gpu, lane))], 0, NULL);
       gpu->vk.vkCmdPushConstants (commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                   sizeof args, &args);
       gemm = sm_gpu_gemm_for (gpu, rows, layer->shape.out, model->reduced, model->forced_tile, &tile);
@@ -539,9 +587,14 @@ record_layers (SmGpuModel      *model,
         }
       if (gpu->timestamps != VK_NULL_HANDLE && stamps < SM_GPU_MAX_TIMESTAMPS)
         gpu->vk.vkCmdWriteTimestamp (commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, gpu->timestamps, first + stamps++);
-      sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
+      /* The next layer reads what this one wrote; after the last, the
+       * host does. */
+      if (l + 1 < expert->n_layers)
+        sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+      else
+        sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                        VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
     }
 }
 
@@ -564,12 +617,7 @@ recorded_forward (SmGpuModel  *model,
 {
   SmGpu *gpu = model->gpu;
   const GpuExpert *expert = &model->experts[index];
-  guint in = expert->layers[0].shape.in;
-  guint out = expert->layers[expert->n_layers - 1].shape.out;
-  /* The answer is in whichever buffer the last layer wrote. */
-  SmGpuBuffer *result = expert->n_layers % 2 == 1 ? &lane->pong : &lane->ping;
-  VkBufferCopy copy_in = { 0, 0, (VkDeviceSize) rows * in * sizeof (float) };
-  VkBufferCopy copy_out = { 0, 0, (VkDeviceSize) rows * out * sizeof (float) };
+  VkBufferCopy copy_in = { 0, 0, (VkDeviceSize) rows * expert->layers[0].shape.in * sizeof (float) };
   VkCommandBufferBeginInfo begin = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
   VkCommandBuffer commands = g_hash_table_lookup (lane->recorded, forward_key (index, rows));
 
@@ -584,13 +632,13 @@ recorded_forward (SmGpuModel  *model,
     }
   if (gpu->timestamps != VK_NULL_HANDLE)
     gpu->vk.vkCmdResetQueryPool (commands, gpu->timestamps, first_stamp (lane->index), SM_GPU_MAX_TIMESTAMPS);
-  gpu->vk.vkCmdCopyBuffer (commands, lane->upload.buffer, lane->ping.buffer, 1, &copy_in);
-  sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                  VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+  if (!direct_in (gpu, lane))
+    {
+      gpu->vk.vkCmdCopyBuffer (commands, lane->upload.buffer, lane->ping.buffer, 1, &copy_in);
+      sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+    }
   record_layers (model, lane, commands, expert, rows);
-  gpu->vk.vkCmdCopyBuffer (commands, result->buffer, lane->readback.buffer, 1, &copy_out);
-  sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                  VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
   if (!sm_gpu_check (gpu->vk.vkEndCommandBuffer (commands), "Recording commands", error))
     {
       sm_gpu_commands_free (gpu, commands);
@@ -775,7 +823,7 @@ measure_ceiling (SmGpuModel  *model,
             }
           gpu->vk.vkCmdBindPipeline (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
           gpu->vk.vkCmdBindDescriptorSets (gpu->commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->pipeline_layout, 0, 1,
-                                           &lane->sets[0], 0, NULL);
+                                           &lane->sets[PING_TO_PONG], 0, NULL);
           gpu->vk.vkCmdPushConstants (gpu->commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                       sizeof args, &args);
           gpu->vk.vkCmdDispatch (gpu->commands, groups, 1, 1);

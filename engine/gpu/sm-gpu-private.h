@@ -66,6 +66,7 @@ typedef struct
   VkDeviceMemory memory;
   VkDeviceSize   size;
   void          *mapped;   /* host-visible buffers stay mapped */
+  VkMemoryPropertyFlags properties;   /* of the memory it got */
 } SmGpuBuffer;
 
 struct _SmGpu
@@ -86,6 +87,7 @@ struct _SmGpu
   VkPipeline                       gemm_large;   /* 128×128 tiles; VK_NULL_HANDLE where they do not fit */
   int                              forced_tiles; /* SM_GPU_TILES: 0 by size, else the side to use */
   guint                            large_from_groups; /* large tiles from this many of them on; G_MAXUINT: never; under lock */
+  gboolean                         copy_in;      /* SM_GPU_STAGING=copy: batches are copied in even from device memory */
   VkPipeline                       softmax;
   VkPipeline                       peak;         /* sm-peak.comp: the FP32 ceiling */
   VkPipeline                       gemm_coop;    /* sm-gemm-coop.comp; VK_NULL_HANDLE without tensor cores */

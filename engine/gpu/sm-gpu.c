@@ -427,6 +427,14 @@ sm_gpu_new (GError **error)
 
   queue_info.queueFamilyIndex = gpu->queue_family;
   describe_device (gpu);
+  gpu->copy_in = g_strcmp0 (g_getenv ("SM_GPU_STAGING"), "copy") == 0;
+  {
+    int types[SM_GPU_MEMORY_CANDIDATES];
+
+    gpu->info.reads_batch_in_place = !gpu->copy_in
+                                     && sm_gpu_memory_candidates (&gpu->memory, G_MAXUINT32, SM_GPU_MEMORY_UPLOAD, types) > 0
+                                     && (gpu->memory.memoryTypes[types[0]].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+  }
   gpu->info.upload_memory = sm_gpu_memory_describe (gpu, SM_GPU_MEMORY_UPLOAD);
   gpu->info.readback_memory = sm_gpu_memory_describe (gpu, SM_GPU_MEMORY_READBACK);
   matrix_cores = sm_gpu_matrix_cores_probe (gpu, &matrix_setup);
@@ -617,6 +625,7 @@ sm_gpu_buffer_create (SmGpu              *gpu,
   for (guint i = 0; i < n_types && buffer->memory == VK_NULL_HANDLE; i++)
     {
       allocate.memoryTypeIndex = (guint32) types[i];
+      buffer->properties = gpu->memory.memoryTypes[types[i]].propertyFlags;
       result = gpu->vk.vkAllocateMemory (gpu->device, &allocate, NULL, &buffer->memory);
       if (result != VK_SUCCESS)
         buffer->memory = VK_NULL_HANDLE;

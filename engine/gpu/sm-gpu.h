@@ -35,6 +35,10 @@ typedef struct
    * memory), in words. */
   const char *upload_memory;
   const char *readback_memory;
+  /* Whether the first layer reads the batch where the host wrote it (the
+   * upload memory is the device's), or a copy into device memory comes
+   * first.  Answers are always written straight to the readback memory. */
+  gboolean    reads_batch_in_place;
   /* Tensor cores: whether batches of a model in reduced precision run the
    * cooperative-matrix GEMM, and what was found (why not, when not). */
   gboolean    matrix_cores;

@@ -72,6 +72,7 @@ bench_gemm (SmBenchReport *report,
       g_printerr ("bench gpu: GEMM %u: %s\n", side, error->message);
       return;
     }
+  sm_gpu_model_copy_answers (model);
   input = g_new (float, (gsize) side * side);
   output = g_new (float, (gsize) side * side);
   for (gsize i = 0; i < (gsize) side * side; i++)

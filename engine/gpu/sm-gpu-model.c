@@ -84,6 +84,7 @@ struct _SmGpuModel
   VkDescriptorPool pool;
   gboolean         reduced;         /* products may run in fp16 (sm_gpu_model_set_reduced_precision()) */
   guint            forced_tile;     /* sm_gpu_model_force_tile(); 0: the device's rule */
+  gboolean         copy_out;        /* sm_gpu_model_copy_answers() */
   GpuLane          lanes[SM_GPU_LANES];
   GMutex           lanes_lock;
   GCond            lane_freed;
@@ -394,6 +395,18 @@ choose_gemm (SmGpuModel *model,
 }
 
 void
+sm_gpu_model_copy_answers (SmGpuModel *model)
+{
+  SmGpu *gpu = model->gpu;
+
+  g_mutex_lock (&gpu->lock);
+  for (guint l = 0; l < SM_GPU_LANES; l++)
+    forget_recorded (gpu, &model->lanes[l]);
+  model->copy_out = TRUE;
+  g_mutex_unlock (&gpu->lock);
+}
+
+void
 sm_gpu_model_force_tile (SmGpuModel *model,
                          guint       tile)
 {
@@ -534,9 +547,10 @@ direct_in (const SmGpu   *gpu,
 static FlowSet
 layer_flow (guint    l,
             guint    n,
-            gboolean from_upload)
+            gboolean from_upload,
+            gboolean to_readback)
 {
-  gboolean last = l + 1 == n;
+  gboolean last = l + 1 == n && to_readback;
 
   if (l == 0 && from_upload)
     return last ? UPLOAD_TO_READBACK : UPLOAD_TO_PONG;
@@ -572,7 +586,7 @@ record_layers (SmGpuModel      *model,
       };
 
       gpu->vk.vkCmdBindDescriptorSets (commands, VK_PIPELINE_BIND_POINT_COMPUTE, gpu->pipeline_layout, 0, 1,
-                                       &lane->sets[layer_flow (l, expert->n_layers, direct_in (gpu, lane))], 0, NULL);
+                                       &lane->sets[layer_flow (l, expert->n_layers, direct_in (gpu, lane), !model->copy_out)], 0, NULL);
       gpu->vk.vkCmdPushConstants (commands, gpu->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                   sizeof args, &args);
       gemm = sm_gpu_gemm_for (gpu, rows, layer->shape.out, model->reduced, model->forced_tile, &tile);
@@ -588,10 +602,13 @@ record_layers (SmGpuModel      *model,
       if (gpu->timestamps != VK_NULL_HANDLE && stamps < SM_GPU_MAX_TIMESTAMPS)
         gpu->vk.vkCmdWriteTimestamp (commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, gpu->timestamps, first + stamps++);
       /* The next layer reads what this one wrote; after the last, the
-       * host does. */
+       * host does, or the copy out. */
       if (l + 1 < expert->n_layers)
         sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+      else if (model->copy_out)
+        sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                        VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
       else
         sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                         VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
@@ -618,6 +635,9 @@ recorded_forward (SmGpuModel  *model,
   SmGpu *gpu = model->gpu;
   const GpuExpert *expert = &model->experts[index];
   VkBufferCopy copy_in = { 0, 0, (VkDeviceSize) rows * expert->layers[0].shape.in * sizeof (float) };
+  VkBufferCopy copy_out = { 0, 0, (VkDeviceSize) rows * expert->layers[expert->n_layers - 1].shape.out * sizeof (float) };
+  /* With a copy out, the answer is in whichever buffer the last layer wrote. */
+  SmGpuBuffer *result = expert->n_layers % 2 == 1 ? &lane->pong : &lane->ping;
   VkCommandBufferBeginInfo begin = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
   VkCommandBuffer commands = g_hash_table_lookup (lane->recorded, forward_key (index, rows));
 
@@ -639,6 +659,12 @@ recorded_forward (SmGpuModel  *model,
                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
     }
   record_layers (model, lane, commands, expert, rows);
+  if (model->copy_out)
+    {
+      gpu->vk.vkCmdCopyBuffer (commands, result->buffer, lane->readback.buffer, 1, &copy_out);
+      sm_gpu_barrier (gpu, commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                      VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    }
   if (!sm_gpu_check (gpu->vk.vkEndCommandBuffer (commands), "Recording commands", error))
     {
       sm_gpu_commands_free (gpu, commands);

@@ -107,6 +107,12 @@ sm_gpu_forward_finish (SmGpuForward  *forward,
   g_return_val_if_reached (FALSE);
 }
 
+void
+sm_gpu_model_copy_answers (SmGpuModel *model)
+{
+  g_return_if_reached ();
+}
+
 gboolean
 sm_gpu_model_measure_peak (SmGpuModel  *model,
                            double      *gflops,

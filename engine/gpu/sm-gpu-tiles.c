@@ -130,6 +130,8 @@ sweep_model (SmGpu   *gpu,
         goto out;
     }
   model = sm_gpu_model_new (gpu, experts, n, error);
+  if (model != NULL)
+    sm_gpu_model_copy_answers (model);
 out:
   for (guint i = 0; i < n; i++)
     g_clear_pointer (&experts[i], sm_expert_free);

@@ -156,6 +156,13 @@ gboolean         sm_gpu_forward_finish (SmGpuForward   *forward,
                                         SmGpuTiming    *timing,
                                         GError        **error);
 
+/* Makes @model's last layer write its answer to device memory, copied out
+ * after the dispatches, as a standalone GEMM (cuBLAS's) does, instead of
+ * straight into the host's memory: for the GEMM benchmarks and the tile
+ * sweep, so that writes across the bus do not count as GEMM time.  Not
+ * while a forward runs. */
+void             sm_gpu_model_copy_answers (SmGpuModel *model);
+
 /* The device's FP32 ceiling in GFLOP/s, measured with an FMA-bound
  * shader; the model lends its buffers.  Thread-safe. */
 gboolean         sm_gpu_model_measure_peak (SmGpuModel  *model,

@@ -196,7 +196,10 @@ print_text (const Report *report)
                                                   ? _("batches read in place from %s, answers written to %s")
                                                   : _("batches copied in from %s, answers written to %s"),
                                                   info->upload_memory, info->readback_memory);
-      g_autofree char *tiles = info->large_tiles_from == G_MAXUINT
+      g_autofree char *tiles = info->forced_tiles != 0
+                               ? g_strdup_printf (_("%u×%u always (forced by SM_GPU_TILES)"),
+                                                  sm_gpu_gemm_tile (report->gpu, 1, 1), sm_gpu_gemm_tile (report->gpu, 1, 1))
+                               : info->large_tiles_from == G_MAXUINT
                                ? g_strdup_printf (_("64×64 only (%s)"), info->tiles_status)
                                : g_strdup_printf (_("128×128 from %u such workgroups on, 64×64 below (%s)"),
                                                   info->large_tiles_from, info->tiles_status);
@@ -364,6 +367,8 @@ print_json (const Report *report)
       json_builder_add_string_value (builder, info->upload_memory);
       json_builder_set_member_name (builder, "readback_memory");
       json_builder_add_string_value (builder, info->readback_memory);
+      json_builder_set_member_name (builder, "reads_batch_in_place");
+      json_builder_add_boolean_value (builder, info->reads_batch_in_place);
       json_builder_set_member_name (builder, "matrix_cores");
       json_builder_add_boolean_value (builder, info->matrix_cores);
       json_builder_set_member_name (builder, "matrix_cores_status");
@@ -373,6 +378,8 @@ print_json (const Report *report)
         json_builder_add_null_value (builder);
       else
         json_builder_add_int_value (builder, info->large_tiles_from);
+      json_builder_set_member_name (builder, "forced_tiles");
+      json_builder_add_int_value (builder, info->forced_tiles);
       json_builder_set_member_name (builder, "tiles_status");
       json_builder_add_string_value (builder, info->tiles_status);
       json_builder_end_object (builder);

@@ -512,70 +512,70 @@ test_gpu_odd_shapes_and_activations (void)
 
   if (gpu == NULL)
     return;
-  /* Products this small run in the small tiles. */
+  /* Products this small run in the small tiles, large ones in the large
+   * (the rule before any sweep). */
   g_assert_cmpuint (sm_gpu_gemm_tile (gpu, 256, 512), ==, 64);
+  g_assert_cmpuint (sm_gpu_gemm_tile (gpu, 4096, 4096), ==, 128);
   check_odd_shapes_and_activations (gpu);
 }
 
-/* The same with the large tiles (128×128, 8×8 per invocation), which
- * otherwise serve only products too large for a test's CPU reference:
- * SM_GPU_TILES is read when the device opens, in a process of its own. */
-static void
-test_gpu_large_tiles (void)
+/* Whether this is the process of its own that the calling test runs in
+ * with @variable set to @value (read when the device opens): then it is
+ * set.  In the test's own process, runs that one and asserts it passed
+ * (where there is a device), and returns FALSE. */
+static gboolean
+in_subprocess_with (const char *variable,
+                    const char *value)
 {
   if (g_test_subprocess ())
     {
-      g_autoptr(SmGpu) gpu = NULL;
-
-      g_setenv ("SM_GPU_TILES", "large", TRUE);
-      gpu = gpu_or_skip ();
-      g_assert_nonnull (gpu);
-      if (sm_gpu_gemm_tile (gpu, 1, 1) != 128)
-        {
-          g_test_skip ("the device's limits leave out the large tiles");
-          return;
-        }
-      check_odd_shapes_and_activations (gpu);
-      return;
+      g_setenv (variable, value, TRUE);
+      return TRUE;
     }
   {
     g_autoptr(SmGpu) gpu = gpu_or_skip ();
 
     if (gpu == NULL)
-      return;
-    g_assert_cmpuint (sm_gpu_gemm_tile (gpu, 4096, 4096), ==, 128);
+      return FALSE;
   }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_test_trap_assert_passed ();
+  return FALSE;
+}
+
+/* The same with the large tiles (128×128, 8×8 per invocation), which
+ * otherwise serve only products too large for a test's CPU reference. */
+static void
+test_gpu_large_tiles (void)
+{
+  g_autoptr(SmGpu) gpu = NULL;
+
+  if (!in_subprocess_with ("SM_GPU_TILES", "large"))
+    return;
+  gpu = gpu_or_skip ();
+  g_assert_nonnull (gpu);
+  if (sm_gpu_gemm_tile (gpu, 1, 1) != 128)
+    {
+      g_test_skip ("the device's limits leave out the large tiles");
+      return;
+    }
+  check_odd_shapes_and_activations (gpu);
 }
 
 /* Batches copied into device memory first (the way of a device without
  * host-mapped device memory; SM_GPU_STAGING=copy makes any device take
- * it), against the first layer reading them in place. */
+ * it), rather than the first layer reading them in place. */
 static void
 test_gpu_staged_copies (void)
 {
-  if (g_test_subprocess ())
-    {
-      g_autoptr(SmGpu) gpu = NULL;
+  g_autoptr(SmGpu) gpu = NULL;
 
-      g_setenv ("SM_GPU_STAGING", "copy", TRUE);
-      gpu = gpu_or_skip ();
-      g_assert_nonnull (gpu);
-      g_assert_false (sm_gpu_get_info (gpu)->reads_batch_in_place);
-      check_odd_shapes_and_activations (gpu);
-      return;
-    }
-  {
-    g_autoptr(SmGpu) gpu = gpu_or_skip ();
-
-    if (gpu == NULL)
-      return;
-    g_test_message ("batches: %s, from %s", sm_gpu_get_info (gpu)->reads_batch_in_place ? "read in place" : "copied",
-                    sm_gpu_get_info (gpu)->upload_memory);
-  }
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-  g_test_trap_assert_passed ();
+  if (!in_subprocess_with ("SM_GPU_STAGING", "copy"))
+    return;
+  gpu = gpu_or_skip ();
+  g_assert_nonnull (gpu);
+  g_assert_false (sm_gpu_get_info (gpu)->reads_batch_in_place);
+  check_odd_shapes_and_activations (gpu);
 }
 
 /* With the loader pointed at no driver there is no device: a clear error

@@ -375,35 +375,41 @@ sm_gpu_model_free (SmGpuModel *model)
   g_free (model);
 }
 
-/* Sets what picks @model's GEMM pipelines; what was recorded names the
- * old ones. */
+/* Sets what @model's forwards are recorded with: the GEMM pipelines
+ * (@reduced, @forced_tile) and where the answer goes (@copy_out); what was
+ * recorded with other choices is forgotten. */
 static void
-choose_gemm (SmGpuModel *model,
-             gboolean    reduced,
-             guint       forced_tile)
+set_recording (SmGpuModel *model,
+               gboolean    reduced,
+               guint       forced_tile,
+               gboolean    copy_out)
 {
   SmGpu *gpu = model->gpu;
 
-  if (model->reduced == reduced && model->forced_tile == forced_tile)
+  if (model->reduced == reduced && model->forced_tile == forced_tile && model->copy_out == copy_out)
     return;
   g_mutex_lock (&gpu->lock);
   for (guint l = 0; l < SM_GPU_LANES; l++)
     forget_recorded (gpu, &model->lanes[l]);
   model->reduced = reduced;
   model->forced_tile = forced_tile;
+  model->copy_out = copy_out;
   g_mutex_unlock (&gpu->lock);
+}
+
+/* The same, for the GEMM pipelines only. */
+static void
+choose_gemm (SmGpuModel *model,
+             gboolean    reduced,
+             guint       forced_tile)
+{
+  set_recording (model, reduced, forced_tile, model->copy_out);
 }
 
 void
 sm_gpu_model_copy_answers (SmGpuModel *model)
 {
-  SmGpu *gpu = model->gpu;
-
-  g_mutex_lock (&gpu->lock);
-  for (guint l = 0; l < SM_GPU_LANES; l++)
-    forget_recorded (gpu, &model->lanes[l]);
-  model->copy_out = TRUE;
-  g_mutex_unlock (&gpu->lock);
+  set_recording (model, model->reduced, model->forced_tile, TRUE);
 }
 
 void

@@ -85,7 +85,6 @@ struct _SmGpu
   VkPipelineLayout                 pipeline_layout;
   VkPipeline                       gemm;         /* 64×64 tiles */
   VkPipeline                       gemm_large;   /* 128×128 tiles; VK_NULL_HANDLE where they do not fit */
-  int                              forced_tiles; /* SM_GPU_TILES: 0 by size, else the side to use */
   guint                            large_from_groups; /* large tiles from this many of them on; G_MAXUINT: never; under lock */
   gboolean                         copy_in;      /* SM_GPU_STAGING=copy: batches are copied in even from device memory */
   VkPipeline                       softmax;

@@ -274,7 +274,7 @@ sm_gpu_gemm_for (SmGpu    *gpu,
   guint64 large_groups = (guint64) ((m + SM_GPU_LARGE_TILE - 1) / SM_GPU_LARGE_TILE)
                          * ((n + SM_GPU_LARGE_TILE - 1) / SM_GPU_LARGE_TILE);
   gboolean large = forced != 0 ? forced == SM_GPU_LARGE_TILE
-                   : gpu->forced_tiles != 0 ? gpu->forced_tiles == SM_GPU_LARGE_TILE
+                   : gpu->info.forced_tiles != 0 ? gpu->info.forced_tiles == SM_GPU_LARGE_TILE
                    : large_groups >= gpu->large_from_groups;
 
   if (reduced && gpu->gemm_coop != VK_NULL_HANDLE)
@@ -413,7 +413,7 @@ sm_gpu_new (GError **error)
                     ? g_ascii_strtoull (g_getenv ("SM_GPU_TIMEOUT_MS"), NULL, 10) * 1000000u : SM_GPU_TIMEOUT_NS;
   gpu->injected_fault = g_strcmp0 (g_getenv ("SM_GPU_FAULT"), "hang") == 0 ? VK_TIMEOUT
                         : g_strcmp0 (g_getenv ("SM_GPU_FAULT"), "lost") == 0 ? VK_ERROR_DEVICE_LOST : VK_SUCCESS;
-  gpu->forced_tiles = g_strcmp0 (g_getenv ("SM_GPU_TILES"), "small") == 0 ? SM_GPU_SMALL_TILE
+  gpu->info.forced_tiles = g_strcmp0 (g_getenv ("SM_GPU_TILES"), "small") == 0 ? SM_GPU_SMALL_TILE
                       : g_strcmp0 (g_getenv ("SM_GPU_TILES"), "large") == 0 ? SM_GPU_LARGE_TILE : 0;
   gpu->large_from_groups = SM_GPU_LARGE_MIN_GROUPS;
   gpu->info.large_tiles_from = SM_GPU_LARGE_MIN_GROUPS;

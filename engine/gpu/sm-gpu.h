@@ -48,6 +48,7 @@ typedef struct
    * large tiles (G_MAXUINT: never), and where that figure comes from. */
   guint       large_tiles_from;
   char       *tiles_status;
+  guint       forced_tiles;           /* SM_GPU_TILES: the side it forces (where the device allows it); 0 */
 } SmGpuInfo;
 
 typedef struct
